@@ -1,0 +1,1 @@
+"""Built-in components, one module per kind. Heavy imports stay inside the factories."""

@@ -1,0 +1,219 @@
+"""Structured configs: the schema of every config group, stored in Hydra's ConfigStore.
+
+Because the primary configs extend `base_train`, a misspelled key or a value of the
+wrong type fails when Hydra composes the config, naming the key, before any work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+
+@dataclass
+class NamedSpec:
+    """A registered component picked by name, with its parameters."""
+
+    name: str = MISSING
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SourceConfig:
+    """One data source. `kind` names a registered source; the other keys are its inputs."""
+
+    kind: str = MISSING
+    path: str | None = None
+    url: str | None = None
+    query: str | None = None
+    dataset: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    join_on: list[str] = field(default_factory=list)
+    how: str = "left"
+
+
+@dataclass
+class DataConfig:
+    """Where the rows come from: one source, or several joined on keys in order."""
+
+    name: str = MISSING
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+    id_columns: list[str] = field(default_factory=list)
+    drop_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ColumnSchema:
+    dtype: str | None = None
+    nullable: bool = True
+    unique: bool = False
+    required: bool = True
+    min: float | None = None
+    max: float | None = None
+    allowed: list[Any] | None = None
+    regex: str | None = None
+    checks: list[NamedSpec] = field(default_factory=list)
+
+
+@dataclass
+class SchemaConfig:
+    """Column rules checked with pandera; failures stop the run or go to quarantine."""
+
+    on_error: str = "fail"
+    coerce: bool = True
+    strict: bool = False
+    columns: dict[str, ColumnSchema] = field(default_factory=dict)
+
+
+@dataclass
+class Criterion:
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass
+class ProblemConfig:
+    """What is predicted, how success is judged, and why the model exists."""
+
+    task: str = MISSING
+    target: str = MISSING
+    positive_class: Any = None
+    primary_metric: str = MISSING
+    objective: str = ""
+    success_criteria: dict[str, Criterion] = field(default_factory=dict)
+
+
+@dataclass
+class MissingConfig:
+    drop_rows_over: float | None = None
+    drop_columns_over: float | None = 0.99
+
+
+@dataclass
+class OutlierConfig:
+    method: str = "none"
+    action: str = "clip"
+    columns: list[str] = field(default_factory=list)
+    factor: float = 1.5
+    threshold: float = 3.0
+
+
+@dataclass
+class DuplicateConfig:
+    drop_exact: bool = True
+    key_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PrepareConfig:
+    """Row-level cleaning before the split; value-level cleaning lives in the pipeline."""
+
+    missing: MissingConfig = field(default_factory=MissingConfig)
+    outliers: OutlierConfig = field(default_factory=OutlierConfig)
+    duplicates: DuplicateConfig = field(default_factory=DuplicateConfig)
+    cast: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ColumnSetConfig:
+    """A set of columns (picked by dtype or by name) and the transforms applied to it."""
+
+    select: str = "numeric"
+    columns: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    steps: list[NamedSpec] = field(default_factory=list)
+
+
+@dataclass
+class FeaturesConfig:
+    """The feature pipeline: derived columns, column sets, then optional selection."""
+
+    derived: dict[str, str] = field(default_factory=dict)
+    column_sets: dict[str, ColumnSetConfig] = field(default_factory=dict)
+    interactions: NamedSpec | None = None
+    selection: NamedSpec | None = None
+    remainder: str = "drop"
+
+
+@dataclass
+class LeakageConfig:
+    target_in_features: str = "error"
+    identical_rows: str = "warn"
+    group_overlap: str = "error"
+    time_overlap: str = "error"
+
+
+@dataclass
+class SplitConfig:
+    """How rows are divided into train, validation and test parts."""
+
+    method: str = "holdout"
+    test_size: float = 0.2
+    validation_size: float = 0.2
+    stratify: bool = True
+    shuffle: bool = True
+    group_column: str | None = None
+    time_column: str | None = None
+    folds: int = 0
+    leakage: LeakageConfig = field(default_factory=LeakageConfig)
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MetricsConfig:
+    """Metric names per task and how confidence intervals are computed."""
+
+    classification: list[str] = field(default_factory=list)
+    regression: list[str] = field(default_factory=list)
+    bootstrap: int = 200
+    confidence: float = 0.95
+    max_bootstrap_rows: int = 100_000
+
+
+@dataclass
+class TrainConfig:
+    """The primary config of `mlconf train`."""
+
+    experiment_name: str = "default"
+    seed: int = 42
+    plugins: list[str] = field(default_factory=list)
+    stages: list[str] = field(
+        default_factory=lambda: ["load", "validate", "prepare", "split", "train", "evaluate"]
+    )
+    data: DataConfig = field(default_factory=DataConfig)
+    schema: SchemaConfig = field(default_factory=SchemaConfig)
+    problem: ProblemConfig = field(default_factory=ProblemConfig)
+    prepare: PrepareConfig = field(default_factory=PrepareConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+
+
+GROUP_SCHEMAS: dict[str, type] = {
+    "data": DataConfig,
+    "schema": SchemaConfig,
+    "problem": ProblemConfig,
+    "prepare": PrepareConfig,
+    "features": FeaturesConfig,
+    "split": SplitConfig,
+    "model": ModelConfig,
+    "metrics": MetricsConfig,
+}
+
+
+def store_schemas() -> None:
+    """Register the primary schema and one schema per group, the Hydra way."""
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="base_train", node=TrainConfig)
+    for group, node in GROUP_SCHEMAS.items():
+        cs.store(group=group, name=f"base_{group}", node=node)
