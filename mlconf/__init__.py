@@ -8,7 +8,7 @@ from mlconf.errors import MlconfError
 from mlconf.registry import register
 
 if TYPE_CHECKING:
-    from mlconf.artifacts import TrainedModel
+    from mlconf.store.artifacts import TrainedModel
 
 __all__ = ["MlconfError", "load_model", "register", "run"]
 __version__ = "0.1.0"
@@ -23,6 +23,6 @@ def run(cfg: Any) -> Any:
 
 def load_model(path: Any) -> TrainedModel:
     """Load a saved model folder after verifying its sha256 manifest."""
-    from mlconf.artifacts import load_model as _load
+    from mlconf.store.artifacts import load_model as _load
 
     return _load(path)

@@ -185,7 +185,9 @@ class TrainConfig:
     seed: int = 42
     plugins: list[str] = field(default_factory=list)
     stages: list[str] = field(
-        default_factory=lambda: ["load", "validate", "prepare", "split", "train", "evaluate"]
+        default_factory=lambda: [
+            "load", "validate", "prepare", "split", "train", "evaluate", "save"
+        ]
     )
     data: DataConfig = field(default_factory=DataConfig)
     schema: SchemaConfig = field(default_factory=SchemaConfig)
@@ -197,23 +199,8 @@ class TrainConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 
-GROUP_SCHEMAS: dict[str, type] = {
-    "data": DataConfig,
-    "schema": SchemaConfig,
-    "problem": ProblemConfig,
-    "prepare": PrepareConfig,
-    "features": FeaturesConfig,
-    "split": SplitConfig,
-    "model": ModelConfig,
-    "metrics": MetricsConfig,
-}
-
-
 def store_schemas() -> None:
-    """Register the primary schema and one schema per group, the Hydra way."""
+    """Register the primary schema; it types every group's node through its fields."""
     from hydra.core.config_store import ConfigStore
 
-    cs = ConfigStore.instance()
-    cs.store(name="base_train", node=TrainConfig)
-    for group, node in GROUP_SCHEMAS.items():
-        cs.store(group=group, name=f"base_{group}", node=node)
+    ConfigStore.instance().store(name="base_train", node=TrainConfig)

@@ -1,0 +1,27 @@
+"""The stages of a run, in their default order. Each is a function of the run context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from mlconf.stages.evaluate import evaluate
+from mlconf.stages.load import load
+from mlconf.stages.prepare import prepare
+from mlconf.stages.save import save
+from mlconf.stages.split import split
+from mlconf.stages.train import train
+from mlconf.stages.validate import validate
+
+if TYPE_CHECKING:
+    from mlconf.stages.context import RunContext
+
+STAGES: dict[str, Callable[[RunContext], None]] = {
+    "load": load,
+    "validate": validate,
+    "prepare": prepare,
+    "split": split,
+    "train": train,
+    "evaluate": evaluate,
+    "save": save,
+}

@@ -1,0 +1,70 @@
+"""Running a Hydra app (`mlconf train`) with mlconf's config, schemas and error handling."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from mlconf.errors import MlconfError
+
+_RUN_ID = uuid.uuid4().hex[:6]
+
+
+def _searchpath_args(args: list[str]) -> list[str]:
+    """Let a project's own ./conf join the search path unless the user set one."""
+    if any(a.startswith(("hydra.searchpath", "+hydra.searchpath")) for a in args):
+        return args
+    local = Path.cwd() / "conf"
+    from mlconf.paths import conf_dir
+
+    if local.is_dir() and local.resolve() != conf_dir().resolve():
+        return [*args, f"hydra.searchpath=[file://{local.resolve()}]"]
+    return args
+
+
+def run_hydra_app(config_name: str, args: list[str]) -> int:
+    """Compose `config_name` with the overrides and run every job; exit code 0 if all succeed."""
+    import hydra
+    from omegaconf import DictConfig, OmegaConf
+
+    from mlconf.config import store_schemas
+    from mlconf.paths import conf_dir
+
+    store_schemas()
+    OmegaConf.register_new_resolver("mlconf_run_id", lambda: _RUN_ID, replace=True)
+    failures: list[str] = []
+
+    @hydra.main(config_path=str(conf_dir()), config_name=config_name, version_base="1.3")
+    def app(cfg: DictConfig) -> Any:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+        from rich.console import Console
+
+        from mlconf.runner import run
+        from mlconf.summary import print_summary
+
+        console = Console(stderr=True)
+        sys.path.insert(0, str(Path.cwd()))
+        multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+        try:
+            result = run(cfg, console=console)
+        except MlconfError as exc:
+            if os.environ.get("MLCONF_TRACEBACK") == "1" or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            sys.stderr.write(f"mlconf: error: {exc.render()}\n")
+            if not multirun:
+                raise SystemExit(exc.exit_code) from None
+            failures.append(HydraConfig.get().job.override_dirname)
+            return None
+        print_summary(result, Console())
+        return result.metrics
+
+    sys.argv = [f"mlconf {config_name}", *_searchpath_args(args)]
+    app()
+    if failures:
+        sys.stderr.write(f"mlconf: {len(failures)} job(s) failed: {', '.join(failures)}\n")
+        return 1
+    return 0

@@ -1,0 +1,165 @@
+"""The `mlconf` command: Hydra apps for runs, plain subcommands for the rest.
+
+Heavy libraries are imported only by the subcommand that needs them, so
+`mlconf --help` and `mlconf plugins` start fast (DESIGN.md, property 8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlconf.errors import MlconfError
+
+USAGE = """\
+mlconf <command> [options]
+
+commands:
+  train [overrides]      train and evaluate an experiment (Hydra overrides; -m for a sweep)
+  plugins [-p MODULE]    list every registered component by kind, name and origin
+  init DIR               scaffold a project folder with a working conf/
+  schema infer PATH      write a starter schema YAML from a CSV or Parquet file
+
+examples:
+  mlconf train
+  mlconf train experiment=cars model=random_forest split.test_size=0.3
+  mlconf train -m model=xgboost,random_forest,logistic
+  mlconf train --cfg job            # print the composed config and exit
+  mlconf train --help               # Hydra's help: config groups and their options
+
+Errors are one paragraph; set MLCONF_TRACEBACK=1 (or HYDRA_FULL_ERROR=1) for the traceback.
+"""
+
+
+def _show_traceback() -> bool:
+    return os.environ.get("MLCONF_TRACEBACK") == "1" or os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def report_error(exc: MlconfError) -> None:
+    """One paragraph on stderr: what, where, how to fix."""
+    sys.stderr.write(f"mlconf: error: {exc.render()}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        from mlconf import __version__
+
+        sys.stdout.write(f"mlconf {__version__}\n")
+        return 0
+    command, rest = args[0], args[1:]
+    handlers = {"train": _train, "plugins": _plugins, "init": _init, "schema": _schema}
+    if command not in handlers:
+        from mlconf.errors import did_you_mean
+
+        sys.stderr.write(
+            f"mlconf: error: unknown command '{command}'.{did_you_mean(command, handlers)}\n"
+            "Run `mlconf --help` for the commands.\n"
+        )
+        return 2
+    try:
+        return handlers[command](rest)
+    except MlconfError as exc:
+        if _show_traceback():
+            raise
+        report_error(exc)
+        return exc.exit_code
+
+
+def _train(rest: list[str]) -> int:
+    from mlconf.app import run_hydra_app
+
+    return run_hydra_app("train", rest)
+
+
+def _plugins(rest: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mlconf plugins", description="List registered components."
+    )
+    parser.add_argument("-k", "--kind", help="only this kind (model, transform, metric, ...)")
+    parser.add_argument(
+        "-p",
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import your own module first (as listed under `plugins:` in config)",
+    )
+    ns = parser.parse_args(rest)
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlconf.registry import KINDS, REGISTRY
+
+    if ns.kind and ns.kind not in KINDS:
+        from mlconf.errors import did_you_mean
+
+        raise MlconfError(
+            f"unknown kind '{ns.kind}'.{did_you_mean(ns.kind, KINDS)}",
+            fix=f"use one of: {', '.join(KINDS)}",
+        )
+    sys.path.insert(0, str(Path.cwd()))
+    REGISTRY.import_plugins(ns.plugin)
+    table = Table(title="registered components")
+    for column in ("kind", "name", "origin", "summary"):
+        table.add_column(column)
+    for component in REGISTRY:
+        if ns.kind and component.kind != ns.kind:
+            continue
+        table.add_row(component.kind, component.name, component.origin, component.summary)
+    Console(width=max(100, Console().width)).print(table)
+    return 0
+
+
+def _init(rest: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mlconf init", description="Scaffold a project folder with a working conf/."
+    )
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    ns = parser.parse_args(rest)
+    from mlconf.scaffold import scaffold
+
+    created = scaffold(ns.directory, force=ns.force)
+    sys.stdout.write(f"created {len(created)} files in {ns.directory}:\n")
+    for path in created:
+        sys.stdout.write(f"  {path.relative_to(ns.directory)}\n")
+    sys.stdout.write(
+        f"\nnext:\n  cd {ns.directory}\n  mlconf train experiment=example\n"
+    )
+    return 0
+
+
+def _schema(rest: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="mlconf schema", description="Schema tools.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    infer = sub.add_parser("infer", help="write a starter schema YAML from a data file")
+    infer.add_argument("path", help="a CSV or Parquet file")
+    infer.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    infer.add_argument(
+        "--max-allowed", type=int, default=20, help="list allowed values up to this many"
+    )
+    ns = parser.parse_args(rest)
+    from mlconf.components.sources import csv, parquet
+    from mlconf.store.atomic import write_text
+    from mlconf.validation import infer_schema, schema_yaml
+
+    reader = parquet if str(ns.path).endswith((".parquet", ".pq")) else csv
+    frame = reader(ns.path)
+    text = schema_yaml(infer_schema(frame, max_allowed=ns.max_allowed), source=ns.path)
+    if ns.output:
+        write_text(ns.output, text)
+        sys.stderr.write(f"wrote {ns.output} ({frame.shape[1]} columns); review it before use\n")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

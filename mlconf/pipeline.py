@@ -1,0 +1,131 @@
+"""Build the one sklearn Pipeline (clean -> features -> select -> model) from config.
+
+Training, batch scoring and serving all load this same fitted object, so the
+transformations cannot differ between them (DESIGN.md, property 4).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlconf.components._columns import SELECTS, ColumnPicker
+from mlconf.config import FeaturesConfig, ModelConfig, NamedSpec, OutlierConfig
+from mlconf.errors import MlconfError, did_you_mean
+from mlconf.registry import build
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+
+def _steps(specs: list[NamedSpec], where: str) -> list[tuple[str, Any]]:
+    from sklearn.pipeline import Pipeline
+
+    steps = []
+    for i, spec in enumerate(specs):
+        try:
+            transform = build("transform", spec.name, **spec.params)
+        except MlconfError as exc:
+            raise MlconfError(exc.what, where=f"{where}[{i}]", fix=exc.fix) from exc
+        if isinstance(transform, Pipeline):
+            steps.extend(transform.steps)
+        else:
+            steps.append((f"{i}_{spec.name}", transform))
+    return steps
+
+
+def column_transformer(features: FeaturesConfig) -> Any:
+    """One branch per column set; a column named in a set is not picked by dtype elsewhere."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    claimed = [c for cs in features.column_sets.values() for c in cs.columns]
+    branches = []
+    for name, cs in features.column_sets.items():
+        if cs.select not in SELECTS:
+            raise MlconfError(
+                f"unknown select '{cs.select}'.{did_you_mean(cs.select, SELECTS)}",
+                where=f"features.column_sets.{name}.select",
+                fix=f"use one of: {', '.join(SELECTS)}",
+            )
+        exclude = [*cs.exclude, *([] if cs.select == "columns" else claimed)]
+        picker = ColumnPicker(select=cs.select, columns=cs.columns, exclude=exclude)
+        steps = _steps(cs.steps, f"features.column_sets.{name}.steps")
+        branch: Any = Pipeline(steps) if steps else "passthrough"
+        branches.append((name, branch, picker))
+    if features.remainder not in ("drop", "passthrough"):
+        raise MlconfError(
+            f"remainder must be drop or passthrough, not '{features.remainder}'",
+            where="features.remainder",
+        )
+    return ColumnTransformer(
+        branches, remainder=features.remainder, verbose_feature_names_out=True
+    ).set_output(transform="pandas")
+
+
+def build_pipeline(
+    features: FeaturesConfig,
+    model: ModelConfig,
+    *,
+    task: str,
+    outliers: OutlierConfig | None = None,
+) -> Pipeline:
+    """Derived columns, outlier handling, column sets, interactions, selection, model."""
+    from sklearn.pipeline import Pipeline
+
+    steps: list[tuple[str, Any]] = []
+    if features.derived:
+        steps.append(("derived", build("transform", "expressions", expressions=features.derived)))
+    if outliers is not None and outliers.method != "none" and outliers.action in ("clip", "flag"):
+        steps.append(
+            (
+                "outliers",
+                build(
+                    "transform",
+                    "outliers",
+                    method=outliers.method,
+                    action=outliers.action,
+                    columns=outliers.columns or None,
+                    factor=outliers.factor,
+                    threshold=outliers.threshold,
+                ),
+            )
+        )
+    steps.append(("features", column_transformer(features)))
+    if features.interactions is not None:
+        steps.extend(_steps([features.interactions], "features.interactions"))
+    if features.selection is not None:
+        sel = features.selection
+        try:
+            steps.append(("select", build("selector", sel.name, task=task, **sel.params)))
+        except MlconfError as exc:
+            raise MlconfError(exc.what, where="features.selection", fix=exc.fix) from exc
+    steps.append(("model", make_model(model, task)))
+    return Pipeline(steps)
+
+
+def make_model(model: ModelConfig, task: str) -> Any:
+    """The configured estimator; a parameter it does not take is named with a guess."""
+    from mlconf.registry import get
+
+    where = "config key model.name"
+    try:
+        factory = get("model", model.name).factory
+        default = factory(task)
+    except MlconfError as exc:
+        raise MlconfError(exc.what, where=exc.where or where, fix=exc.fix) from exc
+    params = dict(model.params)
+    if hasattr(default, "get_params"):
+        known = default.get_params(deep=False)
+        for key in params:
+            if key not in known:
+                raise MlconfError(
+                    f"model '{model.name}' has no parameter '{key}'.{did_you_mean(key, known)}",
+                    where=f"config key model.params.{key}",
+                    fix=f"use one of: {', '.join(sorted(known))}",
+                )
+    try:
+        return factory(task, **params)
+    except (TypeError, ValueError) as exc:
+        raise MlconfError(
+            f"model '{model.name}' rejected its params: {exc}", where="config key model.params"
+        ) from exc

@@ -1,0 +1,138 @@
+"""The one runner: resolve the config into components, run the stages, record the run."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from mlconf.config import TrainConfig
+from mlconf.errors import MlconfError, did_you_mean
+from mlconf.registry import REGISTRY
+from mlconf.stages.context import RunContext
+from mlconf.store.atomic import write_text
+from mlconf.store.runs import RunRecord
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    record: RunRecord
+    metrics: dict[str, Any]
+    model_dir: Path | None
+
+
+def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
+    """The config as dataclasses, for attribute access that type checkers follow."""
+    if isinstance(cfg, TrainConfig):
+        return cfg
+    merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), cfg)
+    obj = OmegaConf.to_object(merged)
+    assert isinstance(obj, TrainConfig)
+    return obj
+
+
+def check_names(conf: TrainConfig) -> None:
+    """Fail on any unknown component name before reading a single row."""
+    from mlconf.stages import STAGES
+
+    wanted: list[tuple[str, str, str]] = [
+        ("model", conf.model.name, "model.name"),
+        ("splitter", conf.split.method, "split.method"),
+    ]
+    wanted += [("source", s.kind, f"data.sources.{n}.kind") for n, s in conf.data.sources.items()]
+    for set_name, cs in conf.features.column_sets.items():
+        wanted += [
+            ("transform", step.name, f"features.column_sets.{set_name}.steps[{i}].name")
+            for i, step in enumerate(cs.steps)
+        ]
+    if conf.features.selection is not None:
+        wanted.append(("selector", conf.features.selection.name, "features.selection.name"))
+    if conf.features.interactions is not None:
+        wanted.append(("transform", conf.features.interactions.name, "features.interactions.name"))
+    for column, rules in conf.schema.columns.items():
+        wanted += [
+            ("check", c.name, f"schema.columns.{column}.checks[{i}].name")
+            for i, c in enumerate(rules.checks)
+        ]
+    task = conf.problem.task
+    wanted += [("metric", m, f"metrics.{task}") for m in getattr(conf.metrics, task, [])]
+    wanted.append(("metric", conf.problem.primary_metric, "problem.primary_metric"))
+    for kind, name, key in wanted:
+        try:
+            REGISTRY.get(kind, name)
+        except MlconfError as exc:
+            raise MlconfError(exc.what, where=f"config key {key}", fix=exc.fix) from exc
+    for stage in conf.stages:
+        if stage not in STAGES:
+            raise MlconfError(
+                f"unknown stage '{stage}'.{did_you_mean(stage, STAGES)}",
+                where="config key stages",
+                fix=f"use stages from: {', '.join(STAGES)}",
+            )
+
+
+def run(
+    cfg: DictConfig | TrainConfig,
+    run_dir: Path | str | None = None,
+    console: Console | None = None,
+) -> RunResult:
+    """Execute the configured stages; the run folder records everything, even on failure."""
+    from rich.console import Console
+
+    from mlconf.stages import STAGES
+
+    console = console or Console(stderr=True)
+    conf = typed(cfg)
+    if conf.problem.task not in ("classification", "regression"):
+        raise MlconfError(
+            f"unknown task '{conf.problem.task}'",
+            where="config key problem.task",
+            fix="use classification or regression",
+        )
+    REGISTRY.import_plugins(list(conf.plugins))
+    check_names(conf)
+    folder = Path(run_dir) if run_dir is not None else _hydra_run_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    if not isinstance(cfg, TrainConfig):
+        write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    record = RunRecord(run_dir=folder, experiment=conf.experiment_name, seed=conf.seed)
+    record.save()
+    ctx = RunContext(conf=conf, run_dir=folder, record=record, console=console)
+    try:
+        for name in conf.stages:
+            start = time.perf_counter()
+            with console.status(f"[bold]{name}[/] ...", spinner="dots"):
+                STAGES[name](ctx)
+            record.timed(name, time.perf_counter() - start)
+            console.print(f"[green]✓[/] {name:<9} {record.stages[name]:7.2f}s")
+    except MlconfError as exc:
+        record.finish("failed", exc.render())
+        raise
+    except BaseException as exc:
+        record.finish("crashed", f"{type(exc).__name__}: {exc}")
+        raise
+    record.finish("succeeded")
+    return RunResult(
+        run_dir=folder,
+        record=record,
+        metrics=ctx.items.get("metrics", {}),
+        model_dir=ctx.items.get("model_dir"),
+    )
+
+
+def _hydra_run_dir() -> Path:
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    raise MlconfError(
+        "no run folder: call run(cfg, run_dir=...) outside a Hydra app",
+        fix="pass run_dir, or run through `mlconf train`",
+    )

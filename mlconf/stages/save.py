@@ -1,0 +1,38 @@
+"""Save: the fitted pipeline and its manifest, written atomically into the run folder."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from omegaconf import OmegaConf
+
+from mlconf.store.artifacts import TrainedModel, save_model
+
+if TYPE_CHECKING:
+    from mlconf.stages.context import RunContext
+
+
+def save(ctx: RunContext) -> None:
+    conf = ctx.conf
+    model = TrainedModel(
+        pipeline=ctx["pipeline"],
+        task=conf.problem.task,
+        target=conf.problem.target,
+        input_columns=list(ctx["columns"]),
+        classes=list(ctx["classes"]),
+    )
+    metrics = ctx.items.get("metrics", {})
+    extra = {
+        "run_id": ctx.record.id,
+        "experiment": conf.experiment_name,
+        "model": OmegaConf.to_container(OmegaConf.structured(conf.model)),
+        "schema": OmegaConf.to_container(OmegaConf.structured(conf.schema)),
+        "positive_class": conf.problem.positive_class,
+        "primary_metric": conf.problem.primary_metric,
+        "metrics": metrics.get("test", {}).get("model", {}),
+        "passed": metrics.get("passed"),
+        "data": ctx.record.fingerprints,
+        "versions": ctx.record.versions,
+    }
+    folder = save_model(model, ctx.run_dir / "model", extra=extra, plugins=conf.plugins)
+    ctx["model_dir"] = folder

@@ -1,0 +1,186 @@
+"""Saving and loading fitted models without pickle: skops plus a sha256 manifest.
+
+A model folder holds `pipeline.skops` and `manifest.json`. Loading verifies every
+file's sha256 against the manifest, then lets skops build only types from an
+explicit allow-list (DESIGN.md, property 6): a tampered or foreign file is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlconf.errors import MlconfError
+from mlconf.store.atomic import atomic_dir
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+PIPELINE_FILE = "pipeline.skops"
+MANIFEST_FILE = "manifest.json"
+FORMAT = "mlconf-model/1"
+
+# Modules whose classes may be rebuilt from a model file. Functions and builtins are
+# not on it: skops reports them as separate types, which are then refused.
+TRUSTED_MODULE_ROOTS = ("sklearn.", "xgboost.", "mlconf.")
+TRUSTED_TYPES = frozenset({"numpy.dtype", "numpy.random.mtrand.RandomState"})
+
+
+@dataclass
+class TrainedModel:
+    """A fitted pipeline with what is needed to use it: task, labels, input columns."""
+
+    pipeline: Any
+    task: str
+    target: str
+    input_columns: list[str]
+    classes: list[Any] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def _check_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        missing = [c for c in self.input_columns if c not in frame.columns]
+        if missing:
+            raise MlconfError(
+                f"input lacks the column(s) the model was trained on: {', '.join(missing)}",
+                fix="supply every input column (extra columns are ignored)",
+            )
+        return frame[self.input_columns]
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Predictions in the target's own values (class labels, not codes)."""
+        import numpy as np
+
+        raw = self.pipeline.predict(self._check_columns(frame))
+        if self.task == "classification":
+            return np.asarray(self.classes, dtype=object)[np.asarray(raw, dtype=int)]
+        return np.asarray(raw, dtype=float)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """Class probabilities, columns in the order of `classes`; None if unsupported."""
+        if self.task != "classification" or not hasattr(self.pipeline, "predict_proba"):
+            return None
+        try:
+            return self.pipeline.predict_proba(self._check_columns(frame))
+        except AttributeError:
+            return None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(
+    model: TrainedModel,
+    folder: Path,
+    extra: dict[str, Any] | None = None,
+    plugins: list[str] | tuple[str, ...] = (),
+) -> Path:
+    """Write the model folder atomically: it appears complete or not at all."""
+    import skops.io as sio
+
+    folder = Path(folder)
+    data = sio.dumps(model.pipeline)
+    plugin_types = _plugin_types(sio.get_untrusted_types(data=data), plugins)
+    with atomic_dir(folder) as tmp:
+        (tmp / PIPELINE_FILE).write_bytes(data)
+        manifest = {
+            "format": FORMAT,
+            "task": model.task,
+            "target": model.target,
+            "classes": list(model.classes),
+            "input_columns": list(model.input_columns),
+            **(extra or {}),
+            "plugins": list(plugins),
+            "plugin_types": plugin_types,
+            "files": {PIPELINE_FILE: sha256_file(tmp / PIPELINE_FILE)},
+        }
+        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    model.manifest = manifest
+    return folder
+
+
+def load_model(path: Path | str) -> TrainedModel:
+    """Verify a model folder's checksums and allowed types, then load it."""
+    import skops.io as sio
+
+    folder = Path(path)
+    if folder.is_file() and folder.name in (MANIFEST_FILE, PIPELINE_FILE):
+        folder = folder.parent
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise MlconfError(
+            f"'{folder}' is not a model folder (no {MANIFEST_FILE})",
+            fix="pass the `model/` folder of a run, e.g. experiments/<name>/runs/<run>/model",
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise MlconfError(f"{manifest_path} is not valid JSON: {exc}") from exc
+    if manifest.get("format") != FORMAT:
+        raise MlconfError(
+            f"{manifest_path} has format {manifest.get('format')!r}, expected {FORMAT!r}",
+            fix="retrain the model with this version of mlconf",
+        )
+    for name, expected in manifest.get("files", {}).items():
+        file = folder / name
+        if not file.is_file():
+            raise MlconfError(f"model file {file} is missing", fix="retrain or restore it")
+        actual = sha256_file(file)
+        if actual != expected:
+            raise MlconfError(
+                f"model file {file} does not match its manifest (sha256 {actual[:12]}..., "
+                f"expected {expected[:12]}...): it was changed after training",
+                fix="do not load it; retrain, or restore the file from a trusted copy",
+            )
+    for module in manifest.get("plugins", []):
+        importlib.import_module(module)
+    data = (folder / PIPELINE_FILE).read_bytes()
+    plugin_types = set(manifest.get("plugin_types", []))
+    untrusted = sio.get_untrusted_types(data=data)
+    refused = [t for t in untrusted if not _trusted(t, plugin_types)]
+    if refused:
+        raise MlconfError(
+            f"model file {folder / PIPELINE_FILE} contains types that are not trusted: "
+            f"{', '.join(refused)}",
+            fix="only load models made by mlconf from registered components",
+        )
+    pipeline = sio.loads(data, trusted=untrusted)
+    return TrainedModel(
+        pipeline=pipeline,
+        task=manifest["task"],
+        target=manifest["target"],
+        input_columns=manifest["input_columns"],
+        classes=manifest.get("classes", []),
+        manifest=manifest,
+    )
+
+
+def _trusted(type_name: str, plugin_types: set[str]) -> bool:
+    return (
+        type_name in TRUSTED_TYPES
+        or type_name in plugin_types
+        or type_name.startswith(TRUSTED_MODULE_ROOTS)
+    )
+
+
+def _plugin_types(untrusted: list[str], plugins: list[str] | tuple[str, ...]) -> list[str]:
+    """Types beyond the allow-list must come from the run's plugin modules, or saving stops."""
+    extra = [t for t in untrusted if not _trusted(t, set())]
+    foreign = [t for t in extra if not any(t.startswith(f"{m}.") for m in plugins)]
+    if foreign:
+        raise MlconfError(
+            f"the fitted pipeline holds objects that could not be loaded safely later: "
+            f"{', '.join(foreign)}",
+            fix="build components from registered classes (no lambdas or functions from "
+            "other modules); list your component modules under `plugins:`",
+        )
+    return extra

@@ -1,0 +1,107 @@
+"""The run record (`run.json`): what a run read, ran and produced, written as it goes."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mlconf.store.atomic import write_json
+
+TRACKED_PACKAGES = (
+    "mlconf",
+    "hydra-core",
+    "omegaconf",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "xgboost",
+    "pandera",
+    "pyarrow",
+    "skops",
+    "SQLAlchemy",
+)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def git_commit(cwd: Path | None = None) -> dict[str, Any] | None:
+    """The commit of the code being run, if it lives in a git checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5
+        )
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class RunRecord:
+    """Saved after every stage, so a crashed run still says how far it got."""
+
+    run_dir: Path
+    experiment: str
+    seed: int
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    status: str = "running"
+    started: str = field(default_factory=_now)
+    finished: str | None = None
+    stages: dict[str, float] = field(default_factory=dict)
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    versions: dict[str, str] = field(default_factory=package_versions)
+    git: dict[str, Any] | None = field(default_factory=git_commit)
+
+    def timed(self, stage: str, seconds: float) -> None:
+        self.stages[stage] = round(seconds, 4)
+        self.save()
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        self.status = status
+        self.error = error
+        self.finished = _now()
+        self.save()
+
+    def save(self) -> None:
+        data = asdict(self)
+        data["run_dir"] = str(self.run_dir)
+        write_json(self.run_dir / "run.json", data)
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start

@@ -1,0 +1,51 @@
+"""The short summary printed after a run: test metrics with intervals, verdict, where saved."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mlconf.runner import RunResult
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.4f}"
+
+
+def print_summary(result: RunResult, console: Console) -> None:
+    from rich.table import Table
+
+    metrics = result.metrics
+    test = metrics.get("test", {})
+    model, baseline = test.get("model", {}), test.get("baseline", {})
+    confidence = metrics.get("confidence", 0.95)
+    table = Table(title=f"test metrics ({confidence:.0%} bootstrap intervals)", title_justify="left")
+    table.add_column("metric")
+    table.add_column("model", justify="right")
+    table.add_column("interval", justify="right")
+    table.add_column("dummy baseline", justify="right")
+    primary = metrics.get("primary_metric")
+    for name, value in model.items():
+        label = f"[bold]{name}[/] (primary)" if name == primary else name
+        interval = (
+            f"{_fmt(value['low'])} .. {_fmt(value['high'])}" if value.get("low") is not None else "-"
+        )
+        table.add_row(label, _fmt(value["value"]), interval, _fmt(baseline.get(name, {}).get("value")))
+    console.print(table)
+    for item in metrics.get("success_criteria", []):
+        bound = " and ".join(
+            f"{op} {item[key]}" for key, op in (("min", ">="), ("max", "<=")) if item[key] is not None
+        )
+        mark = "[green]met[/]" if item["passed"] else "[red]NOT met[/]"
+        sure = " (whole interval)" if item["confident"] else ""
+        console.print(f"success criterion {item['metric']} {bound}: {mark}{sure}")
+    if result.record.warnings:
+        console.print(f"[yellow]{len(result.record.warnings)} warning(s)[/] in run.json")
+    console.print(f"run saved to [bold]{result.run_dir}[/]")
+    if result.model_dir:
+        console.print(f"model: {result.model_dir}")
