@@ -52,7 +52,10 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
         try:
             result = run(cfg, console=console)
         except MlconfError as exc:
-            if os.environ.get("MLCONF_TRACEBACK") == "1" or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            if (
+                os.environ.get("MLCONF_TRACEBACK") == "1"
+                or os.environ.get("HYDRA_FULL_ERROR") == "1"
+            ):
                 raise
             sys.stderr.write(f"mlconf: error: {exc.render()}\n")
             if not multirun:

@@ -130,9 +130,7 @@ def _init(rest: list[str]) -> int:
     sys.stdout.write(f"created {len(created)} files in {ns.directory}:\n")
     for path in created:
         sys.stdout.write(f"  {path.relative_to(ns.directory)}\n")
-    sys.stdout.write(
-        f"\nnext:\n  cd {ns.directory}\n  mlconf train experiment=example\n"
-    )
+    sys.stdout.write(f"\nnext:\n  cd {ns.directory}\n  mlconf train experiment=example\n")
     return 0
 
 

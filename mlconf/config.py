@@ -186,7 +186,13 @@ class TrainConfig:
     plugins: list[str] = field(default_factory=list)
     stages: list[str] = field(
         default_factory=lambda: [
-            "load", "validate", "prepare", "split", "train", "evaluate", "save"
+            "load",
+            "validate",
+            "prepare",
+            "split",
+            "train",
+            "evaluate",
+            "save",
         ]
     )
     data: DataConfig = field(default_factory=DataConfig)

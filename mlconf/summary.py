@@ -24,7 +24,9 @@ def print_summary(result: RunResult, console: Console) -> None:
     test = metrics.get("test", {})
     model, baseline = test.get("model", {}), test.get("baseline", {})
     confidence = metrics.get("confidence", 0.95)
-    table = Table(title=f"test metrics ({confidence:.0%} bootstrap intervals)", title_justify="left")
+    table = Table(
+        title=f"test metrics ({confidence:.0%} bootstrap intervals)", title_justify="left"
+    )
     table.add_column("metric")
     table.add_column("model", justify="right")
     table.add_column("interval", justify="right")
@@ -33,13 +35,19 @@ def print_summary(result: RunResult, console: Console) -> None:
     for name, value in model.items():
         label = f"[bold]{name}[/] (primary)" if name == primary else name
         interval = (
-            f"{_fmt(value['low'])} .. {_fmt(value['high'])}" if value.get("low") is not None else "-"
+            f"{_fmt(value['low'])} .. {_fmt(value['high'])}"
+            if value.get("low") is not None
+            else "-"
         )
-        table.add_row(label, _fmt(value["value"]), interval, _fmt(baseline.get(name, {}).get("value")))
+        table.add_row(
+            label, _fmt(value["value"]), interval, _fmt(baseline.get(name, {}).get("value"))
+        )
     console.print(table)
     for item in metrics.get("success_criteria", []):
         bound = " and ".join(
-            f"{op} {item[key]}" for key, op in (("min", ">="), ("max", "<=")) if item[key] is not None
+            f"{op} {item[key]}"
+            for key, op in (("min", ">="), ("max", "<="))
+            if item[key] is not None
         )
         mark = "[green]met[/]" if item["passed"] else "[red]NOT met[/]"
         sure = " (whole interval)" if item["confident"] else ""

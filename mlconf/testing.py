@@ -90,7 +90,9 @@ def _check_model(component: Component, params: dict[str, Any]) -> Checks:
             if not np.allclose(np.asarray(proba).sum(axis=1), 1.0):
                 raise _fail(component, "predict_proba() rows must sum to 1")
         loaded = _roundtrip(component, model)
-        if not np.allclose(np.asarray(loaded.predict(x), dtype=float), np.asarray(pred, dtype=float)):
+        if not np.allclose(
+            np.asarray(loaded.predict(x), dtype=float), np.asarray(pred, dtype=float)
+        ):
             raise _fail(component, "predictions change after a skops round trip")
         passed.append(f"model:{task}")
     if not passed:
@@ -182,7 +184,9 @@ def _check_splitter(component: Component, params: dict[str, Any]) -> Checks:
     import pandas as pd
 
     numeric, _, y = _frames()
-    frame = numeric.assign(g=np.arange(len(numeric)) % 12, t=pd.date_range("2020", periods=len(numeric)))
+    frame = numeric.assign(
+        g=np.arange(len(numeric)) % 12, t=pd.date_range("2020", periods=len(numeric))
+    )
     parts = component.factory(
         frame,
         pd.Series(y),

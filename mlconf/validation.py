@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ FRIENDLY_DTYPES: dict[str, tuple[str, str]] = {
     "float": ("float64", "float64"),
     "str": ("str", "str"),
     "bool": ("bool", "boolean"),
+    # pandera accepts any resolution (s..ns) as this dtype and parses text to ns.
     "datetime": ("datetime64[ns]", "datetime64[ns]"),
     "category": ("category", "category"),
 }
@@ -85,7 +86,7 @@ class _Failure:
 def _as_mapping(schema: Any) -> Mapping[str, Any]:
     if isinstance(schema, DictConfig):
         container = OmegaConf.to_container(schema, resolve=True)
-        return container if isinstance(container, Mapping) else {}
+        return {str(k): v for k, v in container.items()} if isinstance(container, dict) else {}
     if dataclasses.is_dataclass(schema) and not isinstance(schema, type):
         return dataclasses.asdict(schema)
     if schema is None:
@@ -103,18 +104,28 @@ def _reject_unknown(keys: Iterable[Any], known: list[str], where: str) -> None:
     for key in keys:
         if key not in known:
             raise MlconfError(
-                f"unknown key '{key}'.{did_you_mean(str(key), known)} Known keys: {', '.join(known)}",
+                f"unknown key '{key}'.{did_you_mean(str(key), known)} "
+                f"Known keys: {', '.join(known)}",
                 where=where,
                 fix="correct or remove the key",
             )
 
 
 def _expect(value: Any, types: tuple[type, ...], where: str, what: str) -> Any:
-    if value is None or (isinstance(value, types) and not (bool not in types and value is True)):
-        if isinstance(value, bool) and bool not in types:
-            raise MlconfError(f"expected {what}, got {value!r}", where=where)
+    """`value` if it is None or of `types` (true/false is not a number), else a clear error."""
+    if value is None or (
+        isinstance(value, types) and (bool in types or not isinstance(value, bool))
+    ):
         return value
     raise MlconfError(f"expected {what}, got {value!r}", where=where)
+
+
+def _flag(raw: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
+    """A true/false setting; an absent or null value means the default."""
+    value = raw.get(key)
+    return (
+        default if value is None else bool(_expect(value, (bool,), f"{where}.{key}", "true/false"))
+    )
 
 
 def _check_spec(item: Any, where: str) -> NamedSpec:
@@ -166,9 +177,9 @@ def _column_spec(name: str, raw: Any) -> ColumnSchema:
         raise MlconfError(f"`allowed` must be a list, got {allowed!r}", where=f"{where}.allowed")
     return ColumnSchema(
         dtype=_expect(raw.get("dtype"), (str,), f"{where}.dtype", "a dtype name"),
-        nullable=bool(_expect(raw.get("nullable", True), (bool,), f"{where}.nullable", "true/false")),
-        unique=bool(_expect(raw.get("unique", False), (bool,), f"{where}.unique", "true/false")),
-        required=bool(_expect(raw.get("required", True), (bool,), f"{where}.required", "true/false")),
+        nullable=_flag(raw, "nullable", True, where),
+        unique=_flag(raw, "unique", False, where),
+        required=_flag(raw, "required", True, where),
         min=_expect(raw.get("min"), number, f"{where}.min", "a number"),
         max=_expect(raw.get("max"), number, f"{where}.max", "a number"),
         allowed=list(allowed) if allowed is not None else None,
@@ -177,7 +188,7 @@ def _column_spec(name: str, raw: Any) -> ColumnSchema:
     )
 
 
-def _schema_config(schema: SchemaConfig | Mapping[str, Any] | Any) -> SchemaConfig:
+def _schema_config(schema: SchemaConfig | Mapping[Any, Any] | Any) -> SchemaConfig:
     """Accept a plain dict, a DictConfig or the dataclass, and check keys and types once."""
     raw = _as_mapping(schema)
     known = [f.name for f in dataclasses.fields(SchemaConfig)]
@@ -186,9 +197,9 @@ def _schema_config(schema: SchemaConfig | Mapping[str, Any] | Any) -> SchemaConf
     if not isinstance(columns, Mapping):
         raise MlconfError(f"`columns` must be a mapping, got {columns!r}", where="schema.columns")
     return SchemaConfig(
-        on_error=_expect(raw.get("on_error", "fail"), (str,), "schema.on_error", "text"),
-        coerce=bool(_expect(raw.get("coerce", True), (bool,), "schema.coerce", "true/false")),
-        strict=bool(_expect(raw.get("strict", False), (bool,), "schema.strict", "true/false")),
+        on_error=_expect(raw.get("on_error") or "fail", (str,), "schema.on_error", "text"),
+        coerce=_flag(raw, "coerce", True, "schema"),
+        strict=_flag(raw, "strict", False, "schema"),
         columns={str(name): _column_spec(str(name), spec) for name, spec in columns.items()},
     )
 
@@ -210,7 +221,8 @@ def _pandas_dtype(column: str, spec: ColumnSchema) -> str | None:
     except (TypeError, ValueError) as exc:
         friendly = list(FRIENDLY_DTYPES)
         raise MlconfError(
-            f"column '{column}' has unknown dtype '{spec.dtype}'.{did_you_mean(spec.dtype, friendly)}"
+            f"column '{column}' has unknown dtype '{spec.dtype}'."
+            f"{did_you_mean(spec.dtype, friendly)}"
             f" Allowed: {', '.join(friendly)}, or a pandas dtype such as int32, float32, Int64, "
             "string, datetime64[ns, UTC]",
             where=f"schema.columns.{column}.dtype",
@@ -294,9 +306,7 @@ def _column(name: str, spec: ColumnSchema) -> pa.Column:
                 where=f"{where}.regex",
             ) from exc
         # str_matches anchors at the start only; \Z makes the whole value match.
-        checks.append(
-            pa.Check.str_matches(rf"(?:{spec.regex})\Z", error=f"regex({spec.regex!r})")
-        )
+        checks.append(pa.Check.str_matches(rf"(?:{spec.regex})\Z", error=f"regex({spec.regex!r})"))
     checks.extend(_custom_check(name, c) for c in spec.checks)
     return pa.Column(
         dtype,
@@ -309,7 +319,7 @@ def _column(name: str, spec: ColumnSchema) -> pa.Column:
 
 
 def build_schema(
-    schema: SchemaConfig | Mapping[str, Any], *, target: str | None = None
+    schema: SchemaConfig | Mapping[Any, Any], *, target: str | None = None
 ) -> pa.DataFrameSchema:
     """Turn the schema config into a pandera schema; config mistakes fail here, before data.
 
@@ -401,8 +411,8 @@ def _coerce_cells(
             if coerced is not None:
                 work[name] = coerced
                 failures.extend(
-                    _Failure(name, check, int(pos), series.iloc[pos])
-                    for pos in np.flatnonzero(bad.to_numpy())
+                    _Failure(name, check, int(label), series.loc[label])
+                    for label in bad.index[bad.to_numpy()]
                 )
                 continue
         broken.add(name)
@@ -437,21 +447,22 @@ def _from_pandera(exc: SchemaErrors) -> list[_Failure]:
     return out
 
 
-def _dedupe(failures: list[_Failure], blanked: set[tuple[str | None, int]]) -> list[_Failure]:
+def _dedupe(failures: list[_Failure]) -> list[_Failure]:
     """One failure per cause: a cell that did not convert or is missing fails once."""
     by_cell: dict[tuple[str | None, int], list[_Failure]] = {}
     for f in failures:
         if f.pos is not None:
             by_cell.setdefault((f.column, f.pos), []).append(f)
     drop: set[int] = set()
-    for cell, items in by_cell.items():
+    for items in by_cell.values():
         checks = {f.check for f in items}
+        converted = any(c.startswith("coerce_dtype") for c in checks)
         for f in items:
-            if cell in blanked and not f.check.startswith("coerce_dtype"):
-                drop.add(id(f))
-            elif "not_nullable" in checks and f.check.startswith(("coerce_dtype", "dtype(")):
-                drop.add(id(f))
-            elif f.check.startswith("dtype(") and any(c.startswith("coerce_dtype") for c in checks):
+            # A missing value that a numpy dtype cannot hold: "not nullable" says it all;
+            # and a dtype failure repeats the conversion failure of the same cell.
+            if ("not_nullable" in checks and f.check.startswith(("coerce_dtype", "dtype("))) or (
+                converted and f.check.startswith("dtype(")
+            ):
                 drop.add(id(f))
     seen: set[tuple[Any, ...]] = set()
     out: list[_Failure] = []
@@ -479,17 +490,23 @@ class _Validator:
 
     def run(self, positions: list[int]) -> tuple[pd.DataFrame | None, list[_Failure]]:
         work = self.frame.iloc[positions].copy()
-        work.index = pd.RangeIndex(len(work)).map(lambda i: positions[i])
+        work.index = pd.Index(positions)
         work, failures, broken = _coerce_cells(work, self.dtypes)
         blanked = {(f.column, f.pos) for f in failures if f.pos is not None}
         try:
             out = self.schema.validate(work, lazy=True)
         except SchemaErrors as exc:
-            found = [f for f in _from_pandera(exc) if f.column not in broken]
-            return None, _dedupe(failures + found, blanked)
+            # A blanked cell already failed for its value; what pandera says about the blank
+            # is noise, and so is anything about a column that could not be converted.
+            found = [
+                f
+                for f in _from_pandera(exc)
+                if f.column not in broken and (f.column, f.pos) not in blanked
+            ]
+            return None, _dedupe(failures + found)
         except SchemaDefinitionError as exc:
             raise MlconfError(f"the schema cannot be applied: {exc}", where="schema") from exc
-        return (out if not failures else None), _dedupe(failures, blanked)
+        return (out if not failures else None), _dedupe(failures)
 
     def original(self, f: _Failure) -> _Failure:
         """Report the value as it was in the input, not after coercion."""
@@ -519,17 +536,27 @@ def _table(frame: pd.DataFrame, failures: list[_Failure]) -> str:
         value = "-" if f.pos is None and f.value is None else _show(f.value)
         rows.append((_short(str(f.column)), _short(f.check), _short(row, 20), value))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-             for r in rows]
+    lines = [
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+        for r in rows
+    ]
     if len(failures) > MAX_SHOWN:
         lines.append(f"  ... and {len(failures) - MAX_SHOWN} more")
     return "\n".join(lines)
 
 
 def _fixes(failures: list[_Failure], quarantine_hint: bool) -> str:
+    """How to fix what failed, most specific advice first."""
     fixes = []
     missing = sorted({str(f.column) for f in failures if f.check == _MISSING_COLUMN})
     extra = sorted({str(f.column) for f in failures if f.check == _EXTRA_COLUMN})
+    typed = sorted(
+        {
+            str(f.column)
+            for f in failures
+            if f.pos is None and f.check.startswith(("dtype(", "coerce_dtype("))
+        }
+    )
     if missing:
         fixes.append(
             f"add the missing column(s) {', '.join(missing)} to the data, "
@@ -540,12 +567,26 @@ def _fixes(failures: list[_Failure], quarantine_hint: bool) -> str:
             f"drop the unexpected column(s) {', '.join(extra)}, add them to schema.columns, "
             "or set schema.strict=false"
         )
-    if len(missing) + len(extra) < len(failures):
+    if typed:
+        fixes.append(
+            f"correct the dtype of {', '.join(typed)} in the schema, convert the data, "
+            "or set schema.coerce=true"
+        )
+    covered = {_MISSING_COLUMN, _EXTRA_COLUMN}
+    if any(
+        f.check not in covered and not (f.pos is None and str(f.column) in typed) for f in failures
+    ):
+        hint = ", or set schema.on_error=quarantine to set failing rows aside"
         fixes.append(
             "fix the data (or the schema rule, if the rule is wrong)"
-            + (", or set schema.on_error=quarantine to set failing rows aside" if quarantine_hint else "")
+            + (hint if quarantine_hint else "")
         )
     return "; ".join(fixes)
+
+
+def _ordered(failures: list[_Failure]) -> list[_Failure]:
+    """Whole-column failures first, then by row, so the table reads top to bottom."""
+    return sorted(failures, key=lambda f: (f.pos is not None, -1 if f.pos is None else f.pos))
 
 
 def _failures_frame(frame: pd.DataFrame, failures: list[_Failure]) -> pd.DataFrame:
@@ -558,7 +599,7 @@ def _failures_frame(frame: pd.DataFrame, failures: list[_Failure]) -> pd.DataFra
 
 def validate(
     frame: pd.DataFrame,
-    schema_cfg: SchemaConfig | Mapping[str, Any],
+    schema_cfg: SchemaConfig | Mapping[Any, Any],
     *,
     source: str = "data",
     target: str | None = None,
@@ -587,24 +628,23 @@ def validate(
     validator = _Validator(frame, cfg, target)
     n = len(frame)
     valid, found = validator.run(list(range(n)))
-    failures = [validator.original(f) for f in found]
+    failures = _ordered([validator.original(f) for f in found])
     where = f"validating {source} ({n} rows)"
 
     schema_level = [f for f in failures if f.pos is None]
     if failures and (cfg.on_error == "fail" or schema_level):
-        shown = failures if cfg.on_error == "fail" else schema_level + [
-            f for f in failures if f.pos is not None
-        ]
         n_rows = len({f.pos for f in failures if f.pos is not None})
         what = f"{len(failures)} schema failure(s)"
         if n_rows:
             what += f" in {n_rows} row(s)"
         if schema_level and cfg.on_error == "quarantine":
-            what += " that cannot be quarantined (they concern whole columns, not rows)"
+            what += (
+                f"; {len(schema_level)} concern whole columns, not rows, and cannot be quarantined"
+            )
         raise MlconfError(
-            f"{what}:\n{_table(frame, shown)}",
+            f"{what}:\n{_table(frame, failures)}",
             where=where,
-            fix=_fixes(shown, quarantine_hint=cfg.on_error == "fail" and not schema_level),
+            fix=_fixes(failures, quarantine_hint=not schema_level),
         )
 
     bad = {f.pos for f in failures if f.pos is not None}
@@ -618,12 +658,14 @@ def validate(
         valid, more = validator.run(keep)
         more = [validator.original(f) for f in more]
         if any(f.pos is None for f in more) or (valid is None and not more):
+            everything = _ordered(failures + more)
             raise MlconfError(
-                "failures appeared after setting bad rows aside:\n" + _table(frame, more),
+                f"after setting {len(bad)} failing row(s) aside, the rest still fails as a "
+                f"whole:\n{_table(frame, everything)}",
                 where=where,
-                fix=_fixes(more, quarantine_hint=False),
+                fix=_fixes(everything, quarantine_hint=False),
             )
-        failures += more
+        failures = _ordered(failures + more)
         bad |= {f.pos for f in more if f.pos is not None}
     if len(bad) == n or valid is None:
         raise MlconfError(
@@ -643,7 +685,9 @@ def validate(
     )
 
 
-def _quarantine(frame: pd.DataFrame, failures: list[_Failure], positions: list[int]) -> pd.DataFrame:
+def _quarantine(
+    frame: pd.DataFrame, failures: list[_Failure], positions: list[int]
+) -> pd.DataFrame:
     """The failing rows as they arrived, with where they were and every reason they failed."""
     reasons: dict[int, list[str]] = {p: [] for p in positions}
     for f in failures:
@@ -672,7 +716,7 @@ def _friendly(series: pd.Series) -> str:
         return "category"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime" if getattr(dtype, "tz", None) is None else str(dtype)
-    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+    if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         return "str"
     return str(dtype)
 
@@ -739,7 +783,3 @@ def schema_yaml(schema: Mapping[str, Any], *, source: str) -> str:
     )
     text = yaml.dump(body, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     return header + text
-
-
-def _unused(_: Hashable) -> None:  # pragma: no cover - keeps Hashable import meaningful
-    return None

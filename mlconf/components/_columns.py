@@ -10,9 +10,7 @@ SELECTS = ("numeric", "categorical", "datetime", "columns", "all")
 class ColumnPicker:
     """A picklable callable that returns the columns of a frame one column set takes."""
 
-    def __init__(
-        self, select: str = "numeric", columns: Any = (), exclude: Any = ()
-    ) -> None:
+    def __init__(self, select: str = "numeric", columns: Any = (), exclude: Any = ()) -> None:
         self.select = select
         self.columns = list(columns)
         self.exclude = list(exclude)
@@ -26,7 +24,9 @@ class ColumnPicker:
         return [c for c in names if column_kind(frame[c].dtype) == self.select]
 
     def __repr__(self) -> str:
-        return f"ColumnPicker(select={self.select!r}, columns={self.columns}, exclude={self.exclude})"
+        return (
+            f"ColumnPicker(select={self.select!r}, columns={self.columns}, exclude={self.exclude})"
+        )
 
 
 def column_kind(dtype: Any) -> str:

@@ -120,7 +120,8 @@ def sklearn_dataset(dataset: str | None = None) -> pd.DataFrame:
 
     if dataset not in SKLEARN_DATASETS:
         raise MlconfError(
-            f"unknown scikit-learn dataset '{dataset}'.{did_you_mean(str(dataset), SKLEARN_DATASETS)}",
+            f"unknown scikit-learn dataset '{dataset}'."
+            f"{did_you_mean(str(dataset), SKLEARN_DATASETS)}",
             fix=f"use one of: {', '.join(SKLEARN_DATASETS)}",
         )
     bunch = getattr(datasets, f"load_{dataset}")(as_frame=True)

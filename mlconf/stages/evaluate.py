@@ -87,7 +87,9 @@ def evaluate(ctx: RunContext) -> None:
             x = x[known]
         results[part] = {}
         for role in ("model", "baseline"):
-            y_pred, y_proba = predictions(ctx[("pipeline" if role == "model" else "baseline")], x, conf.problem.task)
+            y_pred, y_proba = predictions(
+                ctx[("pipeline" if role == "model" else "baseline")], x, conf.problem.task
+            )
             scores = score_part(ctx, y_true, y_pred, y_proba)
             results[part][role] = {name: value.to_dict() for name, value in scores.items()}
             if part == "test" and role == "model":

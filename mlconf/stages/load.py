@@ -90,7 +90,8 @@ def load(ctx: RunContext) -> None:
     target = ctx.conf.problem.target
     if target not in frame.columns:
         raise MlconfError(
-            f"target column '{target}' is not in the data.{did_you_mean(target, map(str, frame.columns))}"
+            f"target column '{target}' is not in the data."
+            f"{did_you_mean(target, map(str, frame.columns))}"
             f" Columns: {', '.join(map(str, frame.columns[:30]))}",
             where="config key problem.target",
             fix="set problem.target to the column you want to predict",
@@ -98,7 +99,8 @@ def load(ctx: RunContext) -> None:
     for column in data.id_columns:
         if column not in frame.columns:
             raise MlconfError(
-                f"id column '{column}' is not in the data.{did_you_mean(column, map(str, frame.columns))}",
+                f"id column '{column}' is not in the data."
+                f"{did_you_mean(column, map(str, frame.columns))}",
                 where="config key data.id_columns",
             )
     ctx.count("rows_loaded", len(frame))

@@ -107,7 +107,8 @@ def _outliers(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
     mask = outlier_mask(frame, config.method, config.factor, config.threshold, columns)
     rows = mask.any(axis=1)
     reasons = [
-        "outlier in " + ", ".join(str(c) for c in mask.columns[flags]) for flags in mask[rows].to_numpy()
+        "outlier in " + ", ".join(str(c) for c in mask.columns[flags])
+        for flags in mask[rows].to_numpy()
     ]
     ctx.set_aside(frame[rows], reasons, "prepare")
     ctx.count("outlier_rows_quarantined", int(rows.sum()))

@@ -52,9 +52,7 @@ def split(ctx: RunContext) -> None:
     _write_manifest(ctx, frames)
     ctx["parts"] = frames
     ctx.count("split", {name: len(f) for name, f in frames.items()})
-    ctx.console.print(
-        "  split " + ", ".join(f"{name} {len(f):,}" for name, f in frames.items())
-    )
+    ctx.console.print("  split " + ", ".join(f"{name} {len(f):,}" for name, f in frames.items()))
 
 
 def _act(ctx: RunContext, policy: str, key: str, message: str, fix: str) -> None:
@@ -119,7 +117,11 @@ def _leakage_checks(ctx: RunContext, frames: dict[str, pd.DataFrame]) -> None:
             name: pd.to_datetime(f[conf.split.time_column], errors="coerce")
             for name, f in frames.items()
         }
-        later = [p for p in ("validation", "test") if len(stamps[p]) and stamps["train"].max() > stamps[p].min()]
+        later = [
+            p
+            for p in ("validation", "test")
+            if len(stamps[p]) and stamps["train"].max() > stamps[p].min()
+        ]
         if later:
             _act(
                 ctx,

@@ -53,7 +53,9 @@ def train(ctx: RunContext) -> None:
         conf.features, conf.model, task=problem.task, outliers=conf.prepare.outliers
     )
     _set_seed(pipeline, conf.seed)
-    ctx.console.print(f"  fitting {conf.model.name} on {len(x_train):,} rows x {len(columns)} columns")
+    ctx.console.print(
+        f"  fitting {conf.model.name} on {len(x_train):,} rows x {len(columns)} columns"
+    )
     ctx["pipeline"] = _fit(pipeline, x_train, y_train, conf.model.name)
     baseline = build_pipeline(conf.features, ModelConfig(name="dummy"), task=problem.task)
     ctx["baseline"] = _fit(baseline, x_train, y_train, "dummy")

@@ -39,7 +39,8 @@ def _cast(frame: pd.DataFrame, cast: dict[str, str]) -> pd.DataFrame:
     for column, dtype in cast.items():
         if column not in frame.columns:
             raise MlconfError(
-                f"cannot cast '{column}': no such column.{did_you_mean(column, map(str, frame.columns))}",
+                f"cannot cast '{column}': no such column."
+                f"{did_you_mean(column, map(str, frame.columns))}",
                 where=f"config key prepare.cast.{column}",
             )
         try:
@@ -68,9 +69,7 @@ def _usable_target(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
         )
     missing = target.isna()
     if missing.any():
-        ctx.set_aside(
-            frame[missing], f"target '{problem.target}' is missing", "validate"
-        )
+        ctx.set_aside(frame[missing], f"target '{problem.target}' is missing", "validate")
         ctx.warn(f"{int(missing.sum())} row(s) have no target value and were quarantined")
         frame = frame[~missing]
     if problem.task == "classification":
@@ -80,7 +79,8 @@ def _usable_target(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
                 f"target '{problem.target}' has only one class ({classes[0]!r}): "
                 "there is nothing to tell apart",
                 where="config key problem.target",
-                fix="check the data (a filter in the query?), or use a target with two or more classes",
+                fix="check the data (a filter in the query?), or use a target with two or "
+                "more classes",
             )
         if problem.positive_class is not None and str(problem.positive_class) not in set(classes):
             raise MlconfError(
