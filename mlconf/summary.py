@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -54,6 +55,12 @@ def print_summary(result: RunResult, console: Console) -> None:
         console.print(f"success criterion {item['metric']} {bound}: {mark}{sure}")
     if result.record.warnings:
         console.print(f"[yellow]{len(result.record.warnings)} warning(s)[/] in run.json")
-    console.print(f"run saved to [bold]{result.run_dir}[/]")
-    if result.model_dir:
-        console.print(f"model: {result.model_dir}")
+    console.print(f"run saved to [bold]{_short(result.run_dir)}[/]", soft_wrap=True)
+
+
+def _short(path: Path) -> str:
+    """Relative to the working folder when inside it: shorter to read and to copy."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -134,8 +134,13 @@ def _leakage_checks(ctx: RunContext, frames: dict[str, pd.DataFrame]) -> None:
 
 
 def _target_copies(train: pd.DataFrame, target: str, features: list[str]) -> list[str]:
-    y = train[target].astype(str).to_numpy()
-    return [c for c in features if (train[c].astype(str).to_numpy() == y).all()]
+    """Features equal to the target on every row; only same-kind columns can be."""
+    from mlconf.components._columns import column_kind
+
+    y = train[target]
+    kind = column_kind(y.dtype)
+    same_kind = [c for c in features if column_kind(train[c].dtype) == kind]
+    return [c for c in same_kind if bool((train[c].to_numpy() == y.to_numpy()).all())]
 
 
 def _row_keys(frame: pd.DataFrame, columns: list[str]) -> Any:
