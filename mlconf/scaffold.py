@@ -54,6 +54,7 @@ features:
     "my_components.py": '''\
 """Your own components: register them by name, then use the names in conf/."""
 
+import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from mlconf import register
@@ -63,6 +64,7 @@ class ClipNegative(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Negative readings are sensor errors here: clip them to zero."""
 
     def fit(self, X, y=None):
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         return self
 

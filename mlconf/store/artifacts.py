@@ -142,7 +142,14 @@ def load_model(path: Path | str) -> TrainedModel:
                 fix="do not load it; retrain, or restore the file from a trusted copy",
             )
     for module in manifest.get("plugins", []):
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise MlconfError(
+                f"the model needs its plugin module '{module}', which cannot be imported ({exc})",
+                where=str(manifest_path),
+                fix="run from the project folder, or put the module on PYTHONPATH",
+            ) from exc
     data = (folder / PIPELINE_FILE).read_bytes()
     plugin_types = set(manifest.get("plugin_types", []))
     untrusted = sio.get_untrusted_types(data=data)
