@@ -24,8 +24,9 @@ from sklearn.feature_selection import (
     mutual_info_regression,
 )
 from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.preprocessing import KBinsDiscretizer, PolynomialFeatures
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from mlconf.errors import MlconfError, did_you_mean
 
@@ -40,6 +41,10 @@ DATETIME_PARTS: tuple[str, ...] = (
     "quarter",
     "is_weekend",
 )
+# config spells parts as pandas 2 did; pandas 3 deprecates these two spellings
+_PANDAS_PART_NAMES = {"dayofweek": "day_of_week", "dayofyear": "day_of_year"}
+BIN_STRATEGIES: tuple[str, ...] = ("quantile", "uniform", "kmeans")
+BIN_ENCODINGS: tuple[str, ...] = ("ordinal", "onehot")
 OUTLIER_METHODS: tuple[str, ...] = ("iqr", "zscore")
 OUTLIER_ACTIONS: tuple[str, ...] = ("clip", "flag")
 
@@ -84,7 +89,9 @@ def _value_text(value: object) -> str:
 
 def _as_text(series: pd.Series) -> pd.Series:
     """Category values as python str (missing stays NaN), identical at fit and at serving."""
-    text = series.astype(object).map(_value_text, na_action="ignore")
+    text = series.astype(object)
+    if not isinstance(series.dtype, pd.StringDtype):  # str columns need no per-value work
+        text = text.map(_value_text, na_action="ignore")
     return text.where(series.notna(), np.nan)
 
 
@@ -94,6 +101,31 @@ def _category_shares(series: pd.Series) -> tuple[list[str], np.ndarray]:
     categories = sorted(str(c) for c in counts.index)
     shares = np.array([counts[c] for c in categories], dtype="float64") / max(len(series), 1)
     return categories, shares
+
+
+def _filled(X: Any, medians: bool) -> Any:
+    """X with missing values filled (column medians, or 0), for estimators that refuse NaN.
+
+    Callers either put NaN back afterwards or only use X to score columns.
+    """
+    if isinstance(X, pd.DataFrame):
+        fill = X.median(numeric_only=True) if medians else 0.0
+        return X.fillna(fill).fillna(0.0)
+    # arrays get scikit-learn's checks: 2-D, dense, real numbers
+    values = check_array(X, dtype="float64", ensure_all_finite="allow-nan", copy=True)
+    missing = np.isnan(values)
+    if medians and missing.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
+            values = np.where(missing, np.nanmedian(values, axis=0), values)
+    return np.where(np.isnan(values), 0.0, values)
+
+
+def _dense_with_nan(tags: Any) -> Any:
+    """Tags for estimators that take NaN but, having to fill it, not sparse matrices."""
+    tags.input_tags.allow_nan = True
+    tags.input_tags.sparse = False
+    return tags
 
 
 def _frame_like(frame: pd.DataFrame, columns: Mapping[str, Any]) -> pd.DataFrame:
@@ -122,18 +154,23 @@ class _FrameTransformer(TransformerMixin, BaseEstimator):
 
     def _start_fit(self, X: Any) -> pd.DataFrame:
         self._check_settings()
-        validate_data(self, X, reset=True, skip_check_array=True)
-        return self._frame(X)
+        if isinstance(X, pd.DataFrame) and len(X) == 0:
+            raise ValueError(f"Found array with 0 sample(s) while {type(self).__name__} needs 1.")
+        return self._frame(X, reset=True)
 
     def _start_transform(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self)
-        validate_data(self, X, reset=False, skip_check_array=True)
-        return self._frame(X)
+        return self._frame(X, reset=False)
 
-    def _frame(self, X: Any) -> pd.DataFrame:
+    def _frame(self, X: Any, reset: bool) -> pd.DataFrame:
+        """Record or check the columns; a DataFrame is used as is (no copy, dtypes kept)."""
+        if not isinstance(X, pd.DataFrame):
+            # arrays get scikit-learn's checks: 2-D, dense, not complex, not empty
+            X = check_array(X, dtype=None, ensure_all_finite=False)
+        validate_data(self, X, reset=reset, skip_check_array=True)
         if isinstance(X, pd.DataFrame):
             return X
-        return pd.DataFrame(np.asarray(X), columns=self._names_in(None))
+        return pd.DataFrame(X, columns=self._names_in(None))
 
     def _names_in(self, input_features: Sequence[str] | None) -> list[str]:
         names = getattr(self, "feature_names_in_", None)
@@ -158,8 +195,7 @@ class _FrameTransformer(TransformerMixin, BaseEstimator):
         return np.asarray(self._names_out(self._names_in(input_features)), dtype=object)
 
     def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        tags = _dense_with_nan(super().__sklearn_tags__())
         tags.input_tags.string = self._takes_text
         tags.input_tags.categorical = self._takes_text
         return tags
@@ -167,7 +203,9 @@ class _FrameTransformer(TransformerMixin, BaseEstimator):
 
 def _numeric_only(owner: str, frame: pd.DataFrame) -> None:
     """Reject text columns where arithmetic is needed, naming them."""
-    bad = [f"{name} ({col.dtype})" for _, name, col in _columns(frame) if not _is_numeric(col.dtype)]
+    bad = [
+        f"{name} ({col.dtype})" for _, name, col in _columns(frame) if not _is_numeric(col.dtype)
+    ]
     if bad:
         raise ParameterError(
             f"needs numeric columns, got: {', '.join(bad)}",
@@ -219,9 +257,7 @@ class FrequencyEncoder(_FrameTransformer):
         learned = [_category_shares(col) for _, _, col in _columns(frame)]
         self.categories_ = [categories for categories, _ in learned]
         self.frequencies_ = [shares for _, shares in learned]
-        self.missing_frequencies_ = np.array(
-            [float(col.isna().mean()) if len(col) else 0.0 for _, _, col in _columns(frame)]
-        )
+        self.missing_frequencies_ = frame.isna().mean().to_numpy(dtype="float64")
         return self
 
     def transform(self, X: Any) -> pd.DataFrame:
@@ -291,9 +327,9 @@ def _parse_datetimes(series: pd.Series) -> pd.Series:
 def _datetime_part(stamps: pd.Series, part: str) -> np.ndarray:
     """One calendar part as float64 (NaN where the date is missing)."""
     if part == "is_weekend":
-        days = _floats(stamps.dt.dayofweek)
+        days = _floats(stamps.dt.day_of_week)
         return np.where(np.isnan(days), np.nan, (days >= 5).astype("float64"))
-    return _floats(getattr(stamps.dt, part))
+    return _floats(getattr(stamps.dt, _PANDAS_PART_NAMES.get(part, part)))
 
 
 class DatetimeParts(_FrameTransformer):
@@ -305,7 +341,8 @@ class DatetimeParts(_FrameTransformer):
         self.parts = parts
 
     def _parts(self) -> list[str]:
-        return [self.parts] if isinstance(self.parts, str) else list(self.parts)
+        parts = [self.parts] if isinstance(self.parts, str) else self.parts
+        return list(dict.fromkeys(parts))
 
     def _check_settings(self) -> None:
         parts = self._parts()
@@ -319,7 +356,15 @@ class DatetimeParts(_FrameTransformer):
             check_choice("DatetimeParts", "parts", part, DATETIME_PARTS)
 
     def fit(self, X: Any, y: Any = None) -> DatetimeParts:
-        self._start_fit(X)
+        frame = self._start_fit(X)
+        for _, name, col in _columns(frame):
+            if col.notna().any() and _parse_datetimes(col).isna().all():
+                example = col.dropna().iloc[0]
+                raise ParameterError(
+                    f"column {name!r} has no value that reads as a date (e.g. {example!r})",
+                    where="DatetimeParts",
+                    fix="apply datetime_parts only to date columns such as 2024-05-31",
+                )
         return self
 
     def transform(self, X: Any) -> pd.DataFrame:
@@ -352,22 +397,22 @@ _UNARY_OPS: dict[type[ast.unaryop], Callable[..., Any]] = {
     ast.USub: np.negative,
     ast.UAdd: np.positive,
 }
-# name -> (numpy function, number of arguments)
-_FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
-    "abs": (np.abs, 1),
-    "log": (np.log, 1),
-    "log1p": (np.log1p, 1),
-    "exp": (np.exp, 1),
-    "sqrt": (np.sqrt, 1),
-    "clip": (np.clip, 3),
-    "minimum": (np.minimum, 2),
-    "maximum": (np.maximum, 2),
+# name -> (numpy function, its arguments as shown to users)
+_FUNCTIONS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
+    "abs": (np.abs, ("x",)),
+    "log": (np.log, ("x",)),
+    "log1p": (np.log1p, ("x",)),
+    "exp": (np.exp, ("x",)),
+    "sqrt": (np.sqrt, ("x",)),
+    "clip": (np.clip, ("x", "lo", "hi")),
+    "minimum": (np.minimum, ("a", "b")),
+    "maximum": (np.maximum, ("a", "b")),
 }
 _COLUMN_FUNCTION = "col"
 _EXPRESSION_FIX = (
-    "use numbers, column names, + - * / // % ** and the functions "
-    f"{', '.join(_FUNCTIONS)} (clip(x, lo, hi), minimum(a, b), maximum(a, b)); "
-    'write col("my column") or `my column` for a column whose name is not an identifier'
+    "use numbers, column names, + - * / // % ** and "
+    + ", ".join(f"{name}({', '.join(args)})" for name, (_, args) in _FUNCTIONS.items())
+    + '; for a column name that is not an identifier write col("my column") or `my column`'
 )
 _NODE_NAMES: dict[type[ast.AST], str] = {
     ast.Attribute: "attribute access",
@@ -397,18 +442,19 @@ def parse_expression(name: str, text: object) -> ast.Expression:
     if not isinstance(text, str) or not text.strip():
         raise _expression_error(name, str(text), "an expression must be non-empty text")
     # `name with spaces` is pandas.eval's spelling of col("name with spaces")
-    source = re.sub(r"`([^`]*)`", lambda m: f"{_COLUMN_FUNCTION}({m.group(1)!r})", text.strip())
+    source = re.sub(r"`([^`]*)`", _backticks_to_col, text.strip())
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        line = (exc.text or source).rstrip("\n")
-        offset = max((exc.offset or 1) - 1, 0)
-        token = line[offset:].split()[0] if line[offset:].split() else line[offset:]
-        raise _expression_error(
-            name, text, f"syntax error ({exc.msg}) at {token or 'the end'!r}"
-        ) from None
+        rest = (exc.text or source)[(exc.offset or 0) - 1 :].split() if exc.offset else []
+        where = repr(rest[0]) if rest else "the end"
+        raise _expression_error(name, text, f"syntax error ({exc.msg}) at {where}") from None
     _check_node(tree.body, name, text, source)
     return tree
+
+
+def _backticks_to_col(match: re.Match[str]) -> str:
+    return f"{_COLUMN_FUNCTION}({match.group(1)!r})"
 
 
 def _check_node(node: ast.AST, name: str, text: str, source: str) -> None:
@@ -452,7 +498,7 @@ def _check_call(node: ast.Call, name: str, text: str, source: str, token: str) -
             text,
             f"function {shown!r} is not allowed.{did_you_mean(shown, _FUNCTIONS)}",
         )
-    arity = _FUNCTIONS[func][1]
+    arity = len(_FUNCTIONS[func][1])
     if len(node.args) != arity:
         raise _expression_error(
             name, text, f"{token!r}: {func} takes {arity} argument(s), got {len(node.args)}"
@@ -498,6 +544,7 @@ def _evaluate(node: ast.AST, values: Mapping[str, np.ndarray]) -> Any:
     if column is not None:
         return values[column]
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, (int, float))
         return np.float64(node.value)
     if isinstance(node, ast.BinOp):
         op = _BINARY_OPS[type(node.op)]
@@ -523,9 +570,10 @@ class Expressions(_FrameTransformer):
     def __init__(self, *, expressions: Mapping[str, str] | None = None) -> None:
         self.expressions = expressions
 
-    def _parsed(self) -> dict[str, ast.Expression]:
-        items = dict(self.expressions or {})
-        return {str(name): parse_expression(str(name), text) for name, text in items.items()}
+    def _parsed(self) -> list[tuple[str, str, ast.Expression]]:
+        """(new column, expression text, checked tree), in the configured order."""
+        items = dict(self.expressions or {}).items()
+        return [(str(name), str(text), parse_expression(str(name), text)) for name, text in items]
 
     def _check_settings(self) -> None:
         if self.expressions is not None and not isinstance(self.expressions, Mapping):
@@ -540,8 +588,7 @@ class Expressions(_FrameTransformer):
     def fit(self, X: Any, y: Any = None) -> Expressions:
         frame = self._start_fit(X)
         available = {str(c): frame[c].dtype for c in frame.columns}
-        for name, tree in self._parsed().items():
-            text = str(dict(self.expressions or {})[name])
+        for name, text, tree in self._parsed():
             for column in referenced_columns(tree):
                 if column not in available:
                     raise _expression_error(
@@ -562,7 +609,7 @@ class Expressions(_FrameTransformer):
         frame = self._start_transform(X)
         out = frame.copy()
         values: dict[str, np.ndarray] = {}
-        for name, tree in self._parsed().items():
+        for name, _, tree in self._parsed():
             for column in referenced_columns(tree):
                 if column not in values:
                     values[column] = _floats(out[column])
@@ -610,8 +657,8 @@ def _fences(
     factor: float,
     threshold: float,
     columns: Sequence[str] | None,
-) -> tuple[list[str], np.ndarray, np.ndarray, pd.DataFrame]:
-    """Checked columns, their lower and upper fences, and their values as floats."""
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The checked columns' values as floats, and each column's lower and upper fence."""
     check_choice("outliers", "method", method, OUTLIER_METHODS)
     names = _outlier_columns(frame, columns)
     values = pd.DataFrame({n: _floats(frame[n]) for n in names}, index=frame.index)
@@ -619,10 +666,10 @@ def _fences(
         q1 = values.quantile(0.25).to_numpy(dtype="float64")
         q3 = values.quantile(0.75).to_numpy(dtype="float64")
         spread = q3 - q1
-        return names, q1 - factor * spread, q3 + factor * spread, values
+        return values, q1 - factor * spread, q3 + factor * spread
     mean = values.mean().to_numpy(dtype="float64")
     std = values.std().to_numpy(dtype="float64")
-    return names, mean - threshold * std, mean + threshold * std, values
+    return values, mean - threshold * std, mean + threshold * std
 
 
 def _outside(values: pd.DataFrame, lower: np.ndarray, upper: np.ndarray) -> pd.DataFrame:
@@ -642,7 +689,7 @@ def outlier_mask(
     Returns a bool frame with `frame`'s index and one column per checked (numeric)
     column, for quarantining rows before training: `frame[~mask.any(axis=1)]`.
     """
-    names, lower, upper, values = _fences(frame, method, factor, threshold, columns)
+    values, lower, upper = _fences(frame, method, factor, threshold, columns)
     return _outside(values, lower, upper)
 
 
@@ -677,10 +724,10 @@ class OutlierClipper(_FrameTransformer):
 
     def fit(self, X: Any, y: Any = None) -> OutlierClipper:
         frame = self._start_fit(X)
-        names, lower, upper, _ = _fences(
+        values, lower, upper = _fences(
             frame, self.method, self.factor, self.threshold, self.columns
         )
-        self.columns_ = names
+        self.columns_ = [str(c) for c in values.columns]
         self.lower_ = lower
         self.upper_ = upper
         return self
@@ -724,12 +771,97 @@ class SignedLog1p(_FrameTransformer):
 
     def inverse_transform(self, X: Any) -> pd.DataFrame:
         """Undo the transform (e.g. for a log-transformed target)."""
-        check_is_fitted(self)
-        return self._apply(self._frame(X), _signed_expm1)
+        return self._apply(self._start_transform(X), _signed_expm1)
 
     def _apply(self, frame: pd.DataFrame, func: Callable[[np.ndarray], np.ndarray]) -> pd.DataFrame:
         with np.errstate(all="ignore"):
-            return _frame_like(frame, {name: func(_floats(col)) for _, name, col in _columns(frame)})
+            return _frame_like(
+                frame, {name: func(_floats(col)) for _, name, col in _columns(frame)}
+            )
+
+
+class Bins(_FrameTransformer):
+    """Discretize each numeric column into bins learned on its non-missing training values.
+
+    Unlike KBinsDiscretizer alone, missing values stay missing instead of failing the fit,
+    so binning does not require an imputer in front. `encode="onehot"` gives 0/1 columns
+    `<col>_bin<k>` (all NaN for a missing value).
+    """
+
+    def __init__(
+        self, *, n_bins: int = 5, strategy: str = "quantile", encode: str = "ordinal"
+    ) -> None:
+        self.n_bins = n_bins
+        self.strategy = strategy
+        self.encode = encode
+
+    def _check_settings(self) -> None:
+        check_choice("bins", "strategy", self.strategy, BIN_STRATEGIES)
+        check_choice("bins", "encode", self.encode, BIN_ENCODINGS)
+
+    def fit(self, X: Any, y: Any = None) -> Bins:
+        frame = self._start_fit(X)
+        _numeric_only("bins", frame)
+        self.binners_: list[KBinsDiscretizer | None] = []
+        for _, _, col in _columns(frame):
+            values = _floats(col)
+            known = values[~np.isnan(values)]
+            binner = None
+            if len(known):
+                binner = KBinsDiscretizer(
+                    n_bins=self.n_bins, strategy=self.strategy, encode="ordinal", random_state=0
+                ).fit(known.reshape(-1, 1))
+            self.binners_.append(binner)
+        self.n_bins_ = [0 if b is None else int(b.n_bins_[0]) for b in self.binners_]
+        return self
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        frame = self._start_transform(X)
+        out: dict[str, np.ndarray] = {}
+        for i, name, col in _columns(frame):
+            values = _floats(col)
+            codes = np.full(len(values), np.nan)
+            known = ~np.isnan(values)
+            binner = self.binners_[i]
+            if binner is not None and known.any():
+                codes[known] = binner.transform(values[known].reshape(-1, 1)).ravel()
+            if self.encode == "ordinal":
+                out[name] = codes
+                continue
+            for k in range(self.n_bins_[i]):
+                out[f"{name}_bin{k}"] = np.where(np.isnan(codes), np.nan, codes == k)
+        return _frame_like(frame, out)
+
+    def _names_out(self, names: list[str]) -> list[str]:
+        if self.encode == "ordinal":
+            return names
+        return [
+            f"{n}_bin{k}" for n, bins in zip(names, self.n_bins_, strict=True) for k in range(bins)
+        ]
+
+
+class NanPolynomialFeatures(PolynomialFeatures):
+    """PolynomialFeatures where a term is missing when a column in it is, instead of failing.
+
+    Interactions run after the column sets, where calendar parts and unencoded numbers
+    may still hold NaN; models that handle NaN (xgboost) then see it unchanged.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> NanPolynomialFeatures:
+        super().fit(_filled(X, medians=False), y)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        terms = np.array(super().transform(_filled(X, medians=False)), dtype="float64")
+        missing = np.asarray(pd.isna(X), dtype="int64")
+        if missing.any():
+            uses = (np.asarray(self.powers_) > 0).astype("int64")  # (terms, inputs)
+            terms[(missing @ uses.T) > 0] = np.nan
+        return terms
+
+    def __sklearn_tags__(self) -> Any:
+        return _dense_with_nan(super().__sklearn_tags__())
 
 
 # ---------------------------------------------------------------------------------------
@@ -743,19 +875,27 @@ def seeded_mutual_info_classif(X: Any, y: Any) -> np.ndarray:
 
 
 def seeded_mutual_info_regression(X: Any, y: Any) -> np.ndarray:
-    """mutual_info_regression with a fixed seed: its noise would otherwise change each run."""
-    return np.asarray(mutual_info_regression(X, y, random_state=0))
+    """mutual_info_regression with a fixed seed: its noise would otherwise change each run.
+
+    Its 3 nearest neighbours need more than 3 rows; fewer neighbours keep tiny data working.
+    """
+    neighbours = max(1, min(3, len(y) - 1))
+    return np.asarray(mutual_info_regression(X, y, n_neighbors=neighbours, random_state=0))
 
 
 class KBestSelector(SelectKBest):
     """SelectKBest that keeps every feature, quietly, when k exceeds their number.
 
     The number of features reaching the selector depends on the data (one-hot columns),
-    so a config's k cannot always be known to fit.
+    so a config's k cannot always be known to fit. Missing values are accepted: columns
+    are scored with them set to the column median, and passed through unchanged.
     """
 
     def fit(self, X: Any, y: Any = None) -> KBestSelector:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"k=\d+ is greater than n_features")
-            super().fit(X, y)
+            super().fit(_filled(X, medians=True), y)
         return self
+
+    def __sklearn_tags__(self) -> Any:
+        return _dense_with_nan(super().__sklearn_tags__())

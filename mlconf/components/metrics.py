@@ -49,6 +49,13 @@ def _prf(
     return float(score_fn(y_true, y_pred, average="macro", zero_division=0.0))
 
 
+def _sorted_columns(labels: Sequence[Any], y_proba: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """Sorted labels and y_proba's columns to match: sklearn's log_loss and multiclass Brier
+    assume sorted labels, whatever order `labels` is given in."""
+    order = sorted(range(len(labels)), key=lambda i: labels[i])
+    return [labels[i] for i in order], y_proba[:, order]
+
+
 def _one_vs_rest(
     score_fn: Callable[..., Any],
     y_true: np.ndarray,
@@ -90,7 +97,9 @@ def accuracy(
     return float(accuracy_score(y_true, y_pred))
 
 
-@register("metric", "balanced_accuracy", greater_is_better=True, needs="label", tasks=CLASSIFICATION)
+@register(
+    "metric", "balanced_accuracy", greater_is_better=True, needs="label", tasks=CLASSIFICATION
+)
 def balanced_accuracy(
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -196,7 +205,8 @@ def log_loss(
 
     if y_proba is None:
         return math.nan
-    return float(sk_log_loss(y_true, y_proba, labels=list(labels)))
+    ordered, proba = _sorted_columns(labels, y_proba)
+    return float(sk_log_loss(y_true, proba, labels=ordered))
 
 
 @register("metric", "brier", greater_is_better=False, needs="proba", tasks=CLASSIFICATION)
@@ -224,7 +234,8 @@ def brier(
         pos = positive_label(labels, positive_class)
         truth = np.asarray(y_true) == pos
         return float(brier_score_loss(truth, y_proba[:, labels.index(pos)], pos_label=True))
-    total = brier_score_loss(y_true, y_proba, labels=labels, scale_by_half=False)
+    ordered, proba = _sorted_columns(labels, y_proba)
+    total = brier_score_loss(y_true, proba, labels=ordered, scale_by_half=False)
     return float(total) / len(labels)
 
 
@@ -283,8 +294,12 @@ def r2(
     positive_class: Any,
 ) -> float:
     """Share of the target's variance explained; 0 = predicting the mean."""
+    import numpy as np
     from sklearn.metrics import r2_score
 
+    y_true = np.asarray(y_true, dtype=float)
+    if len(y_true) > 1 and np.ptp(y_true) == 0:  # sklearn would divide by a rounding error
+        return float(np.sum((y_true - np.asarray(y_pred, dtype=float)) ** 2) == 0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "not well-defined with less than two samples"
         return float(r2_score(y_true, y_pred))
