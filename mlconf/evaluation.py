@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import Any
@@ -61,7 +61,6 @@ class _Rows:
         positive_class: Any,
         task: str,
     ) -> None:
-        self.task = task
         self.y_true = np.asarray(y_true)
         self.y_pred = np.asarray(y_pred)
         self.n = len(self.y_true)
@@ -141,11 +140,6 @@ class _Rows:
     def ranked_classes(self) -> list[int]:
         """Classes whose scores are ranked: the positive one if binary, else each (one-vs-rest)."""
         return [self.positive] if self.positive >= 0 else list(range(self.n_classes))
-
-    @cached_property
-    def y_centred(self) -> np.ndarray:
-        """The target minus its mean: keeps r2's sums of squares well conditioned."""
-        return self.y - self.y.mean()
 
     @cached_property
     def abs_error(self) -> np.ndarray:
@@ -232,11 +226,9 @@ def _rank_block(rows: _Rows, k: int) -> _Block:
 
 
 def _residuals_block(rows: _Rows) -> _Block:
-    """Squared, absolute and relative errors, and the target centred (for r2's variance)."""
-    err = rows.y - rows.y_hat
-    centred = rows.y_centred
+    """Squared, absolute and relative (as sklearn's mape) errors."""
     relative = rows.abs_error / np.maximum(np.abs(rows.y), np.finfo(np.float64).eps)
-    return _dense_block(np.column_stack([err**2, rows.abs_error, relative, centred, centred**2]))
+    return _dense_block(np.column_stack([rows.abs_error**2, rows.abs_error, relative]))
 
 
 def _abs_order_block(rows: _Rows) -> _Block:
@@ -258,11 +250,15 @@ _BLOCKS: dict[str, Callable[[_Rows], _Block]] = {
 class _Design:
     """The sparse (columns x rows) matrix of the blocks the requested fast metrics use."""
 
-    def __init__(self, rows: _Rows, blocks: Sequence[str]) -> None:
+    def __init__(self, rows: _Rows, metrics: Iterable[_Fast]) -> None:
         self.rows = rows
         self.layout: dict[str, slice] = {}
         entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         width = 0
+        blocks = [b for f in metrics for b in f.blocks]
+        if "rank" in blocks:
+            blocks = [b for b in blocks if b != "rank"]
+            blocks += [f"rank:{k}" for k in rows.ranked_classes]
         for name in dict.fromkeys(blocks):
             kind, _, arg = name.partition(":")
             row, col, value, w = _rank_block(rows, int(arg)) if arg else _BLOCKS[kind](rows)
@@ -409,27 +405,47 @@ def _rmse(s: _Sums) -> np.ndarray:
 
 
 def _r2(s: _Sums) -> np.ndarray:
-    """1 - SSres/SStot; a constant target scores 1 if predicted exactly, else 0 (as sklearn).
+    """1 - SSres/SStot; a constant target scores 1 if predicted exactly, else 0 (as metrics.r2).
 
-    SStot is summed around each resample's mean rather than taken from the moments, which
-    cancel catastrophically on resamples of nearly constant targets.
+    SStot is summed around each resample's mean from the counts, not taken from moments,
+    which cancel catastrophically on resamples of nearly constant targets.
     """
-    res = s["residuals"]
-    ss_res, y_sum, y2_sum = res[0], res[3], res[4]
-    deviation = s.rows.y_centred[:, None] - y_sum / s.total
-    ss_tot = np.einsum("ij,ij->j", s.counts, deviation**2)
-    constant = ss_tot <= 1e-20 * y2_sum  # rounding of the mean of equal values
-    r2 = 1 - _divide(ss_res, np.where(constant, 0.0, ss_tot), 0.0)
-    r2 = np.where(constant, np.where(ss_res == 0, 1.0, 0.0), r2)
+    y, counts, ss_res = s.rows.y, s.counts, s["residuals"][0]
+    deviation = y[:, None] - (y @ counts) / s.total
+    ss_tot = np.einsum("ij,ij,ij->j", counts, deviation, deviation)
+    # a constant resample leaves only the rounding of its mean; check those exactly
+    constant = ss_tot <= s.total * (1e-8 * np.abs(y).max()) ** 2
+    for j in np.flatnonzero(constant):
+        drawn = y[counts[:, j] > 0]
+        constant[j] = drawn.min() == drawn.max()
+    r2 = np.where(constant, (ss_res == 0).astype(float), 1 - _divide(ss_res, ss_tot, 1.0))
     return r2 if s.total >= 2 else np.full_like(r2, math.nan)
 
 
 def _median_ae(s: _Sums) -> np.ndarray:
-    """Weighted median of the absolute errors: locate the middle rank(s) in the counts."""
-    cum = np.cumsum(s["abs_order"], axis=0)
+    """Weighted median of the absolute errors: the middle rank(s) of each resample."""
     ordered = s.rows.abs_error[s.rows.abs_error_order]
-    low, high = ((cum <= rank).sum(axis=0) for rank in ((s.total - 1) // 2, s.total // 2))
+    low, high = _order_positions(s["abs_order"], ((s.total - 1) // 2, s.total // 2), s.total)
     return (ordered[low] + ordered[high]) / 2
+
+
+def _order_positions(counts: np.ndarray, ranks: tuple[int, ...], total: int) -> list[np.ndarray]:
+    """Per resample, the sorted position holding each 0-based rank of its drawn rows.
+
+    A running count over all n positions is the slow part, so it runs over a window
+    around where the ranks fall in expectation (10 standard deviations wide); resamples
+    whose ranks fall outside (practically never) are counted in full.
+    """
+    n = len(counts)
+    spread = 10 * n / math.sqrt(total) + 2
+    lo = max(0, int(n * min(ranks) / total - spread))
+    hi = min(n, int(n * (max(ranks) + 1) / total + spread) + 1)
+    running = _column_sums(counts[:lo]) + np.cumsum(counts[lo:hi], axis=0)
+    outside = (running[0] - counts[lo] > min(ranks)) | (running[-1] <= max(ranks))
+    if outside.any():
+        running = np.cumsum(counts, axis=0)
+        lo = 0
+    return [lo + (running <= rank).sum(axis=0) for rank in ranks]
 
 
 @dataclass(frozen=True)
@@ -563,12 +579,7 @@ def score(
     }
     fast = {name: _FAST[c.factory] for name, c in usable.items() if c.factory in _FAST}
     slow = {name: c for name, c in usable.items() if name not in fast}
-
-    blocks = [b for f in fast.values() for b in f.blocks]
-    blocks = [b for b in blocks if b != "rank"] + (
-        [f"rank:{k}" for k in rows.ranked_classes] if "rank" in blocks else []
-    )
-    design = _Design(rows, blocks) if fast else None
+    design = _Design(rows, fast.values()) if fast else None
 
     values = {name: math.nan for name in components}
     if design is not None:
@@ -577,8 +588,29 @@ def score(
     for name, component in slow.items():
         values[name] = _call_checked(name, component, rows)
 
-    draws = {name: np.full(bootstrap, math.nan) for name in usable}
     m = min(rows.n, max_rows)
+    draws = _draws(rows, design, fast, slow, bootstrap=bootstrap, m=m, seed=seed)
+    out = {}
+    for name, value in values.items():
+        low, high = (None, None)
+        if name in draws:
+            low, high = _interval(value, draws[name], confidence, math.sqrt(m / rows.n))
+        out[name] = MetricValue(value, low, high)
+    return out
+
+
+def _draws(
+    rows: _Rows,
+    design: _Design | None,
+    fast: dict[str, _Fast],
+    slow: dict[str, registry.Component],
+    *,
+    bootstrap: int,
+    m: int,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Each metric's value on `bootstrap` resamples of m rows, drawn a chunk at a time."""
+    draws = {name: np.full(bootstrap, math.nan) for name in [*fast, *slow]}
     chunk = max(1, _CHUNK_CELLS // max(rows.n, design.width if design else 0))
     rng = np.random.default_rng(seed)
     for start in range(0, bootstrap, chunk):
@@ -590,15 +622,7 @@ def score(
                 draws[name][done] = f.compute(sums)
         for name, component in slow.items():
             draws[name][done] = [_call_quietly(component, rows, i) for i in idx]
-
-    shrink = math.sqrt(m / rows.n)
-    out = {}
-    for name in components:
-        low, high = (None, None)
-        if bootstrap and name in draws:
-            low, high = _interval(values[name], draws[name], confidence, shrink)
-        out[name] = MetricValue(values[name], low, high)
-    return out
+    return draws if bootstrap else {}
 
 
 def _call_checked(name: str, component: registry.Component, rows: _Rows) -> float:
@@ -631,6 +655,7 @@ def success_verdict(
 
     `passed`: the point estimate meets it. `confident`: the whole confidence interval
     does, so the result is unlikely to be luck of the test split (None without an interval).
+    Values are JSON-safe as in MetricValue.to_dict, since verdicts go into metrics.json.
     """
     verdicts = []
     for metric, bounds in criteria.items():
@@ -651,9 +676,7 @@ def success_verdict(
                 "metric": metric,
                 "min": lo,
                 "max": hi,
-                "value": mv.value,
-                "low": mv.low,
-                "high": mv.high,
+                **mv.to_dict(),
                 "passed": meets(mv.value),
                 "confident": meets(mv.low) and meets(mv.high) if has_interval else None,
             }

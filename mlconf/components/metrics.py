@@ -29,6 +29,7 @@ def positive_label(labels: Sequence[Any], positive_class: Any) -> Any:
 
 
 def is_binary(labels: Sequence[Any] | None) -> bool:
+    """Two classes: label metrics score the positive class instead of a macro average."""
     return labels is not None and len(labels) == 2
 
 

@@ -1,0 +1,388 @@
+"""Metric sets with bootstrap intervals: fast paths agree with the metric functions, intervals
+behave, errors are clear, and success criteria are judged on estimate and interval."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from omegaconf import OmegaConf
+
+from mlconf import registry
+from mlconf.errors import MlconfError
+from mlconf.evaluation import MetricValue, _order_positions, score, success_verdict
+
+CLASSIFICATION = [
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "precision",
+    "recall",
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "brier",
+    "mcc",
+]
+REGRESSION = ["rmse", "mae", "r2", "mape", "median_ae"]
+
+
+def make_data(kind: str, n: int, seed: int = 0) -> dict[str, Any]:
+    """Inputs of score(): a noisy model's outputs, probabilities rounded so scores tie."""
+    rng = np.random.default_rng(seed)
+    if kind == "regression":
+        y = rng.normal(20, 4, n)  # far from 0, so mape is not heavy-tailed
+        return {"y_true": y, "y_pred": y + rng.normal(0, 2, n), "y_proba": None,
+                "labels": None, "positive_class": None, "task": "regression"}  # fmt: skip
+    all_labels: dict[str, list[Any]] = {"binary": ["no", "yes"], "binary_int": [0, 1]}
+    labels = all_labels.get(kind, ["setosa", "versicolor", "virginica"])
+    truth = rng.integers(0, len(labels), n)
+    logits = rng.normal(size=(n, len(labels))) + 1.2 * np.eye(len(labels))[truth]
+    proba = np.round(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), 2)
+    proba /= proba.sum(axis=1, keepdims=True)
+    classes = np.array(labels, dtype=object if kind != "binary_int" else None)
+    return {
+        "y_true": classes[truth],
+        "y_pred": classes[proba.argmax(axis=1)],
+        "y_proba": proba,
+        "labels": labels,
+        "positive_class": labels[0] if kind == "binary" else None,  # not the default last
+        "task": "classification",
+    }
+
+
+def names_for(data: dict[str, Any]) -> list[str]:
+    return CLASSIFICATION if data["task"] == "classification" else REGRESSION
+
+
+def reference(name: str, data: dict[str, Any]) -> float:
+    """The registered metric function, checked against sklearn in test_metrics.py."""
+    labels = data["labels"]
+    positive = labels[-1] if data["positive_class"] is None and labels else data["positive_class"]
+    fn = registry.get("metric", name).factory
+    return float(
+        fn(data["y_true"], data["y_pred"], data["y_proba"], labels=labels, positive_class=positive)
+    )
+
+
+@pytest.fixture
+def metrics_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[registry.Registry]:
+    """A registry with the built-in metrics, so metrics registered by a test do not leak."""
+    fresh = registry.Registry()
+    for name in registry.REGISTRY.names("metric"):
+        builtin = registry.get("metric", name)
+        fresh.add("metric", name, builtin.factory, **builtin.meta)
+    monkeypatch.setattr(registry, "REGISTRY", fresh)
+    yield fresh
+
+
+def register_slow_copies(names: list[str]) -> None:
+    """Register each built-in as 'slow_<name>': same function, so no fast path applies."""
+    for name in names:
+        builtin = registry.get("metric", name)
+
+        def slow(*args: Any, _fn: Callable[..., float] = builtin.factory, **kw: Any) -> float:
+            return _fn(*args, **kw)
+
+        registry.register("metric", f"slow_{name}", **builtin.meta)(slow)
+
+
+def register_user_metric(name: str, body: Callable[..., float]) -> None:
+    """Register `body` (called with keyword arguments) as a user's label metric."""
+
+    def metric(
+        y_true: Any, y_pred: Any, y_proba: Any, *, labels: Any, positive_class: Any
+    ) -> float:
+        return body(
+            y_true=y_true,
+            y_pred=y_pred,
+            y_proba=y_proba,
+            labels=labels,
+            positive_class=positive_class,
+        )
+
+    registry.register("metric", name, greater_is_better=True, needs="label")(metric)
+
+
+KINDS = ["binary", "binary_int", "multiclass", "regression"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_point_estimates_match_the_metric_functions(kind: str) -> None:
+    data = make_data(kind, 500, seed=1)
+    names = names_for(data)
+    result = score(names, **data, bootstrap=0)
+    for name in names:
+        assert result[name].value == pytest.approx(reference(name, data), rel=1e-9), name
+        assert result[name].low is None and result[name].high is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("max_rows", [1000, 12])
+def test_fast_resamples_match_the_metric_functions(
+    metrics_registry: registry.Registry, kind: str, max_rows: int
+) -> None:
+    """Same resamples, scored by the vectorised path and by the registered function.
+
+    Small resamples (max_rows=12) hit the degenerate cases: missing classes, no predicted
+    positives, one-class ranking (nan, left out of the interval).
+    """
+    data = make_data(kind, 60, seed=2)
+    names = names_for(data)
+    register_slow_copies(names)
+    result = score(names + [f"slow_{n}" for n in names], **data, bootstrap=25, max_rows=max_rows)
+    for name in names:
+        fast, slow = result[name], result[f"slow_{name}"]
+        assert fast.value == pytest.approx(slow.value, rel=1e-9), name
+        assert (fast.low, fast.high) == pytest.approx((slow.low, slow.high), rel=1e-9), name
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "regression"])
+def test_interval_contains_the_estimate_and_narrows_with_more_rows(kind: str) -> None:
+    small = score(names_for(make_data(kind, 300)), **make_data(kind, 300), bootstrap=100)
+    large = score(names_for(make_data(kind, 8000)), **make_data(kind, 8000), bootstrap=100)
+    for name, mv in small.items():
+        big = large[name]
+        assert mv.low is not None and mv.high is not None and big.low is not None
+        assert big.high is not None
+        assert mv.low <= mv.value <= mv.high
+        assert big.low <= big.value <= big.high
+        assert big.high - big.low < 0.5 * (mv.high - mv.low), name  # ~ 1/sqrt(rows)
+
+
+def test_results_are_determined_by_the_seed() -> None:
+    data = make_data("binary", 400)
+    first = score(CLASSIFICATION, **data, seed=7, bootstrap=50)
+    assert score(CLASSIFICATION, **data, seed=7, bootstrap=50) == first
+    assert score(CLASSIFICATION, **data, seed=8, bootstrap=50) != first
+
+
+def test_large_sets_draw_max_rows_per_resample(metrics_registry: registry.Registry) -> None:
+    sizes: list[int] = []
+
+    def rows_seen(y_true: Any, **_: Any) -> float:
+        sizes.append(len(y_true))
+        return 0.0
+
+    register_user_metric("rows_seen", rows_seen)
+    score(["rows_seen"], **make_data("binary", 3000), bootstrap=5, max_rows=700)
+    assert sizes == [3000] + [700] * 5
+
+
+@pytest.mark.parametrize("kind", ["binary", "regression"])
+def test_subsampled_interval_is_rescaled_to_the_full_width(kind: str) -> None:
+    """An m-out-of-n interval is about as wide as the full bootstrap's."""
+    data = make_data(kind, 40_000, seed=3)
+    names = ["accuracy", "roc_auc", "log_loss"] if kind == "binary" else ["rmse", "r2", "mae"]
+    full = score(names, **data, bootstrap=200, max_rows=40_000)
+    sub = score(names, **data, bootstrap=200, max_rows=4_000)
+    for name in names:
+        assert sub[name].value == full[name].value
+        ratio = _width(sub[name]) / _width(full[name])
+        assert 0.7 < ratio < 1.4, (name, ratio)
+
+
+def _width(mv: MetricValue) -> float:
+    assert mv.low is not None and mv.high is not None
+    return mv.high - mv.low
+
+
+def test_order_statistics_of_resamples_far_from_the_expected_ranks() -> None:
+    """The median's windowed running count falls back to a full count when it must."""
+    rng = np.random.default_rng(0)
+    n, m = 10_000, 5_000
+    counts = np.column_stack(
+        [
+            np.bincount(rng.integers(0, n, m), minlength=n),
+            np.bincount(rng.integers(0, 50, m), minlength=n),  # all drawn among the lowest
+            np.bincount(rng.integers(n - 50, n, m), minlength=n),  # all among the highest
+        ]
+    ).astype(float)
+    ranks = ((m - 1) // 2, m // 2)
+    expected = [(np.cumsum(counts, axis=0) <= r).sum(axis=0) for r in ranks]
+    got = _order_positions(counts, ranks, m)
+    assert all(np.array_equal(g, e) for g, e in zip(got, expected, strict=True))
+    assert np.array_equal(_order_positions(counts[:, :1], ranks, m), [e[:1] for e in expected])
+
+
+def test_proba_metric_without_probabilities_is_skipped() -> None:
+    data = {**make_data("binary", 200), "y_proba": None}
+    result = score(["roc_auc", "accuracy"], **data)
+    assert math.isnan(result["roc_auc"].value)
+    assert result["roc_auc"].low is None and result["roc_auc"].high is None
+    assert result["accuracy"].low is not None
+
+
+def test_labels_default_to_the_sorted_classes_seen() -> None:
+    data = {**make_data("multiclass", 300), "labels": None, "y_proba": None}
+    assert score(["f1"], **data, bootstrap=0) == score(
+        ["f1"], **{**data, "labels": ["setosa", "versicolor", "virginica"]}, bootstrap=0
+    )
+
+
+def test_user_metric_gets_the_registered_signature(metrics_registry: registry.Registry) -> None:
+    seen: dict[str, Any] = {}
+
+    @registry.register("metric", "share_positive", greater_is_better=True, needs="label")
+    def share_positive(
+        y_true: Any, y_pred: Any, y_proba: Any, *, labels: Any, positive_class: Any
+    ) -> float:
+        """Share of rows predicted as the positive class."""
+        seen.update(labels=labels, positive_class=positive_class, y_proba=y_proba)
+        return float(np.mean(y_pred == positive_class))
+
+    data = {**make_data("binary", 300), "positive_class": None}
+    result = score(["share_positive"], **data, bootstrap=30)["share_positive"]
+    assert seen["labels"] == ["no", "yes"] and seen["positive_class"] == "yes"
+    assert seen["y_proba"].shape == (300, 2)
+    assert result.value == pytest.approx(np.mean(data["y_pred"] == "yes"))
+    assert result.low is not None and result.low <= result.value
+
+
+def test_user_metric_undefined_on_some_resamples_is_left_out(
+    metrics_registry: registry.Registry,
+) -> None:
+    def picky(y_true: Any, **_: Any) -> float:
+        if y_true[0] == "no":
+            raise ValueError("undefined on this sample")
+        return 1.0
+
+    register_user_metric("picky", picky)
+    data = make_data("binary", 50)
+    data["y_true"][0] = "yes"
+    assert score(["picky"], **data, bootstrap=40)["picky"] == MetricValue(1.0, 1.0, 1.0)
+
+
+def test_broken_user_metric_is_a_clear_error(metrics_registry: registry.Registry) -> None:
+    def broken(**_: Any) -> float:
+        raise KeyError("oops")
+
+    register_user_metric("broken", broken)
+    with pytest.raises(MlconfError, match=r"metric 'broken' \(module .*\) failed: KeyError"):
+        score(["broken"], **make_data("binary", 50))
+
+
+def test_unknown_metric_names_the_closest_match() -> None:
+    with pytest.raises(MlconfError, match=r"unknown metric 'roc_aux'\. Did you mean 'roc_auc'\?"):
+        score(["roc_aux"], **make_data("binary", 50))
+
+
+def test_metric_of_another_task_is_refused_listing_those_that_apply() -> None:
+    with pytest.raises(MlconfError) as err:
+        score(["accuracy", "rmse"], **make_data("binary", 50))
+    message = str(err.value)
+    assert "metric 'rmse' does not apply to classification (it is for regression)" in message
+    assert "accuracy" in message and "roc_auc" in message and "median_ae" not in message
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"positive_class": "maybe"}, "positive_class 'maybe' is not one of the classes"),
+        ({"labels": ["no", "YES"]}, "y_true contains the label 'yes'"),
+        ({"y_proba": np.full((50, 3), 1 / 3)}, r"y_proba has shape \(50, 3\), expected \(50, 2\)"),
+        ({"task": "clasification"}, "Did you mean 'classification'"),
+        ({"y_true": np.array([], dtype=object), "y_pred": np.array([], dtype=object)}, "no rows"),
+    ],
+)
+def test_bad_inputs_are_clear_errors(change: dict[str, Any], match: str) -> None:
+    with pytest.raises(MlconfError, match=match):
+        score(["accuracy"], **{**make_data("binary", 50), **change})
+
+
+@pytest.mark.parametrize(
+    ("setting", "match"),
+    [({"confidence": 1.5}, "confidence"), ({"bootstrap": -1}, "bootstrap"),
+     ({"max_rows": 0}, "max_bootstrap_rows")],
+)  # fmt: skip
+def test_bad_settings_are_clear_errors(setting: dict[str, Any], match: str) -> None:
+    with pytest.raises(MlconfError, match=match):
+        score(["accuracy"], **make_data("binary", 50), **setting)
+
+
+def test_to_dict_is_json_safe() -> None:
+    assert MetricValue(0.5, 0.4, 0.6).to_dict() == {"value": 0.5, "low": 0.4, "high": 0.6}
+    assert json.dumps(MetricValue(math.nan).to_dict(), allow_nan=False) == (
+        '{"value": null, "low": null, "high": null}'
+    )
+
+
+SCORES = {
+    "roc_auc": MetricValue(0.85, 0.82, 0.88),
+    "log_loss": MetricValue(0.30, 0.25, 0.36),
+    "f1": MetricValue(0.70),
+    "r2": MetricValue(math.nan),
+}
+
+
+@pytest.mark.parametrize(
+    ("metric", "bounds", "passed", "confident"),
+    [
+        ("roc_auc", {"min": 0.80}, True, True),
+        ("roc_auc", {"min": 0.84}, True, False),
+        ("roc_auc", {"min": 0.90}, False, False),
+        ("roc_auc", {"min": 0.80, "max": 0.87}, True, False),
+        ("log_loss", {"max": 0.40}, True, True),
+        ("log_loss", {"max": 0.29}, False, False),
+        ("log_loss", {"min": None, "max": None}, True, True),
+        ("f1", {"min": 0.6}, True, None),  # no interval: confidence unknown
+        ("r2", {"min": 0.1}, False, None),  # nan never passes, and is reported as None
+    ],
+)
+def test_success_verdict(
+    metric: str, bounds: dict[str, float | None], passed: bool, confident: bool | None
+) -> None:
+    (verdict,) = success_verdict({metric: bounds}, SCORES)
+    mv = SCORES[metric]
+    assert verdict["metric"] == metric
+    assert (verdict["min"], verdict["max"]) == (bounds.get("min"), bounds.get("max"))
+    assert {k: verdict[k] for k in ("value", "low", "high")} == mv.to_dict()
+    assert (verdict["passed"], verdict["confident"]) == (passed, confident)
+
+
+def test_success_verdict_reads_criteria_from_config() -> None:
+    criteria = OmegaConf.create({"roc_auc": {"min": 0.8, "max": None}, "f1": {"min": 0.9}})
+    verdicts = success_verdict(criteria, SCORES)
+    assert [(v["metric"], v["passed"]) for v in verdicts] == [("roc_auc", True), ("f1", False)]
+
+
+def test_success_criterion_on_a_metric_not_computed() -> None:
+    with pytest.raises(MlconfError) as err:
+        success_verdict({"roc_aux": {"min": 0.9}}, SCORES)
+    message = str(err.value)
+    assert "success criterion 'roc_aux' names a metric that was not computed" in message
+    assert "Did you mean 'roc_auc'?" in message
+    assert "Computed metrics: f1, log_loss, r2, roc_auc" in message
+    assert "Fix: add 'roc_aux' to the metrics" in message
+
+
+ROWS = st.lists(st.tuples(st.booleans(), st.booleans(), st.floats(0, 1)), min_size=1, max_size=40)
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=ROWS, max_rows=st.integers(1, 50), seed=st.integers(0, 2**32 - 1))
+def test_interval_brackets_the_estimate(
+    rows: list[tuple[bool, bool, float]], max_rows: int, seed: int
+) -> None:
+    truth, pred, p = (np.array(col) for col in zip(*rows, strict=True))
+    result = score(
+        CLASSIFICATION,
+        np.where(truth, "b", "a"),
+        np.where(pred, "b", "a"),
+        np.column_stack([1 - p, p]),
+        labels=["a", "b"],
+        positive_class=None,
+        task="classification",
+        bootstrap=20,
+        max_rows=max_rows,
+        seed=seed,
+    )
+    for name, mv in result.items():
+        if mv.low is not None and mv.high is not None:  # None: undefined on every resample
+            assert mv.low <= mv.value <= mv.high, name
