@@ -44,6 +44,13 @@ def print_summary(result: RunResult, console: Console) -> None:
             label, _fmt(value["value"]), interval, _fmt(baseline.get(name, {}).get("value"))
         )
     console.print(table)
+    cv = metrics.get("cv") or {}
+    if primary in cv:
+        folds = len(cv[primary]["folds"])
+        console.print(
+            f"cross-validation on train ({folds} folds): {primary} "
+            f"{_fmt(cv[primary]['mean'])} ± {_fmt(cv[primary]['std'])}"
+        )
     for item in metrics.get("success_criteria", []):
         bound = " and ".join(
             f"{op} {item[key]}"
