@@ -1,0 +1,94 @@
+"""Helpers shared by the end-to-end tests: the CLI in a subprocess, in-process composition and
+runs of `train`, and config overrides that point a run at a file of the test's own."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from mlconf.runner import RunResult
+
+ROOT = Path(__file__).resolve().parents[1]
+CARS = ROOT / "mlconf" / "datasets" / "cars.csv"
+
+# Few trees and few bootstrap resamples: an end-to-end run takes a few seconds.
+FAST = ["model.params.n_estimators=20", "metrics.bootstrap=20"]
+TRACEBACK = "Traceback (most recent call last)"
+CLI_TIMEOUT = 300
+
+
+def cli(
+    args: Sequence[str],
+    cwd: Path | str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = CLI_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m mlconf.cli ARGS` in `cwd`, with a wide console and no forced tracebacks."""
+    full_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("MLCONF_TRACEBACK", "HYDRA_FULL_ERROR")
+    }
+    # A wide console keeps rich from wrapping paths and table rows.
+    full_env.update({"COLUMNS": "400", "PYTHONIOENCODING": "utf-8"})
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "mlconf.cli", *args],
+        cwd=str(cwd) if cwd is not None else None,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
+        check=False,
+    )
+
+
+def output_of(proc: subprocess.CompletedProcess[str]) -> str:
+    """Everything the command printed, stdout then stderr."""
+    return f"{proc.stdout}\n{proc.stderr}"
+
+
+def compose_train(overrides: Sequence[str] = ()) -> DictConfig:
+    """Compose `train` in-process the way `mlconf train` does."""
+    from hydra import compose, initialize_config_dir
+
+    from mlconf.config import store_schemas
+    from mlconf.paths import conf_dir
+
+    store_schemas()
+    OmegaConf.register_new_resolver("mlconf_run_id", lambda: "test", replace=True)
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        return compose(config_name="train", overrides=list(overrides))
+
+
+def csv_data(path: Path | str, name: str = "testdata", kind: str = "csv") -> list[str]:
+    """Overrides that make the main source a file of the test's own."""
+    return [
+        f"data.name={name}",
+        f"data.sources.main.kind={kind}",
+        f"data.sources.main.path='{path}'",
+        "data.sources.main.dataset=null",
+    ]
+
+
+def quiet_console() -> Console:
+    """A console that records what a run prints, for assertions on warnings."""
+    return Console(file=io.StringIO(), width=400, record=True)
+
+
+def run_train(overrides: Sequence[str], run_dir: Path, console: Console | None = None) -> RunResult:
+    """Compose `train` with the overrides and run it in-process into `run_dir`."""
+    from mlconf.runner import run
+
+    return run(compose_train(overrides), run_dir=run_dir, console=console or quiet_console())
