@@ -63,6 +63,12 @@ class Component:
         return doc.splitlines()[0] if doc else ""
 
 
+# Every @register call ever made, in order. Imports run once per process, so a
+# Registry adopts declarations from this log instead of relying on import side effects:
+# that is what lets a fresh Registry (one per test) see the built-ins and plugins.
+_DECLARED: list[Component] = []
+
+
 class Registry:
     """Holds components by kind and name; a fresh one per test keeps state from leaking."""
 
@@ -72,7 +78,15 @@ class Registry:
         self._loaded_entry_points = False
         self._origin_override: str | None = None
 
-    def add(self, kind: str, name: str, factory: Callable[..., Any], **meta: Any) -> None:
+    def add(
+        self,
+        kind: str,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        origin: str | None = None,
+        **meta: Any,
+    ) -> None:
         """Register `factory` as `name` of `kind`; a clash with another origin is an error."""
         if kind not in self._items:
             raise MlconfError(
@@ -85,7 +99,7 @@ class Registry:
                 f"a {kind} must be a function or class, got {type(factory).__name__}",
                 where=f"register({kind!r}, {name!r})",
             )
-        origin = self._origin_override or _origin_of(factory)
+        origin = origin or self._origin_override or _origin_of(factory)
         existing = self._items[kind].get(name)
         if existing is not None and existing.factory is not factory:
             same_place = (
@@ -139,6 +153,17 @@ class Registry:
         self._loaded_builtins = True
         for module in BUILTIN_MODULES:
             importlib.import_module(module)
+            self._adopt(module)
+
+    def _adopt(self, module: str, origin: str | None = None) -> int:
+        """Take over the components declared in `module` (or its submodules)."""
+        adopted = 0
+        for c in list(_DECLARED):
+            declared_in = getattr(c.factory, "__module__", "") or ""
+            if declared_in == module or declared_in.startswith(f"{module}."):
+                self.add(c.kind, c.name, c.factory, origin=origin or c.origin, **c.meta)
+                adopted += 1
+        return adopted
 
     def load_entry_points(self) -> None:
         """Import third-party plugin modules declared under the `mlconf.plugins` group."""
@@ -147,11 +172,12 @@ class Registry:
         self._loaded_entry_points = True
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist.name if ep.dist is not None else "unknown distribution"
-            self._origin_override = f"entry point {ep.name} ({dist})"
+            origin = f"entry point {ep.name} ({dist})"
+            self._origin_override = origin
             try:
                 loaded = ep.load()
                 if callable(loaded) and not inspect.ismodule(loaded):
-                    loaded(self)
+                    loaded(self)  # the `module:function` form: function(registry)
             except MlconfError:
                 raise
             except Exception as exc:
@@ -162,6 +188,7 @@ class Registry:
                 ) from exc
             finally:
                 self._origin_override = None
+            self._adopt(ep.module, origin=origin)
 
     def load_all(self) -> None:
         self.load_builtins()
@@ -179,6 +206,11 @@ class Registry:
                     fix="check the module name and that its folder is on PYTHONPATH "
                     "(run from the project folder, or `pip install -e` it)",
                 ) from exc
+            self._adopt(module)
+
+    def origin_modules(self) -> set[str]:
+        """Modules that registered at least one component here (built-in or plugin)."""
+        return {c.factory.__module__ for kind in KINDS for c in self._items[kind].values()}
 
 
 def _origin_of(factory: Callable[..., Any]) -> str:
@@ -196,6 +228,7 @@ def register(kind: str, name: str, **meta: Any) -> Callable[[F], F]:
 
     def decorate(factory: F) -> F:
         REGISTRY.add(kind, name, factory, **meta)
+        _DECLARED.append(Component(kind, name, factory, _origin_of(factory), dict(meta)))
         return factory
 
     return decorate

@@ -220,12 +220,6 @@ def test_load_refuses_a_handcrafted_file_with_an_untrusted_type(tmp_path: Path) 
     assert "contains types that are not trusted: posix.system" in str(info.value)
 
 
-@pytest.mark.xfail(
-    reason="BUG: load_model trusts every type the manifest lists under plugin_types, so a "
-    "hand-written manifest (whose sha256 an attacker computes too) smuggles in any type, "
-    "e.g. posix.system; save_model checks that they live under `plugins`, load_model does not",
-    strict=True,
-)
 @pytest.mark.parametrize("plugins", [[], ["posix"]], ids=["no-plugins", "stdlib-as-plugin"])
 def test_load_refuses_foreign_types_listed_in_the_manifest(
     tmp_path: Path, plugins: list[str]
@@ -248,10 +242,13 @@ def test_plugin_classes_are_saved_and_loaded(
     plugin_dir.mkdir()
     module = f"artifact_plugin_{os.getpid()}"
     (plugin_dir / f"{module}.py").write_text(
-        "from sklearn.base import BaseEstimator, TransformerMixin\n\n"
+        "from sklearn.base import BaseEstimator, TransformerMixin\n"
+        "from mlconf import register\n\n"
         "class Double(TransformerMixin, BaseEstimator):\n"
         "    def fit(self, X, y=None):\n        return self\n\n"
-        "    def transform(self, X):\n        return X * 2\n"
+        "    def transform(self, X):\n        return X * 2\n\n"
+        f"@register('transform', 'double_{os.getpid()}')\n"
+        "def double():\n    return Double()\n"
     )
     monkeypatch.syspath_prepend(str(plugin_dir))
     plugin = __import__(module)

@@ -8,7 +8,6 @@ explicit allow-list (DESIGN.md, property 6): a tampered or foreign file is refus
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,17 +140,8 @@ def load_model(path: Path | str) -> TrainedModel:
                 f"expected {expected[:12]}...): it was changed after training",
                 fix="do not load it; retrain, or restore the file from a trusted copy",
             )
-    for module in manifest.get("plugins", []):
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise MlconfError(
-                f"the model needs its plugin module '{module}', which cannot be imported ({exc})",
-                where=str(manifest_path),
-                fix="run from the project folder, or put the module on PYTHONPATH",
-            ) from exc
     data = (folder / PIPELINE_FILE).read_bytes()
-    plugin_types = set(manifest.get("plugin_types", []))
+    plugin_types = _plugin_types_to_trust(manifest, manifest_path)
     untrusted = sio.get_untrusted_types(data=data)
     refused = [t for t in untrusted if not _trusted(t, plugin_types)]
     if refused:
@@ -171,6 +161,31 @@ def load_model(path: Path | str) -> TrainedModel:
     )
 
 
+def _registering_modules(plugins: list[str] | tuple[str, ...]) -> set[str]:
+    """Import the plugin modules; return the modules that registered mlconf components.
+
+    Only classes from such modules are trusted beyond the allow-list. A manifest is data,
+    not authority: naming `posix` as a plugin does not make `posix.system` loadable.
+    """
+    from mlconf.registry import REGISTRY
+
+    REGISTRY.import_plugins(list(plugins))
+    return REGISTRY.origin_modules()
+
+
+def _plugin_types_to_trust(manifest: dict[str, Any], where: Path) -> set[str]:
+    try:
+        registering = _registering_modules(manifest.get("plugins", []))
+    except MlconfError as exc:
+        raise MlconfError(
+            f"the model needs its plugin modules: {exc.what}",
+            where=str(where),
+            fix="run from the project folder, or put the module on PYTHONPATH",
+        ) from exc
+    listed = registering & set(manifest.get("plugins", []))
+    return {t for t in manifest.get("plugin_types", []) if t.rpartition(".")[0] in listed}
+
+
 def _trusted(type_name: str, plugin_types: set[str]) -> bool:
     return (
         type_name in TRUSTED_TYPES
@@ -182,12 +197,15 @@ def _trusted(type_name: str, plugin_types: set[str]) -> bool:
 def _plugin_types(untrusted: list[str], plugins: list[str] | tuple[str, ...]) -> list[str]:
     """Types beyond the allow-list must come from the run's plugin modules, or saving stops."""
     extra = [t for t in untrusted if not _trusted(t, set())]
-    foreign = [t for t in extra if not any(t.startswith(f"{m}.") for m in plugins)]
+    registering = _registering_modules(plugins) if extra else set()
+    listed = registering & set(plugins)
+    foreign = [t for t in extra if t.rpartition(".")[0] not in listed]
     if foreign:
         raise MlconfError(
             f"the fitted pipeline holds objects that could not be loaded safely later: "
             f"{', '.join(foreign)}",
-            fix="build components from registered classes (no lambdas or functions from "
-            "other modules); list your component modules under `plugins:`",
+            fix="build components from classes defined in a module that registers them "
+            "with @mlconf.register and is listed under `plugins:` (no lambdas, no functions "
+            "from other modules)",
         )
     return extra
