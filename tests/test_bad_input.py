@@ -166,16 +166,11 @@ CASES = [
         "sql_missing_table",
         files={"conf/data/bad.yaml": SQL_DATA.format(db="shop.db", table="customers")},
         expect=("no such table: customers",),
-        marks=xfail(
-            "a query on a missing table escapes as pandas.errors.DatabaseError: the CLI prints "
-            "a traceback instead of one paragraph"
-        ),
     ),
     Case(
         "duplicate_column_names",
         files={"data/bad.csv": table(header="x1,x1,cat,y")},
         expect=("duplicate column names: x1",),
-        marks=xfail("pandas renames a repeated CSV header to 'x1.1' and the run goes on"),
     ),
     Case(
         "yaml_with_a_tab",

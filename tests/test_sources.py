@@ -177,12 +177,6 @@ def test_missing_sqlite_file_is_not_created(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: pandas wraps the SQLAlchemy error in pandas.errors.DatabaseError, which the sql "
-    "source does not catch: a query on a missing table escapes as a raw DatabaseError "
-    "(a traceback from the CLI) instead of an MlconfError",
-    strict=True,
-)
 def test_query_on_a_missing_table(shop_db: Path) -> None:
     with pytest.raises(MlconfError) as info:
         sql(url=f"sqlite:///{shop_db}", query="SELECT * FROM customers")
@@ -360,11 +354,6 @@ def test_source_error_names_the_source(tmp_path: Path) -> None:
     assert str(info.value).startswith("data.sources.main: ")
 
 
-@pytest.mark.xfail(
-    reason="BUG: pandas renames a repeated CSV header ('a,a' -> 'a', 'a.1'), so the load stage's "
-    "duplicate-column check never fires for CSV and the data is silently changed",
-    strict=True,
-)
 def test_duplicate_csv_header_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "dupes.csv"
     path.write_text("a,a,y\n1,2,x\n3,4,z\n")

@@ -127,7 +127,7 @@ def test_group_split_needs_a_known_column() -> None:
     frame = pd.DataFrame({"customer": ["a", "b"] * 10})
     with pytest.raises(MlconfError) as info:
         group(frame, pd.Series([0, 1] * 10), test_size=0.2, validation_size=0.2, seed=0)
-    assert "split.group_column 'None' is not a column" in str(info.value)
+    assert "split.group_column is not set" in str(info.value)
     with pytest.raises(MlconfError) as info:
         group(
             frame,

@@ -40,6 +40,7 @@ def csv(path: str | None = None, options: dict[str, Any] | None = None) -> pd.Da
 
     p = existing_file(path, "csv")
     opts = {"encoding": "utf-8-sig", **(options or {})}
+    _unique_header(p, opts)
     try:
         return pd.read_csv(p, **opts)
     except pd.errors.EmptyDataError as exc:
@@ -55,6 +56,26 @@ def csv(path: str | None = None, options: dict[str, Any] | None = None) -> pd.Da
             f"file '{p}' is not text in {opts['encoding']} ({exc.reason} at byte {exc.start})",
             fix="convert it to UTF-8, or set options.encoding to its encoding",
         ) from exc
+
+
+def _unique_header(path: Path, opts: dict[str, Any]) -> None:
+    """pandas renames a repeated header to `a.1`; say so instead of training on it."""
+    import csv as _csv
+
+    if opts.get("header", "infer") is None or "names" in opts:
+        return
+    try:
+        with path.open(newline="", encoding=opts["encoding"]) as fh:
+            header = next(_csv.reader(fh, delimiter=opts.get("sep", ",")), [])
+    except (UnicodeDecodeError, _csv.Error, TypeError):
+        return  # pandas reports these with the row and the reason
+    seen: set[str] = set()
+    repeated = sorted({name for name in header if name in seen or seen.add(name)})
+    if repeated:
+        raise MlconfError(
+            f"file '{path}' has duplicate column names: {', '.join(repeated)} (in its header)",
+            fix="rename the columns so that each name is unique",
+        )
 
 
 @register("source", "parquet")
@@ -103,7 +124,7 @@ def sql(
     try:
         with engine.connect() as conn:
             return pd.read_sql_query(sa.text(query), conn, **(options or {}))
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
         detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise MlconfError(
             f"the query failed on {parsed.render_as_string(hide_password=True)}: {detail}",

@@ -133,7 +133,13 @@ def time(
 
 
 def _column(frame: pd.DataFrame, name: str | None, key: str) -> pd.Series:
-    if not name or name not in frame.columns:
+    if not name:
+        raise MlconfError(
+            f"split.{key} is not set",
+            where=f"config key split.{key}",
+            fix=f"name the column on the command line: split.{key}=<column>",
+        )
+    if name not in frame.columns:
         from mlconf.errors import did_you_mean
 
         raise MlconfError(
