@@ -32,6 +32,12 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
 
     from mlconf.config import store_schemas
     from mlconf.paths import conf_dir
+    from mlconf.preflight import (
+        check_overrides,
+        check_yaml_files,
+        open_free_form,
+        searchpath_folders,
+    )
 
     store_schemas()
     OmegaConf.register_new_resolver("mlconf_run_id", lambda: _RUN_ID, replace=True)
@@ -65,7 +71,10 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
         print_summary(result, Console())
         return result.metrics
 
-    sys.argv = [f"mlconf {config_name}", *_searchpath_args(args)]
+    args = _searchpath_args(args)
+    check_overrides(args)
+    check_yaml_files([conf_dir(), *searchpath_folders(args)])
+    sys.argv = [f"mlconf {config_name}", *open_free_form(args)]
     app()
     if failures:
         sys.stderr.write(f"mlconf: {len(failures)} job(s) failed: {', '.join(failures)}\n")

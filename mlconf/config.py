@@ -210,3 +210,54 @@ def store_schemas() -> None:
     from hydra.core.config_store import ConfigStore
 
     ConfigStore.instance().store(name="base_train", node=TrainConfig)
+
+
+def unknown_keys(node: Any, schema: type, prefix: str = "") -> list[tuple[str, list[str]]]:
+    """Keys in `node` that `schema` does not declare, with the names it does declare.
+
+    Hydra lets `+key=value` add keys even to typed nodes, and OmegaConf.to_object then
+    keeps them silently; this walk turns such a typo into an error.
+    """
+    import dataclasses
+    import typing
+
+    from omegaconf import DictConfig
+
+    if not isinstance(node, DictConfig):
+        return []
+    hints = typing.get_type_hints(schema)
+    declared = [f.name for f in dataclasses.fields(schema)]
+    found: list[tuple[str, list[str]]] = []
+    for key in node:
+        name = str(key)
+        if name not in hints:
+            found.append((f"{prefix}{name}", declared))
+            continue
+        value = node._get_node(name)
+        for inner, (inner_schema, inner_prefix) in _typed_children(hints[name], value, name):
+            found += unknown_keys(inner, inner_schema, f"{prefix}{inner_prefix}")
+    return found
+
+
+def _typed_children(hint: Any, value: Any, path: str) -> list[tuple[Any, tuple[type, str]]]:
+    """The dataclass-typed nodes under one field: itself, dict values, or list items."""
+    import dataclasses
+    import typing
+
+    from omegaconf import DictConfig, ListConfig
+
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return [(value, (typing.cast(type, hint), f"{path}."))]
+    if origin in (dict,) and len(args) == 2 and dataclasses.is_dataclass(args[1]):
+        if isinstance(value, DictConfig):
+            return [(value._get_node(k), (args[1], f"{path}.{k}.")) for k in value]
+        return []
+    if origin in (list,) and args and dataclasses.is_dataclass(args[0]):
+        if isinstance(value, ListConfig):
+            return [(item, (args[0], f"{path}[{i}].")) for i, item in enumerate(value)]
+        return []
+    if len(args) == 1 and dataclasses.is_dataclass(args[0]) and isinstance(value, DictConfig):
+        return [(value, (args[0], f"{path}."))]
+    return []

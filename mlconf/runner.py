@@ -32,6 +32,15 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
     """The config as dataclasses, for attribute access that type checkers follow."""
     if isinstance(cfg, TrainConfig):
         return cfg
+    from mlconf.config import unknown_keys
+
+    for key, declared in unknown_keys(cfg, TrainConfig):
+        name = key.rpartition(".")[2].partition("[")[0]
+        raise MlconfError(
+            f"this key does not exist.{did_you_mean(name, declared)}",
+            where=f"config key {key}",
+            fix=f"remove it or correct the name; keys there: {', '.join(declared)}",
+        )
     merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), cfg)
     obj = OmegaConf.to_object(merged)
     assert isinstance(obj, TrainConfig)
@@ -69,6 +78,9 @@ def check_names(conf: TrainConfig) -> None:
             REGISTRY.get(kind, name)
         except MlconfError as exc:
             raise MlconfError(exc.what, where=f"config key {key}", fix=exc.fix) from exc
+    from mlconf.pipeline import make_model
+
+    make_model(conf.model, conf.problem.task)  # unknown or misspelled params, before loading
     for stage in conf.stages:
         if stage not in STAGES:
             raise MlconfError(

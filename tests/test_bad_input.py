@@ -179,27 +179,17 @@ CASES = [
                 "  - override /problem", "\t- override /problem"
             )
         },
-        expect=("experiment/bad.yaml", "line 4"),
-        marks=xfail(
-            "a YAML syntax error (a tab) in a config file prints Hydra's full traceback "
-            "instead of one paragraph naming the file and line"
-        ),
+        expect=("experiment/bad.yaml:4", "tabs are not allowed"),
     ),
     Case(
-        "unbalanced_bracket",
-        overrides=["plugins=[my_mod"],
-        expect=("[my_mod", "override_grammar"),
-        code=1,
+        "yaml_with_a_duplicate_key",
+        files={"conf/problem/bad.yaml": PROBLEM + "target: y\n"},
+        expect=("problem/bad.yaml", "appears twice"),
     ),
     Case(
         "unbalanced_bracket_names_the_override",
         overrides=["plugins=[my_mod"],
-        expect=("plugins=[my_mod",),
-        code=1,
-        marks=xfail(
-            "Hydra's lexer error for an unbalanced bracket quotes only '[my_mod', not the "
-            "override it is in, so with several overrides the user cannot tell which is broken"
-        ),
+        expect=("override 'plugins=[my_mod'", "brackets"),
     ),
 ]
 

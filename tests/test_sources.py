@@ -406,11 +406,6 @@ def test_spaces_and_unicode_in_column_names_work_end_to_end(tmp_path: Path) -> N
     assert len(split) == len(frame)
 
 
-@pytest.mark.xfail(
-    reason="BUG: a column name with '[', ']' or '<' (e.g. 'weight [kg]') makes the default "
-    "model (xgboost) fail to fit: feature names are passed on unsanitised",
-    strict=True,
-)
 def test_brackets_in_column_names_work_with_the_default_model(tmp_path: Path) -> None:
     frame = unicode_frame(names=("weight [kg]", "city", "ratio <1>"))
     path = tmp_path / "brackets.csv"

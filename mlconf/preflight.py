@@ -1,0 +1,111 @@
+"""Checks before Hydra composes: config files and overrides, reported as one paragraph.
+
+Hydra prints a traceback for a YAML syntax error and quotes only the broken token of
+an override; YAML itself keeps the last of two duplicate keys without a word. Checking
+first lets every such mistake name its file, line or override.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from mlconf.errors import MlconfError
+
+FREE_FORM_PREFIXES = ("model.params.",)
+
+
+def _strict_loader() -> Any:
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        """A SafeLoader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(loader: Any, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                mark = key_node.start_mark
+                raise MlconfError(
+                    f"key '{key}' appears twice in one mapping (line {seen[key] + 1} and "
+                    f"line {mark.line + 1}); YAML would silently keep only the last",
+                    where=f"{mark.name}:{mark.line + 1}",
+                    fix="keep one of them",
+                )
+            seen[key] = key_node.start_mark.line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return StrictLoader
+
+
+def check_yaml_files(folders: list[Path]) -> None:
+    """Parse every config file once; a syntax error or duplicate key names file and line."""
+    import yaml
+
+    loader = _strict_loader()
+    for folder in folders:
+        for path in sorted(folder.rglob("*.yaml")):
+            text = path.read_text(encoding="utf-8")
+            try:
+                yaml.load(text, Loader=_named(loader, path))
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark
+                line = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+                hint = " (tabs are not allowed for indentation)" if "\t" in text else ""
+                raise MlconfError(
+                    f"not valid YAML: {exc.problem}{hint}",
+                    where=f"{path}{line}",
+                    fix="indent with spaces and check the quoting on that line",
+                ) from exc
+
+
+def _named(loader: Any, path: Path) -> Any:
+    """The loader class, with marks naming the file instead of '<unicode string>'."""
+
+    class Named(loader):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: Any) -> None:
+            super().__init__(stream)
+            self.name = str(path)
+
+    return Named
+
+
+def check_overrides(args: list[str]) -> None:
+    """Parse each override alone, so that an error says which one is broken."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser = OverridesParser.create()
+    for arg in args:
+        if arg.startswith("-"):
+            continue
+        try:
+            parser.parse_overrides([arg])
+        except OverrideParseException as exc:
+            raise MlconfError(
+                f"override '{arg}' cannot be parsed: {str(exc).splitlines()[0]}",
+                where="command line",
+                fix="check brackets and quotes; quote the whole override for the shell, "
+                "e.g. 'plugins=[my_module]'",
+            ) from exc
+
+
+def open_free_form(args: list[str]) -> list[str]:
+    """`model.params.x=1` may add a parameter the model's YAML does not list.
+
+    Params are checked against the estimator itself (with a suggestion on a typo), so
+    the override is passed as `++` (add or replace) instead of failing at composition.
+    """
+    return [f"++{a}" if a.startswith(FREE_FORM_PREFIXES) else a for a in args]
+
+
+def searchpath_folders(args: list[str]) -> list[Path]:
+    """The local folders named by `hydra.searchpath=[file://...]` overrides."""
+    folders = []
+    for arg in args:
+        if arg.lstrip("+").startswith("hydra.searchpath="):
+            folders += [Path(p) for p in re.findall(r"file://([^,\]\s'\"]+)", arg)]
+    return [f for f in folders if f.is_dir()]
