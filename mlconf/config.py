@@ -239,7 +239,7 @@ def unknown_keys(node: Any, schema: type, prefix: str = "") -> list[tuple[str, l
     return found
 
 
-def _typed_children(hint: Any, value: Any, path: str) -> list[tuple[Any, tuple[type, str]]]:
+def _typed_children(hint: Any, value: Any, path: str) -> list[tuple[Any, tuple[Any, str]]]:
     """The dataclass-typed nodes under one field: itself, dict values, or list items."""
     import dataclasses
     import typing
@@ -249,12 +249,12 @@ def _typed_children(hint: Any, value: Any, path: str) -> list[tuple[Any, tuple[t
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
-        return [(value, (typing.cast(type, hint), f"{path}."))]
-    if origin in (dict,) and len(args) == 2 and dataclasses.is_dataclass(args[1]):
+        return [(value, (hint, f"{path}."))]
+    if origin is dict and len(args) == 2 and dataclasses.is_dataclass(args[1]):
         if isinstance(value, DictConfig):
-            return [(value._get_node(k), (args[1], f"{path}.{k}.")) for k in value]
+            return [(value._get_node(str(k)), (args[1], f"{path}.{k!s}.")) for k in value]
         return []
-    if origin in (list,) and args and dataclasses.is_dataclass(args[0]):
+    if origin is list and args and dataclasses.is_dataclass(args[0]):
         if isinstance(value, ListConfig):
             return [(item, (args[0], f"{path}[{i}].")) for i, item in enumerate(value)]
         return []

@@ -65,7 +65,7 @@ def check_yaml_files(folders: list[Path]) -> None:
 def _named(loader: Any, path: Path) -> Any:
     """The loader class, with marks naming the file instead of '<unicode string>'."""
 
-    class Named(loader):  # type: ignore[misc, valid-type]
+    class Named(loader):
         def __init__(self, stream: Any) -> None:
             super().__init__(stream)
             self.name = str(path)

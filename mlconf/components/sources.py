@@ -69,8 +69,9 @@ def _unique_header(path: Path, opts: dict[str, Any]) -> None:
             header = next(_csv.reader(fh, delimiter=opts.get("sep", ",")), [])
     except (UnicodeDecodeError, _csv.Error, TypeError):
         return  # pandas reports these with the row and the reason
-    seen: set[str] = set()
-    repeated = sorted({name for name in header if name in seen or seen.add(name)})
+    from collections import Counter
+
+    repeated = sorted(name for name, n in Counter(header).items() if n > 1)
     if repeated:
         raise MlconfError(
             f"file '{path}' has duplicate column names: {', '.join(repeated)} (in its header)",
