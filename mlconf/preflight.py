@@ -14,6 +14,40 @@ from typing import Any
 from mlconf.errors import MlconfError
 
 FREE_FORM_PREFIXES = ("model.params.",)
+# Hydra's flags that take the next argument as their value (`--cfg job`).
+VALUE_FLAGS = {
+    "--cfg": None,
+    "-c": None,
+    "--package": None,
+    "-p": None,
+    "--config-path": None,
+    "-cp": None,
+    "--config-name": None,
+    "-cn": None,
+    "--config-dir": None,
+    "-cd": None,
+    "--experimental-rerun": None,
+    "--info": {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"},
+    "-i": {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"},
+}
+
+
+def override_positions(args: list[str]) -> list[int]:
+    """Indices of the overrides among Hydra's command-line arguments (flags left out)."""
+    positions = []
+    skip_next = False
+    for i, arg in enumerate(args):
+        if skip_next:
+            skip_next = False
+            continue
+        if arg.startswith("-"):
+            if arg in VALUE_FLAGS:
+                choices = VALUE_FLAGS[arg]
+                nxt = args[i + 1] if i + 1 < len(args) else None
+                skip_next = nxt is not None and (choices is None or nxt in choices)
+            continue
+        positions.append(i)
+    return positions
 
 
 def _strict_loader() -> Any:
@@ -79,9 +113,7 @@ def check_overrides(args: list[str]) -> None:
     from hydra.errors import OverrideParseException
 
     parser = OverridesParser.create()
-    for arg in args:
-        if arg.startswith("-"):
-            continue
+    for arg in (args[i] for i in override_positions(args)):
         try:
             parser.parse_overrides([arg])
         except OverrideParseException as exc:
@@ -99,7 +131,8 @@ def open_free_form(args: list[str]) -> list[str]:
     Params are checked against the estimator itself (with a suggestion on a typo), so
     the override is passed as `++` (add or replace) instead of failing at composition.
     """
-    return [f"++{a}" if a.startswith(FREE_FORM_PREFIXES) else a for a in args]
+    free = {i for i in override_positions(args) if args[i].startswith(FREE_FORM_PREFIXES)}
+    return [f"++{a}" if i in free else a for i, a in enumerate(args)]
 
 
 def searchpath_folders(args: list[str]) -> list[Path]:

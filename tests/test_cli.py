@@ -97,7 +97,7 @@ def test_overrides_are_saved_in_config_yaml(run_cli: RunCli, workdir: Path) -> N
     assert config["split"]["test_size"] == pytest.approx(0.3)
     assert config["metrics"]["bootstrap"] == 20
     overrides = yaml.safe_load((folder / ".hydra" / "overrides.yaml").read_text())
-    assert "model.params.max_depth=4" in overrides
+    assert "++model.params.max_depth=4" in overrides  # free-form params are passed as ++
     split = json.loads((folder / "run.json").read_text())["counts"]["split"]
     assert split["test"] == round(569 * 0.3)
 

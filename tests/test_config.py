@@ -232,3 +232,22 @@ def test_any_scalar_key_rejects_a_non_numeric_string(key: tuple[str, type], word
     with pytest.raises(HydraException) as info:
         compose_train([f"{name}={word}"])
     assert name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--cfg", "job", "a=1"], ["--cfg", "job", "a=1"]),
+        (["-m", "model.params.x=1,2"], ["-m", "++model.params.x=1,2"]),
+        (
+            ["--info", "searchpath", "model.params.x=1"],
+            ["--info", "searchpath", "++model.params.x=1"],
+        ),
+        (["--info", "model.params.x=1"], ["--info", "++model.params.x=1"]),
+        (["+model.params.x=1"], ["+model.params.x=1"]),
+    ],
+)
+def test_free_form_params_become_add_or_replace_overrides(
+    args: list[str], expected: list[str]
+) -> None:
+    assert open_free_form(args) == expected
