@@ -87,9 +87,8 @@ def _leakage_checks(ctx: RunContext, frames: dict[str, pd.DataFrame]) -> None:
             f"feature(s) {', '.join(copies)} equal the target '{target}' on every training row",
             "drop them with data.drop_columns",
         )
-    seen = set(_row_keys(train, features))
-    for part in ("validation", "test"):
-        overlap = sum(key in seen for key in _row_keys(frames[part], features))
+    repeated = _rows_shared_with_train(ctx["frame"], frames, features)
+    for part, overlap in repeated.items():
         if overlap:
             _act(
                 ctx,
@@ -143,10 +142,26 @@ def _target_copies(train: pd.DataFrame, target: str, features: list[str]) -> lis
     return [c for c in same_kind if bool((train[c].to_numpy() == y.to_numpy()).all())]
 
 
-def _row_keys(frame: pd.DataFrame, columns: list[str]) -> Any:
+def _rows_shared_with_train(
+    frame: pd.DataFrame, frames: dict[str, pd.DataFrame], features: list[str]
+) -> dict[str, int]:
+    """How many validation/test rows repeat a training row's features exactly.
+
+    `duplicated` over the whole frame is cheap and usually finds nothing; only the
+    rows it flags are hashed and compared part by part.
+    """
     import pandas as pd
 
-    return pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
+    candidates = frame.index[frame.duplicated(subset=features, keep=False)]
+    if len(candidates) == 0:
+        return {"validation": 0, "test": 0}
+
+    def keys(part: pd.DataFrame) -> Any:
+        rows = part.loc[part.index.intersection(candidates), features]
+        return pd.util.hash_pandas_object(rows, index=False).to_numpy()
+
+    seen = set(keys(frames["train"]))
+    return {p: sum(k in seen for k in keys(frames[p])) for p in ("validation", "test")}
 
 
 def _write_manifest(ctx: RunContext, frames: dict[str, pd.DataFrame]) -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlconf.config import ModelConfig
 from mlconf.errors import MlconfError
-from mlconf.pipeline import build_pipeline
+from mlconf.pipeline import build_pipeline, make_model
 from mlconf.stages.prepare import feature_columns
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ def train(ctx: RunContext) -> None:
         f"  fitting {conf.model.name} on {len(x_train):,} rows x {len(columns)} columns"
     )
     ctx["pipeline"] = _fit(pipeline, x_train, y_train, conf.model.name)
-    baseline = build_pipeline(conf.features, ModelConfig(name="dummy"), task=problem.task)
+    # The dummy ignores the features, so it needs no feature pipeline (a costly refit).
+    baseline = make_model(ModelConfig(name="dummy"), problem.task)
     ctx["baseline"] = _fit(baseline, x_train, y_train, "dummy")
     if conf.split.folds > 1:
         ctx["cv"] = _cross_validate(ctx, pipeline, x_train, y_train)
