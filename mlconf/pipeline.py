@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlconf.components._columns import SELECTS, ColumnPicker, SafeFeatureNames
+from mlconf.components._columns import SELECTS, ColumnPicker
 from mlconf.config import FeaturesConfig, ModelConfig, NamedSpec, OutlierConfig
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.registry import build
@@ -99,6 +99,8 @@ def build_pipeline(
             steps.append(("select", build("selector", sel.name, task=task, **sel.params)))
         except MlconfError as exc:
             raise MlconfError(exc.what, where="features.selection", fix=exc.fix) from exc
+    from mlconf.components._transformers import SafeFeatureNames
+
     steps.append(("names", SafeFeatureNames()))
     steps.append(("model", make_model(model, task)))
     return Pipeline(steps)

@@ -26,6 +26,12 @@ def metric_names(ctx: RunContext) -> list[str]:
 
 
 def predictions(model: Any, x: pd.DataFrame, task: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Labels and probabilities, running a pipeline's feature steps once for both."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline) and len(model.steps) > 1:
+        x = model[:-1].transform(x)
+        model = model[-1]
     y_pred = model.predict(x)
     y_proba = None
     if task == "classification" and hasattr(model, "predict_proba"):
@@ -87,10 +93,10 @@ def evaluate(ctx: RunContext) -> None:
             x = x[known]
         results[part] = {}
         for role in ("model", "baseline"):
-            y_pred, y_proba = predictions(
-                ctx[("pipeline" if role == "model" else "baseline")], x, conf.problem.task
-            )
-            scores = score_part(ctx, y_true, y_pred, y_proba)
+            fitted = ctx["pipeline" if role == "model" else "baseline"]
+            y_pred, y_proba = predictions(fitted, x, conf.problem.task)
+            # The baseline is a reference point: no interval, which halves the bootstrap.
+            scores = score_part(ctx, y_true, y_pred, y_proba, None if role == "model" else 0)
             results[part][role] = {name: value.to_dict() for name, value in scores.items()}
             if part == "test" and role == "model":
                 ctx["test_scores"] = scores

@@ -72,9 +72,11 @@ def _drop_sparse_rows(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _duplicates(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
+    from mlconf.stages.rows import duplicated
+
     config = ctx.conf.prepare.duplicates
     if config.key_columns:
-        near = frame.duplicated(subset=list(config.key_columns), keep=False)
+        near = duplicated(frame, list(config.key_columns), keep=False)
         ctx.count("near_duplicate_rows", int(near.sum()))
         if near.any():
             ctx.warn(
@@ -83,7 +85,7 @@ def _duplicates(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
             )
     if not config.drop_exact:
         return frame
-    exact = frame.duplicated(keep="first")
+    exact = duplicated(frame, list(frame.columns), keep="first")
     ctx.count("exact_duplicates_dropped", int(exact.sum()))
     ctx.set_aside(frame[exact], "exact duplicate of an earlier row", "prepare")
     return frame[~exact]

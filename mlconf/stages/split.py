@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlconf.errors import MlconfError
 from mlconf.registry import get
@@ -147,21 +147,20 @@ def _rows_shared_with_train(
 ) -> dict[str, int]:
     """How many validation/test rows repeat a training row's features exactly.
 
-    `duplicated` over the whole frame is cheap and usually finds nothing; only the
-    rows it flags are hashed and compared part by part.
+    A duplicate search over the whole frame is cheap and usually finds nothing; only
+    the rows it flags are compared part by part.
     """
-    import pandas as pd
+    from mlconf.stages.rows import duplicated
 
-    candidates = frame.index[frame.duplicated(subset=features, keep=False)]
+    candidates = frame.index[duplicated(frame, features, keep=False).to_numpy()]
     if len(candidates) == 0:
         return {"validation": 0, "test": 0}
-
-    def keys(part: pd.DataFrame) -> Any:
-        rows = part.loc[part.index.intersection(candidates), features]
-        return pd.util.hash_pandas_object(rows, index=False).to_numpy()
-
-    seen = set(keys(frames["train"]))
-    return {p: sum(k in seen for k in keys(frames[p])) for p in ("validation", "test")}
+    rows = {p: f.loc[f.index.intersection(candidates), features] for p, f in frames.items()}
+    seen = set(rows["train"].itertuples(index=False, name=None))
+    return {
+        p: sum(r in seen for r in rows[p].itertuples(index=False, name=None))
+        for p in ("validation", "test")
+    }
 
 
 def _write_manifest(ctx: RunContext, frames: dict[str, pd.DataFrame]) -> None:
