@@ -167,6 +167,17 @@ class ModelConfig:
 
 
 @dataclass
+class ModelSelectionConfig:
+    """Candidates compared by k-fold CV on the training part; the best is trained.
+
+    A candidate is a registered model name, or `{name: ..., params: {...}}`.
+    """
+
+    candidates: list[Any] = field(default_factory=list)
+    folds: int = 5
+
+
+@dataclass
 class MetricsConfig:
     """Metric names per task and how confidence intervals are computed."""
 
@@ -190,6 +201,7 @@ class TrainConfig:
             "validate",
             "prepare",
             "split",
+            "select",
             "train",
             "evaluate",
             "save",
@@ -202,6 +214,7 @@ class TrainConfig:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    model_selection: ModelSelectionConfig = field(default_factory=ModelSelectionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 

@@ -79,8 +79,12 @@ def check_names(conf: TrainConfig) -> None:
         except MlconfError as exc:
             raise MlconfError(exc.what, where=f"config key {key}", fix=exc.fix) from exc
     from mlconf.pipeline import make_model
+    from mlconf.stages.select import candidate_models
 
-    make_model(conf.model, conf.problem.task)  # unknown or misspelled params, before loading
+    # Unknown models or misspelled params fail here, before any data is read.
+    make_model(conf.model, conf.problem.task)
+    for candidate in candidate_models(list(conf.model_selection.candidates)):
+        make_model(candidate, conf.problem.task)
     for stage in conf.stages:
         if stage not in STAGES:
             raise MlconfError(

@@ -9,6 +9,7 @@ from mlconf.stages.evaluate import evaluate
 from mlconf.stages.load import load
 from mlconf.stages.prepare import prepare
 from mlconf.stages.save import save
+from mlconf.stages.select import select
 from mlconf.stages.split import split
 from mlconf.stages.train import train
 from mlconf.stages.validate import validate
@@ -21,6 +22,7 @@ STAGES: dict[str, Callable[[RunContext], None]] = {
     "validate": validate,
     "prepare": prepare,
     "split": split,
+    "select": select,
     "train": train,
     "evaluate": evaluate,
     "save": save,

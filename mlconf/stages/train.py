@@ -32,9 +32,11 @@ def encode(y: pd.Series, classes: list[Any]) -> np.ndarray:
     return np.array([codes[str(v)] for v in y], dtype=np.int64)
 
 
-def train(ctx: RunContext) -> None:
-    conf = ctx.conf
-    problem = conf.problem
+def training_data(ctx: RunContext) -> tuple[pd.DataFrame, Any]:
+    """Features and encoded target of the training part, computed once per run."""
+    if "x_train" in ctx.items:
+        return ctx["x_train"], ctx["y_train"]
+    problem = ctx.conf.problem
     parts: dict[str, pd.DataFrame] = ctx["parts"]
     columns = feature_columns(ctx, parts["train"])
     x_train = parts["train"][columns]
@@ -49,22 +51,39 @@ def train(ctx: RunContext) -> None:
         y_train = parts["train"][problem.target].to_numpy(dtype=float)
     ctx["classes"] = classes
     ctx["columns"] = columns
+    ctx["x_train"], ctx["y_train"] = x_train, y_train
+    return x_train, y_train
+
+
+def seeded_pipeline(ctx: RunContext, model: ModelConfig) -> Any:
+    """The configured pipeline around `model`, with every unset random_state seeded."""
+    conf = ctx.conf
     pipeline = build_pipeline(
-        conf.features, conf.model, task=problem.task, outliers=conf.prepare.outliers
+        conf.features, model, task=conf.problem.task, outliers=conf.prepare.outliers
     )
     _set_seed(pipeline, conf.seed)
+    return pipeline
+
+
+def train(ctx: RunContext) -> None:
+    conf = ctx.conf
+    x_train, y_train = training_data(ctx)
+    pipeline = seeded_pipeline(ctx, conf.model)
     ctx.console.print(
-        f"  fitting {conf.model.name} on {len(x_train):,} rows x {len(columns)} columns"
+        f"  fitting {conf.model.name} on {len(x_train):,} rows x {x_train.shape[1]} columns"
     )
-    ctx["pipeline"] = _fit(pipeline, x_train, y_train, conf.model.name)
+    ctx["pipeline"] = fit(pipeline, x_train, y_train, conf.model.name)
     # The dummy ignores the features, so it needs no feature pipeline (a costly refit).
-    baseline = make_model(ModelConfig(name="dummy"), problem.task)
-    ctx["baseline"] = _fit(baseline, x_train, y_train, "dummy")
+    baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
+    ctx["baseline"] = fit(baseline, x_train, y_train, "dummy")
     if conf.split.folds > 1:
-        ctx["cv"] = _cross_validate(ctx, pipeline, x_train, y_train)
+        from mlconf.stages.crossval import cross_validate
+
+        ctx["cv"] = cross_validate(ctx, pipeline, x_train, y_train, conf.split.folds)
 
 
-def _fit(pipeline: Any, x: pd.DataFrame, y: Any, name: str) -> Any:
+def fit(pipeline: Any, x: pd.DataFrame, y: Any, name: str) -> Any:
+    """Fit, turning a library's complaint about the data or params into a clear error."""
     try:
         return pipeline.fit(x, y)
     except MlconfError:
@@ -84,29 +103,3 @@ def _set_seed(pipeline: Any, seed: int) -> None:
     seeds = {k: seed for k, v in params.items() if k.endswith("random_state") and v is None}
     if seeds:
         pipeline.set_params(**seeds)
-
-
-def _cross_validate(ctx: RunContext, pipeline: Any, x: pd.DataFrame, y: Any) -> dict[str, Any]:
-    """k-fold on the training part: mean and spread of every metric across folds."""
-    import numpy as np
-    from sklearn.base import clone
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    from mlconf.stages.evaluate import predictions, score_part
-
-    conf = ctx.conf
-    folds = conf.split.folds
-    splitter_cls = StratifiedKFold if conf.problem.task == "classification" else KFold
-    splitter = splitter_cls(n_splits=folds, shuffle=True, random_state=conf.seed)
-    per_fold: dict[str, list[float]] = {}
-    for i, (fit_idx, val_idx) in enumerate(splitter.split(x, y)):
-        fold_model = _fit(clone(pipeline), x.iloc[fit_idx], y[fit_idx], conf.model.name)
-        y_pred, y_proba = predictions(fold_model, x.iloc[val_idx], conf.problem.task)
-        scores = score_part(ctx, y[val_idx], y_pred, y_proba, bootstrap=0)
-        for name, value in scores.items():
-            per_fold.setdefault(name, []).append(value.value)
-        ctx.console.print(f"  fold {i + 1}/{folds} done")
-    return {
-        name: {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "folds": v}
-        for name, v in per_fold.items()
-    }

@@ -1,0 +1,43 @@
+"""k-fold cross-validation on the training part: the estimate behind CV and model selection."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlconf.stages.context import RunContext
+
+
+def cross_validate(
+    ctx: RunContext, pipeline: Any, x: pd.DataFrame, y: Any, folds: int, label: str = ""
+) -> dict[str, Any]:
+    """Mean, spread and fold values of every metric, plus fit and predict seconds."""
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from mlconf.stages.evaluate import predictions, score_part
+    from mlconf.stages.train import fit
+
+    conf = ctx.conf
+    splitter_cls = StratifiedKFold if conf.problem.task == "classification" else KFold
+    splitter = splitter_cls(n_splits=folds, shuffle=True, random_state=conf.seed)
+    per_fold: dict[str, list[float]] = {"fit_seconds": [], "predict_seconds": []}
+    name = label or conf.model.name
+    for i, (fit_idx, val_idx) in enumerate(splitter.split(x, y)):
+        start = time.perf_counter()
+        fold_model = fit(clone(pipeline), x.iloc[fit_idx], y[fit_idx], name)
+        fitted = time.perf_counter()
+        y_pred, y_proba = predictions(fold_model, x.iloc[val_idx], conf.problem.task)
+        per_fold["fit_seconds"].append(fitted - start)
+        per_fold["predict_seconds"].append(time.perf_counter() - fitted)
+        for metric, value in score_part(ctx, y[val_idx], y_pred, y_proba, bootstrap=0).items():
+            per_fold.setdefault(metric, []).append(value.value)
+        ctx.console.print(f"  {name}: fold {i + 1}/{folds} done")
+    return {
+        metric: {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "folds": v}
+        for metric, v in per_fold.items()
+    }
