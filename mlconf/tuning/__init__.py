@@ -1,0 +1,1 @@
+"""Hyperparameter tuning with Optuna, driven by a search space written in YAML."""
