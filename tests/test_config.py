@@ -57,7 +57,16 @@ def test_default_config_composes_and_checks() -> None:
     assert conf.experiment_name == "breast_cancer"
     assert conf.model.name == "xgboost"
     assert conf.problem.task == "classification"
-    assert conf.stages == ["load", "validate", "prepare", "split", "select", "train", "evaluate", "save"]
+    assert conf.stages == [
+        "load",
+        "validate",
+        "prepare",
+        "split",
+        "select",
+        "train",
+        "evaluate",
+        "save",
+    ]
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))
