@@ -1,0 +1,360 @@
+"""mlconf's overhead against a plain pandas + scikit-learn + xgboost script.
+
+For each size (rows x 50 columns of synthetic data, written once to benchmarks/data/),
+run `mlconf train experiment=bench` and `benchmarks/plain.py` on the same CSV, each in
+its own child process, and report wall time and peak resident memory of each child.
+Also time `mlconf --help` and `mlconf plugins` (median of 5).
+
+    python benchmarks/overhead.py                       # 100k and 1M rows
+    python benchmarks/overhead.py --rows 100000 --repeat 3
+
+Method, machine and results: benchmarks/README.md. Never used by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+DATA_DIR = HERE / "data"
+RESULTS_DIR = HERE / "results"
+CONF_DIR = HERE / "conf"
+PLAIN = HERE / "plain.py"
+PYTHON = Path(sys.executable)
+MLCONF = PYTHON.parent / "mlconf"
+
+DATA_VERSION = "v2"  # bump when synthetic() changes, so stale CSVs are not reused
+N_NUMERIC = 40
+N_CATEGORICAL = 10
+WITH_MISSING_NUMERIC = 20  # num_00..num_19 have 1-10% missing values
+WITH_MISSING_CATEGORICAL = 5  # cat_0..cat_4 have 2% missing values
+# Targets of the performance issue.
+MAX_WALL_RATIO = 1.15  # at 1M rows
+MAX_RSS_RATIO = 1.5
+MAX_CLI_SECONDS = 1.0
+# ru_maxrss is in KiB on Linux, in bytes on macOS.
+RSS_UNIT = 1 if sys.platform == "darwin" else 1024
+
+
+@dataclass
+class Measured:
+    """One child process: wall seconds from spawn to reap, CPU seconds, and its peak RSS."""
+
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    returncode: int
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def synthetic(rows: int, seed: int) -> pd.DataFrame:
+    """40 numeric and 10 string columns with missing values, and a noisy binary target.
+
+    The target depends on five numeric columns (one interaction, one non-linear term)
+    and two categorical ones, plus logistic noise. The generating parameters (levels,
+    level frequencies, effects, scales, missing rates) come from their own seeded
+    stream, so every size is a sample of the same distribution.
+    """
+    params = np.random.default_rng([seed, 0])
+    levels = params.integers(8, 13, size=N_CATEGORICAL)
+    level_p = [params.dirichlet(np.full(k, 2.0)) for k in levels]
+    effect = params.normal(0.0, 0.8, size=(2, int(levels.max())))
+    scale = params.uniform(0.5, 1000.0, N_NUMERIC)
+    shift = params.normal(0.0, 50.0, N_NUMERIC)
+    missing = params.uniform(0.01, 0.10, WITH_MISSING_NUMERIC)
+
+    rng = np.random.default_rng([seed, 1])
+    z = rng.standard_normal((rows, N_NUMERIC))
+    codes = [rng.choice(len(p), size=rows, p=p) for p in level_p]
+    logit = (
+        1.0 * z[:, 0]
+        - 0.8 * z[:, 1]
+        + 0.6 * z[:, 2] * z[:, 3]
+        + 0.5 * np.sin(2.0 * z[:, 4])
+        + effect[0, codes[0]]
+        + effect[1, codes[1]]
+        - 0.4
+    )
+    target = (logit + rng.logistic(size=rows) > 0).astype(np.int64)
+
+    numeric = z * scale + shift
+    for j, rate in enumerate(missing):
+        numeric[rng.random(rows) < rate, j] = np.nan
+    frame = pd.DataFrame(numeric, columns=[f"num_{j:02d}" for j in range(N_NUMERIC)])
+    for j, code in enumerate(codes):
+        names = np.array([f"c{j}_{chr(ord('a') + i)}" for i in range(levels[j])], dtype=object)
+        values = names[code]
+        if j < WITH_MISSING_CATEGORICAL:
+            values[rng.random(rows) < 0.02] = None
+        frame[f"cat_{j}"] = values
+    frame["target"] = target
+    return frame
+
+
+def dataset(rows: int, seed: int) -> Path:
+    """The CSV for `rows`, generated on first use and reused afterwards."""
+    path = DATA_DIR / f"synthetic-{DATA_VERSION}-s{seed}-{rows}.csv"
+    if path.is_file():
+        return path
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    print(f"generating {path.relative_to(HERE.parent)} ...", flush=True)
+    tmp = path.with_suffix(".csv.tmp")
+    synthetic(rows, seed).to_csv(tmp, index=False, float_format="%.6g")
+    tmp.replace(path)
+    return path
+
+
+def warm_page_cache(path: Path) -> None:
+    """Read the file once so that neither contender pays for the first disk read."""
+    with path.open("rb") as fh:
+        while fh.read(1 << 24):
+            pass
+
+
+# --- measuring one child -----------------------------------------------------------------------
+
+
+def measure(command: list[str], log: Path) -> Measured:
+    """Run `command` as a child; wall time around it and its own peak RSS from wait4().
+
+    os.wait4() returns the resource usage of exactly this child (including any
+    grandchildren it waited for), so ru_maxrss is this process's peak, independent of
+    earlier children. getrusage(RUSAGE_CHILDREN) would not do: its ru_maxrss is the
+    maximum over *all* children reaped so far, not a sum, so deltas are meaningless.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(wall, cpu, usage.ru_maxrss * RSS_UNIT / 2**20, proc.returncode)
+
+
+def mlconf_command(csv: Path, run_dir: Path) -> list[str]:
+    return [
+        str(MLCONF),
+        "train",
+        f"hydra.searchpath=[file://{CONF_DIR}]",
+        "experiment=bench",
+        f"data.sources.main.path={csv}",
+        f"hydra.run.dir={run_dir}",
+    ]
+
+
+def plain_command(csv: Path, out: Path) -> list[str]:
+    return [str(PYTHON), str(PLAIN), "--csv", str(csv), "--out", str(out)]
+
+
+def cli_seconds(args: list[str], runs: int = 5) -> float:
+    """Median wall time of `mlconf <args>` over `runs` runs, after one warm-up run."""
+    times = []
+    for i in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run([str(MLCONF), *args], stdout=subprocess.DEVNULL, check=True)
+        if i:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _fail(what: str, result: Measured, log: Path) -> None:
+    tail = log.read_text(errors="replace").splitlines()[-20:]
+    sys.exit(f"{what} exited with {result.returncode}; last lines of {log}:\n" + "\n".join(tail))
+
+
+def bench_size(rows: int, seed: int, repeat: int, stamp: str) -> dict[str, Any]:
+    """Both contenders on one size, `repeat` times each, alternating which goes first."""
+    csv = dataset(rows, seed)
+    warm_page_cache(csv)
+    out = RESULTS_DIR / stamp / str(rows)
+    runs: dict[str, list[Measured]] = {"mlconf": [], "plain": []}
+    stages: list[dict[str, float]] = []
+    commits: list[Any] = []
+    auc: dict[str, float] = {}
+    for i in range(repeat):
+        order = ("mlconf", "plain") if i % 2 == 0 else ("plain", "mlconf")
+        for who in order:
+            log = out / f"{who}-{i}.log"
+            if who == "mlconf":
+                run_dir = out / f"mlconf-run-{i}"
+                shutil.rmtree(run_dir, ignore_errors=True)
+                result = measure(mlconf_command(csv, run_dir), log)
+                if result.returncode:
+                    _fail("mlconf train", result, log)
+                record = json.loads((run_dir / "run.json").read_text())
+                stages.append(record["stages"])
+                commits.append(record.get("git"))  # the mlconf code that ran
+                metrics = json.loads((run_dir / "metrics.json").read_text())
+                auc["mlconf"] = metrics["test"]["model"]["roc_auc"]["value"]
+            else:
+                metrics_path = out / f"plain-metrics-{i}.json"
+                result = measure(plain_command(csv, metrics_path), log)
+                if result.returncode:
+                    _fail("plain.py", result, log)
+                auc["plain"] = json.loads(metrics_path.read_text())["test"]["roc_auc"]
+            runs[who].append(result)
+            label = f"{rows:>9,} rows  {who:<6} run {i + 1}/{repeat}"
+            seconds = f"{result.wall_s:7.1f} s wall {result.cpu_s:7.1f} s CPU"
+            print(f"  {label}: {seconds} {result.peak_rss_mb:7.0f} MB", flush=True)
+    return {
+        "rows": rows,
+        "csv": str(csv.relative_to(HERE.parent)),
+        "csv_mb": round(csv.stat().st_size / 2**20, 1),
+        "mlconf": [asdict(r) for r in runs["mlconf"]],
+        "plain": [asdict(r) for r in runs["plain"]],
+        "mlconf_wall_s": statistics.median(r.wall_s for r in runs["mlconf"]),
+        "plain_wall_s": statistics.median(r.wall_s for r in runs["plain"]),
+        "mlconf_wall_min_s": min(r.wall_s for r in runs["mlconf"]),
+        "plain_wall_min_s": min(r.wall_s for r in runs["plain"]),
+        "mlconf_cpu_s": statistics.median(r.cpu_s for r in runs["mlconf"]),
+        "plain_cpu_s": statistics.median(r.cpu_s for r in runs["plain"]),
+        "mlconf_rss_mb": statistics.median(r.peak_rss_mb for r in runs["mlconf"]),
+        "plain_rss_mb": statistics.median(r.peak_rss_mb for r in runs["plain"]),
+        "mlconf_stages_s": {k: statistics.median(s[k] for s in stages) for k in stages[0]},
+        "test_roc_auc": auc,
+        "mlconf_git": commits,
+    }
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def table(sizes: list[dict[str, Any]]) -> str:
+    """Markdown table of the medians, with the ratios mlconf / plain."""
+    lines = [
+        "| rows | mlconf wall s | plain wall s | ratio | mlconf peak RSS MB "
+        "| plain peak RSS MB | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in sizes:
+        wall = s["mlconf_wall_s"] / s["plain_wall_s"]
+        rss = s["mlconf_rss_mb"] / s["plain_rss_mb"]
+        lines.append(
+            f"| {s['rows']:,} | {s['mlconf_wall_s']:.1f} | {s['plain_wall_s']:.1f} | "
+            f"{wall:.2f} | {s['mlconf_rss_mb']:.0f} | {s['plain_rss_mb']:.0f} | {rss:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def secondary_table(sizes: list[dict[str, Any]]) -> str:
+    """Less noise-sensitive views: best-of-repeats wall time and CPU time (user + sys)."""
+    lines = [
+        "| rows | mlconf best wall s | plain best wall s | ratio | mlconf CPU s | plain CPU s "
+        "| ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in sizes:
+        best = s["mlconf_wall_min_s"] / s["plain_wall_min_s"]
+        cpu = s["mlconf_cpu_s"] / s["plain_cpu_s"]
+        lines.append(
+            f"| {s['rows']:,} | {s['mlconf_wall_min_s']:.1f} | {s['plain_wall_min_s']:.1f} | "
+            f"{best:.2f} | {s['mlconf_cpu_s']:.1f} | {s['plain_cpu_s']:.1f} | {cpu:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(sizes: list[dict[str, Any]], cli: dict[str, float]) -> list[str]:
+    out = []
+    for s in sizes:
+        wall = s["mlconf_wall_s"] / s["plain_wall_s"]
+        rss = s["mlconf_rss_mb"] / s["plain_rss_mb"]
+        if s["rows"] >= 1_000_000:
+            ok = "met" if wall <= MAX_WALL_RATIO else "NOT met"
+            out.append(
+                f"{s['rows']:,} rows: wall ratio {wall:.2f} (target <= {MAX_WALL_RATIO}): {ok}"
+            )
+        ok = "met" if rss <= MAX_RSS_RATIO else "NOT met"
+        out.append(
+            f"{s['rows']:,} rows: peak RSS ratio {rss:.2f} (target <= {MAX_RSS_RATIO}): {ok}"
+        )
+    for name, seconds in cli.items():
+        ok = "met" if seconds < MAX_CLI_SECONDS else "NOT met"
+        out.append(f"`{name}`: {seconds:.2f} s median of 5 (target < {MAX_CLI_SECONDS} s): {ok}")
+    return out
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    from importlib import metadata
+
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    packages = ("mlconf", "pandas", "numpy", "scikit-learn", "xgboost", "hydra-core", "skops")
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": round(memory_gb, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        **{name: metadata.version(name) for name in packages},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="mlconf overhead against a plain script.")
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=1, help="runs per contender and size")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
+    parser.add_argument("--no-cli", action="store_true", help="skip timing --help and plugins")
+    args = parser.parse_args()
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+    info = machine()
+    print(f"machine: {info}", flush=True)
+    sizes = [bench_size(rows, args.seed, args.repeat, stamp) for rows in args.rows]
+    cli = {}
+    if not args.no_cli:
+        cli = {
+            "mlconf --help": cli_seconds(["--help"]),
+            "mlconf plugins": cli_seconds(["plugins"]),
+        }
+    report = {"date": stamp, "repeat": args.repeat, "machine": info, "sizes": sizes, "cli_s": cli}
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"overhead-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
+
+    print(f"\nmedians of {args.repeat} run(s):\n{table(sizes)}\n\n{secondary_table(sizes)}\n")
+    for s in sizes:
+        stage_text = ", ".join(f"{k} {v:.1f}" for k, v in s["mlconf_stages_s"].items())
+        print(f"{s['rows']:,} rows: mlconf stages (s): {stage_text}")
+        commits = {
+            f"{g['commit'][:10]}{' (dirty)' if g['dirty'] else ''}" for g in s["mlconf_git"] if g
+        }
+        print(f"{s['rows']:,} rows: mlconf code at {', '.join(sorted(commits)) or 'unknown'}")
+        auc = s["test_roc_auc"]
+        print(
+            f"{s['rows']:,} rows: test roc_auc mlconf {auc['mlconf']:.4f}, plain {auc['plain']:.4f}"
+        )
+    for name, seconds in cli.items():
+        print(f"{name}: {seconds:.2f} s")
+    print()
+    print("\n".join(verdicts(sizes, cli)))
+    print(f"\nresults: {(RESULTS_DIR / f'overhead-{stamp}.json').relative_to(HERE.parent)}")
+
+
+if __name__ == "__main__":
+    main()
