@@ -178,6 +178,29 @@ class ModelSelectionConfig:
 
 
 @dataclass
+class SearchConfig:
+    """An Optuna search space for one model family (conf/search/<model>.yaml)."""
+
+    model: str | None = None
+    space: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TuneConfig:
+    """How the search runs: budget, storage (resumable), sampler and pruner by name."""
+
+    n_trials: int = 20
+    timeout: float | None = None
+    folds: int = 3
+    storage: str | None = None
+    study_name: str | None = None
+    sampler: str = "tpe"
+    sampler_params: dict[str, Any] = field(default_factory=dict)
+    pruner: str = "median"
+    pruner_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class MetricsConfig:
     """Metric names per task and how confidence intervals are computed."""
 
@@ -202,6 +225,7 @@ class TrainConfig:
             "prepare",
             "split",
             "select",
+            "tune",
             "train",
             "evaluate",
             "save",
@@ -215,6 +239,8 @@ class TrainConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     model_selection: ModelSelectionConfig = field(default_factory=ModelSelectionConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from mlconf.config import TrainConfig
+from mlconf.config import ModelConfig, TrainConfig
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.registry import REGISTRY
 from mlconf.stages.context import RunContext
@@ -85,6 +85,12 @@ def check_names(conf: TrainConfig) -> None:
     make_model(conf.model, conf.problem.task)
     for candidate in candidate_models(list(conf.model_selection.candidates)):
         make_model(candidate, conf.problem.task)
+    if conf.search.space:
+        from mlconf.stages.tune import tuned_model
+        from mlconf.tuning.space import parse_space
+
+        parse_space(dict(conf.search.space))
+        make_model(ModelConfig(name=tuned_model(conf)), conf.problem.task)
     for stage in conf.stages:
         if stage not in STAGES:
             raise MlconfError(

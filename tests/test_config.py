@@ -63,6 +63,7 @@ def test_default_config_composes_and_checks() -> None:
         "prepare",
         "split",
         "select",
+        "tune",
         "train",
         "evaluate",
         "save",
@@ -97,6 +98,8 @@ def test_every_option_of_every_group_composes(group: str, option: str) -> None:
         overrides.append("split.group_column=mean radius")
     if group == "split" and option == "time":
         overrides.append("split.time_column=mean radius")
+    if group == "search" and option != "none":
+        overrides.append(f"model={option}")  # a space belongs to one model family
     if group == "model" and option == "linear":
         overrides.append("experiment=diabetes")  # least squares is for regression only
     conf = typed(compose_train(overrides))

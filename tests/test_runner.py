@@ -17,7 +17,7 @@ from mlconf import register
 from mlconf.errors import MlconfError
 from mlconf.runner import RunResult, run
 
-STAGES = ["load", "validate", "prepare", "split", "select", "train", "evaluate", "save"]
+STAGES = ["load", "validate", "prepare", "split", "select", "tune", "train", "evaluate", "save"]
 
 
 def read_json(path: Path) -> Any:
@@ -151,7 +151,7 @@ def test_unexpected_exception_is_recorded_as_crashed(tmp_path: Path) -> None:
     record = read_json(tmp_path / "run" / "run.json")
     assert record["status"] == "crashed"
     assert "RuntimeError: kaboom in fit" in record["error"]
-    assert list(record["stages"]) == ["load", "validate", "prepare", "split", "select"]
+    assert list(record["stages"]) == ["load", "validate", "prepare", "split", "select", "tune"]
 
 
 def test_unknown_names_fail_before_any_data_is_read(tmp_path: Path) -> None:

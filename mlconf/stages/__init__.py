@@ -12,6 +12,7 @@ from mlconf.stages.save import save
 from mlconf.stages.select import select
 from mlconf.stages.split import split
 from mlconf.stages.train import train
+from mlconf.stages.tune import tune
 from mlconf.stages.validate import validate
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ STAGES: dict[str, Callable[[RunContext], None]] = {
     "prepare": prepare,
     "split": split,
     "select": select,
+    "tune": tune,
     "train": train,
     "evaluate": evaluate,
     "save": save,

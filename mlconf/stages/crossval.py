@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,9 +13,20 @@ if TYPE_CHECKING:
 
 
 def cross_validate(
-    ctx: RunContext, pipeline: Any, x: pd.DataFrame, y: Any, folds: int, label: str = ""
+    ctx: RunContext,
+    pipeline: Any,
+    x: pd.DataFrame,
+    y: Any,
+    folds: int,
+    label: str = "",
+    on_fold: Callable[[int, dict[str, list[float]]], None] | None = None,
+    quiet: bool = False,
 ) -> dict[str, Any]:
-    """Mean, spread and fold values of every metric, plus fit and predict seconds."""
+    """Mean, spread and fold values of every metric, plus fit and predict seconds.
+
+    `on_fold(i, values_so_far)` runs after each fold: tuning reports to Optuna there,
+    and may raise to stop a hopeless trial early (pruning).
+    """
     import numpy as np
     from sklearn.base import clone
     from sklearn.model_selection import KFold, StratifiedKFold
@@ -36,7 +48,10 @@ def cross_validate(
         per_fold["predict_seconds"].append(time.perf_counter() - fitted)
         for metric, value in score_part(ctx, y[val_idx], y_pred, y_proba, bootstrap=0).items():
             per_fold.setdefault(metric, []).append(value.value)
-        ctx.console.print(f"  {name}: fold {i + 1}/{folds} done")
+        if not quiet:
+            ctx.console.print(f"  {name}: fold {i + 1}/{folds} done")
+        if on_fold is not None:
+            on_fold(i, per_fold)
     return {
         metric: {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "folds": v}
         for metric, v in per_fold.items()

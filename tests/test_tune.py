@@ -1,0 +1,80 @@
+"""Tuning through the runner: search spaces from conf/search, resumable studies, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers import run_train
+
+from mlconf.errors import MlconfError
+
+FAST = ["metrics.bootstrap=0", "tune.folds=2"]
+
+
+def test_search_space_tunes_and_trains_the_best_params(tmp_path: Path) -> None:
+    result = run_train(["search=xgboost", "tune.n_trials=4", *FAST], tmp_path / "run")
+    trials = pd.read_csv(result.run_dir / "trials.csv")
+    assert len(trials) == 4
+    assert {"number", "state", "value", "param_n_estimators", "param_max_depth"} <= set(trials)
+    best = json.loads((result.run_dir / "best_params.json").read_text())
+    assert best["model"] == "xgboost"
+    assert best["roc_auc"] == pytest.approx(trials["value"].max())
+    manifest = json.loads((result.run_dir / "model" / "manifest.json").read_text())
+    assert manifest["model"]["params"] == best["params"]
+    assert "tune" in json.loads((result.run_dir / "run.json").read_text())["stages"]
+
+
+def test_conditional_params_appear_only_when_active(tmp_path: Path) -> None:
+    result = run_train(
+        ["search=xgboost", "tune.n_trials=8", "tune.sampler=random", "tune.pruner=none", *FAST],
+        tmp_path / "run",
+    )
+    trials = pd.read_csv(result.run_dir / "trials.csv")
+    lossguide = trials["param_grow_policy"] == "lossguide"
+    assert trials.loc[lossguide, "param_max_leaves"].notna().all()
+    assert trials.loc[~lossguide, "param_max_leaves"].isna().all()
+
+
+def test_a_sqlite_study_resumes_with_every_finished_trial(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'studies' / 'optuna.db'}"
+    overrides = [
+        "experiment=wine",
+        "search=logistic",
+        "model=logistic",
+        "tune.n_trials=3",
+        f"tune.storage={storage}",
+        "tune.study_name=wine-logistic",
+        *FAST,
+    ]
+    run_train(overrides, tmp_path / "first")
+    second = run_train(overrides, tmp_path / "second")
+    trials = pd.read_csv(second.run_dir / "trials.csv")
+    assert list(trials["number"]) == [0, 1, 2, 3, 4, 5]
+    record = json.loads((second.run_dir / "run.json").read_text())
+    assert record["counts"]["tuning"] == {"trials": 3, "study_trials": 6}
+
+
+def test_a_space_for_another_model_fails_before_loading(tmp_path: Path) -> None:
+    with pytest.raises(MlconfError, match="search space is for model 'random_forest'"):
+        run_train(["search=random_forest", "model=xgboost", *FAST], tmp_path / "run")
+    assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_a_bad_space_is_named(tmp_path: Path) -> None:
+    with pytest.raises(MlconfError) as caught:
+        run_train(
+            ["search=logistic", "model=logistic", "search.space.C.type=floot", *FAST],
+            tmp_path / "run",
+        )
+    assert "search.space.C" in str(caught.value)
+    assert "float" in str(caught.value)
+
+
+def test_an_unknown_sampler_is_named(tmp_path: Path) -> None:
+    with pytest.raises(MlconfError, match="tpe"):
+        run_train(
+            ["search=logistic", "model=logistic", "tune.sampler=tpee", *FAST], tmp_path / "run"
+        )
