@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 from mlconf.errors import MlconfError
 
 _RUN_ID = uuid.uuid4().hex[:6]
+# One stamp per command, so that the sweep folder can be found again after the sweep.
+_SWEEP_STAMP = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}-{_RUN_ID}"
 
 
 def _searchpath_args(args: list[str]) -> list[str]:
@@ -41,6 +44,7 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
 
     store_schemas()
     OmegaConf.register_new_resolver("mlconf_run_id", lambda: _RUN_ID, replace=True)
+    OmegaConf.register_new_resolver("mlconf_sweep_stamp", lambda: _SWEEP_STAMP, replace=True)
     failures: list[str] = []
 
     @hydra.main(config_path=str(conf_dir()), config_name=config_name, version_base="1.3")
@@ -67,6 +71,7 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
             if not multirun:
                 raise SystemExit(exc.exit_code) from None
             failures.append(HydraConfig.get().job.override_dirname)
+            _record_failure(Path(HydraConfig.get().runtime.output_dir), cfg, exc)
             return None
         print_summary(result, Console())
         return result.metrics
@@ -76,7 +81,32 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
     check_yaml_files([conf_dir(), *searchpath_folders(args)])
     sys.argv = [f"mlconf {config_name}", *open_free_form(args)]
     app()
+    _summarize_sweeps()
     if failures:
         sys.stderr.write(f"mlconf: {len(failures)} job(s) failed: {', '.join(failures)}\n")
         return 1
     return 0
+
+
+def _summarize_sweeps() -> None:
+    """After a multirun, rank its jobs in sweep_summary.csv and print the table."""
+    from rich.console import Console
+
+    from mlconf.sweep import print_summary, summarize
+
+    for sweep_dir in sorted(Path().glob(f"experiments/*/multirun/{_SWEEP_STAMP}")):
+        frame = summarize(sweep_dir)
+        if len(frame):
+            print_summary(frame, sweep_dir, Console())
+
+
+def _record_failure(job_dir: Path, cfg: Any, exc: MlconfError) -> None:
+    """A job that failed before its run started still leaves a run.json for the summary."""
+    from mlconf.store.runs import RunRecord
+
+    if (job_dir / "run.json").is_file():
+        return  # the runner recorded it
+    record = RunRecord(
+        run_dir=job_dir, experiment=str(cfg.get("experiment_name")), seed=int(cfg.get("seed", 0))
+    )
+    record.finish("failed", exc.render())

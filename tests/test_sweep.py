@@ -1,0 +1,43 @@
+"""Multirun summary: every job ranked by its primary metric, failed jobs recorded last."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from helpers import cli
+
+
+def test_sweep_writes_a_ranked_summary_with_failures_last(tmp_path: Path) -> None:
+    proc = cli(
+        ["train", "-m", "model=logistic,dummy,ridge", "model.params.C=0.5", "metrics.bootstrap=0"],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr  # one job failed, the sweep went on
+    assert "Traceback" not in proc.stderr
+    (summary_path,) = tmp_path.glob("experiments/breast_cancer/multirun/*/sweep_summary.csv")
+    summary = pd.read_csv(summary_path)
+    assert list(summary["rank"]) == [1, 2, 3]
+    assert list(summary["status"]) == ["succeeded", "failed", "failed"]
+    assert summary.loc[0, "overrides"].startswith("model=logistic")
+    assert summary.loc[0, "primary_metric"] == "roc_auc"
+    assert "has no parameter 'C'" in summary.loc[1, "error"]
+    assert "ranked" in proc.stdout
+
+
+def test_sweep_ranks_lower_is_better_metrics_ascending(tmp_path: Path) -> None:
+    proc = cli(
+        [
+            "train",
+            "-m",
+            "experiment=diabetes",
+            "model=ridge,dummy",
+            "metrics.bootstrap=0",
+        ],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (summary_path,) = tmp_path.glob("experiments/diabetes/multirun/*/sweep_summary.csv")
+    summary = pd.read_csv(summary_path)
+    assert summary["value"].is_monotonic_increasing  # rmse: lower is better
+    assert summary.loc[1, "overrides"].startswith("experiment=diabetes model=dummy")
