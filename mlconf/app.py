@@ -81,23 +81,26 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
     check_yaml_files([conf_dir(), *searchpath_folders(args)])
     sys.argv = [f"mlconf {config_name}", *open_free_form(args)]
     app()
-    _summarize_sweeps()
+    failed = _summarize_sweeps()
     if failures:
         sys.stderr.write(f"mlconf: {len(failures)} job(s) failed: {', '.join(failures)}\n")
-        return 1
-    return 0
+    # Jobs of a parallel launcher fail in other processes: the summary counts them too.
+    return 1 if failures or failed else 0
 
 
-def _summarize_sweeps() -> None:
-    """After a multirun, rank its jobs in sweep_summary.csv and print the table."""
+def _summarize_sweeps() -> int:
+    """After a multirun, rank its jobs in sweep_summary.csv, print it; count failed jobs."""
     from rich.console import Console
 
     from mlconf.sweep import print_summary, summarize
 
+    failed = 0
     for sweep_dir in sorted(Path().glob(f"experiments/*/multirun/{_SWEEP_STAMP}")):
         frame = summarize(sweep_dir)
         if len(frame):
             print_summary(frame, sweep_dir, Console())
+            failed += int((frame["status"] != "succeeded").sum())
+    return failed
 
 
 def _record_failure(job_dir: Path, cfg: Any, exc: MlconfError) -> None:

@@ -41,3 +41,23 @@ def test_sweep_ranks_lower_is_better_metrics_ascending(tmp_path: Path) -> None:
     summary = pd.read_csv(summary_path)
     assert summary["value"].is_monotonic_increasing  # rmse: lower is better
     assert summary.loc[1, "overrides"].startswith("experiment=diabetes model=dummy")
+
+
+def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path: Path) -> None:
+    proc = cli(
+        [
+            "train",
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "model=logistic,dummy,ridge",
+            "model.params.C=0.5",
+            "metrics.bootstrap=0",
+        ],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr  # failures in worker processes still count
+    (summary_path,) = tmp_path.glob("experiments/breast_cancer/multirun/*/sweep_summary.csv")
+    summary = pd.read_csv(summary_path)
+    assert sorted(summary["status"]) == ["failed", "failed", "succeeded"]
+    assert summary.loc[0, "status"] == "succeeded"
