@@ -25,6 +25,8 @@ def test_search_space_tunes_and_trains_the_best_params(tmp_path: Path) -> None:
     manifest = json.loads((result.run_dir / "model" / "manifest.json").read_text())
     assert manifest["model"]["params"] == best["params"]
     assert "tune" in json.loads((result.run_dir / "run.json").read_text())["stages"]
+    for plot in ("optimization_history.png", "param_importances.png"):
+        assert (result.run_dir / "plots" / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_conditional_params_appear_only_when_active(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Runs only when `search.space` is set. Each trial's folds are reported to the pruner,
 which stops hopeless trials early. The best params replace `model.params` for the
-train stage; every trial lands in `trials.csv` and the winner in `best_params.json`.
+train stage; every trial lands in `trials.csv`, the winner in `best_params.json`, and
+the search's history and parameter importances in `plots/`.
 With `tune.storage` a database URL, a killed run resumes its study where it stopped.
 """
 
@@ -95,6 +96,11 @@ def tune(ctx: RunContext) -> None:
             where="stage tune",
             fix="see trials.csv; widen the search space or use tune.pruner=none",
         )
+    from mlconf.report.tuning_plots import save_tuning_plots
+
+    _, skipped = save_tuning_plots(study, ctx.run_dir / "plots")
+    for reason in skipped:
+        ctx.warn(f"tuning plot skipped: {reason}")
     best = {**base_params, **space.decode(study.best_params)}
     write_json(
         ctx.artifact("best_params.json"),

@@ -1,0 +1,1 @@
+"""Figures and documents made from a run: plots now; the report and model card later."""
