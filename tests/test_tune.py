@@ -80,3 +80,32 @@ def test_an_unknown_sampler_is_named(tmp_path: Path) -> None:
         run_train(
             ["search=logistic", "model=logistic", "tune.sampler=tpee", *FAST], tmp_path / "run"
         )
+
+
+def test_xgboost_stops_early_on_the_validation_part(tmp_path: Path) -> None:
+    import mlconf
+
+    result = run_train(
+        [
+            "model.params.n_estimators=500",
+            "model.params.early_stopping_rounds=5",
+            "model.params.learning_rate=0.3",
+            "metrics.bootstrap=0",
+        ],
+        tmp_path / "run",
+    )
+    model = mlconf.load_model(result.run_dir / "model").pipeline[-1]
+    assert model.best_iteration < 499
+
+
+def test_early_stopping_applies_inside_tuning_folds(tmp_path: Path) -> None:
+    result = run_train(
+        [
+            "search=xgboost",
+            "tune.n_trials=2",
+            "model.params.early_stopping_rounds=5",
+            *FAST,
+        ],
+        tmp_path / "run",
+    )
+    assert (result.run_dir / "best_params.json").is_file()

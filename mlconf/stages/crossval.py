@@ -41,7 +41,8 @@ def cross_validate(
     name = label or conf.model.name
     for i, (fit_idx, val_idx) in enumerate(splitter.split(x, y)):
         start = time.perf_counter()
-        fold_model = fit(clone(pipeline), x.iloc[fit_idx], y[fit_idx], name)
+        held_out = (x.iloc[val_idx], y[val_idx])
+        fold_model = fit(clone(pipeline), x.iloc[fit_idx], y[fit_idx], name, held_out)
         fitted = time.perf_counter()
         y_pred, y_proba = predictions(fold_model, x.iloc[val_idx], conf.problem.task)
         per_fold["fit_seconds"].append(fitted - start)

@@ -72,7 +72,7 @@ def train(ctx: RunContext) -> None:
     ctx.console.print(
         f"  fitting {conf.model.name} on {len(x_train):,} rows x {x_train.shape[1]} columns"
     )
-    ctx["pipeline"] = fit(pipeline, x_train, y_train, conf.model.name)
+    ctx["pipeline"] = fit(pipeline, x_train, y_train, conf.model.name, validation_data(ctx))
     # The dummy ignores the features, so it needs no feature pipeline (a costly refit).
     baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
     ctx["baseline"] = fit(baseline, x_train, y_train, "dummy")
@@ -82,9 +82,26 @@ def train(ctx: RunContext) -> None:
         ctx["cv"] = cross_validate(ctx, pipeline, x_train, y_train, conf.split.folds)
 
 
-def fit(pipeline: Any, x: pd.DataFrame, y: Any, name: str) -> Any:
-    """Fit, turning a library's complaint about the data or params into a clear error."""
+def fit(
+    pipeline: Any,
+    x: pd.DataFrame,
+    y: Any,
+    name: str,
+    eval_data: tuple[pd.DataFrame, Any] | None = None,
+) -> Any:
+    """Fit, turning a library's complaint about the data or params into a clear error.
+
+    A boosting model with `early_stopping_rounds` set stops on `eval_data` (validation
+    rows it does not train on), seen through the pipeline's own fitted feature steps.
+    """
     try:
+        if eval_data is not None and len(eval_data[0]) and _stops_early(pipeline):
+            features = pipeline[:-1].fit(x, y)
+            eval_x = features.transform(eval_data[0])
+            pipeline[-1].fit(
+                features.transform(x), y, eval_set=[(eval_x, eval_data[1])], verbose=False
+            )
+            return pipeline
         return pipeline.fit(x, y)
     except MlconfError:
         raise
@@ -95,6 +112,31 @@ def fit(pipeline: Any, x: pd.DataFrame, y: Any, name: str) -> Any:
             fix="check the features config (e.g. impute missing values for models that need "
             "it) and the model params",
         ) from exc
+
+
+def _stops_early(pipeline: Any) -> bool:
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(pipeline, Pipeline) or len(pipeline.steps) < 2:
+        return False
+    model = pipeline[-1]
+    return getattr(model, "early_stopping_rounds", None) is not None and hasattr(
+        model, "get_xgb_params"
+    )
+
+
+def validation_data(ctx: RunContext) -> tuple[pd.DataFrame, Any] | None:
+    """The validation part, encoded like the training target, for early stopping."""
+    parts: dict[str, pd.DataFrame] = ctx["parts"]
+    frame = parts["validation"]
+    if len(frame) == 0:
+        return None
+    target = ctx.conf.problem.target
+    x = frame[ctx["columns"]]
+    if ctx.conf.problem.task == "classification":
+        known = frame[target].astype(str).isin(ctx["classes"]).to_numpy()
+        return x[known], encode(frame[target][known], ctx["classes"])
+    return x, frame[target].to_numpy(dtype=float)
 
 
 def _set_seed(pipeline: Any, seed: int) -> None:
