@@ -109,3 +109,37 @@ def test_early_stopping_applies_inside_tuning_folds(tmp_path: Path) -> None:
         tmp_path / "run",
     )
     assert (result.run_dir / "best_params.json").is_file()
+
+
+@pytest.mark.slow
+def test_two_processes_share_one_sqlite_study(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    command = [
+        sys.executable,
+        "-m",
+        "mlconf.cli",
+        "train",
+        "experiment=wine",
+        "model=logistic",
+        "search=logistic",
+        "tune.n_trials=4",
+        f"tune.storage={storage}",
+        "tune.study_name=shared",
+        *FAST,
+    ]
+    workers = [
+        subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for worker in workers:
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err.decode()
+    import optuna
+
+    study = optuna.load_study(study_name="shared", storage=storage)
+    states = [t.state.name for t in study.trials]
+    assert len(states) == 8  # each worker adds its own n_trials to the one study
+    assert states.count("COMPLETE") + states.count("PRUNED") == 8
