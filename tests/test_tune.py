@@ -143,3 +143,25 @@ def test_two_processes_share_one_sqlite_study(tmp_path: Path) -> None:
     states = [t.state.name for t in study.trials]
     assert len(states) == 8  # each worker adds its own n_trials to the one study
     assert states.count("COMPLETE") + states.count("PRUNED") == 8
+
+
+def test_the_same_seed_gives_the_same_trials(tmp_path: Path) -> None:
+    overrides = ["search=xgboost", "tune.n_trials=4", "model.params.n_estimators=20", *FAST]
+    first = pd.read_csv(run_train(overrides, tmp_path / "a").run_dir / "trials.csv")
+    second = pd.read_csv(run_train(overrides, tmp_path / "b").run_dir / "trials.csv")
+    columns = [c for c in first.columns if c.startswith("param_")] + ["value", "state"]
+    pd.testing.assert_frame_equal(first[columns], second[columns])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("tune.n_trials=0", "tuning needs a budget"),
+        ("tune.folds=1", "at least 2 folds"),
+        ("search.space.C.low=1000", "search.space.C"),
+    ],
+)
+def test_tuning_mistakes_fail_before_loading(tmp_path: Path, override: str, message: str) -> None:
+    with pytest.raises(MlconfError, match=message):
+        run_train(["search=logistic", "model=logistic", *FAST, override], tmp_path / "run")
+    assert not (tmp_path / "run" / "run.json").exists()

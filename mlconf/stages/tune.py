@@ -36,10 +36,6 @@ def tune(ctx: RunContext) -> None:
     model_name = tuned_model(conf)
     space = parse_space(dict(conf.search.space))
     tune_conf = conf.tune
-    if tune_conf.n_trials < 1 and tune_conf.timeout is None:
-        raise MlconfError(
-            "tuning needs a budget", where="config key tune.n_trials", fix="set tune.n_trials=20"
-        )
     primary = conf.problem.primary_metric
     higher = bool(get("metric", primary).meta.get("greater_is_better", True))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -115,7 +111,22 @@ def tune(ctx: RunContext) -> None:
 
 
 def tuned_model(conf: TrainConfig) -> str:
-    """The space belongs to one model family; it must be the configured one."""
+    """The space belongs to one model family; it must be the configured one.
+
+    Also checks the budget, so that both mistakes surface before any data is read.
+    """
+    if conf.tune.n_trials < 1 and conf.tune.timeout is None:
+        raise MlconfError(
+            f"tuning needs a budget, but tune.n_trials is {conf.tune.n_trials} and no "
+            "tune.timeout is set",
+            where="config key tune.n_trials",
+            fix="set tune.n_trials=20 (or tune.timeout=<seconds>)",
+        )
+    if conf.tune.folds < 2:
+        raise MlconfError(
+            f"tuning scores trials by k-fold CV and needs at least 2 folds, got {conf.tune.folds}",
+            where="config key tune.folds",
+        )
     owner = conf.search.model or conf.model.name
     if owner != conf.model.name and not conf.model_selection.candidates:
         raise MlconfError(
