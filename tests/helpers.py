@@ -21,6 +21,21 @@ ROOT = Path(__file__).resolve().parents[1]
 CARS = ROOT / "mlconf" / "datasets" / "cars.csv"
 
 # Few trees and few bootstrap resamples: an end-to-end run takes a few seconds.
+# The default metric sets of conf/metrics/default.yaml.
+CLASSIFICATION = [
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "precision",
+    "recall",
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "brier",
+    "mcc",
+]
+REGRESSION = ["rmse", "mae", "r2", "mape", "median_ae"]
+
 FAST = ["model.params.n_estimators=20", "metrics.bootstrap=20"]
 TRACEBACK = "Traceback (most recent call last)"
 CLI_TIMEOUT = 300

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import CLASSIFICATION, REGRESSION
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
@@ -17,20 +18,6 @@ from omegaconf import OmegaConf
 from mlconf import registry
 from mlconf.errors import MlconfError
 from mlconf.evaluation import MetricValue, _order_positions, score, success_verdict
-
-CLASSIFICATION = [
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "precision",
-    "recall",
-    "roc_auc",
-    "pr_auc",
-    "log_loss",
-    "brier",
-    "mcc",
-]
-REGRESSION = ["rmse", "mae", "r2", "mape", "median_ae"]
 
 
 def make_data(kind: str, n: int, seed: int = 0) -> dict[str, Any]:

@@ -12,25 +12,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import CLASSIFICATION, REGRESSION
 from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
 from mlconf import registry
 from mlconf.components import metrics
 
-CLASSIFICATION = [
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "precision",
-    "recall",
-    "roc_auc",
-    "pr_auc",
-    "log_loss",
-    "brier",
-    "mcc",
-]
-REGRESSION = ["rmse", "mae", "r2", "mape", "median_ae"]
 PROBA = {"roc_auc", "pr_auc", "log_loss", "brier"}
 LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae", "mape", "median_ae"}
 
