@@ -53,12 +53,18 @@ RSS_UNIT = 1 if sys.platform == "darwin" else 1024
 
 @dataclass
 class Measured:
-    """One child process: wall seconds from spawn to reap, CPU seconds, and its peak RSS."""
+    """One child process: wall seconds from spawn to reap, CPU seconds, and its peak RSS.
+
+    `busy_before` is the share of all cores other processes kept busy in the second before
+    the child started (see `cpu_busy`): on a shared machine, it tells which runs had to
+    share the cores.
+    """
 
     wall_s: float
     cpu_s: float
     peak_rss_mb: float
     returncode: int
+    busy_before: float | None
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -140,6 +146,7 @@ def measure(command: list[str], log: Path) -> Measured:
     maximum over *all* children reaped so far, not a sum, so deltas are meaningless.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
+    busy = cpu_busy()
     with log.open("w") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
@@ -147,7 +154,41 @@ def measure(command: list[str], log: Path) -> Measured:
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     cpu = usage.ru_utime + usage.ru_stime
-    return Measured(wall, cpu, usage.ru_maxrss * RSS_UNIT / 2**20, proc.returncode)
+    return Measured(wall, cpu, usage.ru_maxrss * RSS_UNIT / 2**20, proc.returncode, busy)
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from the first line of /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cpu_busy(seconds: float = 1.0) -> float | None:
+    """Share of all cores busy over `seconds` (None where /proc/stat does not exist).
+
+    Called while the benchmark itself sleeps, so it measures everyone else's load.
+    The 1-minute load average would not do: it still counts the previous child.
+    """
+    if not Path("/proc/stat").is_file():
+        return None
+    busy0, total0 = _cpu_times()
+    time.sleep(seconds)
+    busy1, total1 = _cpu_times()
+    return (busy1 - busy0) / max(1, total1 - total0)
+
+
+def wait_for_quiet(max_busy: float | None, timeout_s: float = 300.0) -> None:
+    """Wait (up to `timeout_s`) until other processes keep at most `max_busy` of the CPUs busy."""
+    if max_busy is None:
+        return
+    deadline = time.monotonic() + timeout_s
+    while (busy := cpu_busy(2.0)) is not None and busy > max_busy:
+        if time.monotonic() > deadline:
+            print(f"  still {busy:.0%} busy after {timeout_s:.0f} s; measuring anyway", flush=True)
+            return
+        print(f"  waiting: CPUs {busy:.0%} busy by others (> {max_busy:.0%})", flush=True)
+        time.sleep(10)
 
 
 def mlconf_command(csv: Path, run_dir: Path) -> list[str]:
@@ -181,7 +222,9 @@ def _fail(what: str, result: Measured, log: Path) -> None:
     sys.exit(f"{what} exited with {result.returncode}; last lines of {log}:\n" + "\n".join(tail))
 
 
-def bench_size(rows: int, seed: int, repeat: int, stamp: str) -> dict[str, Any]:
+def bench_size(
+    rows: int, seed: int, repeat: int, stamp: str, max_busy: float | None = None
+) -> dict[str, Any]:
     """Both contenders on one size, `repeat` times each, alternating which goes first."""
     csv = dataset(rows, seed)
     warm_page_cache(csv)
@@ -193,6 +236,7 @@ def bench_size(rows: int, seed: int, repeat: int, stamp: str) -> dict[str, Any]:
     for i in range(repeat):
         order = ("mlconf", "plain") if i % 2 == 0 else ("plain", "mlconf")
         for who in order:
+            wait_for_quiet(max_busy)
             log = out / f"{who}-{i}.log"
             if who == "mlconf":
                 run_dir = out / f"mlconf-run-{i}"
@@ -214,7 +258,9 @@ def bench_size(rows: int, seed: int, repeat: int, stamp: str) -> dict[str, Any]:
             runs[who].append(result)
             label = f"{rows:>9,} rows  {who:<6} run {i + 1}/{repeat}"
             seconds = f"{result.wall_s:7.1f} s wall {result.cpu_s:7.1f} s CPU"
-            print(f"  {label}: {seconds} {result.peak_rss_mb:7.0f} MB", flush=True)
+            memory = f"{result.peak_rss_mb:7.0f} MB"
+            busy = "?" if result.busy_before is None else f"{result.busy_before:.0%}"
+            print(f"  {label}: {seconds} {memory}  (CPUs busy before: {busy})", flush=True)
     return {
         "rows": rows,
         "csv": str(csv.relative_to(HERE.parent)),
@@ -315,27 +361,47 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _save(path: Path, report: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="mlconf overhead against a plain script.")
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender and size")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
     parser.add_argument("--no-cli", action="store_true", help="skip timing --help and plugins")
+    parser.add_argument(
+        "--max-busy",
+        type=float,
+        help="before each run, wait (up to 5 min) until other processes keep at most this "
+        "share of the CPUs busy (for shared machines; e.g. 0.2)",
+    )
     args = parser.parse_args()
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
-    info = machine()
-    print(f"machine: {info}", flush=True)
-    sizes = [bench_size(rows, args.seed, args.repeat, stamp) for rows in args.rows]
-    cli = {}
+    report: dict[str, Any] = {
+        "date": stamp,
+        "repeat": args.repeat,
+        "machine": machine(),
+        "sizes": [],
+        "cli_s": {},
+        "complete": False,
+    }
+    path = RESULTS_DIR / f"overhead-{stamp}.json"
+    print(f"machine: {report['machine']}", flush=True)
+    sizes: list[dict[str, Any]] = report["sizes"]
+    for rows in args.rows:
+        sizes.append(bench_size(rows, args.seed, args.repeat, stamp, args.max_busy))
+        _save(path, report)  # a later failure keeps the sizes already measured
+    cli: dict[str, float] = report["cli_s"]
     if not args.no_cli:
-        cli = {
-            "mlconf --help": cli_seconds(["--help"]),
-            "mlconf plugins": cli_seconds(["plugins"]),
-        }
-    report = {"date": stamp, "repeat": args.repeat, "machine": info, "sizes": sizes, "cli_s": cli}
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"overhead-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
+        wait_for_quiet(args.max_busy)
+        cli["mlconf --help"] = cli_seconds(["--help"])
+        cli["mlconf plugins"] = cli_seconds(["plugins"])
+    report["complete"] = True
+    _save(path, report)
 
     print(f"\nmedians of {args.repeat} run(s):\n{table(sizes)}\n\n{secondary_table(sizes)}\n")
     for s in sizes:
@@ -353,7 +419,7 @@ def main() -> None:
         print(f"{name}: {seconds:.2f} s")
     print()
     print("\n".join(verdicts(sizes, cli)))
-    print(f"\nresults: {(RESULTS_DIR / f'overhead-{stamp}.json').relative_to(HERE.parent)}")
+    print(f"\nresults: {path.relative_to(HERE.parent)}")
 
 
 if __name__ == "__main__":
