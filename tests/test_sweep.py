@@ -61,3 +61,38 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path: Path) -> None
     summary = pd.read_csv(summary_path)
     assert sorted(summary["status"]) == ["failed", "failed", "succeeded"]
     assert summary.loc[0, "status"] == "succeeded"
+
+
+def test_optuna_sweeper_searches_group_choices_and_values(tmp_path: Path) -> None:
+    import yaml
+
+    proc = cli(
+        [
+            "train",
+            "-m",
+            "hydra/sweeper=mlconf_optuna",
+            "hydra.sweeper.n_trials=3",
+            "model=choice(logistic,knn)",
+            "split.test_size=interval(0.15,0.3)",
+            "metrics.bootstrap=0",
+        ],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (sweep_dir,) = tmp_path.glob("experiments/breast_cancer/multirun/*")
+    trials = pd.read_csv(sweep_dir / "optuna_trials.csv")
+    assert len(trials) == 3
+    assert set(trials["param_model"]) <= {"logistic", "knn"}
+    assert trials["param_split.test_size"].between(0.15, 0.3).all()
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert results["direction"] == "maximize"  # roc_auc, from problem/
+    assert results["best_value"] == trials["value"].max()
+    assert any(o.startswith("model=") for o in results["best_overrides"])
+    assert len(pd.read_csv(sweep_dir / "sweep_summary.csv")) == 3
+
+
+def test_optuna_sweeper_with_nothing_to_search_says_so(tmp_path: Path) -> None:
+    proc = cli(["train", "-m", "hydra/sweeper=mlconf_optuna", "model=logistic"], cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "nothing to search" in proc.stderr
+    assert "Traceback" not in proc.stderr
