@@ -11,11 +11,13 @@ from helpers import run_train
 
 from mlconf.errors import MlconfError
 
-FAST = ["metrics.bootstrap=0", "tune.folds=2"]
+# One thread each: xgboost's OpenMP threads stall when another process wants the core.
+FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1"]
+SMALL_XGB = ["search=xgboost", "search.space.n_estimators.high=100"]
 
 
 def test_search_space_tunes_and_trains_the_best_params(tmp_path: Path) -> None:
-    result = run_train(["search=xgboost", "tune.n_trials=4", *FAST], tmp_path / "run")
+    result = run_train([*SMALL_XGB, "tune.n_trials=4", *FAST], tmp_path / "run")
     trials = pd.read_csv(result.run_dir / "trials.csv")
     assert len(trials) == 4
     assert {"number", "state", "value", "param_n_estimators", "param_max_depth"} <= set(trials)
@@ -31,7 +33,7 @@ def test_search_space_tunes_and_trains_the_best_params(tmp_path: Path) -> None:
 
 def test_conditional_params_appear_only_when_active(tmp_path: Path) -> None:
     result = run_train(
-        ["search=xgboost", "tune.n_trials=8", "tune.sampler=random", "tune.pruner=none", *FAST],
+        [*SMALL_XGB, "tune.n_trials=8", "tune.sampler=random", "tune.pruner=none", *FAST],
         tmp_path / "run",
     )
     trials = pd.read_csv(result.run_dir / "trials.csv")
@@ -101,7 +103,7 @@ def test_xgboost_stops_early_on_the_validation_part(tmp_path: Path) -> None:
 def test_early_stopping_applies_inside_tuning_folds(tmp_path: Path) -> None:
     result = run_train(
         [
-            "search=xgboost",
+            *SMALL_XGB,
             "tune.n_trials=2",
             "model.params.early_stopping_rounds=5",
             *FAST,
@@ -146,7 +148,7 @@ def test_two_processes_share_one_sqlite_study(tmp_path: Path) -> None:
 
 
 def test_the_same_seed_gives_the_same_trials(tmp_path: Path) -> None:
-    overrides = ["search=xgboost", "tune.n_trials=4", "model.params.n_estimators=20", *FAST]
+    overrides = [*SMALL_XGB, "tune.n_trials=4", *FAST]
     first = pd.read_csv(run_train(overrides, tmp_path / "a").run_dir / "trials.csv")
     second = pd.read_csv(run_train(overrides, tmp_path / "b").run_dir / "trials.csv")
     columns = [c for c in first.columns if c.startswith("param_")] + ["value", "state"]

@@ -240,7 +240,6 @@ def _storage(storage: str | None) -> BaseStorage | None:
     """None for in-memory, else an RDBStorage with a heartbeat (its folder made for SQLite)."""
     if storage is None or storage.strip().lower() in ("", "memory"):
         return None
-    from optuna.storages import RDBStorage
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -266,7 +265,27 @@ def _storage(storage: str | None) -> BaseStorage | None:
     with _storage_errors(storage), _quiet_experimental():
         # The heartbeat lets the next worker mark a dead worker's trial FAIL after the grace
         # period; no callback is needed for that (a callback only adds retries).
-        return RDBStorage(storage, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD)
+        return _open_rdb(storage)
+
+
+def _open_rdb(storage: str, attempts: int = 5) -> BaseStorage:
+    """Open the storage; workers starting together race to create its tables, so retry."""
+    import time
+
+    from optuna.storages import RDBStorage
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return RDBStorage(
+                storage, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD
+            )
+        except (OperationalError, IntegrityError) as exc:
+            racing = "already exists" in str(exc) or "locked" in str(exc) or "UNIQUE" in str(exc)
+            if not racing or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _stored_trials(backend: BaseStorage | None, name: str) -> int:
