@@ -55,9 +55,11 @@ RSS_UNIT = 1 if sys.platform == "darwin" else 1024
 class Measured:
     """One child process: wall seconds from spawn to reap, CPU seconds, and its peak RSS.
 
-    `busy_before` is the share of all cores other processes kept busy in the second before
-    the child started (see `cpu_busy`): on a shared machine, it tells which runs had to
-    share the cores.
+    On a shared machine, two more numbers tell which runs had to share the cores:
+    `busy_before`, the share of all cores busy in the second before the child started
+    (see `cpu_busy`), and `others_busy`, the share of all cores that processes other than
+    the child used while it ran (all CPU time /proc/stat counted during the run, minus
+    the child's own).
     """
 
     wall_s: float
@@ -65,6 +67,7 @@ class Measured:
     peak_rss_mb: float
     returncode: int
     busy_before: float | None
+    others_busy: float | None
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -147,18 +150,27 @@ def measure(command: list[str], log: Path) -> Measured:
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     busy = cpu_busy()
+    before = _cpu_times()
     with log.open("w") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+    after = _cpu_times()
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     cpu = usage.ru_utime + usage.ru_stime
-    return Measured(wall, cpu, usage.ru_maxrss * RSS_UNIT / 2**20, proc.returncode, busy)
+    others = None
+    if before and after:
+        child = cpu * os.sysconf("SC_CLK_TCK")
+        others = max(0.0, (after[0] - before[0] - child) / max(1, after[1] - before[1]))
+    rss_mb = usage.ru_maxrss * RSS_UNIT / 2**20
+    return Measured(wall, cpu, rss_mb, proc.returncode, busy, others)
 
 
-def _cpu_times() -> tuple[int, int]:
+def _cpu_times() -> tuple[int, int] | None:
     """(busy, total) jiffies of all cores since boot, from the first line of /proc/stat."""
+    if not Path("/proc/stat").is_file():
+        return None
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     return sum(fields) - idle, sum(fields)
@@ -170,12 +182,12 @@ def cpu_busy(seconds: float = 1.0) -> float | None:
     Called while the benchmark itself sleeps, so it measures everyone else's load.
     The 1-minute load average would not do: it still counts the previous child.
     """
-    if not Path("/proc/stat").is_file():
-        return None
-    busy0, total0 = _cpu_times()
+    before = _cpu_times()
     time.sleep(seconds)
-    busy1, total1 = _cpu_times()
-    return (busy1 - busy0) / max(1, total1 - total0)
+    after = _cpu_times()
+    if not before or not after:
+        return None
+    return (after[0] - before[0]) / max(1, after[1] - before[1])
 
 
 def wait_for_quiet(max_busy: float | None, timeout_s: float = 300.0) -> None:
@@ -215,6 +227,13 @@ def cli_seconds(args: list[str], runs: int = 5) -> float:
         if i:
             times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _contention(result: Measured) -> str:
+    def share(x: float | None) -> str:
+        return "?" if x is None else f"{x:.0%}"
+
+    return f"(CPUs busy before {share(result.busy_before)}, others {share(result.others_busy)})"
 
 
 def _fail(what: str, result: Measured, log: Path) -> None:
@@ -259,8 +278,7 @@ def bench_size(
             label = f"{rows:>9,} rows  {who:<6} run {i + 1}/{repeat}"
             seconds = f"{result.wall_s:7.1f} s wall {result.cpu_s:7.1f} s CPU"
             memory = f"{result.peak_rss_mb:7.0f} MB"
-            busy = "?" if result.busy_before is None else f"{result.busy_before:.0%}"
-            print(f"  {label}: {seconds} {memory}  (CPUs busy before: {busy})", flush=True)
+            print(f"  {label}: {seconds} {memory}  {_contention(result)}", flush=True)
     return {
         "rows": rows,
         "csv": str(csv.relative_to(HERE.parent)),
