@@ -44,7 +44,7 @@ def cross_validate(
         held_out = (x.iloc[val_idx], y[val_idx])
         fold_model = fit(clone(pipeline), x.iloc[fit_idx], y[fit_idx], name, held_out)
         fitted = time.perf_counter()
-        y_pred, y_proba = predictions(fold_model, x.iloc[val_idx], conf.problem.task)
+        y_pred, y_proba = predictions(fold_model, held_out[0], conf.problem.task)
         per_fold["fit_seconds"].append(fitted - start)
         per_fold["predict_seconds"].append(time.perf_counter() - fitted)
         for metric, value in score_part(ctx, y[val_idx], y_pred, y_proba, bootstrap=0).items():

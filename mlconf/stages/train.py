@@ -26,10 +26,14 @@ def class_order(values: Any, positive_class: Any) -> list[Any]:
 
 
 def encode(y: pd.Series, classes: list[Any]) -> np.ndarray:
+    """Class codes in the order of `classes` (vectorised: this runs on every row)."""
     import numpy as np
+    import pandas as pd
 
-    codes = {c: i for i, c in enumerate(classes)}
-    return np.array([codes[str(v)] for v in y], dtype=np.int64)
+    codes = pd.Index(classes).get_indexer(pd.Series(y).astype(str))
+    if (codes < 0).any():
+        raise KeyError(f"labels not among the classes {classes}")
+    return codes.astype(np.int64)
 
 
 def training_data(ctx: RunContext) -> tuple[pd.DataFrame, Any]:
