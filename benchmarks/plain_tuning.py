@@ -49,7 +49,9 @@ def suggest(trial: optuna.Trial) -> dict[str, Any]:
     return params
 
 
-def build_pipeline(numeric: list[str], params: dict[str, Any], seed: int) -> Pipeline:
+def build_pipeline(
+    numeric: list[str], params: dict[str, Any], seed: int, n_jobs: int = 2
+) -> Pipeline:
     """Numeric columns passed through as a DataFrame (as features=native does), then xgboost.
 
     The fixed params are those of conf/model/xgboost.yaml and mlconf's xgboost factory.
@@ -60,7 +62,7 @@ def build_pipeline(numeric: list[str], params: dict[str, Any], seed: int) -> Pip
     model = XGBClassifier(
         enable_categorical=True,
         tree_method="hist",
-        n_jobs=2,
+        n_jobs=n_jobs,
         early_stopping_rounds=None,
         random_state=seed,
         **params,
@@ -75,6 +77,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--out", type=Path, help="write trials and scores here as JSON")
     parser.add_argument("--seed", type=int, default=42, help="mlconf's default seed")
+    parser.add_argument("--n-jobs", type=int, default=2, help="xgboost threads (model.params.n_jobs)")
     args = parser.parse_args()
     start = time.perf_counter()
 
@@ -97,7 +100,7 @@ def main() -> None:
     loaded = time.perf_counter()
 
     def objective(trial: optuna.Trial) -> float:
-        pipeline = build_pipeline(numeric, suggest(trial), args.seed)
+        pipeline = build_pipeline(numeric, suggest(trial), args.seed, args.n_jobs)
         scores = []
         for fit_idx, val_idx in folds:
             fitted = clone(pipeline).fit(x_train.iloc[fit_idx], y_train[fit_idx])
@@ -113,7 +116,7 @@ def main() -> None:
     study.optimize(objective, n_trials=args.trials)
     tuned = time.perf_counter()
 
-    best = build_pipeline(numeric, dict(study.best_params), args.seed).fit(x_train, y_train)
+    best = build_pipeline(numeric, dict(study.best_params), args.seed, args.n_jobs).fit(x_train, y_train)
     result: dict[str, Any] = {
         "trials": [
             {"number": t.number, "value": t.value, "params": t.params} for t in study.trials
