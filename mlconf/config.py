@@ -96,8 +96,9 @@ class ProblemConfig:
     stakeholders: list[str] = field(default_factory=list)
     # real_time | batch | decision_support; null: not stated
     usage: str | None = None
-    # cost per row of each outcome of a binary decision: {tp, fp, fn, tn}; unset keys cost 0
-    costs: dict[str, Any] | None = None
+    # cost per row of each outcome of a binary decision: {tp, fp, fn, tn}; unset keys cost 0.
+    # Empty: no costs. (Not None: OmegaConf cannot merge `problem.costs={...}` into a None.)
+    costs: dict[str, Any] = field(default_factory=dict)
     success_criteria: dict[str, Criterion] = field(default_factory=dict)
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
 

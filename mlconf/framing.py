@@ -54,7 +54,7 @@ def check_problem(problem: ProblemConfig) -> None:
             raise MlconfError(
                 "a cost matrix applies to classification only, but problem.task is regression",
                 where="problem.costs",
-                fix="remove problem.costs (set it to null)",
+                fix="remove problem.costs (or set it to {})",
             )
         if optimize != NO_THRESHOLD:
             raise MlconfError(
@@ -77,7 +77,7 @@ def check_problem(problem: ProblemConfig) -> None:
 
 def cost_matrix(problem: ProblemConfig) -> dict[str, float] | None:
     """The validated cost of each outcome (tp, fp, fn, tn); unset outcomes cost 0."""
-    if problem.costs is None:
+    if problem.costs is None or (isinstance(problem.costs, Mapping) and not problem.costs):
         return None
     if not isinstance(problem.costs, Mapping):
         raise MlconfError(

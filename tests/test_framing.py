@@ -371,3 +371,18 @@ def test_bad_usage_fails_before_reading_data(tmp_path: Path) -> None:
     assert err.value.where == "problem.usage"
     assert "Did you mean 'real_time'?" in str(err.value)
     assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_costs_can_be_set_or_extended_from_the_command_line() -> None:
+    """The CLI passes problem.costs overrides as `++` (mlconf.preflight.open_free_form)."""
+    from helpers import compose_train
+
+    from mlconf.preflight import open_free_form
+    from mlconf.runner import typed
+
+    wine = typed(compose_train(open_free_form(["experiment=wine", "problem.costs={fp: 1}"])))
+    assert wine.problem.costs == {"fp": 1}
+    cancer = typed(compose_train(open_free_form(["problem.costs.fp=2", "problem.costs.xx=1"])))
+    assert cancer.problem.costs == {"tp": 0, "fp": 2, "fn": 10, "tn": 0, "xx": 1}
+    with pytest.raises(MlconfError, match="unknown outcome 'xx'"):
+        cost_matrix(cancer.problem)

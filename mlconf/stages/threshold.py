@@ -30,12 +30,12 @@ def check_binary(ctx: RunContext) -> None:
             where=THRESHOLD_KEY,
             fix="set problem.threshold.optimize=none for multiclass problems",
         )
-    if problem.costs is not None:
+    if problem.costs:
         raise MlconfError(
             f"the cost matrix (tp, fp, fn, tn) is for a binary problem, but the target "
             f"'{problem.target}' has {n_classes} classes in training",
             where="problem.costs",
-            fix="remove problem.costs (set it to null) for multiclass problems",
+            fix="remove problem.costs (or set it to {}) for multiclass problems",
         )
 
 
