@@ -386,3 +386,66 @@ def test_costs_can_be_set_or_extended_from_the_command_line() -> None:
     assert cancer.problem.costs == {"tp": 0, "fp": 2, "fn": 10, "tn": 0, "xx": 1}
     with pytest.raises(MlconfError, match="unknown outcome 'xx'"):
         cost_matrix(cancer.problem)
+
+
+def stage_context(tmp_path: Path, validation_labels: list[str]) -> Any:
+    """A run context after `train`: a fitted model on two classes, and a validation part."""
+    from helpers import compose_train, quiet_console
+    from sklearn.linear_model import LogisticRegression
+
+    from mlconf.runner import typed
+    from mlconf.stages.context import RunContext
+    from mlconf.store.runs import RunRecord
+
+    conf = typed(compose_train([*FAST, "problem.threshold.optimize=cost"]))
+    conf.problem.target = "y"
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"x": rng.normal(size=40), "y": ["a", "b"] * 20})
+    validation = pd.DataFrame(
+        {"x": rng.normal(size=len(validation_labels)), "y": validation_labels}
+    )
+    ctx = RunContext(
+        conf=conf,
+        run_dir=tmp_path,
+        record=RunRecord(run_dir=tmp_path, experiment="t", seed=0),
+        console=quiet_console(),
+    )
+    ctx["parts"] = {"train": train, "validation": validation, "test": validation}
+    ctx["columns"], ctx["classes"] = ["x"], ["a", "b"]
+    ctx["pipeline"] = LogisticRegression().fit(train[["x"]], (train["y"] == "b").astype(int))
+    return ctx
+
+
+def test_single_class_validation_in_a_run_warns_and_keeps_half(tmp_path: Path) -> None:
+    from mlconf.stages.threshold import choose
+
+    ctx = stage_context(tmp_path, ["a"] * 6)
+    choose(ctx)
+    assert threshold_of(ctx["pipeline"]) == 0.5
+    assert ctx["threshold"].method == "fallback"
+    assert any("all negative" in w for w in ctx.record.warnings)
+
+
+def test_empty_validation_part_is_an_error(tmp_path: Path) -> None:
+    from mlconf.stages.threshold import choose
+
+    ctx = stage_context(tmp_path, [])
+    with pytest.raises(MlconfError) as err:
+        choose(ctx)
+    assert err.value.where == "problem.threshold.optimize"
+    assert "split.validation_size" in str(err.value)
+
+
+@pytest.mark.slow
+def test_summary_states_threshold_cost_and_each_criterion(cost_run: RunResult) -> None:
+    from helpers import quiet_console
+
+    from mlconf.summary import print_summary
+
+    console = quiet_console()
+    print_summary(cost_run, console)
+    text = console.export_text()
+    assert "chosen by cost on validation" in text
+    assert "expected cost per test row:" in text
+    for verdict in cost_run.metrics["success_criteria"]:
+        assert f"success criterion {verdict['statement']}" in text
