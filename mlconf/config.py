@@ -74,6 +74,17 @@ class Criterion:
 
 
 @dataclass
+class ThresholdConfig:
+    """How a binary classifier turns the positive class's probability into a label.
+
+    `optimize`: none (0.5), cost (least expected cost under `problem.costs`) or a label
+    metric's name (e.g. f1), chosen on the validation part and saved with the model.
+    """
+
+    optimize: str = "none"
+
+
+@dataclass
 class ProblemConfig:
     """What is predicted, how success is judged, and why the model exists."""
 
@@ -82,7 +93,14 @@ class ProblemConfig:
     positive_class: Any = None
     primary_metric: str = MISSING
     objective: str = ""
+    stakeholders: list[str] = field(default_factory=list)
+    # real_time | batch | decision_support; null: not stated
+    usage: str | None = None
+    # cost per row of each outcome of a binary decision: {tp, fp, fn, tn}; unset keys cost 0.
+    # Empty: no costs. (Not None: OmegaConf cannot merge `problem.costs={...}` into a None.)
+    costs: dict[str, Any] = field(default_factory=dict)
     success_criteria: dict[str, Criterion] = field(default_factory=dict)
+    threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
 
 
 @dataclass

@@ -649,12 +649,15 @@ def _call_quietly(component: registry.Component, rows: _Rows, idx: np.ndarray) -
 
 
 def success_verdict(
-    criteria: Mapping[str, Mapping[str, float | None]], scores: dict[str, MetricValue]
+    criteria: Mapping[str, Mapping[str, float | None]],
+    scores: dict[str, MetricValue],
+    confidence: float | None = None,
 ) -> list[dict[str, Any]]:
     """Judge each success criterion {min, max} on the point estimate and on the whole interval.
 
     `passed`: the point estimate meets it. `confident`: the whole confidence interval
     does, so the result is unlikely to be luck of the test split (None without an interval).
+    `statement`: the verdict in one sentence, with the interval at `confidence`.
     Values are JSON-safe as in MetricValue.to_dict, since verdicts go into metrics.json.
     """
     verdicts = []
@@ -671,17 +674,73 @@ def success_verdict(
         mv = scores[metric]
         meets = partial(_meets, lo=lo, hi=hi)
         has_interval = mv.low is not None and mv.high is not None
-        verdicts.append(
-            {
-                "metric": metric,
-                "min": lo,
-                "max": hi,
-                **mv.to_dict(),
-                "passed": meets(mv.value),
-                "confident": meets(mv.low) and meets(mv.high) if has_interval else None,
-            }
+        verdict = {
+            "metric": metric,
+            "min": lo,
+            "max": hi,
+            **mv.to_dict(),
+            "passed": meets(mv.value),
+            "confident": meets(mv.low) and meets(mv.high) if has_interval else None,
+        }
+        verdict["statement"] = _statement(
+            verdict, confidence, reaches=meets(mv.low) or meets(mv.high)
         )
+        verdicts.append(verdict)
     return verdicts
+
+
+def _statement(verdict: dict[str, Any], confidence: float | None, *, reaches: bool) -> str:
+    """'<metric> <bounds>: met|NOT met ...' with the estimate and its interval, in words."""
+    bound = " and ".join(
+        f"{op} {verdict[key]:g}"
+        for key, op in (("min", ">="), ("max", "<="))
+        if verdict[key] is not None
+    )
+    head = f"{verdict['metric']} {bound}".rstrip()
+    value = verdict["value"]
+    if value is None:
+        return f"{head}: NOT met, the metric could not be computed on test"
+    level = "" if confidence is None else f"{confidence:.0%} "
+    estimate = f"{value:.4g}"
+    if verdict["confident"] is None:
+        interval = f"{estimate} (no interval computed)"
+    else:
+        interval = f"{estimate} ({level}interval {verdict['low']:.4g} .. {verdict['high']:.4g})"
+    if verdict["passed"] and verdict["confident"]:
+        return f"{head}: met, {interval}, and the whole interval meets it"
+    if verdict["passed"] and verdict["confident"] is None:
+        return f"{head}: met, {interval}"
+    if verdict["passed"]:
+        return (
+            f"{head}: met on the estimate {interval}, but the interval crosses the bound, "
+            "so the test part cannot confirm it"
+        )
+    if verdict["confident"] is not None and reaches:
+        return f"{head}: NOT met, {interval}, though the interval reaches the bound"
+    return f"{head}: NOT met, {interval}"
+
+
+def mean_with_interval(
+    values: Any,
+    *,
+    bootstrap: int = 200,
+    confidence: float = 0.95,
+    max_rows: int = 100_000,
+    seed: int = 0,
+) -> MetricValue:
+    """The mean of per-row values (e.g. each row's cost) with a bootstrap interval, drawn
+    the way `score` draws (m-out-of-n above max_rows, the interval rescaled to n rows)."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 1 or x.size == 0:
+        raise MlconfError("there are no rows to average", fix="check the test split")
+    value = float(x.mean())
+    if bootstrap == 0:
+        return MetricValue(value)
+    m = min(len(x), max_rows)
+    rng = np.random.default_rng(seed)
+    draws = np.array([x[rng.integers(0, len(x), size=m)].mean() for _ in range(bootstrap)])
+    low, high = _interval(value, draws, confidence, math.sqrt(m / len(x)))
+    return MetricValue(value, low, high)
 
 
 def _meets(x: float | None, *, lo: float | None, hi: float | None) -> bool:

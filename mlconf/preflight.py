@@ -13,7 +13,8 @@ from typing import Any
 
 from mlconf.errors import MlconfError
 
-FREE_FORM_PREFIXES = ("model.params.",)
+# Free-form mappings: a key their YAML does not list may be added from the command line.
+FREE_FORM_PREFIXES = ("model.params.", "problem.costs.", "problem.costs=")
 # Hydra's flags that take the next argument as their value (`--cfg job`).
 VALUE_FLAGS = {
     "--cfg": None,
@@ -126,7 +127,8 @@ def check_overrides(args: list[str]) -> None:
 
 
 def open_free_form(args: list[str]) -> list[str]:
-    """`model.params.x=1` may add a parameter the model's YAML does not list.
+    """`model.params.x=1` may add a parameter the model's YAML does not list (and
+    `problem.costs.fp=1` an outcome cost: those keys are checked by mlconf.framing).
 
     Params are checked against the estimator itself (with a suggestion on a typo), so
     the override is passed as `++` (add or replace) instead of failing at composition.

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mlconf.config import ModelConfig, TrainConfig
 from mlconf.errors import MlconfError, did_you_mean
+from mlconf.framing import check_problem
 from mlconf.registry import REGISTRY
 from mlconf.stages.context import RunContext
 from mlconf.store.atomic import write_text
@@ -120,6 +121,7 @@ def run(
         )
     REGISTRY.import_plugins(list(conf.plugins))
     check_names(conf)
+    check_problem(conf.problem)
     folder = Path(run_dir) if run_dir is not None else _hydra_run_dir()
     folder.mkdir(parents=True, exist_ok=True)
     if not isinstance(cfg, TrainConfig):

@@ -24,6 +24,10 @@ target: Origin
 positive_class: null     # the class that counts as "positive" in binary metrics
 primary_metric: balanced_accuracy
 objective: Tell a car's region of origin from its specification.
+stakeholders: [catalogue editors]
+usage: batch             # real_time | batch | decision_support
+# Binary problems may add costs: {tp: 0, fp: 1, fn: 5, tn: 0} and
+# threshold: {optimize: cost} (or a metric such as f1), chosen on validation.
 success_criteria:
   balanced_accuracy: {min: 0.7}
 """,

@@ -51,15 +51,29 @@ def print_summary(result: RunResult, console: Console) -> None:
             f"cross-validation on train ({folds} folds): {primary} "
             f"{_fmt(cv[primary]['mean'])} ± {_fmt(cv[primary]['std'])}"
         )
-    for item in metrics.get("success_criteria", []):
-        bound = " and ".join(
-            f"{op} {item[key]}"
-            for key, op in (("min", ">="), ("max", "<="))
-            if item[key] is not None
+    threshold = metrics.get("threshold") or {}
+    if threshold.get("method") in ("cost", "metric", "fallback"):
+        console.print(
+            f"decision threshold {threshold['value']:.4f} (chosen by {threshold['optimize']} "
+            f"on validation{'; ' + threshold['note'] if threshold.get('note') else ''})"
         )
-        mark = "[green]met[/]" if item["passed"] else "[red]NOT met[/]"
-        sure = " (whole interval)" if item["confident"] else ""
-        console.print(f"success criterion {item['metric']} {bound}: {mark}{sure}")
+    cost = (metrics.get("expected_cost") or {}).get("test", {})
+    if cost:
+        model_cost, base_cost = cost["model"], cost.get("baseline", {})
+        interval = (
+            f" ({_fmt(model_cost['low'])} .. {_fmt(model_cost['high'])})"
+            if model_cost.get("low") is not None
+            else ""
+        )
+        console.print(
+            f"expected cost per test row: {_fmt(model_cost['value'])}{interval}, "
+            f"dummy baseline {_fmt(base_cost.get('value'))}"
+        )
+    for item in metrics.get("success_criteria", []):
+        statement = item.get("statement") or item["metric"]
+        head, _, rest = statement.partition(": ")
+        color = "red" if not item["passed"] else "yellow" if item["confident"] is False else "green"
+        console.print(f"success criterion {head}: [{color}]{rest}[/]")
     if result.record.warnings:
         console.print(f"[yellow]{len(result.record.warnings)} warning(s)[/] in run.json")
     console.print(f"run saved to [bold]{_short(result.run_dir)}[/]", soft_wrap=True)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mlconf.store.atomic import write_with
+from mlconf.report.figures import pyplot, save_figure
 
 
 def save_tuning_plots(study: Any, folder: Path) -> tuple[list[Path], list[str]]:
@@ -17,10 +16,7 @@ def save_tuning_plots(study: Any, folder: Path) -> tuple[list[Path], list[str]]:
     Importances need at least two finished trials that vary a parameter; a study that
     cannot give them is reported, not treated as an error.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    pyplot()
     import optuna
     from optuna.visualization import matplotlib as optuna_plots
 
@@ -39,13 +35,5 @@ def save_tuning_plots(study: Any, folder: Path) -> tuple[list[Path], list[str]]:
             continue
         figure = axes.figure if hasattr(axes, "figure") else axes[0].figure
         figure.set_size_inches(8, 5)
-        figure.tight_layout()
-        path = folder / name
-        write_with(path, partial(_save_png, figure))
-        plt.close(figure)
-        written.append(path)
+        written.append(save_figure(figure, folder / name))
     return written, skipped
-
-
-def _save_png(figure: Any, path: Path) -> None:
-    figure.savefig(path, format="png", dpi=100)

@@ -3,6 +3,7 @@ the dummy baseline, and the verdict on the problem's success criteria."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlconf.stages.train import encode
@@ -82,7 +83,10 @@ def evaluate(ctx: RunContext) -> None:
 
     conf = ctx.conf
     parts: dict[str, pd.DataFrame] = ctx["parts"]
+    costs = _binary_costs(ctx)
     results: dict[str, Any] = {}
+    expected_cost: dict[str, Any] = {}
+    test: _Scored | None = None
     for part in ("validation", "test"):
         frame = parts[part]
         if len(frame) == 0:
@@ -96,14 +100,22 @@ def evaluate(ctx: RunContext) -> None:
             fitted = ctx["pipeline" if role == "model" else "baseline"]
             y_pred, y_proba = predictions(fitted, x, conf.problem.task)
             # The baseline is a reference point: no interval, which halves the bootstrap.
-            scores = score_part(ctx, y_true, y_pred, y_proba, None if role == "model" else 0)
+            bootstrap = None if role == "model" else 0
+            scores = score_part(ctx, y_true, y_pred, y_proba, bootstrap)
             results[part][role] = {name: value.to_dict() for name, value in scores.items()}
+            if costs is not None:
+                cost = _expected_cost(ctx, costs, y_true, y_pred, bootstrap)
+                expected_cost.setdefault(part, {})[role] = cost
             if part == "test" and role == "model":
                 ctx["test_scores"] = scores
+                test = _Scored(x.index, y_true, y_pred, y_proba)
     criteria = {
         name: {"min": c.min, "max": c.max} for name, c in conf.problem.success_criteria.items()
     }
-    verdict = success_verdict(criteria, ctx["test_scores"]) if criteria else []
+    verdict = (
+        success_verdict(criteria, ctx["test_scores"], conf.metrics.confidence) if criteria else []
+    )
+    threshold = _threshold_record(ctx)
     document = {
         "task": conf.problem.task,
         "primary_metric": conf.problem.primary_metric,
@@ -113,7 +125,107 @@ def evaluate(ctx: RunContext) -> None:
         "cv": ctx.items.get("cv"),
         "success_criteria": verdict,
         "passed": all(v["passed"] for v in verdict),
+        "threshold": threshold,
+        "costs": costs,
+        "expected_cost": expected_cost or None,
+        "predictions": None,
+        "plots": [],
     }
+    if test is not None:
+        document["predictions"] = _write_predictions(ctx, test)
+        document["plots"] = _plots(ctx, test, threshold)
     write_json(ctx.artifact("metrics.json"), document)
     ctx["metrics"] = document
     ctx.record.counts["passed_success_criteria"] = document["passed"]
+
+
+@dataclass
+class _Scored:
+    """The scored test rows: their row ids (as in data/split.csv), truth and predictions."""
+
+    rows: pd.Index
+    y_true: Any
+    y_pred: Any
+    y_proba: Any
+
+
+def _binary_costs(ctx: RunContext) -> dict[str, float] | None:
+    from mlconf.framing import cost_matrix
+    from mlconf.stages.threshold import check_binary
+
+    check_binary(ctx)
+    return cost_matrix(ctx.conf.problem)
+
+
+def _expected_cost(
+    ctx: RunContext, costs: dict[str, float], y_true: Any, y_pred: Any, bootstrap: int | None
+) -> dict[str, float | None]:
+    """Mean cost per row of the predictions, with a bootstrap interval for the model."""
+    from mlconf.evaluation import mean_with_interval
+    from mlconf.framing import row_costs
+
+    m = ctx.conf.metrics
+    return mean_with_interval(
+        row_costs(costs, y_true, y_pred),
+        bootstrap=m.bootstrap if bootstrap is None else bootstrap,
+        confidence=m.confidence,
+        max_rows=m.max_bootstrap_rows,
+        seed=ctx.conf.seed,
+    ).to_dict()
+
+
+def _threshold_record(ctx: RunContext) -> dict[str, Any] | None:
+    """How a binary model turns probabilities into labels; None for other problems."""
+    from mlconf.framing import DEFAULT_THRESHOLD, NO_THRESHOLD
+
+    if ctx.conf.problem.task != "classification" or len(ctx["classes"]) != 2:
+        return None
+    choice = ctx.items.get("threshold")
+    if choice is not None:
+        record: dict[str, Any] = choice.to_dict()
+        return record
+    return {
+        "value": DEFAULT_THRESHOLD,
+        "optimize": NO_THRESHOLD,
+        "method": "default",
+        "note": "the model's own rule: the more probable class",
+    }
+
+
+def _write_predictions(ctx: RunContext, test: _Scored) -> str:
+    """data/predictions.csv: row id, truth, prediction and per-class probabilities."""
+    import numpy as np
+    import pandas as pd
+
+    from mlconf.store.atomic import write_with
+
+    frame = pd.DataFrame({"row": test.rows})
+    if ctx.conf.problem.task == "classification":
+        classes = np.asarray(ctx["classes"], dtype=object)
+        frame["y_true"] = classes[np.asarray(test.y_true, dtype=int)]
+        frame["y_pred"] = classes[np.asarray(test.y_pred, dtype=int)]
+        if test.y_proba is not None:
+            for k, label in enumerate(classes):
+                frame[f"proba_{label}"] = test.y_proba[:, k]
+    else:
+        frame["y_true"] = test.y_true
+        frame["y_pred"] = np.asarray(test.y_pred, dtype=float)
+        frame["residual"] = frame["y_true"] - frame["y_pred"]
+    path = ctx.artifact("data", "predictions.csv")
+    write_with(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return "data/predictions.csv"
+
+
+def _plots(ctx: RunContext, test: _Scored, threshold: dict[str, Any] | None) -> list[Any]:
+    from mlconf.report.evaluation_plots import save_evaluation_plots
+
+    chosen = threshold if threshold is not None and threshold.get("curve") else None
+    return save_evaluation_plots(
+        ctx.run_dir,
+        task=ctx.conf.problem.task,
+        y_true=test.y_true,
+        y_pred=test.y_pred,
+        proba=test.y_proba,
+        classes=[str(c) for c in ctx.items.get("classes", [])],
+        threshold=chosen,
+    )

@@ -31,6 +31,14 @@ def save(ctx: RunContext) -> None:
         "primary_metric": conf.problem.primary_metric,
         "metrics": metrics.get("test", {}).get("model", {}),
         "passed": metrics.get("passed"),
+        # the decision threshold built into the pipeline, how it was chosen, its curve
+        "threshold": metrics.get("threshold"),
+        "framing": {
+            "objective": conf.problem.objective,
+            "stakeholders": list(conf.problem.stakeholders),
+            "usage": conf.problem.usage,
+            "costs": metrics.get("costs"),
+        },
         "data": ctx.record.fingerprints,
         "versions": ctx.record.versions,
     }

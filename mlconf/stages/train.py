@@ -84,6 +84,9 @@ def train(ctx: RunContext) -> None:
         from mlconf.stages.crossval import cross_validate
 
         ctx["cv"] = cross_validate(ctx, pipeline, x_train, y_train, conf.split.folds)
+    from mlconf.stages.threshold import choose
+
+    choose(ctx)
 
 
 def fit(
