@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ def cars() -> tuple[pd.DataFrame, pd.Series]:
 
 def fitted(
     feature_set: str, model: str, task: str, x: pd.DataFrame, y: np.ndarray, **extra: object
-):  # type: ignore[no-untyped-def]
+) -> Any:
     params = {"n_estimators": 25, "n_jobs": 1} if model == "xgboost" else {}
     pipeline = build_pipeline(
         features(feature_set, **extra), ModelConfig(name=model, params=params), task=task
