@@ -279,6 +279,8 @@ def test_interpretation_json_and_plots(cars_run: RunResult) -> None:
     assert {r["feature"] for r in doc["shap"]["mean_abs"]} == features_seen
     assert len(doc["partial_dependence"]) == 2
     assert doc["plots"]
+    fairness = json.loads((cars_run.run_dir / "fairness.json").read_text())
+    assert fairness["configured"] is False  # the default: no sensitive attributes
     for plot in doc["plots"]:
         path = cars_run.run_dir / plot["path"]
         assert path.parent.name == "explain"
