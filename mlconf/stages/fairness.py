@@ -127,7 +127,7 @@ def _plot(ctx: RunContext, result: Any, task: str, binary: bool) -> dict[str, st
         metrics, what = ["mae", "rmse"], "mean absolute and root mean squared error"
     elif binary:
         metrics = ["selection_rate", "true_positive_rate", "false_positive_rate"]
-        what = "share predicted positive, true positive rate and false positive rate"
+        what = "share predicted positive, true and false positive rates"
     else:
         metrics, what = ["accuracy"], "accuracy"
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.attribute)[:40] or "attribute"
