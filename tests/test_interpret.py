@@ -248,6 +248,12 @@ def test_partial_dependence_matches_scikit_learn() -> None:
     assert levels is not None and levels["categorical"]
     assert sorted(levels["grid"]) == ["a", "b", "c"]
     assert levels["individual"].shape == (1, 50, 3)
+    counts = x.assign(count=pd.array(np.arange(len(x)) % 7, dtype="Int64"))
+    pipeline = fitted("basic", "logistic", "classification", counts, y)
+    integer = partial_dependence(
+        pipeline, counts, "count", task="classification", resolution=10, ice_rows=50, seed=0
+    )  # a nullable integer column (as a schema's Int64 makes it)
+    assert integer is not None and integer["grid"] == [0, 1, 2, 3, 4, 5, 6]
     constant = partial_dependence(
         pipeline, x.assign(signal=1.0), "signal", task="classification", resolution=10,
         ice_rows=50, seed=0,
@@ -261,7 +267,7 @@ def test_partial_dependence_matches_scikit_learn() -> None:
 @pytest.fixture(scope="module")
 def cars_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     return run_train(
-        ["experiment=cars", *FAST, "explain.n_repeats=2", "explain.top_k=2"],
+        ["experiment=cars", *FAST, "explain.n_repeats=2", "explain.top_k=8"],
         tmp_path_factory.mktemp("explain") / "run",
     )
 
@@ -277,7 +283,7 @@ def test_interpretation_json_and_plots(cars_run: RunResult) -> None:
     assert doc["shap"]["available"] and doc["shap"]["exact"]
     assert doc["shap"]["explained"] == "the log-odds of each row's predicted class"
     assert {r["feature"] for r in doc["shap"]["mean_abs"]} == features_seen
-    assert len(doc["partial_dependence"]) == 2
+    assert len(doc["partial_dependence"]) == 8  # every column, each dtype
     assert doc["plots"]
     fairness = json.loads((cars_run.run_dir / "fairness.json").read_text())
     assert fairness["configured"] is False  # the default: no sensitive attributes

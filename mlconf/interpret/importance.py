@@ -115,6 +115,7 @@ def permutation_importance(
 def grid_for(series: pd.Series, resolution: int) -> tuple[list[Any], bool]:
     """Values to evaluate partial dependence at: quantiles (numeric) or the commonest levels."""
     import numpy as np
+    import pandas as pd
 
     from mlconf.components._columns import column_kind
 
@@ -124,8 +125,8 @@ def grid_for(series: pd.Series, resolution: int) -> tuple[list[Any], bool]:
         if numbers.size == 0:
             return [], False
         grid = np.unique(np.quantile(numbers, np.linspace(0.05, 0.95, resolution)))
-        if np.issubdtype(series.dtype, np.integer):
-            grid = np.unique(np.round(grid)).astype(series.dtype)
+        if pd.api.types.is_integer_dtype(series.dtype):  # numpy int or pandas Int64
+            grid = np.unique(np.round(grid)).astype(np.int64)
         return grid.tolist(), False
     return list(values.value_counts().index[:resolution]), True
 
