@@ -8,9 +8,11 @@ from mlconf.errors import MlconfError
 from mlconf.registry import register
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mlconf.store.artifacts import TrainedModel
 
-__all__ = ["MlconfError", "load_model", "register", "run"]
+__all__ = ["MlconfError", "explain", "load_model", "register", "run"]
 __version__ = "0.1.0"
 
 
@@ -26,3 +28,41 @@ def load_model(path: Any) -> TrainedModel:
     from mlconf.store.artifacts import load_model as _load
 
     return _load(path)
+
+
+def explain(
+    model: TrainedModel,
+    rows: pd.DataFrame,
+    *,
+    method: str = "auto",
+    explained_class: Any = None,
+    samples: int = 32,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per-row contributions of each input column to a loaded model's output.
+
+    Returns one row per input row (same index): a column per input column, `_bias`
+    (the output with no information about the row), `_output` (bias plus the
+    contributions: exactly what is explained) and, for classification, `_class`.
+    `method="auto"` is exact TreeSHAP through xgboost (units: margin, i.e. log-odds for
+    binary) for xgboost models and sampled Shapley values against the background rows
+    saved with the model (units: probability, or the prediction) for any other model;
+    `method="sampled"` forces the latter. `frame.attrs` holds `method` and `units`.
+    """
+    from mlconf.interpret.contributions import explain_rows
+
+    checked = model._check_columns(rows)
+    saved = model.manifest.get("explain") or {}
+    return explain_rows(
+        model.pipeline,
+        checked,
+        task=model.task,
+        columns=list(model.input_columns),
+        classes=list(model.classes),
+        background=model.background,
+        sources=saved.get("feature_sources"),
+        method=method,
+        explained_class=explained_class,
+        samples=samples,
+        seed=seed,
+    )

@@ -230,6 +230,56 @@ class MetricsConfig:
 
 
 @dataclass
+class ExplainConfig:
+    """Interpretation after evaluation: permutation importance, contributions, partial dependence.
+
+    `shap` picks the contribution method: `auto` (exact TreeSHAP for xgboost through
+    xgboost itself, sampled Shapley values for other models), `xgboost` (xgboost only),
+    `off`. `background_rows` training rows are kept in the model folder so that
+    `mlconf.explain` can explain any model later (0 keeps none).
+    """
+
+    enabled: bool = True
+    n_repeats: int = 5
+    max_rows: int = 2000
+    top_k: int = 5
+    grid_resolution: int = 20
+    shap: str = "auto"
+    sampled_rows: int = 100
+    background_rows: int = 100
+
+
+@dataclass
+class SensitiveAttribute:
+    column: str = MISSING
+    use_as_feature: bool = False
+
+
+@dataclass
+class FairnessLimits:
+    """Each limit is checked when set (null: reported, not checked)."""
+
+    demographic_parity_difference: float | None = 0.1
+    demographic_parity_ratio: float | None = 0.8
+    equalized_odds_difference: float | None = 0.1
+    four_fifths: bool = True
+    accuracy_difference: float | None = 0.1
+    error_difference: float | None = None
+
+
+@dataclass
+class FairnessConfig:
+    """Sensitive attributes (kept out of the features unless use_as_feature) and limits."""
+
+    sensitive: list[SensitiveAttribute] = field(default_factory=list)
+    intersections: list[list[str]] = field(default_factory=list)
+    min_group_size: int = 30
+    part: str = "test"
+    on_fail: str = "warn"
+    limits: FairnessLimits = field(default_factory=FairnessLimits)
+
+
+@dataclass
 class TrainConfig:
     """The primary config of `mlconf train`."""
 
@@ -246,6 +296,8 @@ class TrainConfig:
             "tune",
             "train",
             "evaluate",
+            "explain",
+            "fairness",
             "save",
         ]
     )
@@ -260,6 +312,8 @@ class TrainConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    explain: ExplainConfig = field(default_factory=ExplainConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
 
 
 def store_schemas() -> None:

@@ -66,6 +66,8 @@ def test_default_config_composes_and_checks() -> None:
         "tune",
         "train",
         "evaluate",
+        "explain",
+        "fairness",
         "save",
     ]
 

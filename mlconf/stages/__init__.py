@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mlconf.stages.evaluate import evaluate
+from mlconf.stages.explain import explain
+from mlconf.stages.fairness import fairness
 from mlconf.stages.load import load
 from mlconf.stages.prepare import prepare
 from mlconf.stages.save import save
@@ -27,5 +29,7 @@ STAGES: dict[str, Callable[[RunContext], None]] = {
     "tune": tune,
     "train": train,
     "evaluate": evaluate,
+    "explain": explain,
+    "fairness": fairness,
     "save": save,
 }

@@ -18,13 +18,24 @@ if TYPE_CHECKING:
 
 
 def feature_columns(ctx: RunContext, frame: pd.DataFrame) -> list[str]:
-    """Every column but the target and the ids."""
-    protected = {ctx.conf.problem.target, *ctx.conf.data.id_columns}
+    """Every column but the target, the ids and the sensitive attributes (see fairness)."""
+    from mlconf.fairness.metrics import excluded_columns
+
+    protected = {
+        ctx.conf.problem.target,
+        *ctx.conf.data.id_columns,
+        *excluded_columns(ctx.conf.fairness),
+    }
     return [c for c in frame.columns if c not in protected]
 
 
 def prepare(ctx: RunContext) -> None:
     frame = ctx["frame"]
+    if ctx.conf.fairness.sensitive or ctx.conf.fairness.intersections:
+        from mlconf.fairness.metrics import check_fairness_config
+
+        # A misnamed sensitive attribute fails here, before any training.
+        check_fairness_config(ctx.conf.fairness, list(frame.columns))
     frame = _drop_sparse_columns(ctx, frame)
     frame = _drop_sparse_rows(ctx, frame)
     frame = _duplicates(ctx, frame)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from omegaconf import OmegaConf
 
-from mlconf.store.artifacts import TrainedModel, save_model
+from mlconf.store.artifacts import BACKGROUND_FILE, TrainedModel, background_bytes, save_model
 
 if TYPE_CHECKING:
     from mlconf.stages.context import RunContext
@@ -42,5 +42,16 @@ def save(ctx: RunContext) -> None:
         "data": ctx.record.fingerprints,
         "versions": ctx.record.versions,
     }
-    folder = save_model(model, ctx.run_dir / "model", extra=extra, plugins=conf.plugins)
+    files: dict[str, bytes] = {}
+    rows = conf.explain.background_rows
+    if rows > 0 and "x_train" in ctx.items:
+        # Training rows kept beside the model so mlconf.explain can explain any model later.
+        files[BACKGROUND_FILE] = background_bytes(ctx["x_train"], rows, conf.seed)
+        extra["explain"] = {
+            "background": BACKGROUND_FILE,
+            "feature_sources": ctx.items.get("explain_sources"),
+        }
+    folder = save_model(
+        model, ctx.run_dir / "model", extra=extra, plugins=conf.plugins, files=files
+    )
     ctx["model_dir"] = folder

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 PIPELINE_FILE = "pipeline.skops"
 MANIFEST_FILE = "manifest.json"
+BACKGROUND_FILE = "background.parquet"
 FORMAT = "mlconf-model/1"
 
 # Modules whose classes may be rebuilt from a model file. Functions and builtins are
@@ -40,6 +41,8 @@ class TrainedModel:
     input_columns: list[str]
     classes: list[Any] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
+    # A sample of training rows (input columns) that mlconf.explain compares rows against.
+    background: pd.DataFrame | None = None
 
     def _check_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.input_columns if c not in frame.columns]
@@ -82,8 +85,13 @@ def save_model(
     folder: Path,
     extra: dict[str, Any] | None = None,
     plugins: list[str] | tuple[str, ...] = (),
+    files: dict[str, bytes] | None = None,
 ) -> Path:
-    """Write the model folder atomically: it appears complete or not at all."""
+    """Write the model folder atomically: it appears complete or not at all.
+
+    `files` are extra data files (name -> bytes, e.g. the background sample) checked
+    by the manifest's sha256 like the pipeline.
+    """
     import skops.io as sio
 
     folder = Path(folder)
@@ -91,6 +99,8 @@ def save_model(
     plugin_types = _plugin_types(sio.get_untrusted_types(data=data), plugins)
     with atomic_dir(folder) as tmp:
         (tmp / PIPELINE_FILE).write_bytes(data)
+        for name, content in (files or {}).items():
+            (tmp / name).write_bytes(content)
         manifest = {
             "format": FORMAT,
             "task": model.task,
@@ -100,7 +110,7 @@ def save_model(
             **(extra or {}),
             "plugins": list(plugins),
             "plugin_types": plugin_types,
-            "files": {PIPELINE_FILE: sha256_file(tmp / PIPELINE_FILE)},
+            "files": {name: sha256_file(tmp / name) for name in [PIPELINE_FILE, *(files or {})]},
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     model.manifest = manifest
@@ -151,6 +161,11 @@ def load_model(path: Path | str) -> TrainedModel:
             fix="only load models made by mlconf from registered components",
         )
     pipeline = sio.loads(data, trusted=untrusted)
+    background = None
+    if BACKGROUND_FILE in manifest.get("files", {}):
+        import pandas as pd
+
+        background = pd.read_parquet(folder / BACKGROUND_FILE)
     return TrainedModel(
         pipeline=pipeline,
         task=manifest["task"],
@@ -158,7 +173,18 @@ def load_model(path: Path | str) -> TrainedModel:
         input_columns=manifest["input_columns"],
         classes=manifest.get("classes", []),
         manifest=manifest,
+        background=background,
     )
+
+
+def background_bytes(frame: pd.DataFrame, rows: int, seed: int) -> bytes:
+    """Up to `rows` rows of `frame`, sampled with `seed`, as Parquet (keeps the dtypes)."""
+    import io
+
+    sample = frame if len(frame) <= rows else frame.sample(rows, random_state=seed)
+    buffer = io.BytesIO()
+    sample.to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
 
 def _registering_modules(plugins: list[str] | tuple[str, ...]) -> set[str]:

@@ -1,0 +1,146 @@
+"""Fairness: model metrics per sensitive group, checked against the configured limits.
+
+Sensitive attributes stay out of the features (see stages/prepare.feature_columns)
+unless `use_as_feature: true`, but remain in the held-out rows, where this stage
+reads them. Writes `fairness.json` and `plots/fairness/*.png`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+from mlconf.errors import MlconfError
+from mlconf.stages.train import encode
+
+if TYPE_CHECKING:
+    from mlconf.stages.context import RunContext
+
+
+def fairness(ctx: RunContext) -> None:
+    from mlconf.fairness.metrics import assess, check_fairness_config, groups_json
+    from mlconf.store.atomic import write_json
+
+    conf = ctx.conf.fairness
+    if not conf.sensitive and not conf.intersections:
+        write_json(
+            ctx.artifact("fairness.json"),
+            {
+                "configured": False,
+                "note": "no sensitive attributes (fairness.sensitive)",
+                "plots": [],
+            },
+        )
+        return
+    problem = ctx.conf.problem
+    frame = ctx["parts"][conf.part]
+    check_fairness_config(conf, list(frame.columns))
+    classes = list(ctx["classes"])
+    binary = problem.task == "classification" and (
+        len(classes) == 2 or problem.positive_class is not None
+    )
+    if problem.task == "classification":
+        frame = frame[frame[problem.target].astype(str).isin(classes).to_numpy()]
+        y_true: Any = encode(frame[problem.target], classes)
+        y_pred: Any = ctx["pipeline"].predict(frame[ctx["columns"]])
+        if binary:  # the positive class is the last code (see train.class_order)
+            positive = len(classes) - 1
+            y_true, y_pred = (y_true == positive).astype(int), (y_pred == positive).astype(int)
+    else:
+        y_true = frame[problem.target].to_numpy(dtype=float)
+        y_pred = ctx["pipeline"].predict(frame[ctx["columns"]])
+    results = assess(y_true, y_pred, frame, conf, task=problem.task, binary=binary)
+    plots = [_plot(ctx, r, problem.task, binary) for r in results]
+    checks = [_clean(c) for r in results for c in r.checks]
+    judged = [c["passed"] for c in checks if c["passed"] is not None]
+    failed = [c for c in checks if c["passed"] is False]
+    document = {
+        "configured": True,
+        "part": conf.part,
+        "rows": len(frame),
+        "task": problem.task,
+        "positive_class": str(classes[-1]) if binary else None,
+        "min_group_size": conf.min_group_size,
+        "attributes": [
+            {
+                "attribute": r.attribute,
+                "columns": r.columns,
+                "use_as_feature": _used(ctx, r.columns),
+                "groups": len(r.by_group),
+                "small_groups": [str(g) for g in r.by_group.index[r.by_group["small"]]],
+            }
+            for r in results
+        ],
+        "groups": [g for r in results for g in groups_json(r)],
+        "checks": checks,
+        "passed": (not failed) if judged else None,
+        "on_fail": conf.on_fail,
+        "note": None
+        if binary or problem.task == "regression"
+        else ("multiclass without problem.positive_class: only accuracy per group is compared"),
+        "plots": plots,
+    }
+    write_json(ctx.artifact("fairness.json"), document)
+    ctx["fairness"] = document
+    ctx.count("fairness_passed", document["passed"])
+    _summary(ctx, document, failed)
+    if failed and conf.on_fail == "error":
+        names = ", ".join(f"{c['attribute']}: {c['name']}" for c in failed)
+        raise MlconfError(
+            f"fairness limits not met: {names} (details in fairness.json)",
+            where="config group fairness.limits",
+            fix="investigate the groups in fairness.json, or set fairness.on_fail=warn",
+        )
+
+
+def _used(ctx: RunContext, columns: list[str]) -> bool:
+    return any(c in ctx["columns"] for c in columns)
+
+
+def _summary(ctx: RunContext, document: dict[str, Any], failed: list[dict[str, Any]]) -> None:
+    for check in document["checks"]:
+        mark = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "[dim]n/a[/]"}[check["passed"]]
+        value = "n/a" if check["value"] is None else f"{check['value']:.3f}"
+        limit = "" if check["limit"] is None else f" ({check['limit_is'][:3]} {check['limit']})"
+        ctx.console.print(f"  {mark} {check['attribute']}: {check['name']} = {value}{limit}")
+    for attribute in document["attributes"]:
+        if attribute["small_groups"]:
+            shown = ", ".join(attribute["small_groups"][:5])
+            more = len(attribute["small_groups"]) - 5
+            ctx.console.print(
+                f"  small groups of {attribute['attribute']} (under {document['min_group_size']} "
+                f"rows, not compared): {shown}{f' and {more} more' if more > 0 else ''}"
+            )
+    for check in failed:
+        if document["on_fail"] == "warn":
+            ctx.warn(
+                f"fairness: {check['attribute']}: {check['name']} = {check['value']:.3f} "
+                f"does not meet its {check['limit_is']} {check['limit']}"
+            )
+
+
+def _plot(ctx: RunContext, result: Any, task: str, binary: bool) -> dict[str, str]:
+    from mlconf.fairness.plots import group_bars
+
+    if task == "regression":
+        metrics, what = ["mae", "rmse"], "mean absolute and root mean squared error"
+    elif binary:
+        metrics = ["selection_rate", "true_positive_rate", "false_positive_rate"]
+        what = "share predicted positive, true and false positive rates"
+    else:
+        metrics, what = ["accuracy"], "accuracy"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.attribute)[:40] or "attribute"
+    path = ctx.artifact("plots", "fairness", f"{slug}.png")
+    group_bars(result.by_group, metrics, path, f"{what} by {result.attribute}")
+    return {
+        "path": path.relative_to(ctx.run_dir).as_posix(),
+        "title": f"Groups of {result.attribute}",
+        "caption": f"The {what} for each group of '{result.attribute}'; similar bars mean the "
+        "model treats the groups alike. Hatched bars are groups too small to judge.",
+    }
+
+
+def _clean(check: dict[str, Any]) -> dict[str, Any]:
+    """NaN is not JSON: undefined values become null."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in check.items()}
