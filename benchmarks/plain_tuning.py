@@ -77,7 +77,9 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--out", type=Path, help="write trials and scores here as JSON")
     parser.add_argument("--seed", type=int, default=42, help="mlconf's default seed")
-    parser.add_argument("--n-jobs", type=int, default=2, help="xgboost threads (model.params.n_jobs)")
+    parser.add_argument(
+        "--n-jobs", type=int, default=2, help="xgboost threads (model.params.n_jobs)"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
 
@@ -116,7 +118,9 @@ def main() -> None:
     study.optimize(objective, n_trials=args.trials)
     tuned = time.perf_counter()
 
-    best = build_pipeline(numeric, dict(study.best_params), args.seed, args.n_jobs).fit(x_train, y_train)
+    best = build_pipeline(numeric, dict(study.best_params), args.seed, args.n_jobs).fit(
+        x_train, y_train
+    )
     result: dict[str, Any] = {
         "trials": [
             {"number": t.number, "value": t.value, "params": t.params} for t in study.trials

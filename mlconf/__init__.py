@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# OpenMP (xgboost, scikit-learn) reads this once, when its library loads. By default its
+# waiting threads spin; on a busy machine that turned a 1 s xgboost fit into 85 s here.
+# Sleeping threads cost little on an idle machine. Set OMP_WAIT_POLICY=ACTIVE to spin.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from mlconf.errors import MlconfError
 from mlconf.registry import register

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
+from mlconf.framing import final_estimator
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,7 +40,7 @@ METHODS = ("auto", "tree", "sampled")
 
 
 def is_xgboost(pipeline: Any) -> bool:
-    model = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
+    model = final_estimator(pipeline)
     return hasattr(model, "get_booster")
 
 
@@ -145,7 +146,7 @@ def tree_contributions(
     import numpy as np
     import xgboost as xgb
 
-    model = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
+    model = final_estimator(pipeline)
     x = _transform(pipeline, rows[columns])
     matrix = xgb.DMatrix(x, missing=getattr(model, "missing", np.nan), enable_categorical=True)
     raw = model.get_booster().predict(
