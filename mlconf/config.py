@@ -212,6 +212,16 @@ class MetricsConfig:
 
 
 @dataclass
+class ReportConfig:
+    """The report stage: `report.html` (images wider than `max_image_px` are scaled down,
+    and left out past `max_bytes`) and `model_card.md`."""
+
+    enabled: bool = True
+    max_image_px: int = 900
+    max_bytes: int = 5_000_000
+
+
+@dataclass
 class TrainConfig:
     """The primary config of `mlconf train`."""
 
@@ -229,6 +239,7 @@ class TrainConfig:
             "train",
             "evaluate",
             "save",
+            "report",
         ]
     )
     data: DataConfig = field(default_factory=DataConfig)
@@ -242,6 +253,7 @@ class TrainConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
 
 def store_schemas() -> None:

@@ -67,6 +67,7 @@ def test_default_config_composes_and_checks() -> None:
         "train",
         "evaluate",
         "save",
+        "report",
     ]
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from mlconf.stages.evaluate import evaluate
 from mlconf.stages.load import load
 from mlconf.stages.prepare import prepare
+from mlconf.stages.report import report
 from mlconf.stages.save import save
 from mlconf.stages.select import select
 from mlconf.stages.split import split
@@ -28,4 +29,5 @@ STAGES: dict[str, Callable[[RunContext], None]] = {
     "train": train,
     "evaluate": evaluate,
     "save": save,
+    "report": report,
 }
