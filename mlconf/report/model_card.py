@@ -52,6 +52,14 @@ def render_model_card(view: dict[str, Any]) -> str:
         f"- Seed {md(lineage['seed'])}; code "
         + (f"commit {md(lineage['git'])}" if lineage["git"] else "not in a git checkout"),
     ]
+    features = view["features"]
+    if features["input_count"]:
+        more = f" and {features['more_inputs']} more" if features["more_inputs"] else ""
+        out.append(
+            f"- Inputs ({features['input_count']} columns): "
+            + ", ".join(md(c) for c in features["inputs"])
+            + more
+        )
     out += [
         f"- Artifact {md(name)}: sha256 {md(digest)}" for name, digest in lineage["model_files"]
     ]
