@@ -8,6 +8,7 @@ the network, in a fresh profile folder, and is stopped when the `with` block end
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -79,10 +80,8 @@ class Browser:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.ws.close()
-        except Exception:
-            pass
         self.proc.terminate()
         try:
             self.proc.wait(timeout=10)
