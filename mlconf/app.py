@@ -89,9 +89,11 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
 
 
 def _summarize_sweeps() -> int:
-    """After a multirun, rank its jobs in sweep_summary.csv, print it; count failed jobs."""
+    """After a multirun, rank its jobs in sweep_summary.csv and sweep_report.html, print the
+    ranking; count failed jobs."""
     from rich.console import Console
 
+    from mlconf.report import build_sweep_report
     from mlconf.sweep import print_summary, summarize
 
     failed = 0
@@ -99,6 +101,8 @@ def _summarize_sweeps() -> int:
         frame = summarize(sweep_dir)
         if len(frame):
             print_summary(frame, sweep_dir, Console())
+            report = build_sweep_report(sweep_dir)
+            Console().print(f"comparison report: {report}", soft_wrap=True)
             failed += int((frame["status"] != "succeeded").sum())
     return failed
 

@@ -22,6 +22,8 @@ commands:
   plugins [-p MODULE]    list every registered component by kind, name and origin
   init DIR               scaffold a project folder with a working conf/
   schema infer PATH      write a starter schema YAML from a CSV or Parquet file
+  report RUN_DIR         rebuild report.html and model_card.md of a run (or a sweep's
+                         sweep_report.html) from its folder, without retraining
 
 examples:
   mlconf train
@@ -54,7 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(f"mlconf {__version__}\n")
         return 0
     command, rest = args[0], args[1:]
-    handlers = {"train": _train, "plugins": _plugins, "init": _init, "schema": _schema}
+    handlers = {
+        "train": _train,
+        "plugins": _plugins,
+        "init": _init,
+        "schema": _schema,
+        "report": _report,
+    }
     if command not in handlers:
         from mlconf.errors import did_you_mean
 
@@ -156,6 +164,28 @@ def _schema(rest: list[str]) -> int:
         sys.stderr.write(f"wrote {ns.output} ({frame.shape[1]} columns); review it before use\n")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _report(rest: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mlconf report",
+        description="Rebuild report.html and model_card.md from a run folder (no retraining); "
+        "given a sweep folder, rebuild its sweep_report.html.",
+    )
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    parser.add_argument(
+        "--max-image-px", type=int, default=900, help="scale wider plots down to this width"
+    )
+    ns = parser.parse_args(rest)
+    from mlconf.report import build_report, build_sweep_report, write_model_card
+
+    folder: Path = ns.run_dir
+    if (folder / "sweep_summary.csv").is_file() and not (folder / "run.json").is_file():
+        sys.stdout.write(f"wrote {build_sweep_report(folder)}\n")
+        return 0
+    sys.stdout.write(f"wrote {build_report(folder, max_image_px=ns.max_image_px)}\n")
+    sys.stdout.write(f"wrote {write_model_card(folder)}\n")
     return 0
 
 

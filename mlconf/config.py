@@ -280,6 +280,16 @@ class FairnessConfig:
 
 
 @dataclass
+class ReportConfig:
+    """The report stage: `report.html` (images wider than `max_image_px` are scaled down,
+    and left out past `max_bytes`) and `model_card.md`."""
+
+    enabled: bool = True
+    max_image_px: int = 900
+    max_bytes: int = 5_000_000
+
+
+@dataclass
 class TrainConfig:
     """The primary config of `mlconf train`."""
 
@@ -299,6 +309,7 @@ class TrainConfig:
             "explain",
             "fairness",
             "save",
+            "report",
         ]
     )
     data: DataConfig = field(default_factory=DataConfig)
@@ -314,6 +325,7 @@ class TrainConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     explain: ExplainConfig = field(default_factory=ExplainConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
 
 def store_schemas() -> None:

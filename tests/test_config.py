@@ -69,6 +69,7 @@ def test_default_config_composes_and_checks() -> None:
         "explain",
         "fairness",
         "save",
+        "report",
     ]
 
 

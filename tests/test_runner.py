@@ -29,6 +29,7 @@ STAGES = [
     "explain",
     "fairness",
     "save",
+    "report",
 ]
 
 

@@ -23,6 +23,10 @@ def test_sweep_writes_a_ranked_summary_with_failures_last(tmp_path: Path) -> Non
     assert summary.loc[0, "primary_metric"] == "roc_auc"
     assert "has no parameter 'C'" in summary.loc[1, "error"]
     assert "ranked" in proc.stdout
+    comparison = (summary_path.parent / "sweep_report.html").read_text(encoding="utf-8")
+    job = summary.loc[0, "job"]
+    assert f'href="{job}/report.html"' in comparison  # each job's own report, relative
+    assert comparison.count("href=") == 1  # the failed jobs have no report
 
 
 def test_sweep_ranks_lower_is_better_metrics_ascending(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from mlconf.stages.explain import explain
 from mlconf.stages.fairness import fairness
 from mlconf.stages.load import load
 from mlconf.stages.prepare import prepare
+from mlconf.stages.report import report
 from mlconf.stages.save import save
 from mlconf.stages.select import select
 from mlconf.stages.split import split
@@ -32,4 +33,5 @@ STAGES: dict[str, Callable[[RunContext], None]] = {
     "explain": explain,
     "fairness": fairness,
     "save": save,
+    "report": report,
 }

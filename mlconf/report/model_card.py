@@ -1,0 +1,190 @@
+"""`model_card.md`: the sections of "Model Cards for Model Reporting" (Mitchell et al., 2019),
+filled from the same run artifacts as the HTML report.
+
+Every value from data or config goes through `md`, which escapes Markdown and HTML so a
+column named `<script>` or `a|b` stays text in any renderer.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from mlconf.report.content import check_run_dir, collect
+from mlconf.store.atomic import write_text
+
+MODEL_CARD_FILE = "model_card.md"
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+
+
+def md(value: Any) -> str:
+    """Text safe in Markdown and table cells: specials backslash-escaped, one line."""
+    text = " ".join(str(value).split())
+    return _SPECIAL.sub(r"\\\1", text) if text else "-"
+
+
+def md_table(columns: list[str], rows: list[list[Any]]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["| " + " | ".join(md(c) for c in columns) + " |"]
+    lines.append("|" + "---|" * len(columns))
+    lines += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def render_model_card(view: dict[str, Any]) -> str:
+    problem, lineage, metrics = view["problem"], view["lineage"], view["metrics"]
+    glance, fairness, privacy = view["glance"], view["fairness"], view["privacy"]
+    split = view["split"]
+    out = [f"# Model card: {md(view['title'])}", ""]
+    out += ["## Model details", ""]
+    out += [
+        f"- Model: {md(glance['model'] or '-')} for {md(problem['task'] or '-')} "
+        f"of `{md(problem['target'] or '-')}`"
+        + (
+            f" (positive class {md(problem['positive_class'])})"
+            if problem["positive_class"] is not None
+            else ""
+        ),
+        f"- Developed by: mlconf run {md(lineage['run_id'] or '-')}, experiment "
+        f"{md(lineage['experiment'] or '-')}, finished {md(lineage['finished'] or '-')}",
+        f"- Seed {md(lineage['seed'])}; code "
+        + (f"commit {md(lineage['git'])}" if lineage["git"] else "not in a git checkout"),
+    ]
+    features = view["features"]
+    if features["input_count"]:
+        more = f" and {features['more_inputs']} more" if features["more_inputs"] else ""
+        out.append(
+            f"- Inputs ({features['input_count']} columns): "
+            + ", ".join(md(c) for c in features["inputs"])
+            + more
+        )
+    out += [
+        f"- Artifact {md(name)}: sha256 {md(digest)}" for name, digest in lineage["model_files"]
+    ]
+    out += [
+        "- Versions: " + ", ".join(f"{md(k)} {md(v)}" for k, v in lineage["versions"]),
+        "",
+    ]
+    out += ["## Intended use", ""]
+    out.append(md(problem["objective"]) if problem["objective"] else "No objective was stated.")
+    out += [
+        "",
+        f"- Users and stakeholders: {md(', '.join(problem['stakeholders']) or 'not stated')}",
+        f"- How it is used: {md(problem['usage'] or 'not stated')}",
+        "- Out of scope: any use, population or data source other than the ones described "
+        "here; they were not evaluated.",
+        "",
+    ]
+    out += ["## Factors", ""]
+    if fairness["present"]:
+        out.append(
+            f"Groups by the sensitive attributes {md(fairness['attributes'])} were compared."
+        )
+        if fairness["small"]:
+            out.append(f"{fairness['small']} group(s) are small; their figures are uncertain.")
+    else:
+        out.append(
+            "No sensitive attributes were configured: performance across groups was not evaluated."
+        )
+    out += ["", "## Metrics", ""]
+    if metrics["present"]:
+        out += [
+            f"- Primary metric: {md(metrics['primary'])}; all: "
+            + ", ".join(md(r["name"]) for r in metrics["rows"]),
+            f"- Uncertainty: {md(metrics['confidence'])} bootstrap intervals "
+            f"({md(metrics['bootstrap'])} resamples of the test rows)",
+            f"- Decision threshold: {md(problem['threshold'] or 'default')}",
+        ]
+        out += [
+            f"- Success criterion: {md(name)} {md(bound)}" for name, bound in problem["criteria"]
+        ]
+        out += [f"- Cost of {md(k)}: {md(v)}" for k, v in problem["costs"]]
+    else:
+        out.append("The model was not evaluated (no metrics.json).")
+    parts = {part: n for part, n, _ in split["parts"]}
+    out += ["", "## Evaluation data", ""]
+    out.append(
+        f"The held-out test part: {md(parts.get('test', '-'))} rows, split with the "
+        f"{md(split['method'])} method from the training data described below; "
+        f"validation part {md(parts.get('validation', '-'))} rows."
+    )
+    out += ["", "## Training data", ""]
+    out.append(
+        f"{md(parts.get('train', '-'))} rows for training, of {md(view['data']['rows_loaded'])} "
+        f"loaded; {view['quality']['quarantined']} row(s) set aside by validation."
+    )
+    out += [""]
+    out += md_table(
+        ["source", "kind", "location", "rows", "sha256"],
+        [
+            [s["name"], s["kind"], s["location"], s["rows"], s["sha256"]]
+            for s in view["data"]["sources"]
+        ],
+    )
+    out += ["## Quantitative analyses", ""]
+    out += md_table(
+        ["metric", "test", "interval", "dummy baseline"],
+        [[r["name"], r["value"], r["interval"], r["baseline"]] for r in metrics.get("rows", [])],
+    )
+    out += md_table(
+        ["criterion", "required", "test", "interval", "met"],
+        [
+            [c["metric"], c["bound"], c["value"], c["interval"], "yes" if c["passed"] else "no"]
+            for c in metrics.get("criteria", [])
+        ],
+    )
+    if fairness["present"]:
+        out += md_table(fairness["groups"]["columns"], fairness["groups"]["rows"])
+        out += md_table(
+            ["fairness check", "value", "limit", "passed"],
+            [
+                [c["name"], c["value"], c["limit"], "yes" if c["passed"] else "no"]
+                for c in fairness["checks"]
+            ],
+        )
+    out += ["## Ethical considerations", ""]
+    if privacy["present"]:
+        out.append(f"Personal-data scan: {privacy['count']} finding(s).")
+        out.append("")
+        out += md_table(privacy["findings"]["columns"], privacy["findings"]["rows"])
+    else:
+        out.append("No personal-data scan was run.")
+    if fairness["present"]:
+        verdict = {True: "passed", False: "failed", None: "not checked"}[fairness["passed"]]
+        out.append(f"Fairness limits: {verdict}.")
+    out += [""]
+    out += [
+        f"- {md(item['name'])}: {md(item['status'])} ({md(item['detail'])})"
+        for item in view["compliance"]
+    ]
+    out += ["", "## Caveats and recommendations", ""]
+    caveats = [md(w) for w in glance["warnings"]]
+    caveats += (
+        [md(row[2]) for row in view["eda"]["warnings"]["rows"]] if view["eda"]["present"] else []
+    )
+    caveats += [
+        f"Success criterion not met: {md(c['metric'])}"
+        for c in metrics.get("criteria", [])
+        if not c["passed"]
+    ]
+    caveats += [
+        f"{md(item['name'])}: not run for this model"
+        for item in view["compliance"]
+        if item["status"] == "not run"
+    ]
+    caveats.append(
+        "Figures hold for data like the training data; monitor drift and re-evaluate "
+        "before relying on the model for other data."
+    )
+    out += [f"- {c}" for c in caveats]
+    return "\n".join(out) + "\n"
+
+
+def write_model_card(run_dir: Path | str, view: dict[str, Any] | None = None) -> Path:
+    """Write `model_card.md` into the run folder."""
+    folder = check_run_dir(run_dir)
+    target = folder / MODEL_CARD_FILE
+    write_text(target, render_model_card(view if view is not None else collect(folder)))
+    return target

@@ -1,0 +1,31 @@
+"""Report: `report.html` and `model_card.md` from the run folder, written last."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlconf.stages.context import RunContext
+
+
+def report(ctx: RunContext) -> None:
+    from mlconf.report.html import REPORT_FILE, render_report
+    from mlconf.report.model_card import write_model_card
+    from mlconf.store.atomic import write_text
+
+    options = ctx.conf.report
+    if not options.enabled:
+        return
+    # Every earlier stage finished, or this one would not run; run.json says "running".
+    html, view = render_report(
+        ctx.run_dir,
+        max_image_px=options.max_image_px,
+        max_bytes=options.max_bytes,
+        status="succeeded",
+    )
+    write_text(ctx.artifact(REPORT_FILE), html)
+    write_model_card(ctx.run_dir, view)
+    for note in view["image_notes"]:
+        if "left out" in note:
+            ctx.warn(f"report: {note}")
+    ctx.console.print(f"report written: {ctx.run_dir / REPORT_FILE}", soft_wrap=True)

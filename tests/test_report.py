@@ -1,0 +1,380 @@
+"""The report: report.html (self-contained, escaped, every section present or saying why not),
+model_card.md, the sweep comparison, `mlconf report RUN_DIR` and its errors."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from helpers import FAST, cli, csv_data, output_of, run_train
+from report_fixtures import (
+    CITY,
+    IMG,
+    JAPANESE,
+    SCRIPT,
+    SECTIONS,
+    UMLAUT,
+    add_stage_artifacts,
+    minimal_run,
+    plot_entry,
+    write_json,
+)
+
+from mlconf.report import build_report, build_sweep_report, write_model_card
+from mlconf.report.content import redact
+from mlconf.report.model_card import md
+
+MODEL_CARD_SECTIONS = [
+    "Model details",
+    "Intended use",
+    "Factors",
+    "Metrics",
+    "Evaluation data",
+    "Training data",
+    "Quantitative analyses",
+    "Ethical considerations",
+    "Caveats and recommendations",
+]
+
+
+def hostile_csv(path: Path) -> Path:
+    """Breast cancer rows whose column names and values need escaping, and non-ASCII ones."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    frame = data.frame.iloc[:, [0, 1, 2, 3, 20, 21, 22]].copy()
+    frame.columns = [SCRIPT, UMLAUT, JAPANESE, "mean area", "w1", "w2", "w3"]
+    frame["Stadt"] = [CITY, "Köln", IMG][0:3] * (len(frame) // 3) + [CITY] * (len(frame) % 3)
+    frame["diagnose"] = data.frame["target"].map({0: "bösartig", 1: "gutartig"})
+    frame.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def hostile_overrides(path: Path) -> list[str]:
+    return [
+        *csv_data(path, name="hostile"),
+        "problem.target=diagnose",
+        "problem.positive_class='bösartig'",
+        *FAST,
+    ]
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real small run on hostile column names; the report stage ran last."""
+    folder = tmp_path_factory.mktemp("report")
+    result = run_train(hostile_overrides(hostile_csv(folder / "hostile.csv")), folder / "run")
+    return result.run_dir
+
+
+@pytest.fixture
+def fixture_run(tmp_path: Path) -> Path:
+    run_dir = minimal_run(tmp_path / "run")
+    add_stage_artifacts(run_dir)
+    return run_dir
+
+
+def html_of(run_dir: Path, **options: int) -> str:
+    return build_report(run_dir, **options).read_text(encoding="utf-8")
+
+
+def section(html: str, name: str) -> str:
+    start = html.index(f'<section id="{name}">')
+    return html[start : html.index("</section>", start)]
+
+
+def assert_safe(html: str) -> None:
+    """No markup from data: no script element, no event handler, no outside reference."""
+    assert "<script" not in html.lower()
+    assert "<img src=x" not in html
+    assert "onerror=" not in html.replace("onerror=alert(2)&gt;", "")
+    for attr, value in re.findall(r'\b(src|href)="([^"]*)"', html):
+        assert value.startswith(("data:image/png;base64,", "#")) or value.endswith(
+            "/report.html"
+        ), (attr, value[:80])
+    assert "http://" not in html and "https://" not in html
+
+
+# --- a real run -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_run_writes_report_and_model_card_last(real_run: Path) -> None:
+    record = json.loads((real_run / "run.json").read_text())
+    assert list(record["stages"])[-2:] == ["save", "report"]
+    html = (real_run / "report.html").read_text(encoding="utf-8")
+    assert '<meta charset="utf-8">' in html
+    for name in SECTIONS:
+        assert f'<section id="{name}">' in html, name
+    assert (real_run / "report.html").stat().st_size < 5_000_000
+    assert "succeeded" in section(html, "lineage")
+    card = (real_run / "model_card.md").read_text(encoding="utf-8")
+    for heading in MODEL_CARD_SECTIONS:
+        assert f"\n## {heading}\n" in card, heading
+
+
+@pytest.mark.slow
+def test_hostile_and_non_ascii_names_render_as_text(real_run: Path) -> None:
+    html = (real_run / "report.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the column, as text
+    assert UMLAUT in html and JAPANESE in html
+    assert_safe(html)
+    card = (real_run / "model_card.md").read_text(encoding="utf-8")
+    assert SCRIPT not in card and "\\<script\\>alert\\(1\\)\\</script\\>" in card
+
+
+@pytest.mark.slow
+def test_report_command_rebuilds_without_retraining(real_run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(real_run, copy)
+    (copy / "report.html").unlink()
+    (copy / "model_card.md").unlink()
+    add_stage_artifacts(copy)
+    proc = cli(["report", str(copy)])
+    assert proc.returncode == 0, output_of(proc)
+    html = (copy / "report.html").read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") >= 5
+    assert (copy / "model_card.md").is_file()
+    assert_safe(html)
+
+
+# --- sections from fixture artifacts ----------------------------------------------------------
+
+
+def test_every_section_renders_from_the_artifacts(fixture_run: Path) -> None:
+    html = html_of(fixture_run)
+    assert "bösartig" in section(html, "problem") and "decision support" in html
+    assert "Ärztinnen" in section(html, "problem")
+    assert "f" * 64 in section(html, "data")
+    quality = section(html, "quality")
+    assert "Rows set aside: 2" in quality and f"{UMLAUT} below 0" in quality
+    assert "a***@***.de" in section(html, "privacy")
+    eda = section(html, "eda")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in eda and CITY in eda
+    assert "&lt;img src=x onerror=alert(2)&gt;" in eda
+    split = section(html, "split")
+    assert "60.0%" in split
+    assert "0.95" in section(html, "metrics") and "0.9 .. 0.99" in section(html, "metrics")
+    assert section(html, "evaluation").count("data:image/png;base64,") == 2
+    assert "2 test predictions" in section(html, "evaluation")
+    assert "Permutation importance" in section(html, "interpretation")
+    fairness = section(html, "fairness")
+    assert "demographic_parity_difference" in fairness and "1 group(s) are small" in fairness
+    assert "0123abc (uncommitted changes)" in section(html, "lineage")
+    assert_safe(html)
+
+
+def test_missing_artifacts_say_not_run_and_how_to_enable(tmp_path: Path) -> None:
+    html = html_of(minimal_run(tmp_path / "run"))
+    for name, key in [
+        ("privacy", "privacy.scan=true"),
+        ("eda", "explore.enabled=true"),
+        ("interpretation", "`explain` stage"),
+        ("fairness", "`fairness` stage"),
+        ("selection", "model_selection.candidates"),
+        ("evaluation", "`evaluate` stage"),
+    ]:
+        text = section(html, name)
+        assert "Not run in this experiment (enable with" in text, name
+        assert key in text, name
+
+
+def test_compliance_checklist_derives_pass_fail_and_not_run(fixture_run: Path) -> None:
+    compliance = section(html_of(fixture_run), "compliance")
+    rows = dict(
+        re.findall(r"<td>([^<]+)</td><td><span class=\"badge \w+\">([^<]+)</span>", compliance)
+    )
+    assert rows == {
+        "Data fingerprints recorded": "pass",
+        "PII scan run and findings handled": "pass",
+        "Fairness limits checked and passed": "fail",
+        "Success criteria met": "pass",
+        "Model artifact hashed (manifest sha256)": "not run",
+        "Seed and versions recorded": "pass",
+        "Quarantine reviewed": "pass",
+    }
+
+
+def test_a_tampered_model_fails_the_hash_item(fixture_run: Path) -> None:
+    model = fixture_run / "model"
+    model.mkdir()
+    (model / "pipeline.skops").write_bytes(b"changed")
+    write_json(
+        model / "manifest.json", {"files": {"pipeline.skops": "0" * 64}, "input_columns": [SCRIPT]}
+    )
+    html = html_of(fixture_run)
+    assert "model/pipeline.skops is missing or does not match its sha256" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;</code>" in section(html, "features")
+
+
+def test_pii_kept_as_is_fails_the_privacy_item(fixture_run: Path) -> None:
+    write_json(
+        fixture_run / "data/privacy.json",
+        {
+            "findings": [
+                {"column": "phone", "kind": "phone", "policy": "ignore", "action": "ignore"}
+            ]
+        },
+    )
+    assert "kept as is: phone" in section(html_of(fixture_run), "compliance")
+
+
+def test_passwords_in_urls_are_hidden(fixture_run: Path) -> None:
+    html = html_of(fixture_run)
+    assert "s3cret" not in html
+    assert "postgresql://alice:***@db.example/prod" in html
+    assert (
+        redact("mysql+pymysql://u:p@h/db and s3://bucket/k")
+        == "mysql+pymysql://u:***@h/db and s3://bucket/k"
+    )
+
+
+def test_wide_images_are_scaled_down(fixture_run: Path) -> None:
+    from PIL import Image
+
+    metrics = json.loads((fixture_run / "metrics.json").read_text())
+    metrics["plots"] = [plot_entry(fixture_run, "plots/evaluation/wide.png", "Wide", 2000)]
+    write_json(fixture_run / "metrics.json", metrics)
+    html = html_of(fixture_run, max_image_px=300)
+    (uri,) = re.findall(r'src="data:image/png;base64,([^"]+)"', section(html, "evaluation"))
+    assert Image.open(io.BytesIO(base64.b64decode(uri))).size[0] == 300
+    assert "scaled down to 300 px" in html
+
+
+def test_size_limit_leaves_images_out_and_says_so(fixture_run: Path) -> None:
+    html = html_of(fixture_run, max_bytes=700_000)
+    assert "data:image/png" not in html or len(html.encode()) < 700_000
+    report = build_report(fixture_run, max_bytes=620_000)
+    html = report.read_text(encoding="utf-8")
+    assert report.stat().st_size < 620_000
+    assert "left out (report size limit)" in html
+    assert "not shown to keep the report small" in html
+
+
+def test_plot_paths_outside_the_run_folder_are_not_read(fixture_run: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "secret.png"
+    shutil.copyfile(fixture_run / "plots/evaluation/roc.png", outside)
+    metrics = json.loads((fixture_run / "metrics.json").read_text())
+    metrics["plots"] = [
+        {"path": "../secret.png", "title": "escape", "caption": ""},
+        {"path": "plots/nope.png", "title": "gone", "caption": ""},
+    ]
+    write_json(fixture_run / "metrics.json", metrics)
+    evaluation = section(html_of(fixture_run), "evaluation")
+    assert "data:image" not in evaluation
+    assert "only PNG files inside the run folder" in evaluation
+    assert "plots/nope.png is missing" in evaluation
+
+
+def test_unreadable_artifacts_are_reported_not_fatal(fixture_run: Path) -> None:
+    (fixture_run / "fairness.json").write_text("{not json", encoding="utf-8")
+    html = html_of(fixture_run)
+    assert "fairness.json could not be read" in section(html, "glance")
+    assert "Not run in this experiment" in section(html, "fairness")
+
+
+def test_model_card_has_every_section_and_escapes_cells(fixture_run: Path) -> None:
+    card = write_model_card(fixture_run).read_text(encoding="utf-8")
+    for heading in MODEL_CARD_SECTIONS:
+        assert f"\n## {heading}\n" in card, heading
+    assert SCRIPT not in card and IMG not in card
+    assert "| a\\|b |" in card  # a fairness check named a|b stays one cell
+    assert "demographic\\_parity\\_difference" in card
+    assert "Zürich" in card
+
+
+def test_md_escapes_markdown_and_html() -> None:
+    assert md("a|b") == "a\\|b"
+    assert md("<b>x</b>") == "\\<b\\>x\\</b\\>"
+    assert md("two\nlines") == "two lines"
+    assert md("") == "-"
+
+
+def test_report_stage_does_nothing_when_disabled(tmp_path: Path) -> None:
+    from mlconf.stages.report import report
+
+    ctx = SimpleNamespace(
+        conf=SimpleNamespace(report=SimpleNamespace(enabled=False)), run_dir=tmp_path
+    )
+    report(ctx)  # type: ignore[arg-type]
+    assert not list(tmp_path.iterdir())
+
+
+# --- the sweep comparison ---------------------------------------------------------------------
+
+
+def test_sweep_report_ranks_jobs_and_links_their_reports(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    for job, value in (("0", 0.97), ("1", 0.91)):
+        minimal_run(sweep / job)
+        metrics = json.loads((sweep / job / "metrics.json").read_text())
+        metrics["test"]["model"]["roc_auc"] = {
+            "value": value,
+            "low": value - 0.03,
+            "high": value + 0.02,
+        }
+        write_json(sweep / job / "metrics.json", metrics)
+    build_report(sweep / "0")
+    pd.DataFrame(
+        [
+            {
+                "rank": 1,
+                "job": "0",
+                "overrides": f"model={SCRIPT}",
+                "status": "succeeded",
+                "primary_metric": "roc_auc",
+                "value": 0.97,
+                "passed": True,
+                "seconds": 1.0,
+                "error": "",
+            },
+            {
+                "rank": 2,
+                "job": "1",
+                "overrides": "model=ridge",
+                "status": "failed",
+                "primary_metric": "roc_auc",
+                "value": None,
+                "passed": None,
+                "seconds": 0.1,
+                "error": "boom",
+            },
+        ]
+    ).to_csv(sweep / "sweep_summary.csv", index=False)
+    html = build_sweep_report(sweep).read_text(encoding="utf-8")
+    assert 'href="0/report.html"' in html and 'href="1/report.html"' not in html
+    assert "0.94 .. 0.99" in html and "0.88 .. 0.93" in html
+    assert "boom" in html and "model=&lt;script&gt;" in html
+    assert_safe(html)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def test_report_command_on_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("seed: 1\n")
+    proc = cli(["report", str(tmp_path)])
+    assert proc.returncode == 2
+    assert "is not a run folder: run.json is missing" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = cli(["report", str(tmp_path / "nope")])
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    proc = cli(["report", str(tmp_path / "config.yaml")])
+    assert proc.returncode == 2 and "is a file, not a run folder" in proc.stderr
+
+
+def test_report_command_rebuilds_a_sweep_report(tmp_path: Path) -> None:
+    minimal_run(tmp_path / "0")
+    pd.DataFrame([{"rank": 1, "job": "0", "status": "succeeded"}]).to_csv(
+        tmp_path / "sweep_summary.csv", index=False
+    )
+    proc = cli(["report", str(tmp_path)])
+    assert proc.returncode == 0, output_of(proc)
+    assert (tmp_path / "sweep_report.html").is_file()
