@@ -216,6 +216,7 @@ class TuneConfig:
     sampler_params: dict[str, Any] = field(default_factory=dict)
     pruner: str = "median"
     pruner_params: dict[str, Any] = field(default_factory=dict)
+    prune_every_rounds: int = 10
 
 
 @dataclass

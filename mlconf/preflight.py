@@ -14,7 +14,15 @@ from typing import Any
 from mlconf.errors import MlconfError
 
 # Free-form mappings: a key their YAML does not list may be added from the command line.
-FREE_FORM_PREFIXES = ("model.params.", "problem.costs.", "problem.costs=")
+FREE_FORM_PREFIXES = (
+    "model.params.",
+    "problem.costs.",
+    "problem.costs=",
+    "tune.sampler_params.",
+    "tune.sampler_params=",
+    "tune.pruner_params.",
+    "tune.pruner_params=",
+)
 # Hydra's flags that take the next argument as their value (`--cfg job`).
 VALUE_FLAGS = {
     "--cfg": None,

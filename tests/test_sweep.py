@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from helpers import cli
+from helpers import ROOT, cli
 
 
 def test_sweep_writes_a_ranked_summary_with_failures_last(tmp_path: Path) -> None:
@@ -100,3 +100,25 @@ def test_optuna_sweeper_with_nothing_to_search_says_so(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "nothing to search" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_glob_runs_every_preset_and_ranks_each_experiment_apart(tmp_path: Path) -> None:
+    proc = cli(
+        [
+            "train",
+            "-m",
+            "experiment=glob(*)",
+            "++model.params.n_estimators=10",
+            "metrics.bootstrap=0",
+            "explain.enabled=false",
+        ],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    presets = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+    summaries = sorted(tmp_path.glob("experiments/*/multirun/*/sweep_summary.csv"))
+    assert [s.parents[2].name for s in summaries] == presets  # experiment_name = data.name
+    for path in summaries:
+        summary = pd.read_csv(path)
+        assert list(summary["status"]) == ["succeeded"]
+        assert summary.loc[0, "overrides"].startswith(f"experiment={path.parents[2].name}")

@@ -160,6 +160,8 @@ def test_the_same_seed_gives_the_same_trials(tmp_path: Path) -> None:
     [
         ("tune.n_trials=0", "tuning needs a budget"),
         ("tune.folds=1", "at least 2 folds"),
+        ("tune.timeout=0", "positive number of seconds"),
+        ("tune.prune_every_rounds=-1", "prune_every_rounds"),
         ("search.space.C.low=1000", "search.space.C"),
     ],
 )
@@ -167,3 +169,91 @@ def test_tuning_mistakes_fail_before_loading(tmp_path: Path, override: str, mess
     with pytest.raises(MlconfError, match=message):
         run_train(["search=logistic", "model=logistic", *FAST, override], tmp_path / "run")
     assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_xgboost_trials_are_pruned_between_boosting_rounds(tmp_path: Path) -> None:
+    """Intermediate values land on round steps (fold * stride + round), not on fold steps."""
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'rounds.db'}"
+    overrides = [
+        *SMALL_XGB,
+        "tune.n_trials=8",
+        "tune.pruner=median",
+        "++tune.pruner_params.n_startup_trials=2",
+        "tune.prune_every_rounds=5",
+        f"tune.storage={storage}",
+        "tune.study_name=rounds",
+        *FAST,
+    ]
+    run_train(overrides, tmp_path / "run")
+    study = optuna.load_study(study_name="rounds", storage=storage)
+    steps = sorted({s for t in study.trials for s in t.intermediate_values})
+    assert steps[:3] == [5, 10, 15]
+    assert all(step % 5 == 0 for step in steps)
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert pruned, "the median pruner stopped no trial"
+    # A pruned trial stopped inside a fold: its last report is not the end of a fold.
+    assert any(max(t.intermediate_values) % 100 for t in pruned)
+
+
+def test_models_without_round_scores_prune_per_fold(tmp_path: Path) -> None:
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'folds.db'}"
+    run_train(
+        [
+            "experiment=wine",
+            "search=logistic",
+            "model=logistic",
+            "tune.n_trials=2",
+            f"tune.storage={storage}",
+            "tune.study_name=folds",
+            *FAST,
+        ],
+        tmp_path / "run",
+    )
+    study = optuna.load_study(study_name="folds", storage=storage)
+    assert {s for t in study.trials for s in t.intermediate_values} == {0, 1}
+
+
+def test_round_metric_matches_the_primary_metric() -> None:
+    from mlconf.tuning.rounds import round_metric
+
+    binary = round_metric("roc_auc", "classification", 2)
+    assert binary is not None and binary.eval_metric == "auc"
+    accuracy = round_metric("accuracy", "classification", 3)
+    assert accuracy is not None and accuracy.eval_metric == "merror"
+    assert accuracy.to_primary(0.25) == 0.75
+    assert round_metric("roc_auc", "classification", 3) is None
+    assert round_metric("r2", "regression", 0) is None
+    rmse = round_metric("rmse", "regression", 0)
+    assert rmse is not None and rmse.eval_metric == "rmse"
+
+
+def test_a_timeout_shorter_than_one_trial_is_reported(tmp_path: Path) -> None:
+    result = run_train(
+        [*SMALL_XGB, "tune.n_trials=0", "tune.timeout=0.001", *FAST], tmp_path / "run"
+    )
+    warnings = json.loads((result.run_dir / "run.json").read_text())["warnings"]
+    assert any("shorter than one trial" in w and "tune.timeout" in w for w in warnings)
+    assert len(pd.read_csv(result.run_dir / "trials.csv")) == 1
+
+
+def test_the_best_trials_params_reproduce_its_score(tmp_path: Path) -> None:
+    """Training with the best params and the same folds gives the best trial's CV score."""
+    tuned = run_train([*SMALL_XGB, "tune.n_trials=3", *FAST], tmp_path / "tuned")
+    best = json.loads((tuned.run_dir / "best_params.json").read_text())
+    again = run_train([*best["overrides"], "split.folds=2", *FAST], tmp_path / "again")
+    cv = json.loads((again.run_dir / "metrics.json").read_text())["cv"]
+    assert cv["roc_auc"]["mean"] == pytest.approx(best["roc_auc"], abs=1e-12)
+
+
+def test_progress_off_a_terminal_prints_one_line_per_trial(tmp_path: Path) -> None:
+    from helpers import quiet_console
+
+    console = quiet_console()
+    run_train([*SMALL_XGB, "tune.n_trials=3", *FAST], tmp_path / "run", console=console)
+    lines = [line for line in console.export_text().splitlines() if "  trial " in line]
+    assert len(lines) == 3
+    assert all("best roc_auc" in line for line in lines)

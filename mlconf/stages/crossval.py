@@ -21,11 +21,13 @@ def cross_validate(
     label: str = "",
     on_fold: Callable[[int, dict[str, list[float]]], None] | None = None,
     quiet: bool = False,
+    before_fit: Callable[[int, Any], None] | None = None,
 ) -> dict[str, Any]:
     """Mean, spread and fold values of every metric, plus fit and predict seconds.
 
     `on_fold(i, values_so_far)` runs after each fold: tuning reports to Optuna there,
-    and may raise to stop a hopeless trial early (pruning).
+    and may raise to stop a hopeless trial early (pruning). `before_fit(i, pipeline)` may
+    adjust fold i's fresh copy of the pipeline (tuning adds a per-round pruning callback).
     """
     import numpy as np
     from sklearn.base import clone
@@ -42,7 +44,10 @@ def cross_validate(
     for i, (fit_idx, val_idx) in enumerate(splitter.split(x, y)):
         start = time.perf_counter()
         held_out = (x.iloc[val_idx], y[val_idx])
-        fold_model = fit(clone(pipeline), x.iloc[fit_idx], y[fit_idx], name, held_out)
+        fold_pipeline = clone(pipeline)
+        if before_fit is not None:
+            before_fit(i, fold_pipeline)
+        fold_model = fit(fold_pipeline, x.iloc[fit_idx], y[fit_idx], name, held_out)
         fitted = time.perf_counter()
         y_pred, y_proba = predictions(fold_model, held_out[0], conf.problem.task)
         per_fold["fit_seconds"].append(fitted - start)

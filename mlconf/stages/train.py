@@ -98,11 +98,12 @@ def fit(
 ) -> Any:
     """Fit, turning a library's complaint about the data or params into a clear error.
 
-    A boosting model with `early_stopping_rounds` set stops on `eval_data` (validation
-    rows it does not train on), seen through the pipeline's own fitted feature steps.
+    A boosting model with `early_stopping_rounds` (or callbacks, as tuning's round
+    pruning) watches `eval_data`: validation rows it does not train on, seen through the
+    pipeline's own fitted feature steps.
     """
     try:
-        if eval_data is not None and len(eval_data[0]) and _stops_early(pipeline):
+        if eval_data is not None and len(eval_data[0]) and _watches_eval_set(pipeline):
             features = pipeline[:-1].fit(x, y)
             eval_x = features.transform(eval_data[0])
             pipeline[-1].fit(
@@ -121,15 +122,16 @@ def fit(
         ) from exc
 
 
-def _stops_early(pipeline: Any) -> bool:
+def _watches_eval_set(pipeline: Any) -> bool:
     from sklearn.pipeline import Pipeline
 
     if not isinstance(pipeline, Pipeline) or len(pipeline.steps) < 2:
         return False
     model = pipeline[-1]
-    return getattr(model, "early_stopping_rounds", None) is not None and hasattr(
-        model, "get_xgb_params"
+    watches = getattr(model, "early_stopping_rounds", None) is not None or bool(
+        getattr(model, "callbacks", None)
     )
+    return watches and hasattr(model, "get_xgb_params")
 
 
 def validation_data(ctx: RunContext) -> tuple[pd.DataFrame, Any] | None:

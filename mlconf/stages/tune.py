@@ -30,6 +30,8 @@ def tune(ctx: RunContext) -> None:
     from mlconf.stages.crossval import cross_validate
     from mlconf.stages.train import seeded_pipeline, training_data
     from mlconf.store.atomic import write_json, write_with
+    from mlconf.tuning.progress import TrialProgress
+    from mlconf.tuning.rounds import pruning_callback
     from mlconf.tuning.space import parse_space
     from mlconf.tuning.study import open_study, trials_frame
 
@@ -51,39 +53,54 @@ def tune(ctx: RunContext) -> None:
     )
     x, y = training_data(ctx)
     base_params = dict(conf.model.params) if conf.model.name == model_name else {}
+    by_rounds = _round_pruning(ctx, model_name, space, base_params)
 
     def objective(trial: optuna.Trial) -> float:
         params = {**base_params, **space.suggest(trial)}
+        if by_rounds is not None:
+            params["eval_metric"] = by_rounds[0].eval_metric
         pipeline = seeded_pipeline(ctx, ModelConfig(name=model_name, params=params))
 
         def report(fold: int, values: dict[str, list[float]]) -> None:
             so_far = [v for v in values[primary] if not math.isnan(v)]
-            if so_far:
+            if so_far and by_rounds is None:
                 trial.report(sum(so_far) / len(so_far), step=fold)
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
+        def watch_rounds(fold: int, fold_pipeline: Any) -> None:
+            if by_rounds is not None:
+                metric, stride = by_rounds
+                callback = pruning_callback(
+                    trial, fold, metric, stride, tune_conf.prune_every_rounds
+                )
+                fold_pipeline[-1].set_params(callbacks=[callback])
+
         scores = cross_validate(
-            ctx, pipeline, x, y, tune_conf.folds, model_name, on_fold=report, quiet=True
+            ctx,
+            pipeline,
+            x,
+            y,
+            tune_conf.folds,
+            model_name,
+            on_fold=report,
+            quiet=True,
+            before_fit=watch_rounds,
         )
         value = scores[primary]["mean"]
         if math.isnan(value):
             raise MlconfError(f"{primary} is undefined on the folds", where="stage tune")
         return value
 
-    def progress(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        best = _best_value(study)
-        shown = "pruned" if trial.value is None else f"{primary} {trial.value:.4f}"
-        ctx.console.print(f"  trial {trial.number}: {shown} (best {best})", highlight=False)
-
     stored = len(study.trials)
-    study.optimize(
-        objective,
-        n_trials=tune_conf.n_trials if tune_conf.n_trials > 0 else None,
-        timeout=tune_conf.timeout,
-        callbacks=[progress],
-        catch=(ValueError,),
-    )
+    with TrialProgress(ctx.console, primary, tune_conf.n_trials, tune_conf.timeout) as bar:
+        study.optimize(
+            objective,
+            n_trials=tune_conf.n_trials if tune_conf.n_trials > 0 else None,
+            timeout=tune_conf.timeout,
+            callbacks=[bar.update],
+            catch=(ValueError,),
+        )
     frame = trials_frame(study, space)
     write_with(ctx.artifact("trials.csv"), lambda tmp: frame.to_csv(tmp, index=False))
     if _completed(study) == 0:
@@ -100,14 +117,49 @@ def tune(ctx: RunContext) -> None:
     best = {**base_params, **space.decode(study.best_params)}
     write_json(
         ctx.artifact("best_params.json"),
-        {"model": model_name, "params": best, primary: study.best_value},
+        {
+            "model": model_name,
+            "params": best,
+            primary: study.best_value,
+            "trial": study.best_trial.number,
+            "overrides": [f"model={model_name}", *as_overrides("model.params", best)],
+        },
     )
-    ctx.count("tuning", {"trials": len(study.trials) - stored, "study_trials": len(study.trials)})
+    ran = len(study.trials) - stored
+    ctx.count("tuning", {"trials": ran, "study_trials": len(study.trials)})
+    _check_timeout(ctx, study.trials[stored:], tune_conf.timeout)
     conf.model = ModelConfig(name=model_name, params=best)
     ctx.console.print(
         f"  best of {len(study.trials)} trials: {primary} {study.best_value:.4f} "
         f"(trial {study.best_trial.number}; trials.csv, best_params.json)"
     )
+
+
+def as_overrides(prefix: str, params: dict[str, Any]) -> list[str]:
+    """Command-line overrides that give `params` back exactly (`mlconf train ...`)."""
+    import json
+
+    def text(value: Any) -> str:
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, int | float):
+            return repr(value)
+        if (
+            isinstance(value, str)
+            and value.replace("_", "").isalnum()
+            and value
+            not in (
+                "null",
+                "true",
+                "false",
+            )
+        ):
+            return value
+        return json.dumps(value)
+
+    return [f"++{prefix}.{name}={text(value)}" for name, value in params.items()]
 
 
 def tuned_model(conf: TrainConfig) -> str:
@@ -121,6 +173,18 @@ def tuned_model(conf: TrainConfig) -> str:
             "tune.timeout is set",
             where="config key tune.n_trials",
             fix="set tune.n_trials=20 (or tune.timeout=<seconds>)",
+        )
+    if conf.tune.timeout is not None and conf.tune.timeout <= 0:
+        raise MlconfError(
+            f"tune.timeout must be a positive number of seconds, got {conf.tune.timeout}",
+            where="config key tune.timeout",
+            fix="set tune.timeout=300, or tune.timeout=null for no time limit",
+        )
+    if conf.tune.prune_every_rounds < 0:
+        raise MlconfError(
+            f"tune.prune_every_rounds must be 0 (per fold only) or more, "
+            f"got {conf.tune.prune_every_rounds}",
+            where="config key tune.prune_every_rounds",
         )
     if conf.tune.folds < 2:
         raise MlconfError(
@@ -137,11 +201,42 @@ def tuned_model(conf: TrainConfig) -> str:
     return owner
 
 
+def _round_pruning(
+    ctx: RunContext, model_name: str, space: Any, base_params: dict[str, Any]
+) -> tuple[Any, int] | None:
+    """(xgboost metric, steps per fold) when trials can be pruned between rounds."""
+    from mlconf.tuning.rounds import round_metric, round_stride
+
+    conf = ctx.conf
+    if model_name != "xgboost" or conf.tune.pruner == "none" or not conf.tune.prune_every_rounds:
+        return None
+    if "callbacks" in base_params or "eval_metric" in base_params:
+        return None
+    metric = round_metric(conf.problem.primary_metric, conf.problem.task, len(ctx["classes"]))
+    if metric is None:
+        ctx.console.print(
+            f"  pruning per fold: xgboost has no round-by-round {conf.problem.primary_metric}"
+        )
+        return None
+    trees = space.params.get("n_estimators")
+    high = int(trees.high) if trees is not None and trees.high is not None else None
+    return metric, round_stride(high, base_params.get("n_estimators"))
+
+
+def _check_timeout(ctx: RunContext, trials: list[Any], timeout: float | None) -> None:
+    """Optuna lets a trial that started in time finish; say so when one outlasted the budget."""
+    if timeout is None or not trials or trials[0].duration is None:
+        return
+    first = trials[0].duration.total_seconds()
+    if first > timeout:
+        ctx.warn(
+            f"tune.timeout={timeout:g} s is shorter than one trial (the first took "
+            f"{first:.0f} s), so only {len(trials)} trial(s) ran; raise tune.timeout to a "
+            "few times the trial time, or lower tune.folds"
+        )
+
+
 def _completed(study: Any) -> int:
     import optuna
 
     return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-
-
-def _best_value(study: Any) -> str:
-    return f"{study.best_value:.4f}" if _completed(study) else "-"
