@@ -92,6 +92,10 @@ def check_names(conf: TrainConfig) -> None:
 
         parse_space(dict(conf.search.space))
         make_model(ModelConfig(name=tuned_model(conf)), conf.problem.task)
+        if conf.tune.storage:
+            from mlconf.stages.tune import configured_study
+
+            configured_study(conf, tuned_model(conf))
     for stage in conf.stages:
         if stage not in STAGES:
             raise MlconfError(

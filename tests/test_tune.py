@@ -257,3 +257,18 @@ def test_progress_off_a_terminal_prints_one_line_per_trial(tmp_path: Path) -> No
     lines = [line for line in console.export_text().splitlines() if "  trial " in line]
     assert len(lines) == 3
     assert all("best roc_auc" in line for line in lines)
+
+
+def test_storage_and_direction_mistakes_fail_before_loading(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    common = [*SMALL_XGB, "tune.n_trials=1", f"tune.storage={storage}", *FAST]
+    run_train([*common, "tune.study_name=auc"], tmp_path / "first")
+    with pytest.raises(MlconfError, match="created to maximize, not to minimize") as caught:
+        run_train(
+            [*common, "tune.study_name=auc", "problem.primary_metric=log_loss"], tmp_path / "two"
+        )
+    assert caught.value.where == "config key tune.study_name"
+    assert not (tmp_path / "two" / "run.json").exists()
+    with pytest.raises(MlconfError, match="cannot open the study storage nonsense://"):
+        run_train([*SMALL_XGB, "tune.storage=nonsense://", *FAST], tmp_path / "three")
+    assert not (tmp_path / "three" / "run.json").exists()

@@ -33,24 +33,14 @@ def tune(ctx: RunContext) -> None:
     from mlconf.tuning.progress import TrialProgress
     from mlconf.tuning.rounds import pruning_callback
     from mlconf.tuning.space import parse_space
-    from mlconf.tuning.study import open_study, trials_frame
+    from mlconf.tuning.study import trials_frame
 
     model_name = tuned_model(conf)
     space = parse_space(dict(conf.search.space))
     tune_conf = conf.tune
     primary = conf.problem.primary_metric
-    higher = bool(get("metric", primary).meta.get("greater_is_better", True))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(
-        name=tune_conf.study_name or f"{conf.experiment_name}-{model_name}",
-        storage=tune_conf.storage,
-        direction="maximize" if higher else "minimize",
-        sampler=tune_conf.sampler,
-        pruner=tune_conf.pruner,
-        seed=conf.seed,
-        sampler_params=tune_conf.sampler_params,
-        pruner_params=tune_conf.pruner_params,
-    )
+    study = configured_study(conf, model_name)
     x, y = training_data(ctx)
     base_params = dict(conf.model.params) if conf.model.name == model_name else {}
     by_rounds = _round_pruning(ctx, model_name, space, base_params)
@@ -132,6 +122,28 @@ def tune(ctx: RunContext) -> None:
     ctx.console.print(
         f"  best of {len(study.trials)} trials: {primary} {study.best_value:.4f} "
         f"(trial {study.best_trial.number}; trials.csv, best_params.json)"
+    )
+
+
+def configured_study(conf: TrainConfig, model_name: str) -> Any:
+    """The study `tune.*` names, opened (or created) in its storage.
+
+    The runner calls this before loading any data when a storage is set, so a URL that
+    cannot be opened, or a study stored with the other direction, fails at once.
+    """
+    from mlconf.tuning.study import open_study
+
+    tune_conf = conf.tune
+    higher = get("metric", conf.problem.primary_metric).meta.get("greater_is_better", True)
+    return open_study(
+        name=tune_conf.study_name or f"{conf.experiment_name}-{model_name}",
+        storage=tune_conf.storage,
+        direction="maximize" if higher else "minimize",
+        sampler=tune_conf.sampler,
+        pruner=tune_conf.pruner,
+        seed=conf.seed,
+        sampler_params=tune_conf.sampler_params,
+        pruner_params=tune_conf.pruner_params,
     )
 
 

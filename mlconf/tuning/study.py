@@ -101,7 +101,7 @@ def make_sampler(
     seed: int,
     params: Mapping[str, Any] | None = None,
     *,
-    where: str = "search.sampler",
+    where: str = "config key tune.sampler",
 ) -> BaseSampler:
     """Build a named sampler, seeded so that a study is reproducible; `params` override."""
     sampler: BaseSampler = _build("sampler", SAMPLERS, name, params, seed, where)
@@ -109,7 +109,7 @@ def make_sampler(
 
 
 def make_pruner(
-    name: str, params: Mapping[str, Any] | None = None, *, where: str = "search.pruner"
+    name: str, params: Mapping[str, Any] | None = None, *, where: str = "config key tune.pruner"
 ) -> BasePruner:
     """Build a named pruner; `params` are the Optuna class's keyword arguments."""
     pruner: BasePruner = _build("pruner", PRUNERS, name, params, None, where)
@@ -230,8 +230,8 @@ def open_study(
         existing = ", ".join(d.name.lower() for d in study.directions)
         raise MlconfError(
             f"study {name!r} in {shown} was created to {existing}, not to {direction}",
-            where="search.direction",
-            fix=f"use another study name, or direction: {existing}",
+            where="config key tune.study_name",
+            fix=f"use another tune.study_name, or a primary metric to {existing}",
         )
     return study
 
@@ -249,7 +249,7 @@ def _storage(storage: str | None) -> BaseStorage | None:
     except ArgumentError as exc:
         raise MlconfError(
             f"storage {shown!r} is not a database URL",
-            where="search.storage",
+            where="config key tune.storage",
             fix="use memory, sqlite:///path/to/study.db, or postgresql://user:pw@host/db",
         ) from exc
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
@@ -259,7 +259,7 @@ def _storage(storage: str | None) -> BaseStorage | None:
         except OSError as exc:
             raise MlconfError(
                 f"cannot create the folder {folder} of the study database {shown}: {exc}",
-                where="search.storage",
+                where="config key tune.storage",
                 fix="choose a writable path for the SQLite file",
             ) from exc
     with _storage_errors(storage), _quiet_experimental():
@@ -330,6 +330,8 @@ def _storage_errors(storage: str | None) -> Iterator[None]:
         )
         if isinstance(exc, ImportError):
             fix = f"install the database driver: pip install {_driver_package(exc, storage)}"
+        elif "Can't load plugin" in str(exc):
+            fix = "use sqlite:///path/to/study.db or postgresql://user:password@host/db"
         elif "upgrade" in str(exc):
             fix = f"run `optuna storage upgrade --storage {shown}` (back the database up first)"
         elif shown.startswith("sqlite"):
@@ -338,7 +340,7 @@ def _storage_errors(storage: str | None) -> Iterator[None]:
             fix = "check that the database server is running and the URL, user and password"
         raise MlconfError(
             f"cannot open the study storage {shown}: {type(exc).__name__}: {detail}",
-            where="search.storage",
+            where="config key tune.storage",
             fix=fix,
         ) from exc
 

@@ -98,7 +98,7 @@ def test_unknown_sampler_lists_names_and_closest() -> None:
     message = str(caught.value)
     assert "Did you mean 'tpe'" in message
     assert all(name in message for name in SAMPLERS)
-    assert caught.value.where == "search.sampler"
+    assert caught.value.where == "config key tune.sampler"
 
 
 def test_sampler_parameter_typo_names_closest() -> None:
@@ -268,7 +268,7 @@ def test_bad_url_is_an_error() -> None:
     with pytest.raises(MlconfError) as caught:
         open_study(name="x", storage="not a url", direction="maximize")
     assert "'not a url' is not a database URL" in str(caught.value)
-    assert caught.value.where == "search.storage"
+    assert caught.value.where == "config key tune.storage"
 
 
 def test_unusable_database_names_url_without_password(tmp_path: Path) -> None:
