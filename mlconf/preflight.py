@@ -13,7 +13,7 @@ from typing import Any
 
 from mlconf.errors import MlconfError
 
-FREE_FORM_PREFIXES = ("model.params.",)
+FREE_FORM_PREFIXES = ("model.params.", "privacy.columns.")
 # Hydra's flags that take the next argument as their value (`--cfg job`).
 VALUE_FLAGS = {
     "--cfg": None,
@@ -126,7 +126,8 @@ def check_overrides(args: list[str]) -> None:
 
 
 def open_free_form(args: list[str]) -> list[str]:
-    """`model.params.x=1` may add a parameter the model's YAML does not list.
+    """`model.params.x=1` may add a parameter the model's YAML does not list, and
+    `privacy.columns.<column>=hash` a policy for a column (checked by the privacy stage).
 
     Params are checked against the estimator itself (with a suggestion on a typo), so
     the override is passed as `++` (add or replace) instead of failing at composition.

@@ -17,7 +17,19 @@ from mlconf import register
 from mlconf.errors import MlconfError
 from mlconf.runner import RunResult, run
 
-STAGES = ["load", "validate", "prepare", "split", "select", "tune", "train", "evaluate", "save"]
+STAGES = [
+    "load",
+    "validate",
+    "privacy",
+    "explore",
+    "prepare",
+    "split",
+    "select",
+    "tune",
+    "train",
+    "evaluate",
+    "save",
+]
 
 
 def read_json(path: Path) -> Any:

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mlconf.stages.evaluate import evaluate
+from mlconf.stages.explore import explore
 from mlconf.stages.load import load
 from mlconf.stages.prepare import prepare
+from mlconf.stages.privacy import privacy
 from mlconf.stages.save import save
 from mlconf.stages.select import select
 from mlconf.stages.split import split
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 STAGES: dict[str, Callable[[RunContext], None]] = {
     "load": load,
     "validate": validate,
+    "privacy": privacy,
+    "explore": explore,
     "prepare": prepare,
     "split": split,
     "select": select,
