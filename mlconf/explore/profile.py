@@ -2,9 +2,9 @@
 
 Everything is vectorised over columns (numpy / pandas); no Python loop runs per row.
 Above `max_rows` the profile is computed on a seeded random sample (recorded), and the
-mutual-information estimate, the slowest part, runs on at most `mi_rows` of that sample
-for at most `max_mi_columns` features. Only the missing shares and the duplicate count
-use every row, as both are cheap.
+associations with the target (mutual information, the slowest part, and correlations)
+on at most `association_rows` of that sample, MI for at most `max_mi_columns` features.
+Only the missing shares and the duplicate count use every row, as both are cheap.
 """
 
 from __future__ import annotations
@@ -123,10 +123,14 @@ def column_kind(series: pd.Series) -> str:
 
 
 def _as_floats(frame: pd.DataFrame) -> np.ndarray:
-    """Numeric columns as one float64 matrix, missing as NaN (nullable dtypes too)."""
+    """Columns as one float64 matrix, missing (NaN, None, pd.NA) and non-numbers as NaN."""
     if frame.shape[1] == 0:
         return np.empty((len(frame), 0))
-    return frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    try:  # numeric dtypes convert at once
+        return frame.to_numpy(dtype="float64", na_value=np.nan)
+    except (TypeError, ValueError):
+        numbers = frame.apply(pd.to_numeric, errors="coerce")
+        return numbers.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _numeric_stats(
@@ -236,11 +240,18 @@ def associations(
     config: ExploreConfig,
     seed: int,
 ) -> list[dict[str, Any]]:
-    """Mutual information (sklearn, on a sub-sample) and Pearson/Spearman r of each feature."""
+    """Mutual information (sklearn) and Pearson/Spearman r of each feature with the target.
+
+    All three are estimated on at most `association_rows` rows of the sample with a target.
+    """
+    known = y.notna().to_numpy()
+    sample, y = sample[known], y[known]
+    if len(sample) > config.association_rows:
+        rows = np.random.default_rng(seed).choice(len(sample), config.association_rows, False)
+        sample, y = sample.iloc[np.sort(rows)], y.iloc[np.sort(rows)]
     out: dict[str, dict[str, Any]] = {
         f: {"feature": f, "mutual_info": None, "pearson": None, "spearman": None} for f in features
     }
-    known = y.notna().to_numpy()
     numeric = [f for f in features if kinds[f] in ("numeric", "boolean")]
     y_num = _target_numbers(y, task)
     if numeric and y_num is not None:
@@ -251,7 +262,7 @@ def associations(
         for j, f in enumerate(numeric):
             out[f]["pearson"] = pearson[j]
             out[f]["spearman"] = spearman[j]
-    mi = mutual_information(sample[known], names, kinds, features, y[known], task, config, seed)
+    mi = mutual_information(sample, names, kinds, features, y, task, config, seed)
     for f, value in mi.items():
         out[f]["mutual_info"] = value
     ranked = sorted(
@@ -267,7 +278,7 @@ def _corr_with(x: np.ndarray, y: np.ndarray) -> list[float | None]:
     """Pearson r of every column of x with y, on rows where both are present."""
     both = ~np.isnan(x) & ~np.isnan(y)[:, None]
     n = both.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         xm = np.where(both, x, 0.0)
         ym = np.where(both, y[:, None], 0.0)
         mx = xm.sum(axis=0) / n
@@ -291,15 +302,23 @@ def mutual_information(
     """sklearn's MI estimate of each (non-constant) feature with the target, in nats."""
     from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 
-    if len(sample) > config.mi_rows:
-        rows = np.random.default_rng(seed).choice(len(sample), config.mi_rows, replace=False)
-        sample, y = sample.iloc[rows], y.iloc[rows]
+    if task == "classification":
+        target = _codes(y.astype(str))
+        if len(target) < 4 or np.bincount(target).max() < 2 or len(np.unique(target)) < 2:
+            return {}  # sklearn needs a class seen twice and two classes
+        estimate: Any = mutual_info_classif
+    else:
+        target = _as_floats(y.to_frame())[:, 0]
+        finite = np.isfinite(target)
+        with np.errstate(over="ignore", invalid="ignore"):
+            flat = finite.sum() < 4 or not np.nanstd(target) > 0
+        if flat:
+            return {}
+        sample, target = sample[finite], target[finite]
+        estimate = mutual_info_regression
     usable = [f for f in features if sample.iloc[:, names.index(f)].nunique(dropna=False) > 1]
-    usable = usable[: config.max_mi_columns]
-    if len(sample) < 4 or not usable:
-        return {}
-    blocks, discrete = [], []
-    for f in usable:
+    blocks, discrete, kept = [], [], []
+    for f in usable[: config.max_mi_columns]:
         column = sample.iloc[:, names.index(f)]
         if kinds[f] == "numeric":
             values = _as_floats(column.to_frame())[:, 0]
@@ -307,34 +326,25 @@ def mutual_information(
             blocks.append(np.where(np.isfinite(values), values, fill))
             discrete.append(False)
         else:
-            blocks.append(_codes(column).astype("float64"))
+            codes = _codes(column)
+            if np.bincount(codes - codes.min()).max() < 2:
+                continue  # every value once: nothing to estimate (and sklearn would fail)
+            blocks.append(codes.astype("float64"))
             discrete.append(True)
-    x = np.column_stack(blocks)
-    neighbours = min(3, len(sample) - 1)
-    if task == "classification":
-        target = _codes(y.astype(str))
-        if len(np.unique(target)) < 2:
-            return {}
-        mi = mutual_info_classif(
-            x,
+        kept.append(f)
+    if not kept:
+        return {}
+    try:
+        mi = estimate(
+            np.column_stack(blocks),
             target,
             discrete_features=np.array(discrete),
-            n_neighbors=neighbours,
+            n_neighbors=min(3, len(sample) - 1),
             random_state=seed,
         )
-    else:
-        target_values = _as_floats(y.to_frame())[:, 0]
-        finite = np.isfinite(target_values)
-        if finite.sum() < 4 or np.nanstd(target_values) == 0:
-            return {}
-        mi = mutual_info_regression(
-            x[finite],
-            target_values[finite],
-            discrete_features=np.array(discrete),
-            n_neighbors=neighbours,
-            random_state=seed,
-        )
-    return {f: float(v) for f, v in zip(usable, mi, strict=True)}
+    except ValueError:  # a degenerate sample sklearn cannot estimate on: no values, not an error
+        return {}
+    return {f: float(v) for f, v in zip(kept, mi, strict=True)}
 
 
 def correlation_matrix(
