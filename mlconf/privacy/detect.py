@@ -6,11 +6,12 @@ are confirmed with the Luhn checksum, computed on a digit matrix. Kinds:
 
 - email: local@domain.tld anywhere in the value
 - phone: a whole value of 8-15 digits written with `+` or separators (space . - ( )), so
-  plain digit strings (ids, amounts) are not taken for phone numbers
+  plain digit strings (ids, amounts) are not taken for phone numbers; dates are not either
 - card: a whole value of 13-19 digits (spaces or dashes allowed) passing the Luhn check
 - national_id: US Social Security numbers written 123-45-6789 (area not 000, 666 or
-  9xx; group not 00; serial not 0000) and UK National Insurance numbers (QQ 12 34 56 C:
-  two letters from the allowed prefixes, six digits, suffix A-D)
+  9xx; group not 00; serial not 0000) and UK National Insurance numbers (AB 12 34 56 C:
+  two letters from the allowed prefixes (no D F I Q U V first, no BG GB KN NK NT TN ZZ),
+  six digits, suffix A-D)
 - ip: an IPv4 address anywhere in the value, or a whole value that is an IPv6 address
 - name: the column's name says name (name, first_name, surname, ...) and values are one
   to four capitalised words
@@ -29,6 +30,7 @@ KINDS: tuple[str, ...] = ("email", "card", "national_id", "ip", "phone", "name")
 EMAIL = r"[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 PHONE = r"\+?[\d\s().\-]{8,24}"
 PHONE_SEPARATED = r"^\+|[\s().\-]"
+DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
 CARD = r"[0-9](?:[ \-]?[0-9]){12,18}"
 SSN = r"(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)"
 NINO = (
@@ -108,7 +110,8 @@ def _phone(values: pd.Series) -> np.ndarray:
     shaped = stripped.str.fullmatch(PHONE).to_numpy(dtype=bool)
     digits = stripped.str.count(r"\d").to_numpy()
     separated = stripped.str.contains(PHONE_SEPARATED, regex=True).to_numpy(dtype=bool)
-    return shaped & separated & (digits >= 8) & (digits <= 15)
+    dates = stripped.str.fullmatch(DATE).to_numpy(dtype=bool)
+    return shaped & separated & ~dates & (digits >= 8) & (digits <= 15)
 
 
 def _name(values: pd.Series) -> np.ndarray:
@@ -151,10 +154,16 @@ def scan_column(column: object, series: pd.Series) -> dict[str, tuple[float, np.
     if len(values) == 0:
         return {}
     found = {}
+    values = values.reset_index(drop=True)
+    specific = np.zeros(len(values), dtype=bool)
     for kind, detect in DETECTORS.items():
         if kind == "name" and not name_hint(column):
             continue
-        mask = detect(values.reset_index(drop=True))
+        mask = detect(values)
+        if kind in ("card", "national_id", "ip"):
+            specific |= mask
+        elif kind == "phone":
+            mask &= ~specific  # an SSN, a card number or an address is not a phone number
         if mask.any():
             found[kind] = (float(mask.mean()), values.to_numpy()[mask])
     return found
