@@ -218,7 +218,7 @@ class ExploreConfig:
     enabled: bool = True
     max_rows: int = 100_000
     max_mi_columns: int = 50
-    association_rows: int = 10_000
+    association_rows: int = 5_000
     bins: int = 20
     top_values: int = 10
     correlation_threshold: float = 0.9

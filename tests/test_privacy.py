@@ -159,6 +159,7 @@ def pii_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "y": np.where(x + rng.normal(scale=0.5, size=n) > 0, "yes", "no"),
         }
     )
+    frame.loc[5, "y"] = None  # quarantined by validate, before privacy runs
     path = tmp_path_factory.mktemp("pii") / "people.csv"
     frame.to_csv(path, index=False)
     return path
@@ -257,6 +258,9 @@ def test_hashed_emails_train_and_the_saved_model_predicts_on_raw_emails(
     assert record["salt_env"] == SALT
     profile = (run_dir / "data" / "profile.json").read_text("utf-8")
     assert "@example.com" not in profile and "pii:" in profile  # explore saw hashed values
+    quarantine = pd.read_csv(run_dir / "data" / "quarantine.csv")
+    assert len(quarantine) == 1 and quarantine["email"].str.startswith("pii:").all()
+    assert "phone" not in quarantine.columns
     assert "a-long-random-secret" not in (run_dir / "model" / "pipeline.skops").read_bytes().decode(
         "latin-1"
     )
@@ -266,6 +270,7 @@ def test_hashed_emails_train_and_the_saved_model_predicts_on_raw_emails(
     assert type(model.pipeline[0]).__name__ == "PiiGuard"
     predictions = model.predict(raw)
     assert set(predictions) <= {"yes", "no"} and len(predictions) == len(raw)
+    assert (predictions[raw["y"].notna()] == raw["y"].dropna()).mean() > 0.7
     # serving sees raw emails: the pipeline hashes them exactly as training did
     seen = model.pipeline[0].transform(raw[model.input_columns])
     assert seen["email"].str.startswith("pii:").all()

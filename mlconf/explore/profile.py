@@ -160,14 +160,15 @@ def _numeric_stats(
             "q75": q3,
             "max": high,
         }
-        columns[name]["histogram"] = histogram(values[:, j], config.bins)
+        distinct = columns[name]["distinct"]
+        columns[name]["histogram"] = histogram(values[:, j], min(config.bins, max(distinct, 1)))
 
 
 def histogram(values: np.ndarray, bins: int) -> dict[str, list[float]] | None:
     finite = values[np.isfinite(values)]
     if len(finite) == 0:
         return None
-    counts, edges = np.histogram(finite, bins=max(1, min(bins, len(np.unique(finite)))))
+    counts, edges = np.histogram(finite, bins=max(1, bins))
     return {"edges": edges.tolist(), "counts": counts.tolist()}
 
 
@@ -209,7 +210,7 @@ def target_summary(y: pd.Series, task: str, config: ExploreConfig) -> dict[str, 
             if len(finite)
             else None
         )
-        out["histogram"] = histogram(finite, config.bins)
+        out["histogram"] = histogram(finite, min(config.bins, max(len(np.unique(finite)), 1)))
     return out
 
 
