@@ -49,7 +49,24 @@ def profile_and_heatmap(
     seed: int = 0,
     exclude: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], pd.DataFrame | None]:
-    """The profile, and the correlation matrix of the numeric features most tied to the target."""
+    """The profile, and the correlation matrix of the numeric features most tied to the target.
+
+    Extreme values (near the float limits) may overflow in sums and products; such a
+    statistic becomes None in the profile instead of a NumPy warning.
+    """
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _profile(frame, target, task, config, seed, exclude)
+
+
+def _profile(
+    frame: pd.DataFrame,
+    target: str | None,
+    task: str,
+    config: ExploreConfig,
+    seed: int,
+    exclude: tuple[str, ...],
+) -> tuple[dict[str, Any], pd.DataFrame | None]:
     rows = len(frame)
     sample = frame
     if rows > config.max_rows:
@@ -168,7 +185,13 @@ def histogram(values: np.ndarray, bins: int) -> dict[str, list[float]] | None:
     finite = values[np.isfinite(values)]
     if len(finite) == 0:
         return None
-    counts, edges = np.histogram(finite, bins=max(1, bins))
+    low, high = float(finite.min()), float(finite.max())
+    if low == high:
+        return {"edges": [low, high], "counts": [len(finite)]}
+    try:
+        counts, edges = np.histogram(finite, bins=max(1, bins))
+    except ValueError:  # a range too narrow for that many bins at this magnitude
+        return {"edges": [low, high], "counts": [len(finite)]}
     return {"edges": edges.tolist(), "counts": counts.tolist()}
 
 
