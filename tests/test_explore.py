@@ -241,3 +241,14 @@ def test_explore_can_be_switched_off(tmp_path: Path) -> None:
         "reason": "explore.enabled is false",
     }
     assert not (result.run_dir / "plots").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [("explore.max_rows=0", "explore.max_rows"), ("explore.id_like_share=1.5", "explore.id_like")],
+)
+def test_bad_explore_settings_name_their_key(tmp_path: Path, override: str, key: str) -> None:
+    from mlconf.errors import MlconfError
+
+    with pytest.raises(MlconfError, match=key):
+        run_train([override, "stages=[load,validate,explore]"], tmp_path / "run")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlconf.errors import MlconfError
 from mlconf.store.atomic import write_json
 
 if TYPE_CHECKING:
+    from mlconf.config import ExploreConfig
     from mlconf.stages.context import RunContext
 
 MAX_RUN_WARNINGS = 20
@@ -24,6 +26,7 @@ def explore(ctx: RunContext) -> None:
         return
     from mlconf.explore import profile_and_heatmap
 
+    check_config(conf.explore)
     frame = ctx["frame"]
     result, heatmap = profile_and_heatmap(
         frame,
@@ -53,3 +56,24 @@ def explore(ctx: RunContext) -> None:
         f"  profiled {result['rows']:,} rows{sampled} x {len(result['columns'])} columns, "
         f"{len(result['warnings'])} warning(s)"
     )
+
+
+def check_config(config: ExploreConfig) -> None:
+    """Counts must be positive and shares in [0, 1], named by their config key."""
+    for key in ("max_rows", "association_rows", "max_mi_columns", "bins", "heatmap_columns"):
+        if getattr(config, key) < 1:
+            raise MlconfError(
+                f"must be at least 1, not {getattr(config, key)}", where=f"config key explore.{key}"
+            )
+    for key in (
+        "correlation_threshold",
+        "high_missing_share",
+        "id_like_share",
+        "leakage_correlation",
+        "leakage_mi_share",
+    ):
+        if not 0.0 <= getattr(config, key) <= 1.0:
+            raise MlconfError(
+                f"must be between 0 and 1, not {getattr(config, key)}",
+                where=f"config key explore.{key}",
+            )

@@ -105,6 +105,11 @@ def check_config(conf: PrivacyConfig, frame: pd.DataFrame, target: str) -> None:
                 where=f"config key {key}",
                 fix="remove it from privacy.columns (or use ignore)",
             )
+    if conf.scan and conf.sample_rows < 1:
+        raise MlconfError(
+            f"sample_rows must be at least 1, not {conf.sample_rows}",
+            where="config key privacy.sample_rows",
+        )
     if conf.scan and not 0.0 < conf.min_share <= 1.0:
         raise MlconfError(
             f"min_share must be in (0, 1], not {conf.min_share}",
