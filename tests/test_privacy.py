@@ -82,7 +82,13 @@ def test_names_need_a_name_like_column_and_capitalised_words() -> None:
     assert kinds(values, column="FirstName") == {"name": 1.0}
     assert "name" not in kinds(values, column="city")
     assert "name" not in kinds(["chevrolet chevelle malibu"], column="Name")
-    assert name_hint("surname") and name_hint("Last Name") and not name_hint("username_count2")
+    assert name_hint("surname") == name_hint("Last Name") == name_hint("firstName") == "part"
+    assert name_hint("name") == name_hint("customer_name") == name_hint("Full Name") == "full"
+    for other in ("username_count2", "city_name", "ville name", "product", "filename"):
+        assert name_hint(other) is None
+    # a whole name has two words at least: single place names in a "name" column are not
+    assert kinds(["Zürich", "Köln", "Tokyo"], column="name") == {}
+    assert kinds(["Zürich", "Köln", "Tokyo"], column="first_name") == {"name": 1.0}
 
 
 def test_missing_and_empty_values_are_ignored() -> None:

@@ -13,8 +13,10 @@ are confirmed with the Luhn checksum, computed on a digit matrix. Kinds:
   two letters from the allowed prefixes (no D F I Q U V first, no BG GB KN NK NT TN ZZ),
   six digits, suffix A-D)
 - ip: an IPv4 address anywhere in the value, or a whole value that is an IPv6 address
-- name: the column's name says name (name, first_name, surname, ...) and values are one
-  to four capitalised words
+- name: the column's name says a person's name and values are capitalised words: one
+  to four for a part of a name (first_name, surname, ...), two to four for a whole name
+  (name, full_name, customer_name, customer, ...); `city_name` or `product name` are not
+  hints
 """
 
 from __future__ import annotations
@@ -41,10 +43,51 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 IPV4 = rf"(?<![\d.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\d.])"
 IPV6 = r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+)?"
 NAME_WORDS = r"[^\W\d_]+(?:['\-][^\W\d_]+)*(?:\s+[^\W\d_]+(?:['\-][^\W\d_]+)*\.?){0,3}"
-NAME_HINT = re.compile(
-    r"(^|_)(name|names|first_?name|last_?name|middle_?name|full_?name|given_?name|"
-    r"family_?name|sur_?name|fore_?name|maiden_?name|nick_?name|contact|customer|"
-    r"patient|employee|person|owner|holder|recipient|sender)($|_)"
+# a column holding one part of a person's name: one capitalised word is enough
+PART_NAMES = frozenset(
+    {
+        "first_name",
+        "firstname",
+        "last_name",
+        "lastname",
+        "surname",
+        "given_name",
+        "givenname",
+        "family_name",
+        "familyname",
+        "forename",
+        "middle_name",
+        "maiden_name",
+        "nickname",
+        "nick_name",
+    }
+)
+# a column holding a person's whole name ("name", "full_name", "customer_name",
+# "customer"): two to four capitalised words. "city_name" or "product_name" are not.
+PERSONS = frozenset(
+    {
+        "customer",
+        "client",
+        "patient",
+        "employee",
+        "person",
+        "owner",
+        "holder",
+        "account_holder",
+        "card_holder",
+        "cardholder",
+        "contact",
+        "user",
+        "member",
+        "student",
+        "applicant",
+        "recipient",
+        "sender",
+        "driver",
+        "passenger",
+        "full",
+        "legal",
+    }
 )
 
 
@@ -114,10 +157,11 @@ def _phone(values: pd.Series) -> np.ndarray:
     return shaped & separated & ~dates & (digits >= 8) & (digits <= 15)
 
 
-def _name(values: pd.Series) -> np.ndarray:
+def _name(values: pd.Series, min_words: int = 1) -> np.ndarray:
     stripped = values.str.strip()
     words = stripped.str.fullmatch(NAME_WORDS).to_numpy(dtype=bool)
-    return words & stripped.str.istitle().to_numpy(dtype=bool)
+    many = (stripped.str.count(r"\s+").to_numpy() + 1) >= min_words
+    return words & many & stripped.str.istitle().to_numpy(dtype=bool)
 
 
 DETECTORS: dict[str, Callable[[pd.Series], np.ndarray]] = {
@@ -130,11 +174,22 @@ DETECTORS: dict[str, Callable[[pd.Series], np.ndarray]] = {
 }
 
 
-def name_hint(column: object) -> bool:
-    """Does a column's name suggest it holds people's names? (camelCase and spaces too)"""
+def name_hint(column: object) -> str | None:
+    """ "part" for a column named like part of a person's name, "full" for a whole name.
+
+    camelCase, spaces and case do not matter: `FirstName`, `first name` and `first_name`
+    are the same hint.
+    """
     text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(column))
     text = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
-    return bool(NAME_HINT.search(text))
+    if text in PART_NAMES:
+        return "part"
+    if text in ("name", "names", "fullname") or text in PERSONS:
+        return "full"
+    head, _, tail = text.rpartition("_")
+    if tail in ("name", "names") and head in PERSONS:
+        return "full"
+    return None
 
 
 def is_text(series: pd.Series) -> bool:
@@ -157,9 +212,13 @@ def scan_column(column: object, series: pd.Series) -> dict[str, tuple[float, np.
     values = values.reset_index(drop=True)
     specific = np.zeros(len(values), dtype=bool)
     for kind, detect in DETECTORS.items():
-        if kind == "name" and not name_hint(column):
-            continue
-        mask = detect(values)
+        if kind == "name":
+            hint = name_hint(column)
+            if hint is None:
+                continue
+            mask = _name(values, min_words=1 if hint == "part" else 2)
+        else:
+            mask = detect(values)
         if kind in ("card", "national_id", "ip"):
             specific |= mask
         elif kind == "phone":
