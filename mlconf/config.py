@@ -291,6 +291,51 @@ class ReportConfig:
 
 
 @dataclass
+class ExploreConfig:
+    """The data profile (stage explore): what is computed, on how many rows, what is flagged."""
+
+    enabled: bool = True
+    max_rows: int = 100_000
+    max_mi_columns: int = 50
+    association_rows: int = 5_000
+    bins: int = 20
+    top_values: int = 10
+    correlation_threshold: float = 0.9
+    heatmap_columns: int = 15
+    high_missing_share: float = 0.5
+    id_like_share: float = 0.95
+    leakage_correlation: float = 0.98
+    leakage_mi_share: float = 0.95
+    outlier_factor: float = 1.5
+    plots: bool = True
+
+
+@dataclass
+class PrivacyConfig:
+    """The PII scan (stage privacy): what counts as a finding and what happens to it.
+
+    A policy is fail, drop, hash or ignore; `policy` sets it per kind of PII, `columns`
+    per column (overrides the kind's). Hashing uses a salt read from `salt_env`.
+    """
+
+    scan: bool = True
+    sample_rows: int = 10_000
+    min_share: float = 0.3
+    policy: dict[str, str] = field(
+        default_factory=lambda: {
+            "email": "fail",
+            "phone": "fail",
+            "card": "fail",
+            "national_id": "fail",
+            "ip": "fail",
+            "name": "fail",
+        }
+    )
+    columns: dict[str, str] = field(default_factory=dict)
+    salt_env: str = "MLCONF_PII_SALT"
+
+
+@dataclass
 class TrainConfig:
     """The primary config of `mlconf train`."""
 
@@ -301,6 +346,8 @@ class TrainConfig:
         default_factory=lambda: [
             "load",
             "validate",
+            "privacy",
+            "explore",
             "prepare",
             "split",
             "select",
@@ -327,6 +374,8 @@ class TrainConfig:
     explain: ExplainConfig = field(default_factory=ExplainConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    explore: ExploreConfig = field(default_factory=ExploreConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
 
 def store_schemas() -> None:

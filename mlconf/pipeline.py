@@ -68,11 +68,25 @@ def build_pipeline(
     *,
     task: str,
     outliers: OutlierConfig | None = None,
+    privacy: dict[str, Any] | None = None,
 ) -> Pipeline:
-    """Derived columns, outlier handling, column sets, interactions, selection, model."""
+    """PII guard, derived columns, outliers, column sets, interactions, selection, model.
+
+    `privacy` ({drop, hash, salt_env}, from the privacy stage) puts the PII guard first,
+    so that serving drops and hashes raw input exactly as training data was.
+    """
     from sklearn.pipeline import Pipeline
 
     steps: list[tuple[str, Any]] = []
+    if privacy and (privacy.get("drop") or privacy.get("hash")):
+        guard = build(
+            "transform",
+            "pii_guard",
+            drop_columns=list(privacy.get("drop", [])),
+            hash_columns=list(privacy.get("hash", [])),
+            salt_env=privacy.get("salt_env", "MLCONF_PII_SALT"),
+        )
+        steps.append(("privacy", guard))
     if features.derived:
         steps.append(("derived", build("transform", "expressions", expressions=features.derived)))
     if outliers is not None and outliers.method != "none" and outliers.action in ("clip", "flag"):

@@ -22,6 +22,7 @@ FREE_FORM_PREFIXES = (
     "tune.sampler_params=",
     "tune.pruner_params.",
     "tune.pruner_params=",
+    "privacy.columns.",
 )
 # Hydra's flags that take the next argument as their value (`--cfg job`).
 VALUE_FLAGS = {
@@ -136,7 +137,8 @@ def check_overrides(args: list[str]) -> None:
 
 def open_free_form(args: list[str]) -> list[str]:
     """`model.params.x=1` may add a parameter the model's YAML does not list (and
-    `problem.costs.fp=1` an outcome cost: those keys are checked by mlconf.framing).
+    `problem.costs.fp=1` an outcome cost: those keys are checked by mlconf.framing;
+    `privacy.columns.<column>=hash` a policy for a column, checked by the privacy stage).
 
     Params are checked against the estimator itself (with a suggestion on a typo), so
     the override is passed as `++` (add or replace) instead of failing at composition.

@@ -60,6 +60,8 @@ def test_default_config_composes_and_checks() -> None:
     assert conf.stages == [
         "load",
         "validate",
+        "privacy",
+        "explore",
         "prepare",
         "split",
         "select",

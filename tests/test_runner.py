@@ -20,6 +20,8 @@ from mlconf.runner import RunResult, run
 STAGES = [
     "load",
     "validate",
+    "privacy",
+    "explore",
     "prepare",
     "split",
     "select",
@@ -164,7 +166,7 @@ def test_unexpected_exception_is_recorded_as_crashed(tmp_path: Path) -> None:
     record = read_json(tmp_path / "run" / "run.json")
     assert record["status"] == "crashed"
     assert "RuntimeError: kaboom in fit" in record["error"]
-    assert list(record["stages"]) == ["load", "validate", "prepare", "split", "select", "tune"]
+    assert list(record["stages"]) == STAGES[: STAGES.index("train")]
 
 
 def test_unknown_names_fail_before_any_data_is_read(tmp_path: Path) -> None:

@@ -213,3 +213,18 @@ def outliers(
     )
     transformer._check_settings()
     return transformer
+
+
+@register("transform", "pii_guard")
+def pii_guard(
+    *,
+    drop_columns: str | Sequence[str] = (),
+    hash_columns: str | Sequence[str] = (),
+    salt_env: str = "MLCONF_PII_SALT",
+) -> TransformerMixin:
+    """Drop PII columns and replace others by salted sha256 hashes (salt from salt_env)."""
+    from mlconf.privacy.guard import PiiGuard
+
+    return PiiGuard(
+        drop_columns=_names(drop_columns), hash_columns=_names(hash_columns), salt_env=salt_env
+    )

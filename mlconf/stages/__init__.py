@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 
 from mlconf.stages.evaluate import evaluate
 from mlconf.stages.explain import explain
+from mlconf.stages.explore import explore
 from mlconf.stages.fairness import fairness
 from mlconf.stages.load import load
 from mlconf.stages.prepare import prepare
+from mlconf.stages.privacy import privacy
 from mlconf.stages.report import report
 from mlconf.stages.save import save
 from mlconf.stages.select import select
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 STAGES: dict[str, Callable[[RunContext], None]] = {
     "load": load,
     "validate": validate,
+    "privacy": privacy,
+    "explore": explore,
     "prepare": prepare,
     "split": split,
     "select": select,

@@ -63,7 +63,11 @@ def seeded_pipeline(ctx: RunContext, model: ModelConfig) -> Any:
     """The configured pipeline around `model`, with every unset random_state seeded."""
     conf = ctx.conf
     pipeline = build_pipeline(
-        conf.features, model, task=conf.problem.task, outliers=conf.prepare.outliers
+        conf.features,
+        model,
+        task=conf.problem.task,
+        outliers=conf.prepare.outliers,
+        privacy=ctx.items.get("privacy"),
     )
     _set_seed(pipeline, conf.seed)
     return pipeline

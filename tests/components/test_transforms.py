@@ -51,6 +51,7 @@ TRANSFORM_NAMES = {
     "polynomial",
     "expressions",
     "outliers",
+    "pii_guard",
 }
 
 
@@ -493,6 +494,7 @@ APPLICABLE: dict[str, tuple[dict[str, Any], list[str]]] = {
     "datetime_parts": ({"parts": ["year", "dayofweek", "is_weekend"]}, ["when"]),
     "expressions": ({"expressions": {"r": "num / int", "l": "log1p(abs(r))"}}, []),
     "outliers": ({"action": "flag"}, []),
+    "pii_guard": ({"drop_columns": ["when"]}, []),  # hashing: tests/test_privacy.py
 }
 
 
