@@ -207,59 +207,10 @@ def add_stage_artifacts(run_dir: Path, wide_px: int = 400) -> dict[str, Any]:
         return not (run_dir / rel).is_file()
 
     if missing("data/profile.json"):
-        write_json(
-            run_dir / "data/profile.json",
-            {
-                "rows": 10,
-                "sampled_rows": 10,
-                "sampled": False,
-                "columns": {
-                    SCRIPT: {
-                        "kind": "numeric",
-                        "dtype": "float64",
-                        "missing_share": 0.1,
-                        "distinct": 9,
-                        "stats": {"mean": 1.5, "min": 0, "max": 3},
-                    },
-                    "Stadt": {
-                        "kind": "categorical",
-                        "dtype": "str",
-                        "missing_share": 0.0,
-                        "distinct": 3,
-                        "top_values": [{"value": CITY, "count": 5}, {"value": IMG, "count": 1}],
-                    },
-                },
-                "target": {"kind": "categorical", "balance": {"bösartig": 4, "gutartig": 6}},
-                "associations": [{"feature": SCRIPT, "mutual_info": 0.4, "correlation": 0.6}],
-                "correlated_pairs": [{"a": SCRIPT, "b": JAPANESE, "correlation": 0.97}],
-                "duplicates": 0,
-                "outliers": {SCRIPT: 1},
-                "warnings": [
-                    {"column": JAPANESE, "kind": "constant", "message": f"{JAPANESE} has one value"}
-                ],
-                "plots": [
-                    plot_entry(run_dir, "plots/explore/target.png", "Target balance", wide_px)
-                ],
-            },
-        )
+        write_json(run_dir / "data/profile.json", profile_doc(run_dir, wide_px))
         added["eda"] = 1
     if missing("data/privacy.json"):
-        write_json(
-            run_dir / "data/privacy.json",
-            {
-                "findings": [
-                    {
-                        "column": "email",
-                        "kind": "email",
-                        "share": 0.9,
-                        "examples_masked": ["a***@***.de"],
-                        "policy": "hash",
-                        "action": "hashed",
-                    },
-                ],
-                "salt_env": "MLCONF_PII_SALT",
-            },
-        )
+        write_json(run_dir / "data/privacy.json", privacy_doc())
     if missing("interpretation.json"):
         write_json(run_dir / "interpretation.json", interpretation_doc(run_dir))
         added["interpretation"] = 1
@@ -286,6 +237,100 @@ def add_stage_artifacts(run_dir: Path, wide_px: int = 400) -> dict[str, Any]:
             }
         ).to_csv(run_dir / "data/predictions.csv", index=False)
     return added
+
+
+def profile_doc(run_dir: Path, wide_px: int = 400) -> dict[str, Any]:
+    """data/profile.json as the explore stage writes it (classification target)."""
+    return {
+        "rows": 10,
+        "sampled": False,
+        "sampled_rows": 10,
+        "columns": {
+            SCRIPT: {
+                "kind": "numeric",
+                "dtype": "float64",
+                "missing_share": 0.1,
+                "distinct": 9,
+                "stats": {
+                    "mean": 1.5,
+                    "std": 0.5,
+                    "min": 0.0,
+                    "q25": 1.0,
+                    "median": 1.5,
+                    "q75": 2.0,
+                    "max": 3.0,
+                },
+                "histogram": {"edges": [0.0, 1.5, 3.0], "counts": [4, 5]},
+            },
+            "Stadt": {
+                "kind": "categorical",
+                "dtype": "str",
+                "missing_share": 0.0,
+                "distinct": 3,
+                "top_values": [{"value": CITY, "count": 5}, {"value": IMG, "count": 1}],
+            },
+        },
+        "target": {
+            "name": "diagnose",
+            "task": "classification",
+            "missing": 0,
+            "classes": [
+                {"value": "gutartig", "count": 6, "share": 0.6},
+                {"value": "bösartig", "count": 4, "share": 0.4},
+            ],
+            "n_classes": 2,
+            "minority_share": 0.4,
+            "imbalance_ratio": 1.5,
+            "entropy": 0.673,
+        },
+        "associations": [
+            {
+                "feature": SCRIPT,
+                "mutual_info": 0.4,
+                "pearson": 0.6,
+                "spearman": 0.55,
+                "correlation": 0.6,
+            }
+        ],
+        "correlated_pairs": [{"a": SCRIPT, "b": JAPANESE, "correlation": 0.97}],
+        "duplicates": {"rows": 0, "share": 0.0},
+        "outliers": {"method": "iqr x 1.5", "rows": 1, "columns": {SCRIPT: 1}},
+        "warnings": [
+            {"column": JAPANESE, "kind": "constant", "message": f"{JAPANESE} has one value"}
+        ],
+        "plots": [plot_entry(run_dir, "plots/explore/target.png", "Target balance", wide_px)],
+    }
+
+
+def privacy_doc() -> dict[str, Any]:
+    """data/privacy.json as the privacy stage writes it: one hashed finding."""
+    return {
+        "scan": True,
+        "sample_rows": 10000,
+        "min_share": 0.3,
+        "policy": {
+            "email": "hash",
+            "phone": "fail",
+            "card": "fail",
+            "national_id": "fail",
+            "ip": "fail",
+            "name": "fail",
+        },
+        "columns": {},
+        "salt_env": "MLCONF_PII_SALT",
+        "columns_scanned": 4,
+        "findings": [
+            {
+                "column": "email",
+                "kind": "email",
+                "share": 0.9,
+                "examples_masked": ["a***@***.de"],
+                "policy": "hash",
+                "action": "hash",
+            },
+        ],
+        "actions": {"drop": [], "hash": ["email"]},
+    }
 
 
 # The most important column of the fixture interpretation (first by permutation importance).

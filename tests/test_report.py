@@ -29,6 +29,7 @@ from report_fixtures import (
     key_shape,
     minimal_run,
     plot_entry,
+    privacy_doc,
     write_json,
 )
 
@@ -246,10 +247,16 @@ def test_every_section_renders_from_the_artifacts(fixture_run: Path) -> None:
     assert "f" * 64 in section(html, "data")
     quality = section(html, "quality")
     assert "Rows set aside: 2" in quality and f"{UMLAUT} below 0" in quality
-    assert "a***@***.de" in section(html, "privacy")
+    privacy = section(html, "privacy")
+    assert "<td>email</td><td>email</td><td>90.0%</td><td>a***@***.de</td>" in privacy
+    assert "hashed (salted)" in privacy and "MLCONF_PII_SALT" in privacy
     eda = section(html, "eda")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in eda and CITY in eda
     assert "&lt;img src=x onerror=alert(2)&gt;" in eda
+    assert "<td>bösartig</td><td>4</td><td>40.0%</td>" in eda  # target classes
+    assert "0 (0.0%)" in eda and "1 row(s) outside iqr x 1.5" in eda
+    assert "<td>0.4</td><td>0.6</td><td>0.55</td>" in eda  # mutual info, pearson, spearman
+    assert f"{JAPANESE} has one value" in eda
     split = section(html, "split")
     assert "60.0%" in split
     metrics = section(html, "metrics")
@@ -332,15 +339,34 @@ def test_a_tampered_model_fails_the_hash_item(fixture_run: Path) -> None:
 
 
 def test_pii_kept_as_is_fails_the_privacy_item(fixture_run: Path) -> None:
-    write_json(
-        fixture_run / "data/privacy.json",
+    doc = privacy_doc()
+    doc["findings"].append(
         {
-            "findings": [
-                {"column": "phone", "kind": "phone", "policy": "ignore", "action": "ignore"}
-            ]
-        },
+            "column": "phone",
+            "kind": "phone",
+            "share": 1.0,
+            "examples_masked": ["***01"],
+            "policy": "ignore",
+            "action": "ignore",
+        }
     )
-    assert "kept as is: phone" in section(html_of(fixture_run), "compliance")
+    write_json(fixture_run / "data/privacy.json", doc)
+    html = html_of(fixture_run)
+    assert "kept as is (policy ignore): phone" in section(html, "compliance")
+    assert "<td>phone</td><td>phone</td><td>100.0%</td>" in section(html, "privacy")
+
+
+def test_a_switched_off_scan_or_profile_is_not_run(fixture_run: Path) -> None:
+    doc = privacy_doc()
+    doc.update(scan=False, findings=[], columns_scanned=0)
+    write_json(fixture_run / "data/privacy.json", doc)
+    write_json(
+        fixture_run / "data/profile.json", {"enabled": False, "reason": "explore.enabled is false"}
+    )
+    html = html_of(fixture_run)
+    assert "privacy.scan=false" in section(html, "privacy")
+    assert "not run" in section(html, "compliance").split("PII scan")[1][:200]
+    assert "explore.enabled is false" in section(html, "eda")
 
 
 def test_passwords_in_urls_are_hidden(fixture_run: Path) -> None:

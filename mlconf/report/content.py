@@ -400,20 +400,58 @@ def schema_rule_text(rule: dict[str, Any]) -> str:
 def privacy_section(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         return {"present": False, "hint": not_run("privacy")}
+    if doc.get("scan") is False:
+        return {"present": False, "hint": "The PII scan was switched off (privacy.scan=false)."}
     findings = [f for f in doc.get("findings") or [] if isinstance(f, dict)]
+    rows = [
+        {
+            "column": f.get("column"),
+            "kind": f.get("kind"),
+            "share": pct(f.get("share")),
+            "examples_masked": fmt(f.get("examples_masked") or []),
+            "policy": f.get("policy"),
+            "action": ACTIONS.get(str(f.get("action")), f.get("action")),
+        }
+        for f in findings
+    ]
+    actions, overrides = _dict(doc.get("actions")), _dict(doc.get("columns"))
+    policy = _dict(doc.get("policy"))
+    summary = [
+        ("Columns scanned", fmt(doc.get("columns_scanned"))),
+        ("Values checked per column", f"up to {fmt(doc.get('sample_rows'))}"),
+        ("A column is a finding when", f"at least {pct(doc.get('min_share'))} of values match"),
+        ("Policy per kind", fmt(policy) or "-"),
+        ("Policy per column", fmt(overrides) or "none"),
+        ("Columns dropped", fmt(actions.get("drop") or []) or "none"),
+        ("Columns hashed", fmt(actions.get("hash") or []) or "none"),
+    ]
+    if actions.get("hash"):
+        summary.append(("Salt read from", f"the environment variable {doc.get('salt_env')}"))
     return {
         "present": True,
-        "findings": table(
-            findings, ["column", "kind", "share", "examples_masked", "policy", "action"]
-        ),
+        "findings": table(rows, ["column", "kind", "share", "examples_masked", "policy", "action"]),
         "count": len(findings),
-        "summary": [(k, fmt(v)) for k, v in doc.items() if k not in ("findings", "plots")],
+        "summary": summary,
     }
+
+
+# What each privacy action did, in words.
+ACTIONS = {
+    "hash": "hashed (salted)",
+    "drop": "dropped",
+    "fail": "stopped the run",
+    "ignore": "kept as is",
+}
 
 
 def eda_section(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         return {"present": False, "hint": not_run("eda")}
+    if doc.get("enabled") is False:
+        return {
+            "present": False,
+            "hint": f"Not run in this experiment ({doc.get('reason') or 'explore.enabled=false'}).",
+        }
     columns = doc.get("columns") or {}
     column_rows = []
     for name, info in columns.items():
@@ -430,30 +468,70 @@ def eda_section(doc: Any) -> dict[str, Any]:
     shown, more = rows_of(column_rows)
     associations = [a for a in doc.get("associations") or [] if isinstance(a, dict)]
     associations.sort(key=lambda a: -abs(_number(a.get("mutual_info"))))
-    counts = [
-        (key.replace("_", " "), fmt(doc[key]))
-        for key in ("duplicates", "outliers")
-        if doc.get(key) is not None
-    ]
+    target, classes = target_facts(doc.get("target"))
     return {
         "present": True,
         "rows": fmt(doc.get("rows")),
         "sampled": bool(doc.get("sampled")),
         "sampled_rows": fmt(doc.get("sampled_rows")),
         "columns": {"rows": shown, "more": more},
-        "target": [(k, fmt(v)) for k, v in (doc.get("target") or {}).items() if k != "plots"],
-        "associations": table(associations[:30], ["feature", "mutual_info", "correlation"]),
+        "target": target,
+        "classes": table(classes, ["value", "count", "share"]),
+        "associations": table(associations[:30], ["feature", "mutual_info", "pearson", "spearman"]),
         "pairs": table(
             [p for p in doc.get("correlated_pairs") or [] if isinstance(p, dict)],
             ["a", "b", "correlation"],
         ),
-        "counts": counts,
+        "counts": quality_counts(doc),
         "warnings": table(
             [w for w in doc.get("warnings") or [] if isinstance(w, dict)],
             ["column", "kind", "message"],
         ),
         "plots": plots_of(doc),
     }
+
+
+def target_facts(target: Any) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """The target's summary as facts, and its classes (classification) as table rows."""
+    if not isinstance(target, dict):
+        return [], []
+    facts = [("Column", fmt(target.get("name"))), ("Missing values", fmt(target.get("missing")))]
+    classes = [
+        {"value": c.get("value"), "count": c.get("count"), "share": pct(c.get("share"))}
+        for c in target.get("classes") or []
+        if isinstance(c, dict)
+    ]
+    if classes:
+        facts += [
+            ("Classes", fmt(target.get("n_classes"))),
+            ("Smallest class share", pct(target.get("minority_share"))),
+            ("Largest / smallest class", fmt(target.get("imbalance_ratio"))),
+        ]
+    stats = target.get("stats")
+    if isinstance(stats, dict):
+        facts += [(str(k), fmt(v)) for k, v in stats.items()]
+    return facts, classes
+
+
+def quality_counts(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """Duplicate rows and outliers as short sentences."""
+    counts = []
+    duplicates = doc.get("duplicates")
+    if isinstance(duplicates, dict):
+        share = pct(duplicates.get("share"))
+        counts.append(("Duplicate rows", f"{fmt(duplicates.get('rows'))} ({share})"))
+    outliers = doc.get("outliers")
+    if isinstance(outliers, dict):
+        per_column = _dict(outliers.get("columns"))
+        text = f"{fmt(outliers.get('rows'))} row(s) outside {outliers.get('method', '-')}"
+        if per_column:
+            text += f" ({fmt(per_column)})"
+        counts.append(("Outliers", text))
+    return counts
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _number(value: Any) -> float:
@@ -903,8 +981,8 @@ def compliance_section(
     else:
         add("Data fingerprints recorded", "fail", "a source has no sha256 in run.json")
 
-    if not isinstance(privacy, dict):
-        add("PII scan run and findings handled", "not run", "no data/privacy.json")
+    if not isinstance(privacy, dict) or not view["privacy"]["present"]:
+        add("PII scan run and findings handled", "not run", view["privacy"]["hint"])
     else:
         findings = [f for f in privacy.get("findings") or [] if isinstance(f, dict)]
         open_ = [
@@ -914,7 +992,7 @@ def compliance_section(
         ]
         if open_:
             cols = ", ".join(str(f.get("column")) for f in open_)
-            add("PII scan run and findings handled", "fail", f"kept as is: {cols}")
+            add("PII scan run and findings handled", "fail", f"kept as is (policy ignore): {cols}")
         else:
             add(
                 "PII scan run and findings handled",

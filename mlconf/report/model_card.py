@@ -142,6 +142,13 @@ def render_model_card(view: dict[str, Any]) -> str:
         f"{md(parts.get('train', '-'))} rows for training, of {md(view['data']['rows_loaded'])} "
         f"loaded; {view['quality']['quarantined']} row(s) set aside by validation."
     )
+    eda = view["eda"]
+    if eda["present"] and eda["classes"]["rows"]:
+        out.append(
+            "Target classes in the data: "
+            + ", ".join(f"{md(v)} {md(n)} ({md(share)})" for v, n, share in eda["classes"]["rows"])
+            + "."
+        )
     out += [""]
     out += md_table(
         ["source", "kind", "location", "rows", "sha256"],
