@@ -650,12 +650,18 @@ def selection_section(files: RunFiles, record: dict[str, Any], primary: str | No
         states = trials["state"].value_counts().to_dict() if "state" in trials else {}
         best_value = None
         if isinstance(best, dict):
-            best_value = next((v for k, v in best.items() if k not in ("model", "params")), None)
+            best_value = best.get(primary) if primary in best else None
+            if best_value is None:  # an older best_params.json: the one other number
+                best_value = next(
+                    (v for k, v in best.items() if isinstance(v, float) and k != "trial"), None
+                )
         tuning = {
             "trials": len(trials),
             "states": ", ".join(f"{n} {s.lower()}" for s, n in states.items()),
             "best_params": [(k, fmt(v)) for k, v in ((best or {}).get("params") or {}).items()],
             "best_value": fmt(best_value),
+            "best_trial": fmt(_dict(best).get("trial")),
+            "overrides": " ".join(str(o) for o in _dict(best).get("overrides") or []),
             "table": table(trials.tail(MAX_TABLE_ROWS).to_dict("records")),
         }
     plots = [
