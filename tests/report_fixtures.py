@@ -1,6 +1,8 @@
 """Run folders for the report tests: a hand-made one (no training) and the artifacts of the
-stages that live on other branches (profile, privacy, interpretation, fairness, evaluation
-plots), written in the formats of the run-directory contract.
+later stages (profile, privacy, interpretation, fairness, evaluation plots and predictions),
+in the formats the real stages write: each document below is a trimmed copy of a real run's
+(`mlconf train problem.threshold.optimize=cost fairness=example` on a small people table),
+and test_report.py checks its keys against a real run's so the two cannot drift apart.
 
 Every value that reaches the report carries hostile or non-ASCII text, so each section's
 escaping is exercised: a column named `<script>alert(1)</script>`, an `<img onerror>` value,
@@ -91,6 +93,7 @@ def minimal_run(run_dir: Path) -> Path:
                 "  stakeholders: [Ärztinnen, patients]",
                 "  usage: decision_support",
                 "  costs: {fn: 10, fp: 1}",
+                "  threshold: {optimize: cost}",
                 "  success_criteria:",
                 "    roc_auc: {min: 0.9}",
                 "features:",
@@ -150,9 +153,34 @@ def minimal_run(run_dir: Path) -> Path:
                     **metric,
                     "passed": True,
                     "confident": True,
+                    "statement": "roc_auc >= 0.9: met, 0.95 (95% interval 0.9 .. 0.99), "
+                    "and the whole interval meets it",
                 }
             ],
             "passed": True,
+            "threshold": {
+                "value": 0.3217,
+                "optimize": "cost",
+                "method": "cost",
+                "chosen_on": "validation",
+                "rows": 2,
+                "score": 0.5,
+                "score_name": "cost per row",
+                "greater_is_better": False,
+                "note": "",
+                "curve": [{"threshold": 0.0, "score": 1.0}, {"threshold": 0.3217, "score": 0.5}],
+            },
+            "costs": {"tp": 0.0, "fp": 1.0, "fn": 10.0, "tn": 0.0},
+            "expected_cost": {
+                "validation": {
+                    "model": {"value": 0.5, "low": 0.0, "high": 1.0},
+                    "baseline": {"value": 5.0, "low": None, "high": None},
+                },
+                "test": {
+                    "model": {"value": 0.2632, "low": 0.08772, "high": 0.6184},
+                    "baseline": {"value": 3.684, "low": None, "high": None},
+                },
+            },
         },
     )
     (run_dir / "data").mkdir(exist_ok=True)
@@ -179,112 +207,19 @@ def add_stage_artifacts(run_dir: Path, wide_px: int = 400) -> dict[str, Any]:
         return not (run_dir / rel).is_file()
 
     if missing("data/profile.json"):
-        write_json(
-            run_dir / "data/profile.json",
-            {
-                "rows": 10,
-                "sampled_rows": 10,
-                "sampled": False,
-                "columns": {
-                    SCRIPT: {
-                        "kind": "numeric",
-                        "dtype": "float64",
-                        "missing_share": 0.1,
-                        "distinct": 9,
-                        "stats": {"mean": 1.5, "min": 0, "max": 3},
-                    },
-                    "Stadt": {
-                        "kind": "categorical",
-                        "dtype": "str",
-                        "missing_share": 0.0,
-                        "distinct": 3,
-                        "top_values": [{"value": CITY, "count": 5}, {"value": IMG, "count": 1}],
-                    },
-                },
-                "target": {"kind": "categorical", "balance": {"bösartig": 4, "gutartig": 6}},
-                "associations": [{"feature": SCRIPT, "mutual_info": 0.4, "correlation": 0.6}],
-                "correlated_pairs": [{"a": SCRIPT, "b": JAPANESE, "correlation": 0.97}],
-                "duplicates": 0,
-                "outliers": {SCRIPT: 1},
-                "warnings": [
-                    {"column": JAPANESE, "kind": "constant", "message": f"{JAPANESE} has one value"}
-                ],
-                "plots": [
-                    plot_entry(run_dir, "plots/explore/target.png", "Target balance", wide_px)
-                ],
-            },
-        )
+        write_json(run_dir / "data/profile.json", profile_doc(run_dir, wide_px))
         added["eda"] = 1
     if missing("data/privacy.json"):
-        write_json(
-            run_dir / "data/privacy.json",
-            {
-                "findings": [
-                    {
-                        "column": "email",
-                        "kind": "email",
-                        "share": 0.9,
-                        "examples_masked": ["a***@***.de"],
-                        "policy": "hash",
-                        "action": "hashed",
-                    },
-                ],
-                "salt_env": "MLCONF_PII_SALT",
-            },
-        )
+        write_json(run_dir / "data/privacy.json", privacy_doc())
     if missing("interpretation.json"):
-        write_json(
-            run_dir / "interpretation.json",
-            {
-                "permutation_importance": [
-                    {"feature": SCRIPT, "mean": 0.2, "std": 0.01},
-                    {"feature": UMLAUT, "mean": 0.05, "std": 0.02},
-                ],
-                "shap": {"available": True, "top_features": [{"feature": SCRIPT, "mean_abs": 0.3}]},
-                "partial_dependence": {"features": [SCRIPT]},
-                "plots": [
-                    plot_entry(run_dir, "plots/explain/importance.png", "Permutation importance")
-                ],
-            },
-        )
+        write_json(run_dir / "interpretation.json", interpretation_doc(run_dir))
         added["interpretation"] = 1
     if missing("fairness.json"):
-        write_json(
-            run_dir / "fairness.json",
-            {
-                "attributes": ["Stadt"],
-                "groups": [
-                    {
-                        "attribute": "Stadt",
-                        "group": CITY,
-                        "count": 6,
-                        "small": False,
-                        "metrics": {"selection_rate": 0.5, "accuracy": 0.9},
-                    },
-                    {
-                        "attribute": "Stadt",
-                        "group": IMG,
-                        "count": 1,
-                        "small": True,
-                        "metrics": {"selection_rate": 0.0, "accuracy": 1.0},
-                    },
-                ],
-                "checks": [
-                    {
-                        "name": "demographic_parity_difference",
-                        "value": 0.5,
-                        "limit": 0.1,
-                        "passed": False,
-                    },
-                    {"name": PIPE, "value": 0.9, "limit": 0.8, "passed": True},
-                ],
-                "passed": False,
-                "plots": [plot_entry(run_dir, "plots/fairness/groups.png", "Groups")],
-            },
-        )
+        write_json(run_dir / "fairness.json", fairness_doc(run_dir))
         added["fairness"] = 1
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     if "plots" not in metrics:
+        metrics["predictions"] = "data/predictions.csv"
         metrics["plots"] = [
             plot_entry(run_dir, "plots/evaluation/roc.png", "ROC curve"),
             plot_entry(run_dir, "plots/evaluation/confusion.png", "Confusion matrix"),
@@ -293,6 +228,230 @@ def add_stage_artifacts(run_dir: Path, wide_px: int = 400) -> dict[str, Any]:
         added["evaluation"] = 2
     if missing("data/predictions.csv"):
         pd.DataFrame(
-            {"row": [7, 9], "y_true": [1, 0], "y_pred": [1, 0], "score": [0.9, 0.2]}
+            {
+                "row": [7, 9],
+                "y_true": ["bösartig", "gutartig"],
+                "y_pred": ["bösartig", "gutartig"],
+                "proba_gutartig": [0.1, 0.8],
+                "proba_bösartig": [0.9, 0.2],
+            }
         ).to_csv(run_dir / "data/predictions.csv", index=False)
     return added
+
+
+def profile_doc(run_dir: Path, wide_px: int = 400) -> dict[str, Any]:
+    """data/profile.json as the explore stage writes it (classification target)."""
+    return {
+        "rows": 10,
+        "sampled": False,
+        "sampled_rows": 10,
+        "columns": {
+            SCRIPT: {
+                "kind": "numeric",
+                "dtype": "float64",
+                "missing_share": 0.1,
+                "distinct": 9,
+                "stats": {
+                    "mean": 1.5,
+                    "std": 0.5,
+                    "min": 0.0,
+                    "q25": 1.0,
+                    "median": 1.5,
+                    "q75": 2.0,
+                    "max": 3.0,
+                },
+                "histogram": {"edges": [0.0, 1.5, 3.0], "counts": [4, 5]},
+            },
+            "Stadt": {
+                "kind": "categorical",
+                "dtype": "str",
+                "missing_share": 0.0,
+                "distinct": 3,
+                "top_values": [{"value": CITY, "count": 5}, {"value": IMG, "count": 1}],
+            },
+        },
+        "target": {
+            "name": "diagnose",
+            "task": "classification",
+            "missing": 0,
+            "classes": [
+                {"value": "gutartig", "count": 6, "share": 0.6},
+                {"value": "bösartig", "count": 4, "share": 0.4},
+            ],
+            "n_classes": 2,
+            "minority_share": 0.4,
+            "imbalance_ratio": 1.5,
+            "entropy": 0.673,
+        },
+        "associations": [
+            {
+                "feature": SCRIPT,
+                "mutual_info": 0.4,
+                "pearson": 0.6,
+                "spearman": 0.55,
+                "correlation": 0.6,
+            }
+        ],
+        "correlated_pairs": [{"a": SCRIPT, "b": JAPANESE, "correlation": 0.97}],
+        "duplicates": {"rows": 0, "share": 0.0},
+        "outliers": {"method": "iqr x 1.5", "rows": 1, "columns": {SCRIPT: 1}},
+        "warnings": [
+            {"column": JAPANESE, "kind": "constant", "message": f"{JAPANESE} has one value"}
+        ],
+        "plots": [plot_entry(run_dir, "plots/explore/target.png", "Target balance", wide_px)],
+    }
+
+
+def privacy_doc() -> dict[str, Any]:
+    """data/privacy.json as the privacy stage writes it: one hashed finding."""
+    return {
+        "scan": True,
+        "sample_rows": 10000,
+        "min_share": 0.3,
+        "policy": {
+            "email": "hash",
+            "phone": "fail",
+            "card": "fail",
+            "national_id": "fail",
+            "ip": "fail",
+            "name": "fail",
+        },
+        "columns": {},
+        "salt_env": "MLCONF_PII_SALT",
+        "columns_scanned": 4,
+        "findings": [
+            {
+                "column": "email",
+                "kind": "email",
+                "share": 0.9,
+                "examples_masked": ["a***@***.de"],
+                "policy": "hash",
+                "action": "hash",
+            },
+        ],
+        "actions": {"drop": [], "hash": ["email"]},
+    }
+
+
+# The most important column of the fixture interpretation (first by permutation importance).
+TOP_FEATURE = SCRIPT
+
+
+def interpretation_doc(run_dir: Path) -> dict[str, Any]:
+    """interpretation.json as the explain stage writes it (explain.enabled, xgboost)."""
+    return {
+        "enabled": True,
+        "part": "validation",
+        "rows": 2,
+        "metric": "roc_auc",
+        "n_repeats": 5,
+        "permutation_importance": [
+            {"feature": UMLAUT, "mean": 0.05, "std": 0.02},
+            {"feature": TOP_FEATURE, "mean": 0.2, "std": 0.01},
+            {"feature": JAPANESE, "mean": -0.001, "std": 0.003},
+        ],
+        "shap": {
+            "available": True,
+            "method": "tree",
+            "exact": True,
+            "units": "margin",
+            "explained": "the log-odds of class 'bösartig'",
+            "rows": 2,
+            "bias": -0.535,
+            "mean_abs": [
+                {"feature": UMLAUT, "mean_abs": 0.8456},
+                {"feature": TOP_FEATURE, "mean_abs": 0.4519},
+            ],
+            "feature_sources": {f"numeric__{UMLAUT}": [UMLAUT]},
+        },
+        "partial_dependence": [
+            {
+                "feature": TOP_FEATURE,
+                "categorical": False,
+                "output": "probability of 'bösartig'",
+                "grid": [0.1, 0.2],
+                "average": [[0.3, 0.4]],
+            },
+            {"feature": JAPANESE, "skipped": "fewer than two values, or a date"},
+        ],
+        "seconds": {"permutation_importance": 0.1, "contributions": 0.1, "partial_dependence": 0.1},
+        "plots": [
+            plot_entry(
+                run_dir, "plots/explain/permutation_importance.png", "Permutation importance"
+            )
+        ],
+    }
+
+
+def fairness_doc(run_dir: Path) -> dict[str, Any]:
+    """fairness.json as the fairness stage writes it: one attribute with a small group, one
+    check failing, one passing, one without a limit (hostile names in groups and checks)."""
+
+    def group(name: str, count: int, small: bool, rate: float, accuracy: float) -> dict:
+        return {
+            "attribute": "Stadt",
+            "columns": ["Stadt"],
+            "group": name,
+            "count": count,
+            "small": small,
+            "selection_rate": rate,
+            "true_positive_rate": 1.0,
+            "false_positive_rate": None,
+            "accuracy": accuracy,
+            "positives": 2.0,
+            "note": "no negative rows, so the false positive rate is undefined",
+        }
+
+    def check(name: str, value: float, limit: float | None, kind: str, passed: bool | None):
+        return {
+            "attribute": "Stadt",
+            "name": name,
+            "value": value,
+            "value_all_groups": value,
+            "limit": limit,
+            "limit_is": kind,
+            "passed": passed,
+            "note": None,
+        }
+
+    return {
+        "configured": True,
+        "part": "test",
+        "rows": 7,
+        "task": "classification",
+        "positive_class": "bösartig",
+        "min_group_size": 2,
+        "attributes": [
+            {
+                "attribute": "Stadt",
+                "columns": ["Stadt"],
+                "use_as_feature": False,
+                "groups": 2,
+                "small_groups": [IMG],
+            }
+        ],
+        "groups": [group(CITY, 6, False, 0.5, 0.9), group(IMG, 1, True, 0.0, 1.0)],
+        "checks": [
+            check("demographic_parity_difference", 0.5, 0.1, "maximum", False),
+            check(PIPE, 0.9, 0.8, "minimum", True),
+            check("accuracy_difference", 0.1, None, "maximum", None),
+        ],
+        "passed": False,
+        "on_fail": "warn",
+        "note": None,
+        "plots": [plot_entry(run_dir, "plots/fairness/Stadt.png", "Groups of Stadt")],
+    }
+
+
+def key_shape(value: Any) -> Any:
+    """The keys of a JSON document, recursively (list items merged), for format checks."""
+    if isinstance(value, dict):
+        return {k: key_shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        merged: dict[str, Any] = {}
+        for item in value:
+            shape = key_shape(item)
+            if isinstance(shape, dict):
+                merged.update(shape)
+        return [merged] if merged else []
+    return None

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+from html import escape
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,15 +21,20 @@ from report_fixtures import (
     JAPANESE,
     SCRIPT,
     SECTIONS,
+    TOP_FEATURE,
     UMLAUT,
     add_stage_artifacts,
+    fairness_doc,
+    interpretation_doc,
+    key_shape,
     minimal_run,
     plot_entry,
+    privacy_doc,
     write_json,
 )
 
 from mlconf.report import build_report, build_sweep_report, write_model_card
-from mlconf.report.content import redact
+from mlconf.report.content import fmt, interval, redact
 from mlconf.report.model_card import md
 
 MODEL_CARD_SECTIONS = [
@@ -63,6 +69,12 @@ def hostile_overrides(path: Path) -> list[str]:
         "problem.target=diagnose",
         "problem.positive_class='bösartig'",
         *FAST,
+        # a threshold chosen for cost, and fairness by Stadt (whose values need escaping)
+        "problem.threshold.optimize=cost",
+        "fairness=example",
+        "fairness.sensitive=[{column: Stadt}]",
+        "fairness.intersections=[]",
+        "fairness.limits.accuracy_difference=0.0",
     ]
 
 
@@ -121,6 +133,86 @@ def test_a_run_writes_report_and_model_card_last(real_run: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_real_run_shows_its_real_results(real_run: Path) -> None:
+    html = (real_run / "report.html").read_text(encoding="utf-8")
+    interpretation = json.loads((real_run / "interpretation.json").read_text())
+    top = interpretation["permutation_importance"][0]["feature"]
+    shap_top = interpretation["shap"]["mean_abs"][0]["feature"]
+    text = section(html, "interpretation")
+    assert f"<td>{escape(top)}</td>" in text and f"<td>{escape(shap_top)}</td>" in text
+    assert "exact TreeSHAP" in text
+    for curve in interpretation["partial_dependence"]:
+        assert escape(curve["feature"]) in text
+    assert text.count("data:image/png;base64,") == len(interpretation["plots"])
+    assert escape(top) in section(html, "glance")
+
+    fairness = json.loads((real_run / "fairness.json").read_text())
+    text = section(html, "fairness")
+    for group in fairness["groups"]:
+        assert f"<td>{escape(group['group'])}</td>" in text
+    failed = [c for c in fairness["checks"] if c["passed"] is False]
+    assert failed  # accuracy_difference with limit 0
+    assert text.count(">FAIL</span>") == len(failed)
+    assert text.count("data:image/png;base64,") == len(fairness["plots"])
+    assert "fail" in section(html, "glance")
+
+    metrics = json.loads((real_run / "metrics.json").read_text())
+    threshold = metrics["threshold"]
+    assert threshold["method"] == "cost"
+    text = section(html, "metrics")
+    assert f"at least <strong>{fmt(threshold['value'])}</strong>" in text
+    assert "for the least cost per row" in text
+    assert interval(metrics["expected_cost"]["test"]["model"]) in text
+    for criterion in metrics["success_criteria"]:
+        assert escape(criterion["statement"]) in section(html, "glance")
+    plots = metrics["plots"]
+    assert section(html, "evaluation").count("data:image/png;base64,") == len(plots)
+    assert "proba_bösartig" in section(html, "evaluation")
+    assert "Stadt" in section(html, "features")  # a sensitive column kept out
+
+    compliance = section(html, "compliance")
+    assert "accuracy_difference" in compliance
+    card = (real_run / "model_card.md").read_text(encoding="utf-8")
+    factors = card[card.index("## Factors") : card.index("## Metrics")]
+    assert "Stadt" in factors and "Köln" in card
+    assert f"Decision threshold: {fmt(threshold['value'])}" in card
+    assert "Cost of a false negative: 10" in card
+    analyses = card[card.index("## Quantitative analyses") : card.index("## Ethical")]
+    assert "FAIL" in analyses and "selection\\_rate" in analyses
+
+
+@pytest.mark.slow
+def test_fixtures_have_the_real_formats(real_run: Path, tmp_path: Path) -> None:
+    """The hand-made fixture documents use exactly the keys the real stages write."""
+    optional = {"skipped", "note"}  # keys only some items carry
+
+    def check(fixture: object, real: object, where: str) -> None:
+        if isinstance(fixture, dict) and isinstance(real, dict):
+            if where.endswith(("feature_sources", "model", "baseline", "costs")):
+                # keyed by column or metric names: compare the shape of one value
+                check(next(iter(fixture.values()), None), next(iter(real.values()), None), where)
+                return
+            assert set(fixture) - optional <= set(real), (where, set(fixture) - set(real))
+            assert set(real) - optional <= set(fixture), (where, set(real) - set(fixture))
+            for key in fixture.keys() & real.keys():
+                check(fixture[key], real[key], f"{where}.{key}")
+        elif isinstance(fixture, list) and isinstance(real, list) and fixture and real:
+            check(fixture[0], real[0], f"{where}[]")
+
+    fixture_run = minimal_run(tmp_path / "fixture")
+    add_stage_artifacts(fixture_run)
+    for name, made in (
+        ("interpretation.json", interpretation_doc(tmp_path)),
+        ("fairness.json", fairness_doc(tmp_path)),
+        ("metrics.json", json.loads((fixture_run / "metrics.json").read_text())),
+    ):
+        real = json.loads((real_run / name).read_text())
+        check(key_shape(made), key_shape(real), name)
+    columns = pd.read_csv(real_run / "data/predictions.csv", nrows=0).columns
+    assert list(columns) == list(pd.read_csv(fixture_run / "data/predictions.csv").columns)
+
+
+@pytest.mark.slow
 def test_hostile_and_non_ascii_names_render_as_text(real_run: Path) -> None:
     html = (real_run / "report.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the column, as text
@@ -155,24 +247,56 @@ def test_every_section_renders_from_the_artifacts(fixture_run: Path) -> None:
     assert "f" * 64 in section(html, "data")
     quality = section(html, "quality")
     assert "Rows set aside: 2" in quality and f"{UMLAUT} below 0" in quality
-    assert "a***@***.de" in section(html, "privacy")
+    privacy = section(html, "privacy")
+    assert "<td>email</td><td>email</td><td>90.0%</td><td>a***@***.de</td>" in privacy
+    assert "hashed (salted)" in privacy and "MLCONF_PII_SALT" in privacy
     eda = section(html, "eda")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in eda and CITY in eda
     assert "&lt;img src=x onerror=alert(2)&gt;" in eda
+    assert "<td>bösartig</td><td>4</td><td>40.0%</td>" in eda  # target classes
+    assert "0 (0.0%)" in eda and "1 row(s) outside iqr x 1.5" in eda
+    assert "<td>0.4</td><td>0.6</td><td>0.55</td>" in eda  # mutual info, pearson, spearman
+    assert f"{JAPANESE} has one value" in eda
     split = section(html, "split")
     assert "60.0%" in split
-    assert "0.95" in section(html, "metrics") and "0.9 .. 0.99" in section(html, "metrics")
+    metrics = section(html, "metrics")
+    assert "0.95" in metrics and "0.9 .. 0.99" in metrics
+    assert "at least <strong>0.3217</strong>: chosen on validation data (2 rows)" in metrics
+    assert "0.08772 .. 0.6184" in metrics and "false negative 10" in metrics
+    assert "the whole interval meets it" in section(html, "glance")
+    assert "least expected cost" in section(html, "problem")
+    assert "false negative (a positive row missed)" in section(html, "problem")
     assert section(html, "evaluation").count("data:image/png;base64,") == 2
     assert "2 test predictions" in section(html, "evaluation")
-    assert "Permutation importance" in section(html, "interpretation")
+    assert "proba_bösartig" in section(html, "evaluation")
+    interpretation = section(html, "interpretation")
+    # sorted by importance: the top feature's row comes first, in the glance too
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>[-\d.e]+</td><td>", interpretation)
+    assert rows[0] == escape(TOP_FEATURE)
+    assert "relies most on <strong>" + escape(TOP_FEATURE) in interpretation
+    assert escape(TOP_FEATURE) in section(html, "glance")
+    assert "exact TreeSHAP" in interpretation and "0.8456" in interpretation
+    assert f"{JAPANESE}: not drawn (fewer than two values" in interpretation
     fairness = section(html, "fairness")
     assert "demographic_parity_difference" in fairness and "1 group(s) are small" in fairness
+    assert '<tr class="failed"><td>Stadt</td><td>demographic_parity_difference</td>' in fairness
+    assert ">FAIL</span>" in fairness and ">not checked</span>" in fairness
+    assert "at most 0.1" in fairness and "at least 0.8" in fairness
+    assert "small: not compared" in fairness and "&lt;img src=x onerror=alert(2)&gt;" in fairness
+    assert "no negative rows" in fairness
     assert "0123abc (uncommitted changes)" in section(html, "lineage")
     assert_safe(html)
 
 
 def test_missing_artifacts_say_not_run_and_how_to_enable(tmp_path: Path) -> None:
-    html = html_of(minimal_run(tmp_path / "run"))
+    run_dir = minimal_run(tmp_path / "run")
+    # what the stages write when nothing is configured
+    write_json(run_dir / "interpretation.json", {"enabled": False, "plots": []})
+    write_json(
+        run_dir / "fairness.json",
+        {"configured": False, "note": "no sensitive attributes (fairness.sensitive)", "plots": []},
+    )
+    html = html_of(run_dir)
     for name, key in [
         ("privacy", "privacy.scan=true"),
         ("eda", "explore.enabled=true"),
@@ -215,15 +339,34 @@ def test_a_tampered_model_fails_the_hash_item(fixture_run: Path) -> None:
 
 
 def test_pii_kept_as_is_fails_the_privacy_item(fixture_run: Path) -> None:
-    write_json(
-        fixture_run / "data/privacy.json",
+    doc = privacy_doc()
+    doc["findings"].append(
         {
-            "findings": [
-                {"column": "phone", "kind": "phone", "policy": "ignore", "action": "ignore"}
-            ]
-        },
+            "column": "phone",
+            "kind": "phone",
+            "share": 1.0,
+            "examples_masked": ["***01"],
+            "policy": "ignore",
+            "action": "ignore",
+        }
     )
-    assert "kept as is: phone" in section(html_of(fixture_run), "compliance")
+    write_json(fixture_run / "data/privacy.json", doc)
+    html = html_of(fixture_run)
+    assert "kept as is (policy ignore): phone" in section(html, "compliance")
+    assert "<td>phone</td><td>phone</td><td>100.0%</td>" in section(html, "privacy")
+
+
+def test_a_switched_off_scan_or_profile_is_not_run(fixture_run: Path) -> None:
+    doc = privacy_doc()
+    doc.update(scan=False, findings=[], columns_scanned=0)
+    write_json(fixture_run / "data/privacy.json", doc)
+    write_json(
+        fixture_run / "data/profile.json", {"enabled": False, "reason": "explore.enabled is false"}
+    )
+    html = html_of(fixture_run)
+    assert "privacy.scan=false" in section(html, "privacy")
+    assert "not run" in section(html, "compliance").split("PII scan")[1][:200]
+    assert "explore.enabled is false" in section(html, "eda")
 
 
 def test_passwords_in_urls_are_hidden(fixture_run: Path) -> None:
@@ -287,6 +430,17 @@ def test_model_card_has_every_section_and_escapes_cells(fixture_run: Path) -> No
     assert SCRIPT not in card and IMG not in card
     assert "| a\\|b |" in card  # a fairness check named a|b stays one cell
     assert "demographic\\_parity\\_difference" in card
+    factors = card[card.index("## Factors") : card.index("## Metrics")]
+    assert "Stadt" in factors and "\\<img src=x onerror=alert\\(2\\)\\>" in factors
+    metrics = card[card.index("## Metrics") : card.index("## Evaluation data")]
+    assert "Decision threshold: 0.3217 (chosen on validation data" in metrics
+    assert "Cost of a false negative: 10" in metrics
+    assert "Expected cost per row on test: 0.2632 (interval 0.08772 .. 0.6184" in metrics
+    analyses = card[card.index("## Quantitative analyses") : card.index("## Ethical")]
+    assert "| Stadt | demographic\\_parity\\_difference | 0.5 | 0.5 | at most 0.1 | FAIL |" in (
+        analyses
+    )
+    assert "| Stadt | Zürich | 6 |" in analyses
     assert "Zürich" in card
 
 

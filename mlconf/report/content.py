@@ -28,8 +28,9 @@ ENABLE = {
     "selection": "candidates, e.g. `model_selection.candidates=[xgboost,logistic]`",
     "tuning": "a search space, e.g. `search=xgboost tune.n_trials=50`",
     "evaluation": "the `evaluate` stage in `stages`",
-    "interpretation": "the `explain` stage in `stages`",
-    "fairness": "the `fairness` stage in `stages` and sensitive attributes under `fairness/`",
+    "interpretation": "the `explain` stage in `stages` and `explain.enabled=true`",
+    "fairness": "the `fairness` stage in `stages` and sensitive attributes under `fairness/`, "
+    "e.g. `fairness=example` (see conf/fairness/example.yaml)",
     "quarantine": "`schema.on_error=quarantine` to set invalid rows aside",
 }
 
@@ -109,6 +110,17 @@ class RunFiles:
         except (OSError, UnicodeDecodeError) as exc:
             self.problems.append(f"{rel} could not be read: {exc}")
             return None
+
+    def header(self, rel: str) -> list[str]:
+        """The column names of a CSV file (its first line only), or [] if unreadable."""
+        import pandas as pd
+
+        path = self.root / rel
+        try:
+            return [str(c) for c in pd.read_csv(path, nrows=0).columns] if path.is_file() else []
+        except (OSError, ValueError) as exc:
+            self.problems.append(f"{rel} could not be read: {exc}")
+            return []
 
     def csv(self, rel: str, usecols: list[str] | None = None) -> Any:
         import pandas as pd
@@ -210,7 +222,6 @@ def collect(run_dir: Path, status: str | None = None) -> dict[str, Any]:
         record = {**record, "status": status, "finished": record.get("finished") or now}
     config = files.yaml("config.yaml") or {}
     metrics = files.json("metrics.json")
-    evaluation = files.json("evaluation.json")
     manifest = files.json("model/manifest.json")
     profile = files.json("data/profile.json")
     privacy = files.json("data/privacy.json")
@@ -220,7 +231,7 @@ def collect(run_dir: Path, status: str | None = None) -> dict[str, Any]:
     view: dict[str, Any] = {
         "title": f"{record.get('experiment') or config.get('experiment_name') or 'run'}",
         "record": record,
-        "problem": problem_section(config),
+        "problem": problem_section(config, metrics),
         "data": data_section(record),
         "quality": quality,
         "privacy": privacy_section(privacy),
@@ -231,36 +242,66 @@ def collect(run_dir: Path, status: str | None = None) -> dict[str, Any]:
             files, record, (config.get("problem") or {}).get("primary_metric")
         ),
         "metrics": metrics_section(metrics),
-        "evaluation": evaluation_section(files, metrics, evaluation),
+        "evaluation": evaluation_section(files, metrics),
         "interpretation": interpretation_section(interpretation),
         "fairness": fairness_section(fairness),
         "lineage": lineage_section(files, config, record, manifest),
     }
-    view["compliance"] = compliance_section(view, files, record, manifest, privacy, fairness)
+    view["compliance"] = compliance_section(view, files, record, manifest, privacy)
     view["glance"] = glance_section(view, record, config, manifest)
     view["problems"] = files.problems
     return view
 
 
-def problem_section(config: dict[str, Any]) -> dict[str, Any]:
+OUTCOMES = {
+    "tp": "true positive (a positive row flagged)",
+    "fp": "false positive (a false alarm)",
+    "fn": "false negative (a positive row missed)",
+    "tn": "true negative (a negative row left alone)",
+}
+USAGES = {
+    "real_time": "real time: one row at a time, behind an API",
+    "batch": "batch: a file of rows at a time",
+    "decision_support": "decision support: a person reads the prediction and decides",
+}
+
+
+def problem_section(config: dict[str, Any], metrics: Any) -> dict[str, Any]:
+    """The problem as framed in `problem/`; the threshold only where one applies (binary)."""
     problem = config.get("problem") or {}
     criteria = problem.get("success_criteria") or {}
     threshold = problem.get("threshold") or {}
     costs = problem.get("costs") or {}
+    usage = str(problem.get("usage") or "")
+    optimize = threshold.get("optimize") if isinstance(threshold, dict) else None
     return {
         "task": problem.get("task"),
         "target": problem.get("target"),
         "positive_class": problem.get("positive_class"),
         "primary_metric": problem.get("primary_metric"),
         "objective": (problem.get("objective") or "").strip(),
-        "stakeholders": list(problem.get("stakeholders") or []),
-        "usage": (problem.get("usage") or "").replace("_", " "),
-        "costs": [(k, fmt(v)) for k, v in costs.items()] if isinstance(costs, dict) else [],
-        "threshold": threshold.get("optimize") if isinstance(threshold, dict) else None,
+        "stakeholders": [str(s) for s in problem.get("stakeholders") or []],
+        "usage": USAGES.get(usage, usage.replace("_", " ")),
+        "costs": [(OUTCOMES.get(k, k), fmt(v)) for k, v in costs.items()]
+        if isinstance(costs, dict)
+        else [],
+        "threshold": threshold_goal(optimize)
+        if (isinstance(metrics, dict) and isinstance(metrics.get("threshold"), dict))
+        or optimize not in (None, "none")
+        else None,
         "criteria": [
             (name, bounds_text(bounds)) for name, bounds in criteria.items() if bounds is not None
         ],
     }
+
+
+def threshold_goal(optimize: Any) -> str:
+    """How the decision threshold is to be chosen, from `problem.threshold.optimize`."""
+    if optimize in (None, "none"):
+        return "the model's own rule (probability 0.5)"
+    if optimize == "cost":
+        return "the least expected cost on validation data"
+    return f"the best {optimize} on validation data"
 
 
 def bounds_text(bounds: dict[str, Any]) -> str:
@@ -359,20 +400,58 @@ def schema_rule_text(rule: dict[str, Any]) -> str:
 def privacy_section(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         return {"present": False, "hint": not_run("privacy")}
+    if doc.get("scan") is False:
+        return {"present": False, "hint": "The PII scan was switched off (privacy.scan=false)."}
     findings = [f for f in doc.get("findings") or [] if isinstance(f, dict)]
+    rows = [
+        {
+            "column": f.get("column"),
+            "kind": f.get("kind"),
+            "share": pct(f.get("share")),
+            "examples_masked": fmt(f.get("examples_masked") or []),
+            "policy": f.get("policy"),
+            "action": ACTIONS.get(str(f.get("action")), f.get("action")),
+        }
+        for f in findings
+    ]
+    actions, overrides = _dict(doc.get("actions")), _dict(doc.get("columns"))
+    policy = _dict(doc.get("policy"))
+    summary = [
+        ("Columns scanned", fmt(doc.get("columns_scanned"))),
+        ("Values checked per column", f"up to {fmt(doc.get('sample_rows'))}"),
+        ("A column is a finding when", f"at least {pct(doc.get('min_share'))} of values match"),
+        ("Policy per kind", fmt(policy) or "-"),
+        ("Policy per column", fmt(overrides) or "none"),
+        ("Columns dropped", fmt(actions.get("drop") or []) or "none"),
+        ("Columns hashed", fmt(actions.get("hash") or []) or "none"),
+    ]
+    if actions.get("hash"):
+        summary.append(("Salt read from", f"the environment variable {doc.get('salt_env')}"))
     return {
         "present": True,
-        "findings": table(
-            findings, ["column", "kind", "share", "examples_masked", "policy", "action"]
-        ),
+        "findings": table(rows, ["column", "kind", "share", "examples_masked", "policy", "action"]),
         "count": len(findings),
-        "summary": [(k, fmt(v)) for k, v in doc.items() if k not in ("findings", "plots")],
+        "summary": summary,
     }
+
+
+# What each privacy action did, in words.
+ACTIONS = {
+    "hash": "hashed (salted)",
+    "drop": "dropped",
+    "fail": "stopped the run",
+    "ignore": "kept as is",
+}
 
 
 def eda_section(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         return {"present": False, "hint": not_run("eda")}
+    if doc.get("enabled") is False:
+        return {
+            "present": False,
+            "hint": f"Not run in this experiment ({doc.get('reason') or 'explore.enabled=false'}).",
+        }
     columns = doc.get("columns") or {}
     column_rows = []
     for name, info in columns.items():
@@ -389,30 +468,70 @@ def eda_section(doc: Any) -> dict[str, Any]:
     shown, more = rows_of(column_rows)
     associations = [a for a in doc.get("associations") or [] if isinstance(a, dict)]
     associations.sort(key=lambda a: -abs(_number(a.get("mutual_info"))))
-    counts = [
-        (key.replace("_", " "), fmt(doc[key]))
-        for key in ("duplicates", "outliers")
-        if doc.get(key) is not None
-    ]
+    target, classes = target_facts(doc.get("target"))
     return {
         "present": True,
         "rows": fmt(doc.get("rows")),
         "sampled": bool(doc.get("sampled")),
         "sampled_rows": fmt(doc.get("sampled_rows")),
         "columns": {"rows": shown, "more": more},
-        "target": [(k, fmt(v)) for k, v in (doc.get("target") or {}).items() if k != "plots"],
-        "associations": table(associations[:30], ["feature", "mutual_info", "correlation"]),
+        "target": target,
+        "classes": table(classes, ["value", "count", "share"]),
+        "associations": table(associations[:30], ["feature", "mutual_info", "pearson", "spearman"]),
         "pairs": table(
             [p for p in doc.get("correlated_pairs") or [] if isinstance(p, dict)],
             ["a", "b", "correlation"],
         ),
-        "counts": counts,
+        "counts": quality_counts(doc),
         "warnings": table(
             [w for w in doc.get("warnings") or [] if isinstance(w, dict)],
             ["column", "kind", "message"],
         ),
         "plots": plots_of(doc),
     }
+
+
+def target_facts(target: Any) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """The target's summary as facts, and its classes (classification) as table rows."""
+    if not isinstance(target, dict):
+        return [], []
+    facts = [("Column", fmt(target.get("name"))), ("Missing values", fmt(target.get("missing")))]
+    classes = [
+        {"value": c.get("value"), "count": c.get("count"), "share": pct(c.get("share"))}
+        for c in target.get("classes") or []
+        if isinstance(c, dict)
+    ]
+    if classes:
+        facts += [
+            ("Classes", fmt(target.get("n_classes"))),
+            ("Smallest class share", pct(target.get("minority_share"))),
+            ("Largest / smallest class", fmt(target.get("imbalance_ratio"))),
+        ]
+    stats = target.get("stats")
+    if isinstance(stats, dict):
+        facts += [(str(k), fmt(v)) for k, v in stats.items()]
+    return facts, classes
+
+
+def quality_counts(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """Duplicate rows and outliers as short sentences."""
+    counts = []
+    duplicates = doc.get("duplicates")
+    if isinstance(duplicates, dict):
+        share = pct(duplicates.get("share"))
+        counts.append(("Duplicate rows", f"{fmt(duplicates.get('rows'))} ({share})"))
+    outliers = doc.get("outliers")
+    if isinstance(outliers, dict):
+        per_column = _dict(outliers.get("columns"))
+        text = f"{fmt(outliers.get('rows'))} row(s) outside {outliers.get('method', '-')}"
+        if per_column:
+            text += f" ({fmt(per_column)})"
+        counts.append(("Outliers", text))
+    return counts
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _number(value: Any) -> float:
@@ -450,8 +569,14 @@ def features_section(config: dict[str, Any], manifest: Any) -> dict[str, Any]:
     manifest = manifest if isinstance(manifest, dict) else {}
     inputs = [str(c) for c in manifest.get("input_columns") or []]
     shown, more = rows_of(inputs)
-    extra = manifest.get("features")
+    sensitive = [
+        s for s in ((config.get("fairness") or {}).get("sensitive") or []) if isinstance(s, dict)
+    ]
     return {
+        "sensitive_out": fmt([s.get("column") for s in sensitive if not s.get("use_as_feature")])
+        or "none",
+        "sensitive_in": fmt([s.get("column") for s in sensitive if s.get("use_as_feature")])
+        or "none",
         "sets": sets,
         "derived": [(k, str(v)) for k, v in (features.get("derived") or {}).items()],
         "interactions": _spec_name(features.get("interactions")),
@@ -463,7 +588,6 @@ def features_section(config: dict[str, Any], manifest: Any) -> dict[str, Any]:
         "more_inputs": more,
         "input_count": len(inputs),
         "manifest": manifest != {},
-        "feature_info": [(k, fmt(v)) for k, v in extra.items()] if isinstance(extra, dict) else [],
     }
 
 
@@ -526,12 +650,18 @@ def selection_section(files: RunFiles, record: dict[str, Any], primary: str | No
         states = trials["state"].value_counts().to_dict() if "state" in trials else {}
         best_value = None
         if isinstance(best, dict):
-            best_value = next((v for k, v in best.items() if k not in ("model", "params")), None)
+            best_value = best.get(primary) if primary in best else None
+            if best_value is None:  # an older best_params.json: the one other number
+                best_value = next(
+                    (v for k, v in best.items() if isinstance(v, float) and k != "trial"), None
+                )
         tuning = {
             "trials": len(trials),
             "states": ", ".join(f"{n} {s.lower()}" for s, n in states.items()),
             "best_params": [(k, fmt(v)) for k, v in ((best or {}).get("params") or {}).items()],
             "best_value": fmt(best_value),
+            "best_trial": fmt(_dict(best).get("trial")),
+            "overrides": " ".join(str(o) for o in _dict(best).get("overrides") or []),
             "table": table(trials.tail(MAX_TABLE_ROWS).to_dict("records")),
         }
     plots = [
@@ -593,6 +723,7 @@ def metrics_section(doc: Any) -> dict[str, Any]:
                 "interval": interval(item),
                 "passed": item.get("passed"),
                 "confident": item.get("confident"),
+                "statement": str(item.get("statement") or ""),
             }
         )
     cv = doc.get("cv") or {}
@@ -601,6 +732,7 @@ def metrics_section(doc: Any) -> dict[str, Any]:
         for name, v in cv.items()
         if isinstance(v, dict)
     ]
+    costs: dict[str, Any] = doc["costs"] if isinstance(doc.get("costs"), dict) else {}
     return {
         "present": True,
         "primary": primary,
@@ -610,85 +742,204 @@ def metrics_section(doc: Any) -> dict[str, Any]:
         "criteria": criteria,
         "passed": doc.get("passed") if criteria else None,
         "cv": cv_rows,
-        "threshold": [(k, fmt(v)) for k, v in (doc.get("threshold") or {}).items()]
-        if isinstance(doc.get("threshold"), dict)
-        else [],
+        "threshold": threshold_facts(doc.get("threshold")),
+        "costs": [(OUTCOMES.get(k, k).split(" (")[0], fmt(v)) for k, v in costs.items()],
+        "expected_cost": expected_cost_rows(doc.get("expected_cost")),
     }
 
 
-def evaluation_section(files: RunFiles, metrics: Any, evaluation: Any) -> dict[str, Any]:
-    plots = plots_of(metrics) + plots_of(evaluation)
-    predictions = files.csv("data/predictions.csv", usecols=["y_true"])
-    details = []
-    if isinstance(evaluation, dict):
-        details = [
-            (k, fmt(v))
-            for k, v in evaluation.items()
-            if k != "plots" and not isinstance(v, (dict, list))
-        ]
-        threshold = evaluation.get("threshold")
-        if isinstance(threshold, dict):
-            details += [(f"threshold {k}", fmt(v)) for k, v in threshold.items()]
+def threshold_facts(threshold: Any) -> dict[str, Any] | None:
+    """The decision threshold in use and how it was chosen, in words (binary only)."""
+    if not isinstance(threshold, dict) or threshold.get("value") is None:
+        return None
+    method = threshold.get("method")
+    score_name = threshold.get("score_name") or threshold.get("optimize")
+    if method == "cost":
+        how = (
+            f"chosen on {threshold.get('chosen_on', 'validation')} data "
+            f"({fmt(threshold.get('rows'))} rows) for the least {score_name}: "
+            f"{fmt(threshold.get('score'))}"
+        )
+    elif method == "metric":
+        how = (
+            f"chosen on {threshold.get('chosen_on', 'validation')} data "
+            f"({fmt(threshold.get('rows'))} rows) for the best {score_name}: "
+            f"{fmt(threshold.get('score'))}"
+        )
+    elif method == "fallback":
+        how = f"kept at the default because none could be learned: {threshold.get('note')}"
+    else:
+        how = str(threshold.get("note") or "the model's own rule")
     return {
-        "plots": plots,
-        "details": details,
-        "predictions": len(predictions) if predictions is not None else None,
+        "value": fmt(threshold.get("value")),
+        "method": str(method or "-"),
+        "how": how,
+        "optimize": str(threshold.get("optimize") or "none"),
+        "curve_points": len(threshold.get("curve") or []),
+    }
+
+
+def expected_cost_rows(doc: Any) -> list[dict[str, str]]:
+    """Expected cost per row on validation and test: the model with its interval, the
+    dummy baseline beside it."""
+    if not isinstance(doc, dict):
+        return []
+    rows = []
+    for part in ("validation", "test"):
+        item = doc.get(part)
+        if not isinstance(item, dict):
+            continue
+        model: dict[str, Any] = item["model"] if isinstance(item.get("model"), dict) else {}
+        baseline: dict[str, Any] = (
+            item["baseline"] if isinstance(item.get("baseline"), dict) else {}
+        )
+        rows.append(
+            {
+                "part": part,
+                "value": fmt(model.get("value")),
+                "interval": interval(model),
+                "baseline": fmt(baseline.get("value")),
+            }
+        )
+    return rows
+
+
+def evaluation_section(files: RunFiles, metrics: Any) -> dict[str, Any]:
+    """The evaluate stage's plots (listed in metrics.json) and its saved test predictions."""
+    rel = "data/predictions.csv"
+    if isinstance(metrics, dict) and isinstance(metrics.get("predictions"), str):
+        rel = metrics["predictions"]
+    columns = files.header(rel)
+    counted = files.csv(rel, usecols=columns[:1]) if columns else None
+    return {
+        "plots": plots_of(metrics),
+        "predictions": len(counted) if counted is not None else None,
+        "predictions_file": rel,
+        "prediction_columns": ", ".join(columns),
         "hint": not_run("evaluation"),
     }
 
 
 def interpretation_section(doc: Any) -> dict[str, Any]:
-    if not isinstance(doc, dict):
+    if not isinstance(doc, dict) or not doc.get("enabled", True):
         return {"present": False, "hint": not_run("interpretation")}
-    importance = [
-        p
-        for p in doc.get("permutation_importance") or doc.get("importance") or []
-        if isinstance(p, dict)
-    ]
+    if not doc.get("rows"):
+        return {
+            "present": False,
+            "hint": "The explain stage ran but had no validation or test rows to explain.",
+        }
+    importance = [p for p in doc.get("permutation_importance") or [] if isinstance(p, dict)]
     importance.sort(key=lambda p: -_number(p.get("mean")))
     shap: dict[str, Any] = doc["shap"] if isinstance(doc.get("shap"), dict) else {}
-    shap_top = shap.get("top_features") or shap.get("top") or []
-    if isinstance(shap_top, dict):
-        shap_top = [{"feature": k, "mean_abs": v} for k, v in shap_top.items()]
-    pdp = doc.get("partial_dependence")
-    if isinstance(pdp, dict):
-        pdp = pdp.get("features", list(pdp))
+    mean_abs = [s for s in shap.get("mean_abs") or [] if isinstance(s, dict)]
+    method = {
+        "tree": "exact TreeSHAP computed by xgboost",
+        "sampled": "sampled (approximate) Shapley values",
+    }.get(str(shap.get("method")), str(shap.get("method") or "-"))
+    curves = [c for c in doc.get("partial_dependence") or [] if isinstance(c, dict)]
+    drawn = [str(c.get("feature")) for c in curves if not c.get("skipped")]
+    skipped = [(str(c.get("feature")), str(c.get("skipped"))) for c in curves if c.get("skipped")]
+    outputs = sorted({str(c["output"]) for c in curves if c.get("output")})
     return {
         "present": True,
-        "importance": table(importance[:30], ["feature", "mean", "std"]),
+        "part": doc.get("part") or "-",
+        "rows": fmt(doc.get("rows")),
+        "metric": doc.get("metric") or "-",
+        "repeats": fmt(doc.get("n_repeats")),
+        "top": [str(p.get("feature")) for p in importance[:3]],
+        "importance": table(importance, ["feature", "mean", "std"]),
         "shap_available": bool(shap.get("available")),
-        "shap_reason": shap.get("reason") or shap.get("message"),
-        "shap": table([s for s in shap_top if isinstance(s, dict)][:30]),
-        "pdp": fmt(pdp or []),
+        "shap_reason": shap.get("reason"),
+        "shap_method": method,
+        "shap_explained": shap.get("explained") or "-",
+        "shap_rows": fmt(shap.get("rows")),
+        "shap_bias": fmt(shap.get("bias")),
+        "shap": table(mean_abs, ["feature", "mean_abs"]),
+        "pdp": drawn,
+        "pdp_output": ", ".join(outputs),
+        "pdp_skipped": skipped,
         "plots": plots_of(doc),
     }
 
 
+LIMIT_WORDS = {"maximum": "at most", "minimum": "at least"}
+
+
+def limit_text(limit: Any, kind: Any) -> str:
+    if limit is None:
+        return "none set"
+    return f"{LIMIT_WORDS.get(str(kind), '')} {fmt(limit)}".strip()
+
+
 def fairness_section(doc: Any) -> dict[str, Any]:
-    if not isinstance(doc, dict):
+    if not isinstance(doc, dict) or doc.get("configured") is False:
         return {"present": False, "hint": not_run("fairness")}
+    attributes = [a for a in doc.get("attributes") or [] if isinstance(a, dict)]
     groups = [g for g in doc.get("groups") or [] if isinstance(g, dict)]
+    metric_names: list[str] = []
+    for g in groups:
+        metric_names += [
+            k
+            for k, v in g.items()
+            if k not in ("attribute", "columns", "group", "count", "small", "note")
+            and not isinstance(v, (dict, list))
+            and k not in metric_names
+        ]
+    has_notes = any(g.get("note") for g in groups)
+    group_rows = [
+        {
+            "attribute": g.get("attribute"),
+            "group": g.get("group"),
+            "count": g.get("count"),
+            "small": "small: not compared" if g.get("small") else "",
+            **{k: g.get(k) for k in metric_names},
+            **({"note": g.get("note") or ""} if has_notes else {}),
+        }
+        for g in groups
+    ]
     checks = []
     for check in doc.get("checks") or []:
         if isinstance(check, dict):
+            passed = check.get("passed")
+            limit = check.get("limit")
             checks.append(
                 {
-                    "name": check.get("name"),
-                    "attribute": fmt(check.get("attribute")) if "attribute" in check else "",
+                    "name": str(check.get("name")),
+                    "attribute": str(check.get("attribute") or ""),
                     "value": fmt(check.get("value")),
-                    "limit": fmt(check.get("limit")),
-                    "passed": check.get("passed"),
+                    "all_groups": fmt(check.get("value_all_groups")),
+                    "limit": limit_text(limit, check.get("limit_is")),
+                    "passed": passed,
+                    "verdict": "not checked" if passed is None else "pass" if passed else "FAIL",
+                    "note": str(check.get("note") or ""),
                 }
             )
     small = [g for g in groups if g.get("small")]
     return {
         "present": True,
-        "attributes": fmt(doc.get("attributes") or []),
-        "groups": table(groups),
+        "attributes": [
+            {
+                "name": str(a.get("attribute")),
+                "columns": fmt(a.get("columns") or []),
+                "use_as_feature": bool(a.get("use_as_feature")),
+                "groups": fmt(a.get("groups")),
+                "small_groups": fmt(a.get("small_groups") or []) or "none",
+            }
+            for a in attributes
+        ],
+        "names": ", ".join(str(a.get("attribute")) for a in attributes) or "-",
+        "part": doc.get("part") or "test",
+        "rows": fmt(doc.get("rows")),
+        "positive_class": doc.get("positive_class"),
+        "min_group_size": fmt(doc.get("min_group_size")),
+        "on_fail": doc.get("on_fail"),
+        "groups": table(group_rows),
         "small": len(small),
+        "small_names": [f"{g.get('attribute')}: {g.get('group')}" for g in small],
         "checks": checks,
+        "failed": [c for c in checks if c["passed"] is False],
         "passed": doc.get("passed"),
-        "notes": [str(n) for n in doc.get("warnings") or doc.get("notes") or []],
+        "notes": [str(doc["note"])] if doc.get("note") else [],
         "plots": plots_of(doc),
     }
 
@@ -723,7 +974,6 @@ def compliance_section(
     record: dict[str, Any],
     manifest: Any,
     privacy: Any,
-    fairness: Any,
 ) -> list[dict[str, str]]:
     """The checklist: each item pass, fail or not run, with the evidence in words."""
     items = []
@@ -737,8 +987,8 @@ def compliance_section(
     else:
         add("Data fingerprints recorded", "fail", "a source has no sha256 in run.json")
 
-    if not isinstance(privacy, dict):
-        add("PII scan run and findings handled", "not run", "no data/privacy.json")
+    if not isinstance(privacy, dict) or not view["privacy"]["present"]:
+        add("PII scan run and findings handled", "not run", view["privacy"]["hint"])
     else:
         findings = [f for f in privacy.get("findings") or [] if isinstance(f, dict)]
         open_ = [
@@ -748,7 +998,7 @@ def compliance_section(
         ]
         if open_:
             cols = ", ".join(str(f.get("column")) for f in open_)
-            add("PII scan run and findings handled", "fail", f"kept as is: {cols}")
+            add("PII scan run and findings handled", "fail", f"kept as is (policy ignore): {cols}")
         else:
             add(
                 "PII scan run and findings handled",
@@ -756,15 +1006,24 @@ def compliance_section(
                 f"{len(findings)} finding(s), each dropped, hashed or stopped the run",
             )
 
-    checks = [c for c in (fairness or {}).get("checks") or [] if isinstance(c, dict)]
-    if not isinstance(fairness, dict) or not checks:
-        add("Fairness limits checked and passed", "not run", "no fairness checks configured")
+    fair = view["fairness"]
+    judged = [c for c in fair.get("checks", []) if c["passed"] is not None]
+    if not fair["present"]:
+        add("Fairness limits checked and passed", "not run", "no sensitive attributes configured")
+    elif not judged:
+        add(
+            "Fairness limits checked and passed",
+            "not run",
+            f"groups of {fair['names']} measured, but no limit is set (fairness.limits)",
+        )
     else:
-        failed = [str(c.get("name")) for c in checks if not c.get("passed")]
+        failed = [f"{c['attribute']}: {c['name']} {c['value']}" for c in fair["failed"]]
+        small = f"; {fair['small']} small group(s) not compared" if fair["small"] else ""
         add(
             "Fairness limits checked and passed",
             "fail" if failed else "pass",
-            f"failed: {', '.join(failed)}" if failed else f"{len(checks)} check(s) within limits",
+            (f"failed: {', '.join(failed)}" if failed else f"{len(judged)} check(s) within limits")
+            + small,
         )
 
     metrics = view["metrics"]
@@ -772,11 +1031,13 @@ def compliance_section(
         add("Success criteria met", "not run", "no success criteria evaluated")
     else:
         missed = [str(c["metric"]) for c in metrics["criteria"] if not c["passed"]]
-        add(
-            "Success criteria met",
-            "fail" if missed else "pass",
-            f"not met: {', '.join(missed)}" if missed else "every criterion met on test",
-        )
+        unsure = [
+            str(c["metric"]) for c in metrics["criteria"] if c["passed"] and not c["confident"]
+        ]
+        detail = f"not met: {', '.join(missed)}" if missed else "every criterion met on test"
+        if unsure:
+            detail += f"; the interval crosses the bound for {', '.join(unsure)}"
+        add("Success criteria met", "fail" if missed else "pass", detail)
 
     add(*_hash_item(files.root, manifest))
 
@@ -836,11 +1097,22 @@ def glance_section(
     trained = (manifest.get("model") or {}) if isinstance(manifest, dict) else {}
     model = trained.get("name") or (config.get("model") or {}).get("name")
     statuses = [c["status"] for c in view["compliance"]]
+    fair = view["fairness"]
     return {
         "status": record.get("status"),
         "model": model,
         "primary": primary,
         "passed": m.get("passed"),
+        "statements": [c["statement"] for c in m.get("criteria", []) if c["statement"]],
+        "threshold": m.get("threshold"),
+        "top_features": view["interpretation"].get("top", []),
+        "fairness": None
+        if not fair["present"]
+        else "passed"
+        if fair["passed"]
+        else "failed"
+        if fair["passed"] is False
+        else "not checked",
         "rows": view["data"]["rows_loaded"],
         "warnings": [str(w) for w in record.get("warnings") or []],
         "compliance": {s: statuses.count(s) for s in ("pass", "fail", "not run")},

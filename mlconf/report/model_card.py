@@ -80,10 +80,30 @@ def render_model_card(view: dict[str, Any]) -> str:
     out += ["## Factors", ""]
     if fairness["present"]:
         out.append(
-            f"Groups by the sensitive attributes {md(fairness['attributes'])} were compared."
+            f"The model was measured per group of the sensitive attributes "
+            f"{md(fairness['names'])} on {md(fairness['rows'])} {md(fairness['part'])} rows; "
+            f"groups under {md(fairness['min_group_size'])} rows are flagged small and not "
+            "compared."
+        )
+        out.append("")
+        out += md_table(
+            ["attribute", "columns", "used as a feature", "groups", "small groups"],
+            [
+                [
+                    a["name"],
+                    a["columns"],
+                    "yes" if a["use_as_feature"] else "no",
+                    a["groups"],
+                    a["small_groups"],
+                ]
+                for a in fairness["attributes"]
+            ],
         )
         if fairness["small"]:
-            out.append(f"{fairness['small']} group(s) are small; their figures are uncertain.")
+            out.append(
+                f"{fairness['small']} group(s) are small; their figures are uncertain: "
+                + "; ".join(md(n) for n in fairness["small_names"])
+            )
     else:
         out.append(
             "No sensitive attributes were configured: performance across groups was not evaluated."
@@ -95,12 +115,19 @@ def render_model_card(view: dict[str, Any]) -> str:
             + ", ".join(md(r["name"]) for r in metrics["rows"]),
             f"- Uncertainty: {md(metrics['confidence'])} bootstrap intervals "
             f"({md(metrics['bootstrap'])} resamples of the test rows)",
-            f"- Decision threshold: {md(problem['threshold'] or 'default')}",
         ]
+        threshold = metrics["threshold"]
+        if threshold:
+            out.append(f"- Decision threshold: {md(threshold['value'])} ({md(threshold['how'])})")
         out += [
             f"- Success criterion: {md(name)} {md(bound)}" for name, bound in problem["criteria"]
         ]
-        out += [f"- Cost of {md(k)}: {md(v)}" for k, v in problem["costs"]]
+        out += [f"- Cost of a {md(k)}: {md(v)}" for k, v in metrics["costs"]]
+        out += [
+            f"- Expected cost per row on {md(r['part'])}: {md(r['value'])} "
+            f"(interval {md(r['interval'])}; dummy baseline {md(r['baseline'])})"
+            for r in metrics["expected_cost"]
+        ]
     else:
         out.append("The model was not evaluated (no metrics.json).")
     parts = {part: n for part, n, _ in split["parts"]}
@@ -115,6 +142,13 @@ def render_model_card(view: dict[str, Any]) -> str:
         f"{md(parts.get('train', '-'))} rows for training, of {md(view['data']['rows_loaded'])} "
         f"loaded; {view['quality']['quarantined']} row(s) set aside by validation."
     )
+    eda = view["eda"]
+    if eda["present"] and eda["classes"]["rows"]:
+        out.append(
+            "Target classes in the data: "
+            + ", ".join(f"{md(v)} {md(n)} ({md(share)})" for v, n, share in eda["classes"]["rows"])
+            + "."
+        )
     out += [""]
     out += md_table(
         ["source", "kind", "location", "rows", "sha256"],
@@ -135,15 +169,35 @@ def render_model_card(view: dict[str, Any]) -> str:
             for c in metrics.get("criteria", [])
         ],
     )
+    out += [f"- {md(c['statement'])}" for c in metrics.get("criteria", []) if c["statement"]]
+    if metrics.get("criteria"):
+        out.append("")
     if fairness["present"]:
+        out += ["### Per group", ""]
         out += md_table(fairness["groups"]["columns"], fairness["groups"]["rows"])
         out += md_table(
-            ["fairness check", "value", "limit", "passed"],
+            ["attribute", "fairness check", "value", "all groups", "limit", "verdict", "note"],
             [
-                [c["name"], c["value"], c["limit"], "yes" if c["passed"] else "no"]
+                [
+                    c["attribute"],
+                    c["name"],
+                    c["value"],
+                    c["all_groups"],
+                    c["limit"],
+                    c["verdict"],
+                    c["note"],
+                ]
                 for c in fairness["checks"]
             ],
         )
+    interpretation = view["interpretation"]
+    if interpretation["present"] and interpretation["top"]:
+        out.append(
+            "Columns the model relies on most (permutation importance on "
+            f"{md(interpretation['part'])} data): "
+            + ", ".join(md(f) for f in interpretation["top"])
+        )
+        out.append("")
     out += ["## Ethical considerations", ""]
     if privacy["present"]:
         out.append(f"Personal-data scan: {privacy['count']} finding(s).")
@@ -153,7 +207,14 @@ def render_model_card(view: dict[str, Any]) -> str:
         out.append("No personal-data scan was run.")
     if fairness["present"]:
         verdict = {True: "passed", False: "failed", None: "not checked"}[fairness["passed"]]
-        out.append(f"Fairness limits: {verdict}.")
+        failed = [f"{c['attribute']}: {c['name']} {c['value']}" for c in fairness["failed"]]
+        out.append(
+            f"Fairness limits: {verdict}"
+            + (f" ({md(', '.join(failed))})" if failed else "")
+            + ". Sensitive columns kept out of the features: "
+            + md(view["features"]["sensitive_out"])
+            + "."
+        )
     out += [""]
     out += [
         f"- {md(item['name'])}: {md(item['status'])} ({md(item['detail'])})"
@@ -169,6 +230,11 @@ def render_model_card(view: dict[str, Any]) -> str:
         for c in metrics.get("criteria", [])
         if not c["passed"]
     ]
+    if fairness.get("failed"):
+        caveats.append(
+            f"{len(fairness['failed'])} fairness check(s) fail their limit (see Quantitative "
+            "analyses): investigate the groups before relying on the model for them."
+        )
     caveats += [
         f"{md(item['name'])}: not run for this model"
         for item in view["compliance"]
