@@ -281,6 +281,49 @@ class FairnessConfig:
 
 
 @dataclass
+class RegisterConfig:
+    """After a run: register the model as a new version when its success criteria pass."""
+
+    enabled: bool = True
+    force: bool = False
+    alias: str = "candidate"
+
+
+@dataclass
+class ServeConfig:
+    """`mlconf serve`: the REST service around one registered model."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_body_bytes: int = 1_000_000
+    max_records: int = 10_000
+    api_key_env: str | None = None
+    reload_interval: float | None = 60.0
+    extra_fields: str = "ignore"
+    log_predictions: bool = True
+    log_queue_size: int = 10_000
+
+
+@dataclass
+class BatchConfig:
+    """`mlconf predict`: chunked batch scoring."""
+
+    chunk_rows: int = 100_000
+
+
+@dataclass
+class DeployConfig:
+    """Where models are registered and how they are served and batch-scored."""
+
+    registry_url: str = "sqlite:///experiments/mlconf.db"
+    model_name: str = "${experiment_name}"
+    register: RegisterConfig = field(default_factory=RegisterConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
+
+
+@dataclass
 class ReportConfig:
     """The report stage: `report.html` (images wider than `max_image_px` are scaled down,
     and left out past `max_bytes`) and `model_card.md`."""
@@ -374,6 +417,7 @@ class TrainConfig:
     explain: ExplainConfig = field(default_factory=ExplainConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
     explore: ExploreConfig = field(default_factory=ExploreConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
