@@ -401,6 +401,7 @@ class TrainConfig:
             "fairness",
             "save",
             "report",
+            "register",
         ]
     )
     data: DataConfig = field(default_factory=DataConfig)
