@@ -24,6 +24,7 @@ commands:
   schema infer PATH      write a starter schema YAML from a CSV or Parquet file
   report RUN_DIR         rebuild report.html and model_card.md of a run (or a sweep's
                          sweep_report.html) from its folder, without retraining
+  models ACTION ...      the model registry: list, show, promote, rollback, archive, export
 
 examples:
   mlconf train
@@ -62,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "init": _init,
         "schema": _schema,
         "report": _report,
+        "models": _models,
     }
     if command not in handlers:
         from mlconf.errors import did_you_mean
@@ -187,6 +189,12 @@ def _report(rest: list[str]) -> int:
     sys.stdout.write(f"wrote {build_report(folder, max_image_px=ns.max_image_px)}\n")
     sys.stdout.write(f"wrote {write_model_card(folder)}\n")
     return 0
+
+
+def _models(rest: list[str]) -> int:
+    from mlconf.deploy.models_cli import main as models_main
+
+    return models_main(rest)
 
 
 if __name__ == "__main__":

@@ -284,8 +284,25 @@ class ModelRegistry:
             "forced": bool(forced),
             "criteria_passed": criteria_passed,
         }
-        version = self._guard(lambda: self._insert_version(row, alias, _who(actor)))
+        version = self._guard(lambda: self._allocate(row, alias, _who(actor)))
         return self.resolve(f"{name}:{version}")
+
+    def _allocate(self, row: dict[str, Any], alias: str | None, who: str) -> int:
+        """Insert the next version; a concurrent writer that took the number makes us retry.
+
+        SQLite serializes writers (BEGIN IMMEDIATE), so this only loops on servers such as
+        PostgreSQL, where the unique (name, version) constraint catches the race.
+        """
+        import sqlalchemy as sa
+
+        for attempt in range(LOCK_RETRIES):
+            try:
+                return self._insert_version(row, alias, who)
+            except sa.exc.IntegrityError:
+                if attempt == LOCK_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def _insert_version(self, row: dict[str, Any], alias: str | None, who: str) -> int:
         import sqlalchemy as sa
@@ -678,12 +695,13 @@ def open_model(ref_or_path: str, registry_url: str) -> tuple[TrainedModel, Model
     A registry version's pipeline must still have the sha256 it was registered with;
     load_model then checks every file against the manifest.
     """
-    from mlconf.store.artifacts import load_model
+    from mlconf.store.artifacts import MANIFEST_FILE, load_model
 
     path = Path(ref_or_path).expanduser()
-    if path.exists():
+    looks_like_path = any(sep in ref_or_path for sep in ("/", "\\")) or ref_or_path.startswith(".")
+    if path.is_file() or (path / MANIFEST_FILE).is_file() or (path.exists() and looks_like_path):
         return load_model(path), None
-    if any(sep in ref_or_path for sep in ("/", "\\")) or ref_or_path.startswith("."):
+    if looks_like_path:
         raise MlconfError(
             f"no model folder at '{ref_or_path}'",
             fix="pass a run's model/ folder, or a registered model as NAME@ALIAS, "
