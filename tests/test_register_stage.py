@@ -4,6 +4,7 @@ one without registering it, and registers it anyway when forced."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,18 @@ def test_train_registers_then_promote_and_open(tmp_path: Path) -> None:
 
     with pytest.raises(MlconfError, match="no alias 'staging'"):
         open_model("breast_cancer@staging", url)
+
+    # A model folder replaced after registration (a consistent manifest, another sha256).
+    with sqlite3.connect(tmp_path / "r.db") as conn:
+        conn.execute("UPDATE model_versions SET sha256 = ?", ("0" * 64,))
+    with pytest.raises(MlconfError, match="was registered"):
+        open_model("breast_cancer@production", url)
+
+    # A changed pipeline file is refused before anything is unpickled or built.
+    pipeline = result.run_dir / "model" / "pipeline.skops"
+    pipeline.write_bytes(pipeline.read_bytes() + b"x")
+    with pytest.raises(MlconfError, match="does not match its manifest"):
+        open_model("breast_cancer@production", url)
 
 
 @pytest.mark.slow

@@ -173,7 +173,7 @@ class ModelRegistry:
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise MlconfError(
                 f"cannot open the model registry at {_safe_url(self.url)}: {exc}",
-                where="config key deploy.registry_url",
+                where="config key deploy.registry_url (or --registry-url)",
                 fix="use a SQLAlchemy URL such as sqlite:///experiments/mlconf.db or "
                 "postgresql+psycopg://user:pw@host/db (with its driver installed)",
             ) from exc
