@@ -37,6 +37,7 @@ SCORED_AT = "scored_at"
 REASON = "reason"
 PROBA_PREFIX = "proba_"
 _NUMERIC_KINDS = "iuf"
+_DTYPE_ONLY = "_dtype_only"  # a rule that only says "a number": nothing to check on numbers
 
 
 @dataclass
@@ -169,13 +170,27 @@ def scoring_schema(model: TrainedModel) -> dict[str, Any]:
         except TypeError:
             kind = "O"
         if kind in _NUMERIC_KINDS:
-            columns.setdefault(name, {"required": True})["dtype"] = "float"
+            columns.setdefault(name, {"required": True, _DTYPE_ONLY: True})["dtype"] = "float"
     return {
         "on_error": "quarantine",
         "coerce": bool(raw.get("coerce", True)),
         "strict": False,
         "columns": columns,
     }
+
+
+def chunk_schema(schema: dict[str, Any], chunk: pd.DataFrame) -> dict[str, Any]:
+    """The schema for one chunk, without the "must be a number" rules of columns that are
+    numbers already (reading gave them a numeric dtype): checking those costs time, not rows.
+    """
+    columns = {}
+    for name, spec in schema["columns"].items():
+        if spec.get(_DTYPE_ONLY):
+            if name in chunk.columns and chunk[name].dtype.kind in _NUMERIC_KINDS:
+                continue
+            spec = {k: v for k, v in spec.items() if k != _DTYPE_ONLY}
+        columns[name] = spec
+    return {**schema, "columns": columns}
 
 
 def text_columns(model: TrainedModel) -> list[str]:
@@ -489,8 +504,6 @@ def predict_file(
     import numpy as np
     import pandas as pd
 
-    from mlconf.validation import REASONS_COLUMN, ROW_COLUMN, validate
-
     if chunk_rows < 1:
         raise MlconfError(f"chunk_rows must be at least 1, got {chunk_rows}", where="chunk_rows=")
     out_path = Path(output).expanduser()
@@ -546,9 +559,12 @@ def predict_file(
             summary.rows += len(chunk)
             summary.chunks += 1
             valid = chunk
-            if schema["columns"]:
+            rules = chunk_schema(schema, chunk)
+            if rules["columns"]:
+                from mlconf.validation import REASONS_COLUMN, ROW_COLUMN, validate
+
                 result = validate(
-                    chunk, schema, source=f"rows {chunk.index[0]:,}..", allow_empty=True
+                    chunk, rules, source=f"rows {chunk.index[0]:,}..", allow_empty=True
                 )
                 valid = result.valid
                 if result.n_quarantined:
