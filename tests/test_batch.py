@@ -274,3 +274,18 @@ def test_cli_end_to_end(model_dir: Path, big: pd.DataFrame, tmp_path: Path) -> N
     assert proc.returncode == 2 and "Did you mean 'input'" in proc.stderr
     proc = cli(["predict", "--help"])
     assert proc.returncode == 0 and "chunk_rows=" in proc.stdout and "quarantine=" in proc.stdout
+
+
+def test_progress_shows_rows_per_second_on_a_terminal_only() -> None:
+    import io
+
+    from rich.console import Console
+
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with batch._Progress(terminal, 10) as advance:
+        advance(10)
+    assert "rows/s" in terminal.file.getvalue()  # type: ignore[attr-defined]
+    pipe = Console(file=io.StringIO(), force_terminal=False)
+    with batch._Progress(pipe, None) as advance:
+        advance(3)
+    assert pipe.file.getvalue() == ""  # type: ignore[attr-defined]
