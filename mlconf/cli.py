@@ -22,6 +22,8 @@ commands:
   plugins [-p MODULE]    list every registered component by kind, name and origin
   init DIR               scaffold a project folder with a working conf/
   schema infer PATH      write a starter schema YAML from a CSV or Parquet file
+  predict KEY=VALUE...   score a CSV/Parquet file or SQL query with a model, in chunks
+                         (model=... input=... output=...; see `mlconf predict --help`)
   report RUN_DIR         rebuild report.html and model_card.md of a run (or a sweep's
                          sweep_report.html) from its folder, without retraining
 
@@ -62,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "init": _init,
         "schema": _schema,
         "report": _report,
+        "predict": _predict,
     }
     if command not in handlers:
         from mlconf.errors import did_you_mean
@@ -187,6 +190,12 @@ def _report(rest: list[str]) -> int:
     sys.stdout.write(f"wrote {build_report(folder, max_image_px=ns.max_image_px)}\n")
     sys.stdout.write(f"wrote {write_model_card(folder)}\n")
     return 0
+
+
+def _predict(rest: list[str]) -> int:
+    from mlconf.deploy.batch import main as predict_main
+
+    return predict_main(rest)
 
 
 if __name__ == "__main__":
