@@ -22,6 +22,8 @@ commands:
   plugins [-p MODULE]    list every registered component by kind, name and origin
   init DIR               scaffold a project folder with a working conf/
   schema infer PATH      write a starter schema YAML from a CSV or Parquet file
+  predict KEY=VALUE...   score a CSV/Parquet file or SQL query with a model, in chunks
+                         (model=... input=... output=...; see `mlconf predict --help`)
   report RUN_DIR         rebuild report.html and model_card.md of a run (or a sweep's
                          sweep_report.html) from its folder, without retraining
   models ACTION ...      the model registry: list, show, promote, rollback, archive, export
@@ -64,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": _schema,
         "report": _report,
         "models": _models,
+        "predict": _predict,
     }
     if command not in handlers:
         from mlconf.errors import did_you_mean
@@ -195,6 +198,12 @@ def _models(rest: list[str]) -> int:
     from mlconf.deploy.models_cli import main as models_main
 
     return models_main(rest)
+
+
+def _predict(rest: list[str]) -> int:
+    from mlconf.deploy.batch import main as predict_main
+
+    return predict_main(rest)
 
 
 if __name__ == "__main__":
