@@ -142,7 +142,7 @@ def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "none").exists()
     with pytest.raises(MlconfError, match="no registry at"):
         open_model("churn@production", url)
-    with pytest.raises(MlconfError, match="no model folder at"):
+    with pytest.raises(MlconfError, match="does not exist"):
         open_model(str(tmp_path / "gone" / "model"), url)
 
 

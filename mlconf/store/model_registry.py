@@ -703,7 +703,7 @@ def open_model(ref_or_path: str, registry_url: str) -> tuple[TrainedModel, Model
         return load_model(path), None
     if looks_like_path:
         raise MlconfError(
-            f"no model folder at '{ref_or_path}'",
+            f"model folder '{path}' does not exist (looked relative to {Path.cwd()})",
             fix="pass a run's model/ folder, or a registered model as NAME@ALIAS, "
             "NAME:VERSION or NAME",
         )
