@@ -211,7 +211,7 @@ def test_sqlite_study_resumes_in_a_new_process(tmp_path: Path) -> None:
 
 CRASH = textwrap.dedent(
     """
-    import os, sys
+    import os, sys, time
     import optuna
     from mlconf.tuning.study import open_study
 
@@ -220,6 +220,7 @@ CRASH = textwrap.dedent(
 
     def objective(trial):
         trial.suggest_float("x", 0, 1)
+        time.sleep(1.0)  # the heartbeat thread records its first beat (late on a busy machine)
         os._exit(9)  # the worker dies mid-trial, after its first heartbeat
 
     study.optimize(objective, n_trials=1)
