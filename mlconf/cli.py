@@ -22,6 +22,8 @@ commands:
   plugins [-p MODULE]    list every registered component by kind, name and origin
   init DIR               scaffold a project folder with a working conf/
   schema infer PATH      write a starter schema YAML from a CSV or Parquet file
+  serve model=REF       serve a model over HTTP (FastAPI): predict, explain, feedback,
+                         health, metrics; `mlconf serve --help` for the settings
   report RUN_DIR         rebuild report.html and model_card.md of a run (or a sweep's
                          sweep_report.html) from its folder, without retraining
 
@@ -62,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "init": _init,
         "schema": _schema,
         "report": _report,
+        "serve": _serve,
     }
     if command not in handlers:
         from mlconf.errors import did_you_mean
@@ -165,6 +168,12 @@ def _schema(rest: list[str]) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _serve(rest: list[str]) -> int:
+    from mlconf.serve.command import main as serve_main
+
+    return serve_main(rest)
 
 
 def _report(rest: list[str]) -> int:
