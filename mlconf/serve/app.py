@@ -204,6 +204,17 @@ def _records(body: Any, max_records: int) -> list[Any]:
     )
 
 
+def _echo(value: Any) -> Any:
+    """The offending input as JSON can carry it (1e999 becomes the text 'inf')."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value if not isinstance(value, str) else value[:200]
+    return repr(value)[:200]
+
+
 def validate_records(loaded: Loaded, body: Any, max_records: int) -> list[Any]:
     """Pydantic models for the records; 422 naming each bad field and rule."""
     from pydantic import ValidationError
@@ -223,7 +234,7 @@ def validate_records(loaded: Loaded, body: Any, max_records: int) -> list[Any]:
                 "message": error["msg"],
             }
             if error["type"] not in ("missing", "model_type") and "input" in error:
-                item["input"] = error["input"]
+                item["input"] = _echo(error["input"])
             detail.append(item)
         raise RequestError(
             422,
