@@ -409,3 +409,19 @@ def test_mlconf_serve_help_and_errors(run_cli: Any) -> None:
     wrong = run_cli(["serve", "model=x", "prot=1"])
     assert wrong.returncode == 2
     assert "Did you mean 'port'" in wrong.stderr
+
+
+def test_one_pass_scoring_matches_the_model(model_dir: Path) -> None:
+    """Loaded.score runs the transforms once; it must agree with TrainedModel's methods."""
+    import numpy as np
+
+    from mlconf.serve.loader import open_ref
+
+    loaded = open_ref(str(model_dir), "sqlite://")
+    frame = loaded.model.background
+    assert frame is not None
+    labels, proba = loaded.score(frame)
+    assert labels == loaded.model.predict(frame).tolist()
+    expected = loaded.model.predict_proba(frame)
+    assert expected is not None
+    np.testing.assert_allclose(np.asarray(proba), expected)

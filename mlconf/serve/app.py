@@ -367,10 +367,7 @@ def create_app(
     def score(loaded: Loaded, records: list[Any]) -> tuple[list[Any], Any]:
         from mlconf.serve.schema import to_frame
 
-        frame = to_frame(records, loaded.rules, loaded.model)
-        predictions = loaded.model.predict(frame).tolist()
-        proba = loaded.model.predict_proba(frame)
-        return predictions, (proba.tolist() if proba is not None else None)
+        return loaded.score(to_frame(records, loaded.rules, loaded.model))
 
     request_schema = {
         "description": "One record (an object with the model's input columns) or a list of "

@@ -16,6 +16,7 @@ from mlconf.serve.schema import FieldRule, field_rules, request_model
 from mlconf.store.artifacts import MANIFEST_FILE, PIPELINE_FILE, sha256_file
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pydantic import BaseModel, TypeAdapter
 
     from mlconf.store.artifacts import TrainedModel
@@ -36,6 +37,33 @@ class Loaded:
     labels: list[str]
     sha256: str
     loaded_at: float = field(default_factory=time.time)
+
+    def score(self, frame: pd.DataFrame) -> tuple[list[Any], list[list[float]] | None]:
+        """Predictions (class labels or values) and class probabilities, in one pass.
+
+        `TrainedModel.predict` and `.predict_proba` would each run the feature transforms;
+        here they run once and the last step gives both. An xgboost classifier's
+        prediction is the most probable class, so its probabilities give the label too.
+        """
+        import numpy as np
+
+        model = self.model
+        pipeline = model.pipeline
+        x = frame[model.input_columns]
+        steps = getattr(pipeline, "steps", None)
+        if steps and len(steps) > 1:
+            x, last = pipeline[:-1].transform(x), steps[-1][1]
+        else:
+            last = pipeline
+        if model.task != "classification":
+            return np.asarray(last.predict(x), dtype=float).tolist(), None
+        proba = last.predict_proba(x) if hasattr(last, "predict_proba") else None
+        if proba is not None and type(last).__module__.startswith("xgboost."):
+            codes = np.argmax(proba, axis=1)
+        else:
+            codes = np.asarray(last.predict(x), dtype=int)
+        labels = np.asarray(model.classes, dtype=object)[codes].tolist()
+        return labels, (proba.tolist() if proba is not None else None)
 
 
 def _registry() -> Any:
