@@ -6,6 +6,7 @@ so a request that started on the old model finishes on it.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,12 @@ def _registry() -> Any:
         return None
 
 
+@functools.lru_cache(maxsize=4)
+def _open_registry(url: str) -> Any:
+    """One registry client per URL for the periodic alias checks (not one engine a minute)."""
+    return _registry().ModelRegistry(url)
+
+
 def _no_registry(ref: str) -> MlconfError:
     return MlconfError(
         f"model '{ref}' is not a model folder (no {MANIFEST_FILE} there), and this build of "
@@ -93,7 +100,7 @@ def change_token(ref: str, registry_url: str) -> str:
     registry = _registry()
     if registry is None:
         raise _no_registry(ref)
-    version = registry.ModelRegistry(registry_url).resolve(ref)
+    version = _open_registry(registry_url).resolve(ref)
     return f"{version.name}:{version.version}:{version.sha256}"
 
 
