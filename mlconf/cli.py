@@ -22,10 +22,13 @@ commands:
   plugins [-p MODULE]    list every registered component by kind, name and origin
   init DIR               scaffold a project folder with a working conf/
   schema infer PATH      write a starter schema YAML from a CSV or Parquet file
-  serve model=REF       serve a model over HTTP (FastAPI): predict, explain, feedback,
+  predict KEY=VALUE...   score a CSV/Parquet file or SQL query with a model, in chunks
+                         (model=... input=... output=...; see `mlconf predict --help`)
+  serve model=REF        serve a model over HTTP (FastAPI): predict, explain, feedback,
                          health, metrics; `mlconf serve --help` for the settings
   report RUN_DIR         rebuild report.html and model_card.md of a run (or a sweep's
                          sweep_report.html) from its folder, without retraining
+  models ACTION ...      the model registry: list, show, promote, rollback, archive, export
 
 examples:
   mlconf train
@@ -64,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "init": _init,
         "schema": _schema,
         "report": _report,
+        "models": _models,
+        "predict": _predict,
         "serve": _serve,
     }
     if command not in handlers:
@@ -196,6 +201,18 @@ def _report(rest: list[str]) -> int:
     sys.stdout.write(f"wrote {build_report(folder, max_image_px=ns.max_image_px)}\n")
     sys.stdout.write(f"wrote {write_model_card(folder)}\n")
     return 0
+
+
+def _models(rest: list[str]) -> int:
+    from mlconf.deploy.models_cli import main as models_main
+
+    return models_main(rest)
+
+
+def _predict(rest: list[str]) -> int:
+    from mlconf.deploy.batch import main as predict_main
+
+    return predict_main(rest)
 
 
 if __name__ == "__main__":

@@ -241,8 +241,8 @@ class ExplainConfig:
     """
 
     enabled: bool = True
-    n_repeats: int = 5
-    max_rows: int = 2000
+    n_repeats: int = 3
+    max_rows: int = 1000
     top_k: int = 5
     grid_resolution: int = 20
     shap: str = "auto"
@@ -401,6 +401,7 @@ class TrainConfig:
             "fairness",
             "save",
             "report",
+            "register",
         ]
     )
     data: DataConfig = field(default_factory=DataConfig)

@@ -603,13 +603,15 @@ def validate(
     *,
     source: str = "data",
     target: str | None = None,
+    allow_empty: bool = False,
 ) -> ValidationResult:
     """Check `frame` against the schema config, collecting every failure before deciding.
 
     `on_error: fail` raises one MlconfError listing the failures; `on_error: quarantine`
     returns the coerced good rows and the failing rows with their reasons. Failures not tied
     to a row (missing column, column-level check) always raise, and so does a frame in which
-    every row fails. `source` names the data in messages.
+    every row fails, unless `allow_empty` (a chunk of a stream may fail as a whole: batch
+    scoring quarantines it and goes on). `source` names the data in messages.
     """
     cfg = _schema_config(schema_cfg)
     if cfg.on_error not in ON_ERROR:
@@ -667,7 +669,9 @@ def validate(
             )
         failures = _ordered(failures + more)
         bad |= {f.pos for f in more if f.pos is not None}
-    if len(bad) == n or valid is None:
+    if allow_empty and len(bad) == n:
+        valid = frame.iloc[:0]
+    if (len(bad) == n and not allow_empty) or valid is None:
         raise MlconfError(
             f"every row failed validation ({len(failures)} failures), nothing is left to use:\n"
             + _table(frame, failures),

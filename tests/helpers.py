@@ -103,7 +103,14 @@ def quiet_console() -> Console:
 
 
 def run_train(overrides: Sequence[str], run_dir: Path, console: Console | None = None) -> RunResult:
-    """Compose `train` with the overrides and run it in-process into `run_dir`."""
+    """Compose `train` with the overrides and run it in-process into `run_dir`.
+
+    Unless the overrides say otherwise, the model registry is a SQLite file beside
+    `run_dir`, not experiments/mlconf.db under the current folder.
+    """
     from mlconf.runner import run
 
+    overrides = list(overrides)
+    if not any(o.lstrip("+").startswith("deploy.registry_url=") for o in overrides):
+        overrides.append(f"deploy.registry_url=sqlite:///{Path(run_dir).parent / 'mlconf.db'}")
     return run(compose_train(overrides), run_dir=run_dir, console=console or quiet_console())

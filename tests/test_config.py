@@ -72,6 +72,7 @@ def test_default_config_composes_and_checks() -> None:
         "fairness",
         "save",
         "report",
+        "register",
     ]
 
 

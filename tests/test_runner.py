@@ -32,6 +32,7 @@ STAGES = [
     "fairness",
     "save",
     "report",
+    "register",
 ]
 
 

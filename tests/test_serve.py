@@ -425,3 +425,40 @@ def test_one_pass_scoring_matches_the_model(model_dir: Path) -> None:
     expected = loaded.model.predict_proba(frame)
     assert expected is not None
     np.testing.assert_allclose(np.asarray(proba), expected)
+
+
+def test_serve_a_registry_alias_and_follow_promotion(
+    model_dir: Path, tmp_path: Path, row: dict[str, Any]
+) -> None:
+    """model=NAME@production resolves in the registry; a promotion is picked up on reload."""
+    from mlconf.store.model_registry import ModelRegistry
+
+    url = f"sqlite:///{tmp_path / 'mlconf.db'}"
+    registry = ModelRegistry(url)
+    versions = []
+    for run in ("run_a", "run_b"):
+        copy = tmp_path / run / "model"
+        shutil.copytree(model_dir, copy)
+        _new_version(copy, run)
+        registered = registry.register(
+            "cancer",
+            tmp_path / run,
+            copy,
+            alias=None,
+            forced=False,
+            metrics={},
+            criteria_passed=True,
+        )
+        versions.append(registered.version)
+    registry.promote("cancer", versions[0], "production")
+    app = create_app("cancer@production", settings(), url)
+    with running(app) as base_url:
+        first = post(f"{base_url}/predict", row).json()
+        assert (first["model_name"], first["model_version"]) == ("cancer", str(versions[0]))
+        registry.promote("cancer", versions[1], "production")
+        reloaded = httpx.post(f"{base_url}/admin/reload", timeout=30).json()
+        assert reloaded["model_version"] == str(versions[1])
+        assert post(f"{base_url}/predict", row).json()["model_version"] == str(versions[1])
+    unknown = create_app("cancer@nope", settings(log_predictions=False), url)
+    with running(unknown) as base_url:
+        assert "production" in httpx.get(f"{base_url}/ready").json()["reason"]

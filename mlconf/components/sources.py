@@ -107,6 +107,27 @@ def sql(
             "a sql source needs both `url` and `query`",
             fix="e.g. url: sqlite:///data/shop.db and query: SELECT * FROM orders",
         )
+    engine, shown = sql_engine(url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql_query(sa.text(query), conn, **(options or {}))
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise MlconfError(
+            f"the query failed on {shown}: {detail}",
+            fix="check the table and column names in `query`",
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def sql_engine(url: str) -> tuple[Any, str]:
+    """An SQLAlchemy engine for `url` and the URL as shown in messages (no password).
+
+    A SQLite file that does not exist is an error, not a new empty database.
+    """
+    import sqlalchemy as sa
+
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:
@@ -121,18 +142,7 @@ def sql(
                 fix="correct the path in the URL (sqlite:///relative/path.db or "
                 "sqlite:////absolute/path.db)",
             )
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return pd.read_sql_query(sa.text(query), conn, **(options or {}))
-    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
-        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise MlconfError(
-            f"the query failed on {parsed.render_as_string(hide_password=True)}: {detail}",
-            fix="check the table and column names in `query`",
-        ) from exc
-    finally:
-        engine.dispose()
+    return sa.create_engine(url), parsed.render_as_string(hide_password=True)
 
 
 @register("source", "sklearn")

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, JsonValue
 
 from mlconf.config import ServeConfig
 from mlconf.errors import MlconfError
-from mlconf.serve.loader import Loaded, change_token, open_ref
+from mlconf.serve.loader import Loaded, change_token, open_ref, registry_engine
 from mlconf.serve.metrics import Metrics
 
 log = logging.getLogger("mlconf.serve")
@@ -283,7 +283,9 @@ def create_app(
 
             try:
                 state.prediction_log = await to_thread.run_sync(
-                    lambda: PredictionLog(registry_url, settings.log_queue_size)
+                    lambda: PredictionLog(
+                        registry_url, settings.log_queue_size, registry_engine(registry_url)
+                    )
                 )
             except Exception as exc:
                 state.metrics.error("prediction_log_unavailable")

@@ -83,6 +83,11 @@ def _open_registry(url: str) -> Any:
     return _registry().ModelRegistry(url)
 
 
+def registry_engine(url: str) -> Any:
+    """The registry's engine for the prediction log to share, or None without a registry."""
+    return _open_registry(url).engine if _registry() is not None else None
+
+
 def _no_registry(ref: str) -> MlconfError:
     return MlconfError(
         f"model '{ref}' is not a model folder (no {MANIFEST_FILE} there), and this build of "

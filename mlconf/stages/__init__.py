@@ -12,6 +12,7 @@ from mlconf.stages.fairness import fairness
 from mlconf.stages.load import load
 from mlconf.stages.prepare import prepare
 from mlconf.stages.privacy import privacy
+from mlconf.stages.register import register
 from mlconf.stages.report import report
 from mlconf.stages.save import save
 from mlconf.stages.select import select
@@ -38,4 +39,5 @@ STAGES: dict[str, Callable[[RunContext], None]] = {
     "fairness": fairness,
     "save": save,
     "report": report,
+    "register": register,
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
@@ -40,6 +40,9 @@ def save(ctx: RunContext) -> None:
             "costs": metrics.get("costs"),
         },
         "data": ctx.record.fingerprints,
+        # what batch scoring keeps and checks: id columns, and each input column's dtype
+        "id_columns": list(conf.data.id_columns),
+        "input_dtypes": _dtypes(ctx.items.get("x_train"), model.input_columns),
         "versions": ctx.record.versions,
     }
     files: dict[str, bytes] = {}
@@ -55,3 +58,10 @@ def save(ctx: RunContext) -> None:
         model, ctx.run_dir / "model", extra=extra, plugins=conf.plugins, files=files
     )
     ctx["model_dir"] = folder
+
+
+def _dtypes(frame: Any, columns: list[str]) -> dict[str, str]:
+    """The training dtype of each input column (as pandas names it), where known."""
+    if frame is None:
+        return {}
+    return {c: str(frame[c].dtype) for c in columns if c in frame.columns}

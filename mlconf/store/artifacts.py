@@ -117,6 +117,21 @@ def save_model(
     return folder
 
 
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a model folder, or an error saying the folder is not one."""
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise MlconfError(
+            f"'{folder}' is not a model folder (no {MANIFEST_FILE})",
+            fix="pass the `model/` folder of a run, e.g. experiments/<name>/runs/<run>/model",
+        )
+    try:
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise MlconfError(f"{manifest_path} is not valid JSON: {exc}") from exc
+    return manifest
+
+
 def load_model(path: Path | str) -> TrainedModel:
     """Verify a model folder's checksums and allowed types, then load it."""
     import skops.io as sio
@@ -125,15 +140,7 @@ def load_model(path: Path | str) -> TrainedModel:
     if folder.is_file() and folder.name in (MANIFEST_FILE, PIPELINE_FILE):
         folder = folder.parent
     manifest_path = folder / MANIFEST_FILE
-    if not manifest_path.is_file():
-        raise MlconfError(
-            f"'{folder}' is not a model folder (no {MANIFEST_FILE})",
-            fix="pass the `model/` folder of a run, e.g. experiments/<name>/runs/<run>/model",
-        )
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise MlconfError(f"{manifest_path} is not valid JSON: {exc}") from exc
+    manifest = read_manifest(folder)
     if manifest.get("format") != FORMAT:
         raise MlconfError(
             f"{manifest_path} has format {manifest.get('format')!r}, expected {FORMAT!r}",

@@ -1,0 +1,1 @@
+"""After training: the model registry's commands and batch scoring."""

@@ -1,0 +1,789 @@
+"""Batch scoring: `mlconf predict` streams a file through a trained model, chunk by chunk.
+
+Memory is bounded by the chunk size, not the file: CSV is read with pandas' chunked reader,
+Parquet batch by batch with pyarrow, a SQL query through a streaming cursor. Each chunk is
+checked against the training schema (the model manifest's `schema` plus the training dtype of
+every input column); rows that fail go to a quarantine CSV with their row number and reasons,
+never dropped silently. The output and the quarantine file are written under temporary names
+and renamed into place at the end, so a crash leaves no half-written output.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlconf.errors import MlconfError, did_you_mean
+from mlconf.store.artifacts import PIPELINE_FILE, TrainedModel
+from mlconf.store.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from rich.console import Console
+
+SQL_PREFIX = "sql:"
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+ROW = "row"
+PREDICTION = "prediction"
+VERSION = "model_version"
+SCORED_AT = "scored_at"
+REASON = "reason"
+PROBA_PREFIX = "proba_"
+_NUMERIC_KINDS = "iuf"
+_DTYPE_ONLY = "_dtype_only"  # a rule that only says "a number": nothing to check on numbers
+
+
+@dataclass
+class BatchSummary:
+    """What one `mlconf predict` did; `line()` is what the command prints."""
+
+    input: str
+    output: Path
+    model_version: str
+    chunk_rows: int
+    rows: int = 0
+    scored: int = 0
+    quarantined: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    quarantine: Path | None = None
+    kept: list[str] = field(default_factory=list)
+    ids_not_in_input: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        rate = self.rows / self.seconds if self.seconds > 0 else 0.0
+        text = (
+            f"scored {self.scored:,} of {self.rows:,} rows in {self.chunks} chunk(s) of up to "
+            f"{self.chunk_rows:,} ({rate:,.0f} rows/s) with model {self.model_version}\n"
+            f"wrote {self.output}"
+        )
+        if self.quarantined:
+            text += f"\nquarantined {self.quarantined:,} row(s) with reasons: {self.quarantine}"
+        else:
+            text += "\nquarantined 0 rows"
+        if self.ids_not_in_input:
+            text += (
+                f"\nnote: id column(s) {', '.join(self.ids_not_in_input)} of the model's data "
+                "config are not in the input, so they are not in the output"
+            )
+        return text
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+
+def open_scoring_model(ref: str, registry_url: str) -> tuple[TrainedModel, str, Path | None]:
+    """The model for a folder path or a registry ref (NAME@ALIAS, NAME:VERSION, NAME), the
+    version written beside every prediction (`name:version` from the registry, else the
+    first 12 hex digits of the pipeline's sha256 for a folder) and the model's folder."""
+    import importlib
+
+    from mlconf.store.artifacts import load_model
+
+    try:  # the registry arrives in its own module; until then only folders are models
+        open_model = importlib.import_module("mlconf.store.model_registry").open_model
+    except ImportError:
+        open_model = None
+    if open_model is not None:
+        model, version = open_model(ref, registry_url)
+        if version is not None:
+            return model, f"{version.name}:{version.version}", Path(version.model_dir)
+        return model, _folder_version(model), Path(ref).expanduser()
+    path = Path(ref).expanduser()
+    if path.exists():
+        model = load_model(path)
+        return model, _folder_version(model), path
+    if os.sep in ref or ref.startswith(".") or ("@" not in ref and ":" not in ref):
+        raise MlconfError(
+            f"model folder '{path}' does not exist (looked relative to {Path.cwd()})",
+            where="model=",
+            fix="pass the `model/` folder of a run, e.g. model=experiments/<name>/runs/<run>/model",
+        )
+    raise MlconfError(
+        f"'{ref}' is not a model folder, and this installation has no model registry to "
+        "resolve NAME@ALIAS refs",
+        where="model=",
+        fix="pass the `model/` folder of a run, e.g. model=experiments/<name>/runs/<run>/model",
+    )
+
+
+def _folder_version(model: TrainedModel) -> str:
+    digest = str(model.manifest.get("files", {}).get(PIPELINE_FILE, ""))
+    return f"sha256:{digest[:12]}" if digest else "unversioned"
+
+
+def training_dtypes(model: TrainedModel) -> dict[str, str]:
+    """Each input column's training dtype: from the manifest, else the background sample."""
+    dtypes = model.manifest.get("input_dtypes")
+    if isinstance(dtypes, dict) and dtypes:
+        return {str(k): str(v) for k, v in dtypes.items()}
+    if model.background is not None:
+        frame = model.background
+        return {c: str(frame[c].dtype) for c in model.input_columns if c in frame.columns}
+    return {}
+
+
+def id_columns(model: TrainedModel, folder: Path | None = None) -> list[str]:
+    """`data.id_columns` of the run that trained the model (manifest, else its config.yaml)."""
+    ids = model.manifest.get("id_columns")
+    if isinstance(ids, list):
+        return [str(c) for c in ids]
+    if folder is not None and (folder.parent / "config.yaml").is_file():
+        import yaml
+
+        try:
+            config = yaml.safe_load((folder.parent / "config.yaml").read_text()) or {}
+        except yaml.YAMLError:
+            return []
+        found = (config.get("data") or {}).get("id_columns") or []
+        return [str(c) for c in found] if isinstance(found, list) else []
+    return []
+
+
+def scoring_schema(model: TrainedModel) -> dict[str, Any]:
+    """The schema every chunk is checked against: the training schema's rules for the input
+    columns, plus "must be a number" for every column the model was trained on as numeric.
+
+    Uniqueness is not checked (a chunk cannot see the others) and the target is not needed.
+    """
+    raw = model.manifest.get("schema") or {}
+    inputs = set(model.input_columns)
+    columns: dict[str, dict[str, Any]] = {
+        str(name): {**(spec or {}), "unique": False, "required": True}
+        for name, spec in (raw.get("columns") or {}).items()
+        if name in inputs
+    }
+    import numpy as np
+
+    for name, dtype in training_dtypes(model).items():
+        if name not in inputs or (columns.get(name) or {}).get("dtype"):
+            continue
+        try:
+            kind = np.dtype(dtype).kind
+        except TypeError:
+            kind = "O"
+        if kind in _NUMERIC_KINDS:
+            columns.setdefault(name, {"required": True, _DTYPE_ONLY: True})["dtype"] = "float"
+    return {
+        "on_error": "quarantine",
+        "coerce": bool(raw.get("coerce", True)),
+        "strict": False,
+        "columns": columns,
+    }
+
+
+def chunk_schema(schema: dict[str, Any], chunk: pd.DataFrame) -> dict[str, Any]:
+    """The schema for one chunk, without the "must be a number" rules of columns that are
+    numbers already (reading gave them a numeric dtype): checking those costs time, not rows.
+    """
+    columns = {}
+    for name, spec in schema["columns"].items():
+        if spec.get(_DTYPE_ONLY):
+            if name in chunk.columns and chunk[name].dtype.kind in _NUMERIC_KINDS:
+                continue
+            spec = {k: v for k, v in spec.items() if k != _DTYPE_ONLY}
+        columns[name] = spec
+    return {**schema, "columns": columns}
+
+
+def text_columns(model: TrainedModel) -> list[str]:
+    """Input columns the model saw as text: read as text from CSV, whatever a chunk holds."""
+    import numpy as np
+
+    out = []
+    for name, dtype in training_dtypes(model).items():
+        try:
+            kind = np.dtype(dtype).kind
+        except TypeError:
+            kind = "O"  # pandas extension dtypes: str, string, category
+        if kind in "OSU" and dtype != "category":
+            out.append(name)
+    return out
+
+
+# --- scoring ------------------------------------------------------------------------------------
+
+
+def score(model: TrainedModel, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predictions and class probabilities, equal to `model.predict` and `model.predict_proba`,
+    but the pipeline's transforms run once and, where the model's rule is known (a decision
+    threshold, an argmax), the labels come from the same probabilities."""
+    import numpy as np
+    from sklearn.pipeline import Pipeline
+
+    pipe = model.pipeline
+    x = frame[model.input_columns]
+    if isinstance(pipe, Pipeline) and len(pipe.steps) > 1:
+        x, final = pipe[:-1].transform(x), pipe.steps[-1][1]
+    else:
+        final = pipe
+    if model.task != "classification":
+        return np.asarray(final.predict(x), dtype=float), None
+    proba = None
+    if hasattr(final, "predict_proba"):
+        try:
+            proba = final.predict_proba(x)
+        except AttributeError:
+            proba = None
+    codes = _codes_from_proba(final, proba) if proba is not None else None
+    if codes is None:
+        codes = final.predict(x)
+    return np.asarray(model.classes, dtype=object)[np.asarray(codes, dtype=int)], proba
+
+
+def _codes_from_proba(final: Any, proba: np.ndarray) -> np.ndarray | None:
+    """The labels `final.predict` would give, from its probabilities; None where unknown."""
+    import numpy as np
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    if isinstance(final, FixedThresholdClassifier):
+        threshold = 0.5 if final.threshold == "auto" else final.threshold
+        if final.response_method not in ("predict_proba", "auto") or proba.shape[1] != 2:
+            return None
+        if not isinstance(threshold, int | float):
+            return None
+        classes = np.asarray(final.classes_)
+        pos_label = classes[1] if final.pos_label is None else final.pos_label
+        pos = int(np.flatnonzero(classes == pos_label)[0])
+        neg = int(np.flatnonzero(classes != pos_label)[0])
+        return classes[np.where(proba[:, pos] >= threshold, pos, neg)]
+    kind = f"{type(final).__module__}.{type(final).__name__}"
+    if kind == "xgboost.sklearn.XGBClassifier" and proba.shape[1] == 2:
+        return (proba[:, 1] > 0.5).astype(int)  # exactly XGBClassifier.predict's rule
+    if kind in (
+        "xgboost.sklearn.XGBClassifier",
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.ensemble._forest.ExtraTreesClassifier",
+    ):
+        return np.asarray(final.classes_)[np.argmax(proba, axis=1)]
+    return None
+
+
+# --- input --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Input:
+    name: str
+    columns: list[str]
+    total: int | None
+    chunks: Callable[[], Iterator[pd.DataFrame]]
+
+
+def input_format(spec: str) -> str:
+    if spec.startswith(SQL_PREFIX):
+        return "sql"
+    suffixes = "".join(Path(spec).suffixes[-2:]).lower()
+    for suffix, fmt in FORMATS.items():
+        if suffixes.endswith((suffix, f"{suffix}.gz", f"{suffix}.zst")) and fmt == "csv":
+            return fmt
+        if suffixes.endswith(suffix):
+            return fmt
+    raise MlconfError(
+        f"cannot tell the format of '{spec}' from its name",
+        where="input=",
+        fix="use a .csv (or .csv.gz) or .parquet file, or `input='sql:SELECT ...'` with url=",
+    )
+
+
+def output_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in FORMATS:
+        return FORMATS[suffix]
+    raise MlconfError(
+        f"cannot tell the output format of '{path}' from its name",
+        where="output=",
+        fix="end the output name in .csv or .parquet",
+    )
+
+
+def open_input(spec: str, chunk_rows: int, *, url: str | None, text: Sequence[str]) -> _Input:
+    fmt = input_format(spec)
+    if fmt == "sql":
+        return _sql_input(spec[len(SQL_PREFIX) :].strip(), chunk_rows, url)
+    from mlconf.components.sources import existing_file
+
+    path = existing_file(spec, fmt)
+    if fmt == "parquet":
+        return _parquet_input(path, chunk_rows)
+    return _csv_input(path, chunk_rows, text)
+
+
+def _csv_input(path: Path, chunk_rows: int, text: Sequence[str]) -> _Input:
+    import pandas as pd
+
+    from mlconf.components.sources import csv
+
+    header = csv(str(path), {"nrows": 0})  # the header, with the source's checks
+    columns = [str(c) for c in header.columns]
+    dtypes = {c: "str" for c in text if c in columns}
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        with pd.read_csv(
+            path, chunksize=chunk_rows, encoding="utf-8-sig", dtype=dtypes or None
+        ) as reader:
+            start = 0
+            while True:
+                try:
+                    chunk = next(reader)
+                except StopIteration:
+                    return
+                except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+                    raise MlconfError(
+                        f"file '{path}' cannot be read past row {start:,}: "
+                        f"{str(exc).strip().splitlines()[0]}",
+                        where="input=",
+                        fix="repair the file; every row must have the header's fields",
+                    ) from exc
+                start += len(chunk)
+                yield chunk
+
+    return _Input(str(path), columns, None, chunks)
+
+
+def _parquet_input(path: Path, chunk_rows: int) -> _Input:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise MlconfError(
+            f"file '{path}' cannot be read as Parquet: {exc}",
+            where="input=",
+            fix="check that it is a Parquet file (a folder of files is not supported here)",
+        ) from exc
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        for batch in file.iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
+
+    return _Input(str(path), list(file.schema_arrow.names), file.metadata.num_rows, chunks)
+
+
+def _sql_input(query: str, chunk_rows: int, url: str | None) -> _Input:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from mlconf.components.sources import sql_engine
+
+    if not url or not query:
+        raise MlconfError(
+            "a SQL input needs a query and a database URL",
+            where="input=/url=",
+            fix="e.g. input='sql:SELECT * FROM customers' url=sqlite:///data/shop.db",
+        )
+    engine, shown = sql_engine(url)
+    stack = ExitStack()
+    try:
+        conn = stack.enter_context(engine.connect().execution_options(stream_results=True))
+        result = conn.execute(sa.text(query))
+    except sa.exc.SQLAlchemyError as exc:
+        stack.close()
+        engine.dispose()
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise MlconfError(
+            f"the query failed on {shown}: {detail}",
+            where="input=",
+            fix="check the table and column names in the query",
+        ) from exc
+    keys = result.keys()  # iterating a Result yields rows, not column names
+    columns = [str(c) for c in keys]
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        try:
+            for rows in result.partitions(chunk_rows):
+                yield pd.DataFrame.from_records(rows, columns=columns)
+        finally:
+            stack.close()
+            engine.dispose()
+
+    return _Input(f"query on {shown}", columns, None, chunks)
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+class _CsvOut:
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        import pandas as pd
+
+        self._fh = path.open("w", encoding="utf-8", newline="")
+        pd.DataFrame(columns=columns).to_csv(self._fh, index=False)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        frame.to_csv(self._fh, header=False, index=False)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class _ParquetOut:
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self._path = path
+        self._columns = columns
+        self._writer: Any = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            # A column that is empty in the first chunk has no type yet: call it text.
+            schema = pa.schema(
+                [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+            ).remove_metadata()
+            self._writer = pq.ParquetWriter(self._path, schema)
+            table = table.cast(schema)
+        else:
+            table = pa.Table.from_pandas(frame, schema=self._writer.schema, preserve_index=False)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        if self._writer is None:
+            import pandas as pd
+
+            pd.DataFrame(columns=self._columns).to_parquet(self._path, index=False)
+        else:
+            self._writer.close()
+
+
+def _writer(fmt: str, path: Path, columns: list[str]) -> _CsvOut | _ParquetOut:
+    return _CsvOut(path, columns) if fmt == "csv" else _ParquetOut(path, columns)
+
+
+def _check_target(path: Path, overwrite: bool, key: str) -> None:
+    if path.is_dir():
+        raise MlconfError(f"'{path}' is a folder", where=f"{key}=", fix="name a file")
+    if path.exists() and not overwrite:
+        raise MlconfError(
+            f"'{path}' already exists",
+            where=f"{key}=",
+            fix="choose another name, or pass overwrite=true to replace it",
+        )
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MlconfError(
+            f"cannot create the folder '{folder}': {exc.strerror}", where=f"{key}="
+        ) from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MlconfError(
+            f"the folder '{folder}' is not writable",
+            where=f"{key}=",
+            fix="write somewhere you may write, or fix the folder's permissions",
+        )
+
+
+# --- the whole run ------------------------------------------------------------------------------
+
+
+def predict_file(
+    model_ref: str,
+    input: str,
+    output: Path | str,
+    *,
+    chunk_rows: int,
+    registry_url: str,
+    url: str | None = None,
+    quarantine: Path | str | None = None,
+    keep: Sequence[str] = (),
+    overwrite: bool = False,
+    console: Console | None = None,
+) -> BatchSummary:
+    """Score `input` with the model in chunks of `chunk_rows`, writing `output` atomically."""
+    import numpy as np
+    import pandas as pd
+
+    if chunk_rows < 1:
+        raise MlconfError(f"chunk_rows must be at least 1, got {chunk_rows}", where="chunk_rows=")
+    out_path = Path(output).expanduser()
+    out_fmt = output_format(out_path)
+    q_path = Path(quarantine).expanduser() if quarantine else Path(f"{out_path}.quarantine.csv")
+    if not input.startswith(SQL_PREFIX) and Path(input).expanduser().resolve() in (
+        out_path.resolve(),
+        q_path.resolve(),
+    ):
+        raise MlconfError(
+            f"the output would overwrite the input '{input}'",
+            where="output=",
+            fix="write the predictions to a new file",
+        )
+    input_format(input)
+    _check_target(out_path, overwrite, "output")
+    _check_target(q_path, overwrite, "quarantine")
+
+    model, version, folder = open_scoring_model(model_ref, registry_url)
+    source = open_input(input, chunk_rows, url=url, text=[*text_columns(model), *keep])
+    _check_columns(model, source, keep)
+    ids = id_columns(model, folder)
+    kept = list(dict.fromkeys([*(c for c in ids if c in source.columns), *keep]))
+    schema = scoring_schema(model)
+    proba_names = [f"{PROBA_PREFIX}{c}" for c in model.classes]
+    added = [ROW, PREDICTION, *proba_names, VERSION, SCORED_AT]
+    clash = [c for c in kept if c in added]
+    if clash:
+        raise MlconfError(
+            f"kept column(s) {', '.join(clash)} have the name of a column the output adds",
+            where="keep=",
+            fix="rename the column in the input",
+        )
+    columns = [ROW, *kept, PREDICTION, *(proba_names if model.task == "classification" else [])]
+    columns += [VERSION, SCORED_AT]
+    summary = BatchSummary(
+        input=source.name,
+        output=out_path,
+        model_version=version,
+        chunk_rows=chunk_rows,
+        kept=kept,
+        ids_not_in_input=[c for c in ids if c not in source.columns],
+    )
+    started = time.perf_counter()
+    with ExitStack() as stack, _Progress(console, source.total) as advance:
+        tmp = stack.enter_context(atomic_path(out_path))
+        writer = _writer(out_fmt, tmp, columns)
+        q_writer: _CsvOut | None = None
+        for chunk in source.chunks():
+            if chunk.empty:
+                continue
+            chunk.index = pd.RangeIndex(summary.rows + 1, summary.rows + 1 + len(chunk))
+            summary.rows += len(chunk)
+            summary.chunks += 1
+            valid = chunk
+            rules = chunk_schema(schema, chunk)
+            if rules["columns"]:
+                from mlconf.validation import REASONS_COLUMN, ROW_COLUMN, validate
+
+                result = validate(
+                    chunk, rules, source=f"rows {chunk.index[0]:,}..", allow_empty=True
+                )
+                valid = result.valid
+                if result.n_quarantined:
+                    bad = result.quarantined.rename(
+                        columns={ROW_COLUMN: ROW, REASONS_COLUMN: REASON}
+                    )
+                    if q_writer is None:
+                        q_tmp = stack.enter_context(atomic_path(q_path))
+                        q_writer = _CsvOut(q_tmp, [ROW, REASON, *source.columns])
+                        stack.callback(q_writer.close)
+                    q_writer.write(bad[[ROW, REASON, *source.columns]])
+                    summary.quarantined += result.n_quarantined
+            if len(valid):
+                labels, proba = score(model, valid)
+                out = pd.DataFrame({ROW: valid.index.to_numpy()}, index=valid.index)
+                for name in kept:
+                    out[name] = chunk.loc[valid.index, name]
+                out[PREDICTION] = labels
+                if model.task == "classification":
+                    probs = proba if proba is not None else np.full((len(valid), 0), np.nan)
+                    for i, name in enumerate(proba_names):
+                        out[name] = probs[:, i] if i < probs.shape[1] else np.nan
+                out[VERSION] = version
+                out[SCORED_AT] = datetime.now(UTC).isoformat(timespec="seconds")
+                writer.write(out)
+                summary.scored += len(valid)
+            advance(len(chunk))
+        writer.close()
+    if q_writer is not None:
+        summary.quarantine = q_path
+    elif overwrite:
+        q_path.unlink(missing_ok=True)  # a stale quarantine file would describe another run
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _check_columns(model: TrainedModel, source: _Input, keep: Sequence[str]) -> None:
+    """Every training column and every kept column must be in the input: name the first
+    missing one and the input column it most likely is."""
+    for kind, wanted in (("the model was trained on", model.input_columns), ("keep=", keep)):
+        missing = [c for c in wanted if c not in source.columns]
+        if not missing:
+            continue
+        hints = "".join(
+            f" Input column '{c}' is missing.{did_you_mean(c, source.columns)}" for c in missing[:5]
+        )
+        raise MlconfError(
+            f"{source.name} lacks {len(missing)} column(s) {kind}: "
+            f"{', '.join(missing[:20])}.{hints}",
+            where="input=" if kind != "keep=" else "keep=",
+            fix="rename or add the column(s) in the input; extra columns are ignored",
+        )
+
+
+class _Progress:
+    """A rich progress bar with rows/s on a terminal; nothing elsewhere (logs, pipes)."""
+
+    def __init__(self, console: Console | None, total: int | None) -> None:
+        self.console = console
+        self.total = total
+        self._bar: Any = None
+
+    def __enter__(self) -> Callable[[int], None]:
+        if self.console is None or not self.console.is_terminal:
+            return lambda n: None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.text import Text
+
+        class RowsPerSecond(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                return Text(f"{task.speed or 0:,.0f} rows/s")
+
+        self._bar = Progress(
+            TextColumn("scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RowsPerSecond(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self._bar.start()
+        task = self._bar.add_task("scoring", total=self.total)
+        return lambda n: self._bar.advance(task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+# --- the command --------------------------------------------------------------------------------
+
+CLI_KEYS = {
+    "model": "a model folder (a run's model/), or a registry ref NAME@ALIAS, NAME:VERSION",
+    "input": "a .csv, .csv.gz or .parquet file, or 'sql:SELECT ...' (with url=)",
+    "output": "the file to write, .csv or .parquet (refused if it exists)",
+    "chunk_rows": "rows scored at a time (default deploy.batch.chunk_rows)",
+    "quarantine": "where rows that fail the schema go (default OUTPUT.quarantine.csv)",
+    "keep": "more input columns to copy to the output, comma-separated",
+    "overwrite": "true to replace an existing output (and quarantine) file",
+    "url": "the database URL for a sql: input, e.g. sqlite:///data/shop.db",
+    "registry_url": "the model registry database (default deploy.registry_url)",
+}
+REQUIRED = ("model", "input", "output")
+EPILOG = """\
+examples:
+  mlconf predict model=experiments/cars/runs/<run>/model input=new.csv output=scored.csv
+  mlconf predict model=cars@production input=big.parquet output=scored.parquet chunk_rows=50000
+  mlconf predict model=cars@production input='sql:SELECT * FROM cars' url=sqlite:///shop.db \\
+      output=scored.csv keep=Name
+
+Defaults for chunk_rows and registry_url come from conf/deploy/default.yaml in the current
+folder when it exists (deploy.batch.chunk_rows, deploy.registry_url), else mlconf's own.
+"""
+
+
+def _settings(pairs: Sequence[str]) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise MlconfError(
+                f"'{pair}' is not KEY=VALUE",
+                fix="write e.g. model=experiments/x/runs/y/model input=a.csv output=b.csv",
+            )
+        if key not in CLI_KEYS:
+            raise MlconfError(
+                f"unknown setting '{key}'.{did_you_mean(key, CLI_KEYS)} "
+                f"Known: {', '.join(CLI_KEYS)}",
+                fix="see `mlconf predict --help`",
+            )
+        settings[key] = value
+    missing = [k for k in REQUIRED if not settings.get(k)]
+    if missing:
+        raise MlconfError(
+            f"missing {', '.join(f'{k}=' for k in missing)}",
+            fix="mlconf predict model=MODEL input=PATH output=PATH (see --help)",
+        )
+    return settings
+
+
+def project_defaults(conf: Path = Path("conf")) -> tuple[int, str]:
+    """chunk_rows and registry_url: the project's conf/deploy/default.yaml, else built in."""
+    from mlconf.config import DeployConfig
+
+    deploy = DeployConfig()
+    chunk_rows, registry_url = deploy.batch.chunk_rows, deploy.registry_url
+    path = conf / "deploy" / "default.yaml"
+    if path.is_file():
+        import yaml
+
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise MlconfError(f"{path} is not valid YAML: {exc}", where=str(path)) from exc
+        value = (raw.get("batch") or {}).get("chunk_rows")
+        chunk_rows = value if isinstance(value, int) and not isinstance(value, bool) else chunk_rows
+        url = raw.get("registry_url")
+        registry_url = url if isinstance(url, str) and "${" not in url else registry_url
+    return chunk_rows, registry_url
+
+
+def _flag(value: str, key: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise MlconfError(f"expected true or false, got '{value}'", where=f"{key}=")
+
+
+def main(args: Sequence[str]) -> int:
+    """`mlconf predict KEY=VALUE ...`"""
+    import argparse
+    import sys
+
+    from rich.console import Console
+
+    parser = argparse.ArgumentParser(
+        prog="mlconf predict",
+        description="Score a CSV, Parquet file or SQL query with a trained model, in chunks. "
+        "Rows that fail the training schema go to a quarantine CSV with their reasons. "
+        "The output keeps the id columns and adds prediction, proba_<class>, model_version "
+        "and scored_at; it appears only when complete.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="settings:\n"
+        + "".join(f"  {k + '=':<14}{v}\n" for k, v in CLI_KEYS.items())
+        + "\n"
+        + EPILOG,
+    )
+    parser.add_argument("settings", nargs="*", metavar="KEY=VALUE")
+    ns = parser.parse_args(list(args))
+    settings = _settings(ns.settings)
+    chunk_rows, registry_url = project_defaults()
+    if "chunk_rows" in settings:
+        try:
+            chunk_rows = int(settings["chunk_rows"].replace("_", ""))
+        except ValueError as exc:
+            raise MlconfError(
+                f"expected a whole number, got '{settings['chunk_rows']}'", where="chunk_rows="
+            ) from exc
+    summary = predict_file(
+        settings["model"],
+        settings["input"],
+        settings["output"],
+        chunk_rows=chunk_rows,
+        registry_url=settings.get("registry_url") or registry_url,
+        url=settings.get("url"),
+        quarantine=settings.get("quarantine"),
+        keep=[c.strip() for c in settings.get("keep", "").split(",") if c.strip()],
+        overwrite=_flag(settings.get("overwrite", "false"), "overwrite"),
+        console=Console(stderr=True),
+    )
+    sys.stdout.write(summary.line() + "\n")
+    return 0
