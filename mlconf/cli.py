@@ -24,6 +24,8 @@ commands:
   schema infer PATH      write a starter schema YAML from a CSV or Parquet file
   predict KEY=VALUE...   score a CSV/Parquet file or SQL query with a model, in chunks
                          (model=... input=... output=...; see `mlconf predict --help`)
+  serve model=REF        serve a model over HTTP (FastAPI): predict, explain, feedback,
+                         health, metrics; `mlconf serve --help` for the settings
   report RUN_DIR         rebuild report.html and model_card.md of a run (or a sweep's
                          sweep_report.html) from its folder, without retraining
   models ACTION ...      the model registry: list, show, promote, rollback, archive, export
@@ -67,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": _report,
         "models": _models,
         "predict": _predict,
+        "serve": _serve,
     }
     if command not in handlers:
         from mlconf.errors import did_you_mean
@@ -170,6 +173,12 @@ def _schema(rest: list[str]) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _serve(rest: list[str]) -> int:
+    from mlconf.serve.command import main as serve_main
+
+    return serve_main(rest)
 
 
 def _report(rest: list[str]) -> int:

@@ -1,0 +1,154 @@
+"""The request model of `/predict`, generated from the training schema in a model's manifest.
+
+Each input column becomes a field named by the column (as an alias, so names with spaces
+work). Its type, nullability, range and allowed values come from the schema the model was
+trained under; a column the schema does not describe takes its type from the background
+rows saved with the model, else accepts any scalar. Validation is strict: "3" is not a
+number, 3.5 is not an int, so a client bug is a 422 naming the field instead of a silent
+cast. Unknown categories in text columns without an `allowed` list pass through to the
+pipeline, which handles them as it did in training (e.g. one-hot encoders ignore them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pydantic import BaseModel
+
+    from mlconf.store.artifacts import TrainedModel
+
+EXTRA_FIELDS = ("ignore", "reject")
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What one input column accepts."""
+
+    column: str
+    kind: str  # float | int | str | bool | any
+    nullable: bool
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[Any, ...] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.kind, "nullable": self.nullable}
+        for key in ("min", "max"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.allowed is not None:
+            out["allowed"] = list(self.allowed)
+        return out
+
+
+_KINDS = {"int": "int", "float": "float", "str": "str", "category": "str", "bool": "bool"}
+
+
+def _kind_of_dtype(dtype: Any) -> str:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "float"
+    if pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return "str"
+    return "any"
+
+
+def field_rules(model: TrainedModel) -> list[FieldRule]:
+    """One rule per input column, from the manifest's schema and the background dtypes."""
+    columns = (model.manifest.get("schema") or {}).get("columns") or {}
+    background = model.background
+    rules = []
+    for column in model.input_columns:
+        spec = columns.get(column)
+        if spec and spec.get("dtype") in _KINDS:
+            allowed = spec.get("allowed")
+            rules.append(
+                FieldRule(
+                    column=column,
+                    kind=_KINDS[spec["dtype"]],
+                    nullable=bool(spec.get("nullable", True)),
+                    min=spec.get("min"),
+                    max=spec.get("max"),
+                    allowed=tuple(allowed) if allowed else None,
+                )
+            )
+        elif background is not None and column in background.columns:
+            # Training rows tell the type; missing values are left to the pipeline's imputers.
+            rules.append(FieldRule(column, _kind_of_dtype(background[column].dtype), True))
+        else:
+            rules.append(FieldRule(column, "any", True))
+    return rules
+
+
+def _annotation(rule: FieldRule) -> Any:
+    from typing import Annotated
+
+    from pydantic import Field, StrictBool, StrictInt, StrictStr
+
+    base: Any
+    if rule.allowed is not None:
+        values = tuple(str(v) if rule.kind == "str" else v for v in rule.allowed)
+        base = Literal[values]
+    elif rule.kind == "float":
+        base = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=rule.min, le=rule.max)]
+    elif rule.kind == "int":
+        base = Annotated[StrictInt, Field(ge=rule.min, le=rule.max)]
+    elif rule.kind == "str":
+        base = StrictStr
+    elif rule.kind == "bool":
+        base = StrictBool
+    else:
+        base = float | str | bool
+    return base | None if rule.nullable else base
+
+
+def request_model(rules: list[FieldRule], extra_fields: str = "ignore") -> type[BaseModel]:
+    """A pydantic model with one required field per input column (null where nullable)."""
+    from pydantic import ConfigDict, Field, create_model
+
+    if extra_fields not in EXTRA_FIELDS:
+        from mlconf.errors import MlconfError
+
+        raise MlconfError(
+            f"deploy.serve.extra_fields is '{extra_fields}'",
+            fix=f"use one of: {', '.join(EXTRA_FIELDS)}",
+        )
+    fields: dict[str, Any] = {
+        f"f{i}": (_annotation(rule), Field(..., alias=rule.column)) for i, rule in enumerate(rules)
+    }
+    config = ConfigDict(extra="forbid" if extra_fields == "reject" else "ignore")
+    return create_model("Record", __config__=config, **fields)
+
+
+def to_frame(records: list[BaseModel], rules: list[FieldRule], model: TrainedModel) -> pd.DataFrame:
+    """Validated records as a frame with the training dtypes (numbers float/int, text str)."""
+    import numpy as np
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    background = model.background
+    for i, rule in enumerate(rules):
+        name = f"f{i}"
+        values = [getattr(record, name) for record in records]
+        if rule.kind in ("float", "int") and rule.allowed is None:
+            if rule.kind == "int" and None not in values:
+                data[rule.column] = np.asarray(values, dtype=np.int64)
+            else:
+                data[rule.column] = np.asarray(values, dtype=np.float64)
+        elif background is not None and rule.column in background.columns:
+            dtype = background[rule.column].dtype
+            try:
+                data[rule.column] = pd.array(values, dtype=dtype)
+            except (TypeError, ValueError):
+                data[rule.column] = values
+        else:
+            data[rule.column] = values
+    return pd.DataFrame(data, columns=[rule.column for rule in rules])

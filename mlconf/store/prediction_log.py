@@ -1,0 +1,225 @@
+"""The prediction log: every served prediction and its later outcome, in the registry database.
+
+Two tables beside the model registry's: `predictions` (id, created_at, model name and
+version, inputs and outputs as JSON, latency) and `prediction_feedback` (the true outcome
+for a prediction id). The service never writes on the request path: `PredictionLog.submit`
+puts a row on a bounded queue that a background thread writes in batches. A full queue or
+a failed write is counted and logged (and shown on /metrics), never raised to the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+log = logging.getLogger("mlconf.serve.prediction_log")
+
+_BATCH = 500
+_RECENT_IDS = 100_000
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine for `url`; SQLite gets its folder created, WAL and a busy timeout."""
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        # WAL + NORMAL: no fsync per commit; a power cut may lose the last log rows only
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+def tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    import sqlalchemy as sa
+
+    predictions = sa.Table(
+        "predictions",
+        metadata,
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+        sa.Column("model_name", sa.String(200), nullable=False, index=True),
+        sa.Column("model_version", sa.String(64), nullable=False),
+        sa.Column("inputs", sa.Text, nullable=False),
+        sa.Column("outputs", sa.Text, nullable=False),
+        sa.Column("latency_ms", sa.Float, nullable=False),
+    )
+    feedback = sa.Table(
+        "prediction_feedback",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("prediction_id", sa.String(36), nullable=False, index=True),
+        sa.Column("outcome", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    return predictions, feedback
+
+
+class PredictionLog:
+    """A bounded queue in front of a writer thread; counters for what could not be written."""
+
+    def __init__(self, url: str, queue_size: int = 10_000, engine: sa.Engine | None = None):
+        import sqlalchemy as sa
+
+        self.url = url
+        self.engine = engine if engine is not None else make_engine(url)
+        self.metadata = sa.MetaData()
+        self.predictions, self.feedback = tables(self.metadata)
+        self.metadata.create_all(self.engine, checkfirst=True)
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=max(1, queue_size))
+        self._lock = threading.Lock()
+        # ids handed out but maybe not yet written, so feedback right after a prediction works
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self.queued = 0
+        self.written = 0
+        self.dropped = 0  # queue full
+        self.failed = 0  # rows whose write failed
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    # -- request path: never blocks, never raises ----------------------------------------
+    def submit(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            with self._lock:
+                self._recent[row["id"]] = None
+                if len(self._recent) > _RECENT_IDS:
+                    self._recent.popitem(last=False)
+                self.queued += 1
+            try:
+                self._queue.put_nowait(row)
+            except queue.Full:
+                with self._lock:
+                    self.queued -= 1
+                    self.dropped += 1
+                    dropped = self.dropped
+                if dropped == 1 or dropped % 1000 == 0:
+                    log.warning(
+                        "prediction log queue is full (%d rows waiting): %d prediction(s) not "
+                        "logged so far; the database is slower than the traffic",
+                        self._queue.qsize(),
+                        dropped,
+                    )
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    # -- feedback -------------------------------------------------------------------------
+    def known(self, prediction_id: str) -> bool:
+        import sqlalchemy as sa
+
+        with self._lock:
+            if prediction_id in self._recent:
+                return True
+        with self.engine.connect() as conn:
+            query = sa.select(self.predictions.c.id).where(self.predictions.c.id == prediction_id)
+            return conn.execute(query).first() is not None
+
+    def add_feedback(self, prediction_id: str, outcome: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.feedback.insert().values(
+                    prediction_id=prediction_id,
+                    outcome=json.dumps(outcome),
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+    # -- writer thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < _BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(self.predictions.insert(), batch)
+        except Exception as exc:  # logged and counted: logging must never fail a prediction
+            with self._lock:
+                self.failed += len(batch)
+                failed = self.failed
+            log.error(
+                "prediction log: could not write %d row(s) to %s (%s: %s); %d lost so far",
+                len(batch),
+                self.url,
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+                failed,
+            )
+        else:
+            with self._lock:
+                self.written += len(batch)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued row was written or counted as failed (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self.written + self.failed >= self.queued:
+                    return True
+            time.sleep(0.01)
+        return False
+
+    def close(self, timeout: float = 10.0) -> None:
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            log.error("prediction log: queue still full at shutdown; %d rows lost", self.pending)
+        self._thread.join(timeout)
+        self.engine.dispose()
+
+
+def new_row(
+    prediction_id: str,
+    model_name: str,
+    model_version: str,
+    inputs: dict[str, Any],
+    outputs: dict[str, Any],
+    latency_ms: float,
+) -> dict[str, Any]:
+    return {
+        "id": prediction_id,
+        "created_at": datetime.now(UTC),
+        "model_name": model_name,
+        "model_version": model_version,
+        "inputs": json.dumps(inputs, default=str),
+        "outputs": json.dumps(outputs, default=str),
+        "latency_ms": latency_ms,
+    }

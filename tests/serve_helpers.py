@@ -1,0 +1,67 @@
+"""Helpers of the serving tests: a tiny trained model, and the real server on a free port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from helpers import FAST, compose_train, quiet_console
+
+# The stages a served model needs; explore, explain, fairness and report only cost time here.
+SERVE_STAGES = "stages=[load,validate,prepare,split,select,tune,train,evaluate,save]"
+
+
+def train_model(run_dir: Path, overrides: tuple[str, ...] = ()) -> Path:
+    """A breast_cancer xgboost model whose schema bounds `mean radius` to 0..100."""
+    from omegaconf import open_dict
+
+    from mlconf.config import ColumnSchema
+    from mlconf.runner import run
+
+    cfg = compose_train([*FAST, SERVE_STAGES, *overrides])
+    with open_dict(cfg):
+        cfg.schema.columns["mean radius"] = ColumnSchema(dtype="float", min=0.0, max=100.0)
+    result = run(cfg, run_dir=run_dir, console=quiet_console())
+    assert result.record.status == "succeeded", result.record.error
+    return run_dir / "model"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running(app: Any, timeout: float = 30.0) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free loopback port in a thread; yield its base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+
+
+def record(model_dir: Path, row: int = 0) -> dict[str, Any]:
+    """A training row of the model's background sample, as a JSON-ready record."""
+    import pandas as pd
+
+    frame = pd.read_parquet(model_dir / "background.parquet")
+    return {k: float(v) for k, v in frame.iloc[row].items()}

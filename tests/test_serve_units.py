@@ -1,0 +1,181 @@
+"""Serving pieces without a server: request models from a schema, the prediction log's
+queue and failure counting, the `mlconf serve` settings parser."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi")
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from mlconf.errors import MlconfError
+from mlconf.serve.command import parse
+from mlconf.serve.schema import field_rules, request_model, to_frame
+from mlconf.store.artifacts import TrainedModel
+from mlconf.store.prediction_log import PredictionLog, new_row
+
+
+def cars_like() -> TrainedModel:
+    schema = {
+        "columns": {
+            "Make": {"dtype": "str", "nullable": False},
+            "Cylinders": {"dtype": "int", "nullable": False, "allowed": [4, 6, 8]},
+            "Year": {"dtype": "int", "nullable": True, "min": 1970, "max": 1985},
+            "Origin": {"dtype": "str", "allowed": ["USA", "Japan"]},
+        }
+    }
+    background = pd.DataFrame({"Weight": [1.5, 2.5], "Cylinders": [4, 6]})
+    return TrainedModel(
+        pipeline=None,
+        task="classification",
+        target="Origin",
+        input_columns=["Make", "Cylinders", "Year", "Weight", "Note"],
+        manifest={"schema": schema},
+        background=background,
+    )
+
+
+GOOD = {"Make": "ford", "Cylinders": 6, "Year": 1977, "Weight": 2.0, "Note": "x"}
+
+
+def errors(model: type[Any], data: dict[str, Any]) -> list[tuple[str, str]]:
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(data)
+    return [(str(e["loc"][0]), e["type"]) for e in info.value.errors()]
+
+
+def test_rules_from_schema_then_background_then_any() -> None:
+    rules = {r.column: r for r in field_rules(cars_like())}
+    assert rules["Cylinders"].allowed == (4, 6, 8)
+    assert (rules["Year"].min, rules["Year"].max, rules["Year"].nullable) == (1970, 1985, True)
+    assert rules["Weight"].kind == "float"  # from the background rows
+    assert rules["Note"].kind == "any"  # neither: any scalar
+    assert "Origin" not in rules  # the target is no input
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"Cylinders": 5}, ("Cylinders", "literal_error")),
+        ({"Cylinders": "6"}, ("Cylinders", "literal_error")),
+        ({"Year": 1969}, ("Year", "greater_than_equal")),
+        ({"Year": 1977.5}, ("Year", "int_type")),
+        ({"Make": None}, ("Make", "string_type")),
+        ({"Make": 3}, ("Make", "string_type")),
+        ({"Weight": "2"}, ("Weight", "float_type")),
+    ],
+)
+def test_request_model_rules(change: dict[str, Any], expected: tuple[str, str]) -> None:
+    model = request_model(field_rules(cars_like()))
+    assert errors(model, {**GOOD, **change}) == [expected]
+
+
+def test_unknown_category_passes_and_frame_has_training_dtypes() -> None:
+    source = cars_like()
+    rules = field_rules(source)
+    model = request_model(rules)
+    records = [model.model_validate({**GOOD, "Make": "never-seen"}), model.model_validate(GOOD)]
+    frame = to_frame(records, rules, source)
+    assert list(frame.columns) == source.input_columns
+    assert frame["Make"].tolist() == ["never-seen", "ford"]
+    assert frame["Cylinders"].dtype == "int64"
+    assert frame["Weight"].dtype == "float64"
+    nulls = to_frame([model.model_validate({**GOOD, "Year": None})], rules, source)
+    assert nulls["Year"].isna().all()
+
+
+def test_extra_fields_setting() -> None:
+    rules = field_rules(cars_like())
+    assert request_model(rules, "ignore").model_validate({**GOOD, "zzz": 1})
+    assert errors(request_model(rules, "reject"), {**GOOD, "zzz": 1}) == [
+        ("zzz", "extra_forbidden")
+    ]
+    with pytest.raises(MlconfError, match="extra_fields"):
+        request_model(rules, "drop")
+
+
+def row(i: int) -> dict[str, Any]:
+    return new_row(f"id-{i}", "m", "1", {"a": i}, {"prediction": 1}, 1.0)
+
+
+def test_prediction_log_writes_in_background(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sub' / 'log.db'}"
+    plog = PredictionLog(url, queue_size=100)
+    plog.submit([row(i) for i in range(30)])
+    assert plog.known("id-3")  # known before it is written
+    assert plog.flush()
+    plog.add_feedback("id-3", {"label": 1})
+    plog.close()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from predictions")).scalar_one() == 30
+        assert conn.execute(sa.text("select count(*) from prediction_feedback")).scalar_one() == 1
+    engine.dispose()
+    assert (plog.written, plog.dropped, plog.failed) == (30, 0, 0)
+
+
+def test_full_queue_and_failed_writes_are_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = threading.Event()
+
+    class Slow(PredictionLog):
+        def _write(self, batch: list[dict[str, Any]]) -> None:
+            gate.wait(10)
+            super()._write(batch)
+
+    plog = Slow(f"sqlite:///{tmp_path / 'log.db'}", queue_size=2)
+    plog.submit([row(i) for i in range(10)])  # the writer holds one, the queue two
+    assert plog.dropped >= 7
+    assert any("queue is full" in r.getMessage() for r in caplog.records)
+    gate.set()
+    assert plog.flush()
+    # the table disappears: writes fail, are counted and logged, submit never raises
+    with plog.engine.begin() as conn:
+        conn.execute(sa.text("drop table predictions"))
+    plog.submit([row(100)])
+    assert plog.flush()
+    assert plog.failed == 1
+    assert any("could not write 1 row" in r.getMessage() for r in caplog.records)
+    plog.close()
+
+
+def test_serve_settings(tmp_path: Path) -> None:
+    args = ["model=m@production", "port=9000", "serve.max_records=5"]
+    model, url, settings = parse([*args, "deploy.serve.extra_fields=reject"], project=tmp_path)
+    assert (model, settings.port, settings.max_records, settings.extra_fields) == (
+        "m@production",
+        9000,
+        5,
+        "reject",
+    )
+    assert url == "sqlite:///experiments/mlconf.db"
+    (tmp_path / "conf" / "deploy").mkdir(parents=True)
+    (tmp_path / "conf" / "deploy" / "default.yaml").write_text(
+        "registry_url: sqlite:///x.db\nserve:\n  port: 7000\n"
+    )
+    _, url, settings = parse(["model=m"], project=tmp_path)
+    assert (url, settings.port) == ("sqlite:///x.db", 7000)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["port=9000"], "no model given"),
+        (["model=m", "prot=1"], "Did you mean 'port'"),
+        (["model=m", "port=abc"], "invalid serve setting"),
+        (["model=m", "extra_fields=drop"], "ignore, reject"),
+        (["model=m", "workers=4"], "workers=4"),
+        (["model=m", "max_records=0"], "max_records must be at least 1"),
+        (["model"], "not KEY=VALUE"),
+    ],
+)
+def test_serve_settings_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    with pytest.raises(MlconfError, match=message):
+        parse(args, project=tmp_path)
