@@ -178,3 +178,21 @@ def test_per_column_tests_and_user_registered_test() -> None:
     rows = {r["feature"]: r for r in summary["features"]}
     assert list(rows["x"]["tests"]) == ["mean_gap_test"] and rows["x"]["level"] == "alert"
     assert list(rows["y"]["tests"]) == ["psi", "ks", "wasserstein"] and rows["y"]["level"] == "ok"
+
+
+def test_shipped_monitoring_yaml_matches_the_defaults(tmp_path: Path) -> None:
+    """conf/monitoring/default.yaml documents the defaults; a project copy of it is read."""
+    import shutil
+
+    from mlconf.paths import conf_dir
+
+    shipped = conf_dir() / "monitoring" / "default.yaml"
+    assert load_settings(project=tmp_path) == MonitoringConfig()
+    (tmp_path / "conf" / "monitoring").mkdir(parents=True)
+    shutil.copyfile(shipped, tmp_path / "conf" / "monitoring" / "default.yaml")
+    assert load_settings(project=tmp_path) == MonitoringConfig()
+    (tmp_path / "conf" / "monitoring" / "default.yaml").write_text(
+        "drift:\n  correction: bonferroni\n"
+    )
+    assert load_settings(project=tmp_path).drift.correction == "bonferroni"
+    assert load_settings(["drift.correction=none"], project=tmp_path).drift.correction == "none"
