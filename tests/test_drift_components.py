@@ -80,9 +80,12 @@ def test_chi2_and_jensen_shannon_match_scipy_on_categories() -> None:
     got = chi2(prof, cur)
     r, c = histograms(prof, cur)
     assert r.tolist()[:3] == [50, 30, 20] and c.tolist()[:3] == [20, 40, 40]
-    want = stats.chisquare([20, 40, 40], f_exp=np.array([50, 30, 20]) / 100 * 100)
+    want = stats.chi2_contingency([[50, 30, 20], [20, 40, 40]], correction=False)
     assert got["statistic"] == pytest.approx(want.statistic)
     assert got["p_value"] == pytest.approx(want.pvalue)
+    # a current sample ten times the reference: the test tends to goodness of fit
+    big = np.array(["a"] * 500 + ["b"] * 300 + ["c"] * 200, dtype=object)
+    assert chi2(prof, big)["p_value"] == pytest.approx(1.0)
     js = jensen_shannon(prof, cur)["statistic"]
     assert js == pytest.approx(jensenshannon([0.5, 0.3, 0.2], [0.2, 0.4, 0.4], base=2))
 
@@ -196,3 +199,26 @@ def test_shipped_monitoring_yaml_matches_the_defaults(tmp_path: Path) -> None:
     )
     assert load_settings(project=tmp_path).drift.correction == "bonferroni"
     assert load_settings(["drift.correction=none"], project=tmp_path).drift.correction == "none"
+
+
+@pytest.mark.parametrize(("n_ref", "n_cur"), [(50, 40), (400, 120), (700, 5000), (1000, 999)])
+def test_wasserstein_matches_scipy_for_every_size_ratio(n_ref: int, n_cur: int) -> None:
+    rng = np.random.default_rng(n_ref + n_cur)
+    ref, cur = rng.gamma(2, size=n_ref), rng.normal(1, 3, size=n_cur)
+    got = wasserstein(profile(ref), cur)["raw"]
+    assert got == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-9)
+
+
+def test_large_samples_use_the_kolmogorov_limit(rng: np.random.Generator) -> None:
+    ref, cur = rng.normal(size=60_000), rng.normal(0.01, 1, size=60_000)
+    got = ks(profile(ref, quantiles=100_000), cur)  # every value kept: the same statistic
+    want = stats.ks_2samp(ref, cur, method="asymp")
+    assert got["statistic"] == pytest.approx(want.statistic, abs=1e-12)
+    assert got["p_value"] == pytest.approx(want.pvalue, rel=1e-2)
+
+
+def test_categorical_counts_from_a_categorical_and_from_a_list() -> None:
+    prof = categorical_profile(pd.Series(["a", "b", "b", None]), ProfileSettings())
+    for current in (["b", "b", "z", None, "a"], pd.Categorical(["b", "b", "z", "a"])):
+        _, cur = histograms(prof, current)
+        assert cur.tolist() == [2.0, 1.0, 1.0]  # b, a, other

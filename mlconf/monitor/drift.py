@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from mlconf.monitor.config import MonitoringConfig, level_of
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 LEVELS = ("ok", "warn", "alert")
@@ -61,18 +60,21 @@ def adjust(p_values: list[float], method: str) -> list[float]:
     return adjusted.tolist()
 
 
-def current_values(profile: dict[str, Any], series: pd.Series) -> np.ndarray:
+def current_values(profile: dict[str, Any], series: pd.Series) -> Any:
     """A column's non-missing current values in the form its tests take: numeric columns
-    as sorted floats (sorted once, shared by every test), categorical ones as strings."""
+    as a sorted float array (sorted once, shared by every test), categorical ones as a
+    pandas Categorical of strings (hashed once, shared by every test)."""
     import numpy as np
     import pandas as pd
+
+    from mlconf.components.drift import as_categorical
 
     if profile["kind"] == "numeric":
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         values = values[np.isfinite(values)]
         values.sort()
         return values
-    return series.dropna().astype(str).to_numpy(dtype=object)
+    return as_categorical(series)
 
 
 def tests_for(settings: MonitoringConfig, column: str, kind: str) -> list[str]:
@@ -99,10 +101,10 @@ def run_tests(
         row: dict[str, Any] = {
             "feature": column,
             "kind": profile["kind"],
-            "rows": int(values.size),
+            "rows": len(values),
             "tests": {},
         }
-        if values.size == 0 or profile.get("count", 0) == 0:
+        if len(values) == 0 or profile.get("count", 0) == 0:
             row["note"] = "no values to compare (all missing in current data or in training)"
         else:
             names = (tests or {}).get(column) or tests_for(settings, column, profile["kind"])
