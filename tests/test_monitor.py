@@ -214,6 +214,12 @@ def test_cli_exit_codes_history_and_watch(trained: dict[str, Path]) -> None:
     )
     assert watch.returncode == 0, output_of(watch)
     assert sorted(p.name for p in (folder / "watch").iterdir()) == ["0001", "0002"]
+    # a watch keeps going through a user error (an empty window is normal at night)
+    empty = [f"model={trained['model']}", f"registry_url=sqlite:///{folder / 'quiet.db'}"]
+    quiet = cli(["monitor", *empty, "window=1h", "--watch", "interval=0.1", "times=2"], cwd=folder)
+    assert quiet.returncode == 2 and quiet.stderr.count("is empty") == 2, output_of(quiet)
+    usage = cli(["monitor", "--help"], cwd=folder)
+    assert usage.returncode == 0 and "exit codes" in usage.stdout
     history = cli(["monitor", "history", f"registry_url={url(trained)}", "model=cars"], cwd=folder)
     assert history.returncode == 0, output_of(history)
     assert "Horsepower" in history.stdout and "alert" in history.stdout
