@@ -401,6 +401,124 @@ def _mlconf_trials(run_dir: Path) -> dict[str, Any]:
     }
 
 
+def check(report_path: Path, label: str = "FLAML xgboost") -> list[dict[str, Any]]:
+    """After a run, two ways to tell a real difference from test-sample noise.
+
+    1. A paired bootstrap of the test rows (2000 resamples): the 95% interval of
+       mlconf - FLAML on the test metric.
+    2. Both tools' chosen xgboost configs, re-scored by 6 x 5-fold CV on the training rows
+       only (other folds than either tool used; the test rows are not touched): mlconf's
+       fitted pipeline cloned (its feature steps included), FLAML's best config as FLAML
+       builds it (lossguide, max_depth 0, hist; string columns as category codes).
+    """
+    import numpy as np
+    import pandas as pd
+    import xgboost as xgb
+    from sklearn.base import clone
+    from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
+
+    from mlconf.store.artifacts import load_model
+
+    report = json.loads(report_path.read_text())
+    stamp = report["date"]
+    out = []
+    for row in report["rows"]:
+        if label not in row:
+            continue
+        folder = RESULTS_DIR / stamp / f"{row['dataset']}-{row['budget_s']:g}s"
+        run_dir = folder / "mlconf-run"
+        conf, parts, columns = load_parts(run_dir, folder / "check-scratch")
+        metric, task = conf.problem.primary_metric, conf.problem.task
+        y_fit, y_test, classes = targets(conf, parts)
+        model = load_model(run_dir / "model")
+        x_test = parts["test"][columns]
+        sign = 1.0 if row["higher_is_better"] else -1.0
+
+        m_pred, m_proba = _preds(task, model.pipeline, x_test[model.input_columns])
+        child = json.loads((folder / f"{label}.json").read_text())
+        f_pred = np.asarray(child["y_pred"])
+        f_proba = None if child["proba"] is None else np.asarray(child["proba"])
+        rng = np.random.default_rng(0)
+        diffs = []
+        n = len(y_test)
+        for _ in range(2000):
+            i = rng.integers(0, n, n)
+            if task == "classification" and len(set(y_test[i])) < len(classes):
+                continue
+            a = score(
+                metric, y_test[i], m_pred[i], None if m_proba is None else m_proba[i], classes, None
+            )
+            b = score(
+                metric, y_test[i], f_pred[i], None if f_proba is None else f_proba[i], classes, None
+            )
+            diffs.append(sign * (a - b))
+        diffs_a = np.asarray(diffs)
+
+        x_fit = pd.concat([parts["train"], parts["validation"]])[columns]
+        x_codes = x_fit.copy()
+        for col in x_codes.columns:
+            if not pd.api.types.is_numeric_dtype(x_codes[col]):
+                x_codes[col] = x_codes[col].astype("category").cat.codes
+        params = {
+            "max_depth": 0,
+            "grow_policy": "lossguide",
+            "tree_method": "hist",
+            "n_jobs": 1,
+            **child["best_config"],
+        }
+        flaml_model = (xgb.XGBClassifier if task == "classification" else xgb.XGBRegressor)(
+            **params
+        )
+        splitter = (RepeatedStratifiedKFold if task == "classification" else RepeatedKFold)(
+            n_splits=5, n_repeats=6, random_state=7
+        )
+        cv = []
+        for fit_idx, val_idx in splitter.split(x_fit, y_fit):
+            values = []
+            for est, x in ((clone(model.pipeline), x_fit), (clone(flaml_model), x_codes)):
+                est.fit(x.iloc[fit_idx], y_fit[fit_idx])
+                p, pr = _preds(task, est, x.iloc[val_idx])
+                values.append(score(metric, y_fit[val_idx], p, pr, classes, None))
+            cv.append(values)
+        cv_a = np.asarray(cv)
+        paired = sign * (cv_a[:, 0] - cv_a[:, 1])
+        result = {
+            "dataset": row["dataset"],
+            "budget_s": row["budget_s"],
+            "metric": metric,
+            "test_diff": sign * (row["mlconf"]["test"] - row[label]["test"]),
+            "test_diff_ci95": [
+                float(np.percentile(diffs_a, 2.5)),
+                float(np.percentile(diffs_a, 97.5)),
+            ],
+            "cv_mlconf": float(cv_a[:, 0].mean()),
+            "cv_flaml": float(cv_a[:, 1].mean()),
+            "cv_diff": float(paired.mean()),
+            "cv_diff_se": float(paired.std(ddof=1) / np.sqrt(len(paired))),
+            "cv_mlconf_better_folds": int((paired > 0).sum()),
+            "cv_folds": len(paired),
+        }
+        out.append(result)
+        print(
+            f"{row['dataset']} {row['budget_s']:g} s {metric}: test diff (mlconf better > 0) "
+            f"{result['test_diff']:+.4f}, 95% CI [{result['test_diff_ci95'][0]:+.4f}, "
+            f"{result['test_diff_ci95'][1]:+.4f}]; 6x5 CV on training rows: mlconf "
+            f"{result['cv_mlconf']:.4f}, FLAML {result['cv_flaml']:.4f}, diff "
+            f"{result['cv_diff']:+.4f} +- {result['cv_diff_se']:.4f} (mlconf better on "
+            f"{result['cv_mlconf_better_folds']}/{result['cv_folds']} folds)",
+            flush=True,
+        )
+    report_out = report_path.with_name(report_path.stem + "-check.json")
+    _save(report_out, {"source": report_path.name, "label": label, "rows": out})
+    return out
+
+
+def _preds(task: str, estimator: Any, x: Any) -> tuple[Any, Any]:
+    if task == "classification":
+        return estimator.predict(x), estimator.predict_proba(x)
+    return estimator.predict(x), None
+
+
 def verdict(row: dict[str, Any], label: str, tolerance: float) -> str:
     a, b = row["mlconf"]["test"], row[label]["test"]
     if abs(a - b) <= tolerance:
@@ -478,9 +596,19 @@ def main() -> None:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--started", help=argparse.SUPPRESS)
     parser.add_argument("--estimators", nargs="+", default=["xgboost"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--check",
+        type=Path,
+        help="instead of running: re-examine a results JSON (paired bootstrap of the test "
+        "difference; both chosen configs re-scored by repeated CV on the training rows)",
+    )
     args = parser.parse_args()
     if args.flaml_child:
         flaml_child(args)
+        return
+    if args.check:
+        sys.path.insert(0, str(REPO))
+        check(args.check)
         return
 
     os.environ["PYTHONPATH"] = os.pathsep.join(
