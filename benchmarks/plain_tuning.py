@@ -35,17 +35,17 @@ TARGET = "target"
 def suggest(trial: optuna.Trial) -> dict[str, Any]:
     """conf/search/xgboost.yaml by hand, asked in mlconf's order (conditionals last)."""
     params: dict[str, Any] = {
-        "n_estimators": trial.suggest_int("n_estimators", 50, 500, step=50),
-        "max_depth": trial.suggest_int("max_depth", 2, 10),
-        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
-        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
-        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.5, 1.0),
-        "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20.0, log=True),
+        "n_estimators": trial.suggest_int("n_estimators", 50, 1000, step=50),
+        "max_depth": trial.suggest_int("max_depth", 1, 10),
+        "learning_rate": trial.suggest_float("learning_rate", 0.005, 0.3, log=True),
+        "subsample": trial.suggest_float("subsample", 0.3, 1.0),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.2, 1.0),
+        "min_child_weight": trial.suggest_float("min_child_weight", 0.1, 20.0, log=True),
         "reg_lambda": trial.suggest_float("reg_lambda", 0.001, 10.0, log=True),
         "grow_policy": trial.suggest_categorical("grow_policy", ["depthwise", "lossguide"]),
     }
     if params["grow_policy"] == "lossguide":
-        params["max_leaves"] = trial.suggest_int("max_leaves", 8, 256, log=True)
+        params["max_leaves"] = trial.suggest_int("max_leaves", 4, 256, log=True)
     return params
 
 

@@ -120,7 +120,7 @@ def assert_safe(html: str) -> None:
 @pytest.mark.slow
 def test_a_run_writes_report_and_model_card_last(real_run: Path) -> None:
     record = json.loads((real_run / "run.json").read_text())
-    assert list(record["stages"])[-2:] == ["save", "report"]
+    assert list(record["stages"])[-3:] == ["save", "report", "register"]
     html = (real_run / "report.html").read_text(encoding="utf-8")
     assert '<meta charset="utf-8">' in html
     for name in SECTIONS:

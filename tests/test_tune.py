@@ -272,3 +272,18 @@ def test_storage_and_direction_mistakes_fail_before_loading(tmp_path: Path) -> N
     with pytest.raises(MlconfError, match="cannot open the study storage nonsense://"):
         run_train([*SMALL_XGB, "tune.storage=nonsense://", *FAST], tmp_path / "three")
     assert not (tmp_path / "three" / "run.json").exists()
+
+
+def test_early_stopping_without_a_validation_part_trains_every_tree(tmp_path: Path) -> None:
+    result = run_train(
+        [
+            "split.validation_size=0",
+            "model.params.early_stopping_rounds=5",
+            "model.params.n_estimators=30",
+            *FAST,
+        ],
+        tmp_path / "run",
+    )
+    warnings = json.loads((result.run_dir / "run.json").read_text())["warnings"]
+    assert any("split.validation_size=0" in w for w in warnings)
+    assert (result.run_dir / "model" / "manifest.json").is_file()

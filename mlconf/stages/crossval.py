@@ -22,12 +22,14 @@ def cross_validate(
     on_fold: Callable[[int, dict[str, list[float]]], None] | None = None,
     quiet: bool = False,
     before_fit: Callable[[int, Any], None] | None = None,
+    metrics: list[str] | None = None,
 ) -> dict[str, Any]:
     """Mean, spread and fold values of every metric, plus fit and predict seconds.
 
     `on_fold(i, values_so_far)` runs after each fold: tuning reports to Optuna there,
     and may raise to stop a hopeless trial early (pruning). `before_fit(i, pipeline)` may
     adjust fold i's fresh copy of the pipeline (tuning adds a per-round pruning callback).
+    `metrics` limits scoring to those names (tuning scores only the primary metric).
     """
     import numpy as np
     from sklearn.base import clone
@@ -52,7 +54,9 @@ def cross_validate(
         y_pred, y_proba = predictions(fold_model, held_out[0], conf.problem.task)
         per_fold["fit_seconds"].append(fitted - start)
         per_fold["predict_seconds"].append(time.perf_counter() - fitted)
-        for metric, value in score_part(ctx, y[val_idx], y_pred, y_proba, bootstrap=0).items():
+        for metric, value in score_part(
+            ctx, y[val_idx], y_pred, y_proba, bootstrap=0, metrics=metrics
+        ).items():
             per_fold.setdefault(metric, []).append(value.value)
         if not quiet:
             ctx.console.print(f"  {name}: fold {i + 1}/{folds} done")

@@ -44,15 +44,21 @@ def predictions(model: Any, x: pd.DataFrame, task: str) -> tuple[np.ndarray, np.
 
 
 def score_part(
-    ctx: RunContext, y_true: Any, y_pred: Any, y_proba: Any, bootstrap: int | None = None
+    ctx: RunContext,
+    y_true: Any,
+    y_pred: Any,
+    y_proba: Any,
+    bootstrap: int | None = None,
+    metrics: list[str] | None = None,
 ) -> dict[str, MetricValue]:
+    """Every configured metric, or just `metrics` (tuning needs only the primary one)."""
     from mlconf.evaluation import score
 
     conf = ctx.conf
     classes = ctx["classes"]
     labels = list(range(len(classes)))
     return score(
-        metric_names(ctx),
+        metric_names(ctx) if metrics is None else metrics,
         y_true,
         y_pred,
         y_proba,

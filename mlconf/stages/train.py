@@ -80,7 +80,15 @@ def train(ctx: RunContext) -> None:
     ctx.console.print(
         f"  fitting {conf.model.name} on {len(x_train):,} rows x {x_train.shape[1]} columns"
     )
-    ctx["pipeline"] = fit(pipeline, x_train, y_train, conf.model.name, validation_data(ctx))
+    held_out = validation_data(ctx)
+    if held_out is None and getattr(pipeline[-1], "early_stopping_rounds", None) is not None:
+        ctx.warn(
+            "model.params.early_stopping_rounds needs validation rows to stop on, but the "
+            "validation part is empty (split.validation_size=0): every tree is trained; set "
+            "split.validation_size above 0 to stop early"
+        )
+        pipeline[-1].set_params(early_stopping_rounds=None)
+    ctx["pipeline"] = fit(pipeline, x_train, y_train, conf.model.name, held_out)
     # The dummy ignores the features, so it needs no feature pipeline (a costly refit).
     baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
     ctx["baseline"] = fit(baseline, x_train, y_train, "dummy")

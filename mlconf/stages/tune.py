@@ -76,6 +76,7 @@ def tune(ctx: RunContext) -> None:
             on_fold=report,
             quiet=True,
             before_fit=watch_rounds,
+            metrics=[primary],
         )
         value = scores[primary]["mean"]
         if math.isnan(value):
