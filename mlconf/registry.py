@@ -40,6 +40,8 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlconf.components.splitters",
     "mlconf.components.models",
     "mlconf.components.metrics",
+    "mlconf.components.notifiers",
+    "mlconf.components.triggers",
 )
 
 ENTRY_POINT_GROUP = "mlconf.plugins"

@@ -1,0 +1,1 @@
+"""Monitoring: drift, performance, health, impact, alert rules, notifiers and retraining."""
