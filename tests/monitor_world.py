@@ -21,7 +21,8 @@ SYNTHETIC = [
     "problem.target=y",
     "problem.positive_class=yes",
     "problem.primary_metric=accuracy",
-    "problem.success_criteria={}",
+    "problem.success_criteria.roc_auc.min=0.5",
+    "problem.success_criteria.recall.min=0.5",
     "problem.threshold.optimize=none",
 ]
 

@@ -204,6 +204,8 @@ def labelled(
         with engine.connect() as conn:
             other = set(conn.execute(sa.select(table.c.id)).scalars())
         unknown = int((~latest["prediction_id"].isin(other)).sum())
+    predictions["id"] = predictions["id"].astype(str)
+    latest = latest.assign(prediction_id=latest["prediction_id"].astype(str))
     joined = predictions.merge(latest, left_on="id", right_on="prediction_id", how="inner")
     outputs = [json.loads(o) for o in joined["outputs"]]
     frame = pd.DataFrame(

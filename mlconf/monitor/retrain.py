@@ -223,6 +223,7 @@ def retrain(
 ) -> dict[str, Any]:
     """Run the retrain loop once; return the decision (also written to the audit table)."""
     from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
     from mlconf.runner import run, typed
     from mlconf.store.atomic import write_with
@@ -264,13 +265,6 @@ def retrain(
         )
         return dict(details)
 
-    config_file = champion.run_dir / "config.yaml"
-    if not config_file.is_file():
-        return decide("skipped", f"the champion's run config {config_file} is gone")
-    cfg = OmegaConf.load(config_file)
-    if not isinstance(cfg, DictConfig):
-        return decide("skipped", f"the champion's run config {config_file} is not a mapping")
-    conf = typed(cfg)
     feedback = feedback_rows(registry, champion, str(conf_r["window"]), now)
     size = _holdout_size(len(feedback), conf_r)
     if size < int(conf_r["min_holdout"]) or len(feedback) - size < 1:
@@ -280,6 +274,18 @@ def retrain(
             f"{len(feedback)} labelled row(s) in the last {conf_r['window']}: need more than "
             f"{conf_r['min_holdout']} (min_holdout) to hold out and some to train on",
         )
+    config_file = champion.run_dir / "config.yaml"
+    cfg = OmegaConf.load(config_file) if config_file.is_file() else None
+    if not isinstance(cfg, DictConfig):
+        return decide(
+            "skipped", f"the champion's run config {config_file} is gone or not a mapping"
+        )
+    try:
+        conf = typed(cfg)
+    except (MlconfError, OmegaConfBaseException) as exc:
+        why = f"the champion's run config {config_file} is not valid: {exc}".splitlines()[0]
+        decide("failed", why)
+        raise MlconfError(why, fix="restore the run folder of the champion") from exc
     holdout, new_rows = feedback.iloc[len(feedback) - size :], feedback.iloc[: len(feedback) - size]
     reference = reference_frame(conf, console)
     combined, counts = mix(
@@ -337,10 +343,16 @@ def retrain(
             "kept", "challenger is better but fails the fairness limits", challenger.version
         )
     registry.promote(champion.name, challenger.version, conf_r["alias"], actor=conf_r["actor"])
+    if fairness.get("passed"):
+        fair_text = "passes the fairness limits"
+    elif not fairness.get("configured"):
+        fair_text = "no fairness limits configured"
+    else:
+        fair_text = f"fairness not judged ({fairness.get('note') or 'groups too small'})"
     return decide(
         "promoted",
         f"challenger {metric} {_fmt(a)} vs champion {_fmt(b)}: better by {gain:.4g} "
-        f"(> margin {conf_r['margin']}) and fair",
+        f"(> margin {conf_r['margin']}); {fair_text}",
         challenger.version,
     )
 
