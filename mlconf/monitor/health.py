@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
+from mlconf.monitor.loop_settings import HealthSettings
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DEFAULTS: dict[str, Any] = {
-    "p99_ms": 500.0,  # 99th percentile latency per record, milliseconds
-    "error_rate": 0.01,  # share of requests answered with a 5xx or a counted error
-    "min_throughput": None,  # predictions per minute; null: not checked
-    "metrics_url": None,  # e.g. http://127.0.0.1:8000/metrics
-    "timeout": 5.0,
-}
+DEFAULTS: dict[str, Any] = asdict(HealthSettings())
 SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 CLIENT_ERRORS = ("unauthorized", "too_large", "bad_content_length")

@@ -11,20 +11,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
+from mlconf.monitor.loop_settings import ImpactSettings
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from mlconf.config import FairnessConfig
 
-DEFAULTS: dict[str, Any] = {
-    "segment": None,  # an input column to break usage and decisions down by
-    "max_segments": 20,
-    "pii_min_share": 0.05,  # share of a column's values that must look like PII to report it
-}
+DEFAULTS: dict[str, Any] = asdict(ImpactSettings())
 
 
 def inputs_frame(predictions: pd.DataFrame) -> pd.DataFrame:

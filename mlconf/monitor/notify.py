@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlconf.errors import MlconfError
-
-DEFAULT_NOTIFIERS: list[dict[str, Any]] = [{"name": "log"}]
+from mlconf.monitor.loop_settings import DEFAULT_NOTIFIER
 
 
 def send(
@@ -25,7 +24,7 @@ def send(
     from mlconf.registry import check_params, get
 
     results = []
-    for i, raw in enumerate(DEFAULT_NOTIFIERS if notifiers is None else notifiers):
+    for i, raw in enumerate([DEFAULT_NOTIFIER] if notifiers is None else notifiers):
         entry = {"name": raw} if isinstance(raw, str) else dict(raw)
         name = str(entry.pop("name", ""))
         if only and name not in only:

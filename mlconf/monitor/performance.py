@@ -15,24 +15,18 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
+from mlconf.monitor.loop_settings import PerformanceSettings
 
 if TYPE_CHECKING:
     import pandas as pd
     import sqlalchemy as sa
 
-DEFAULTS: dict[str, Any] = {
-    "metric": None,  # the model's primary metric
-    "window": "1d",  # width of each time window
-    "tolerance": 0.02,  # how far below the baseline interval counts as a drop
-    "min_rows": 30,  # windows with fewer labelled rows are shown, never alerted on
-    "labels_file": None,
-    "bootstrap": 100,
-}
+DEFAULTS: dict[str, Any] = asdict(PerformanceSettings())
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -55,18 +49,6 @@ def seconds(text: str | float | int, where: str) -> float:
             fix="write a positive number with a unit: 30m, 24h, 7d, 1w (or seconds)",
         )
     return value
-
-
-def section(settings: dict[str, Any] | None, name: str) -> dict[str, Any]:
-    """The `name` part of the monitoring settings; anything missing from `DEFAULTS`-like dicts
-    is left to the caller."""
-    found = (settings or {}).get(name) or {}
-    if not isinstance(found, dict):
-        raise MlconfError(
-            f"monitoring.{name} must be a mapping, got {type(found).__name__}",
-            where=f"config key monitoring.{name}",
-        )
-    return dict(found)
 
 
 @dataclass

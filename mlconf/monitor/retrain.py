@@ -21,11 +21,13 @@ from __future__ import annotations
 import contextlib
 import math
 import tempfile
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
+from mlconf.monitor.loop_settings import RetrainSettings
 from mlconf.monitor.performance import greater_is_better, labelled, score_rows, seconds
 
 if TYPE_CHECKING:
@@ -36,19 +38,7 @@ if TYPE_CHECKING:
     from mlconf.config import TrainConfig
     from mlconf.store.model_registry import ModelRegistry, ModelVersion
 
-DEFAULTS: dict[str, Any] = {
-    "alias": "production",  # the champion's alias, and where a better challenger goes
-    "challenger_alias": "challenger",
-    "window": "30d",  # labelled feedback newer than this is used
-    "holdout": 0.3,  # the most recent labelled rows kept out: a share (< 1) or a count
-    "min_holdout": 20,
-    "feedback_share": None,  # share of the training rows that are feedback; null: all rows
-    "margin": 0.0,  # the challenger must be better than the champion by more than this
-    "require_fairness": True,
-    "runs_dir": None,  # default: beside the champion's run folder
-    "seed": 0,
-    "actor": "mlconf monitor",
-}
+DEFAULTS: dict[str, Any] = asdict(RetrainSettings())
 ACTION = "retrain"
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError, did_you_mean
+from mlconf.monitor.loop_settings import DEFAULT_RULES
 from mlconf.monitor.performance import seconds
 
 if TYPE_CHECKING:
@@ -33,11 +34,6 @@ if TYPE_CHECKING:
 
 LEVELS = {"warn": 1, "alert": 2}
 SPECIAL = ("schedule", "labels")
-DEFAULT_RULES: list[dict[str, Any]] = [
-    {"name": "drift", "when": "drift", "level": "alert", "then": ["notify"]},
-    {"name": "performance", "when": "performance", "level": "alert", "then": ["notify"]},
-    {"name": "slo", "when": "health", "level": "alert", "then": ["notify"]},
-]
 
 
 def as_dict(alert: Any) -> dict[str, Any]:
