@@ -74,9 +74,12 @@ def test_windows_against_the_baseline_alert_on_a_drop(registry: ModelRegistry) -
 
 def test_unknown_ids_are_counted_and_duplicates_take_the_latest(registry: ModelRegistry) -> None:
     ids = log_rows(registry, _rows(["yes", "no", "yes"]))
-    give_feedback(registry, [ids[0], ids[0], ids[1], "no-such-id"], ["no", "yes", "no", "yes"])
+    (other,) = log_rows(registry, _rows(["yes"]), model="other")
+    give_feedback(
+        registry, [ids[0], ids[0], ids[1], "no-such-id", other], ["no", "yes", "no", "yes", "no"]
+    )
     rows = labelled(registry.engine, "world", task="classification", classes=CLASSES)
-    assert rows.unknown_ids == 1 and rows.duplicates == 1 and rows.feedback_rows == 4
+    assert rows.unknown_ids == 1 and rows.duplicates == 1 and rows.feedback_rows == 5
     assert dict(zip(rows.frame["prediction_id"], rows.frame["outcome"], strict=True)) == {
         ids[0]: "yes",
         ids[1]: "no",

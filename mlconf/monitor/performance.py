@@ -174,20 +174,12 @@ def labelled(
     feedback_rows = len(feedback)
     latest = feedback.drop_duplicates("prediction_id", keep="last")
     duplicates = feedback_rows - len(latest)
-    known = latest["prediction_id"].isin(predictions["id"])
-    # Feedback for another model's predictions is not ours to judge; count only truly unknown.
-    unknown = int((~known).sum())
-    if since is None and unknown:
-        import sqlalchemy as sa
-
-        from mlconf.store.prediction_log import tables
-
-        table, _ = tables(sa.MetaData())
-        with engine.connect() as conn:
-            other = set(conn.execute(sa.select(table.c.id)).scalars())
-        unknown = int((~latest["prediction_id"].isin(other)).sum())
     predictions["id"] = predictions["id"].astype(str)
     latest = latest.assign(prediction_id=latest["prediction_id"].astype(str))
+    # Ids outside this model's window may be older predictions or another model's: only ids
+    # that no logged prediction has are unknown.
+    outside = latest.loc[~latest["prediction_id"].isin(predictions["id"]), "prediction_id"]
+    unknown = len(outside) - _logged(engine, outside.tolist())
     joined = predictions.merge(latest, left_on="id", right_on="prediction_id", how="inner")
     outputs = [json.loads(o) for o in joined["outputs"]]
     frame = pd.DataFrame(
@@ -208,6 +200,22 @@ def labelled(
     if duplicates:
         notes.append(f"{duplicates} prediction(s) got feedback more than once; the latest counts")
     return Labelled(frame, feedback_rows, unknown, duplicates, source, notes)
+
+
+def _logged(engine: sa.Engine, ids: list[str], chunk: int = 500) -> int:
+    """How many of `ids` are in the predictions table (any model, any time)."""
+    import sqlalchemy as sa
+
+    from mlconf.store.prediction_log import tables
+
+    table, _ = tables(sa.MetaData())
+    found = 0
+    with engine.connect() as conn:
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            query = sa.select(sa.func.count()).where(table.c.id.in_(part))
+            found += int(conn.execute(query).scalar() or 0)
+    return found
 
 
 def _checked_outcomes(values: list[Any], task: str, classes: list[Any], source: str) -> list[Any]:
