@@ -29,6 +29,9 @@ commands:
   report RUN_DIR         rebuild report.html and model_card.md of a run (or a sweep's
                          sweep_report.html) from its folder, without retraining
   models ACTION ...      the model registry: list, show, promote, rollback, archive, export
+  monitor model=REF ...  drift, prediction drift and data quality of current data against
+                         the model's reference (current=PATH or window=7d); exit 1 on an
+                         alert; `mlconf monitor history`; `mlconf monitor --help`
 
 examples:
   mlconf train
@@ -70,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "models": _models,
         "predict": _predict,
         "serve": _serve,
+        "monitor": _monitor,
     }
     if command not in handlers:
         from mlconf.errors import did_you_mean
@@ -179,6 +183,12 @@ def _serve(rest: list[str]) -> int:
     from mlconf.serve.command import main as serve_main
 
     return serve_main(rest)
+
+
+def _monitor(rest: list[str]) -> int:
+    from mlconf.monitor.command import main as monitor_main
+
+    return monitor_main(rest)
 
 
 def _report(rest: list[str]) -> int:

@@ -40,6 +40,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlconf.components.splitters",
     "mlconf.components.models",
     "mlconf.components.metrics",
+    "mlconf.components.drift",
     "mlconf.components.notifiers",
     "mlconf.components.triggers",
 )

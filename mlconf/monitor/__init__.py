@@ -1,1 +1,2 @@
-"""Monitoring: drift, performance, health, impact, alert rules, notifiers and retraining."""
+"""Production monitoring: reference profiles, drift, data quality, performance, health,
+impact, alert rules, notifiers and retraining (`mlconf monitor`)."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
+from mlconf.monitor.reference import REFERENCE_FILE
 from mlconf.store.artifacts import BACKGROUND_FILE, TrainedModel, background_bytes, save_model
 
 if TYPE_CHECKING:
@@ -45,7 +47,10 @@ def save(ctx: RunContext) -> None:
         "input_dtypes": _dtypes(ctx.items.get("x_train"), model.input_columns),
         "versions": ctx.record.versions,
     }
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes | Callable[[str], bytes]] = {}
+    if "x_train" in ctx.items:
+        # What "normal" looks like, for `mlconf monitor`; it names the pipeline's sha256.
+        files[REFERENCE_FILE] = _reference(ctx, model)
     rows = conf.explain.background_rows
     if rows > 0 and "x_train" in ctx.items:
         # Training rows kept beside the model so mlconf.explain can explain any model later.
@@ -65,3 +70,49 @@ def _dtypes(frame: Any, columns: list[str]) -> dict[str, str]:
     if frame is None:
         return {}
     return {c: str(frame[c].dtype) for c in columns if c in frame.columns}
+
+
+def _reference(ctx: RunContext, model: TrainedModel) -> Callable[[str], bytes]:
+    """The reference profile's bytes, given the pipeline sha256 (see mlconf.monitor.reference)."""
+    import json
+
+    from mlconf.monitor.reference import ProfileSettings, build_reference, prediction_profile
+
+    conf = ctx.conf
+    parts = ctx.items.get("parts") or {}
+    held_out = parts.get("validation")
+    if held_out is None or len(held_out) == 0:
+        held_out = parts.get("test")
+    predictions: dict[str, Any] = {}
+    if held_out is not None and len(held_out):
+        x = held_out[model.input_columns]
+        predicted = model.predict(x)
+        labels: Any = None
+        scores: Any = None
+        if model.task == "regression":
+            scores = predicted
+        else:
+            labels = predicted
+            proba = model.predict_proba(x)
+            if proba is not None and proba.shape[1] == 2:
+                scores = proba[:, 1]
+        predictions = prediction_profile(model.task, labels, scores, ProfileSettings())
+        predictions["part"] = "validation" if parts.get("validation") is held_out else "test"
+    metrics = ctx.items.get("metrics", {})
+    validation = metrics.get("validation", metrics.get("test", {})).get("model", {})
+
+    def render(pipeline_sha256: str) -> bytes:
+        document = build_reference(
+            ctx["x_train"],
+            model.input_columns,
+            task=model.task,
+            predictions=predictions,
+            metrics=validation,
+            settings=ProfileSettings(),
+            model_sha256=pipeline_sha256,
+            run_id=ctx.record.id,
+        )
+        document["target"] = conf.problem.target
+        return (json.dumps(document, indent=1, default=str) + "\n").encode("utf-8")
+
+    return render

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,12 +86,13 @@ def save_model(
     folder: Path,
     extra: dict[str, Any] | None = None,
     plugins: list[str] | tuple[str, ...] = (),
-    files: dict[str, bytes] | None = None,
+    files: dict[str, bytes | Callable[[str], bytes]] | None = None,
 ) -> Path:
     """Write the model folder atomically: it appears complete or not at all.
 
     `files` are extra data files (name -> bytes, e.g. the background sample) checked
-    by the manifest's sha256 like the pipeline.
+    by the manifest's sha256 like the pipeline. A file given as a function is called
+    with the pipeline's sha256 (the reference profile records which version it is for).
     """
     import skops.io as sio
 
@@ -99,8 +101,9 @@ def save_model(
     plugin_types = _plugin_types(sio.get_untrusted_types(data=data), plugins)
     with atomic_dir(folder) as tmp:
         (tmp / PIPELINE_FILE).write_bytes(data)
+        pipeline_sha256 = hashlib.sha256(data).hexdigest()
         for name, content in (files or {}).items():
-            (tmp / name).write_bytes(content)
+            (tmp / name).write_bytes(content(pipeline_sha256) if callable(content) else content)
         manifest = {
             "format": FORMAT,
             "task": model.task,

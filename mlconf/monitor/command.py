@@ -1,0 +1,492 @@
+"""`mlconf monitor`: compare current data with a model's reference profile, write the
+results (monitoring.json, monitoring_report.html, a `monitor_runs` row) and say whether
+an alert fired.
+
+Exit codes: 0 nothing at alert level, 1 at least one alert fired, 2 a user error (bad
+argument, unknown model, empty window, reference of another version, ...).
+
+Other monitoring parts plug in through `SECTIONS`: `name -> function(MonitorContext) ->
+dict`; a section's dict is shown in the report and stored in monitoring.json, and any
+`alerts` it lists (Alert objects or dicts with kind/level/message/numbers) count like
+drift alerts.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlconf.errors import MlconfError, did_you_mean
+from mlconf.monitor.drift import Alert, worst
+
+if TYPE_CHECKING:
+    from mlconf.monitor.config import MonitoringConfig
+    from mlconf.monitor.window import Current
+    from mlconf.store.artifacts import TrainedModel
+    from mlconf.store.model_registry import ModelVersion
+
+__all__ = [
+    "SECTIONS",
+    "Alert",
+    "MonitorContext",
+    "MonitorResult",
+    "main",
+    "run_monitor",
+]
+
+SUMMARY_FILE = "monitoring.json"
+REPORT_FILE = "monitoring_report.html"
+EXIT_OK, EXIT_ALERT = 0, 1
+
+
+@dataclass
+class MonitorContext:
+    """What a monitoring section may look at."""
+
+    model: TrainedModel
+    version: ModelVersion | None
+    model_name: str
+    model_dir: Path
+    reference: dict[str, Any]
+    current: Current
+    settings: MonitoringConfig
+    registry_url: str
+    out_dir: Path
+    window: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MonitorResult:
+    summary: dict[str, Any]
+    alerts: list[Alert]
+    out_dir: Path
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ALERT if any(a.level == "alert" for a in self.alerts) else EXIT_OK
+
+
+# Sections added by other monitoring parts (performance, health, fairness, impact, ...).
+SECTIONS: dict[str, Callable[[MonitorContext], dict[str, Any]]] = {}
+
+
+def _model_folder(model_ref: str, model: TrainedModel, version: ModelVersion | None) -> Path:
+    if version is not None:
+        return Path(version.model_dir)
+    path = Path(model_ref).expanduser()
+    return path.parent if path.is_file() else path
+
+
+def _model_name(folder: Path, model: TrainedModel, version: ModelVersion | None) -> str:
+    if version is not None:
+        return version.name
+    return str(model.manifest.get("experiment") or folder.resolve().parent.name)
+
+
+def _as_alert(item: Any, section: str) -> Alert:
+    if isinstance(item, Alert):
+        return item
+    if isinstance(item, dict) and {"level", "message"} <= set(item):
+        return Alert(
+            str(item.get("kind", section)),
+            str(item["level"]),
+            str(item["message"]),
+            dict(item.get("numbers") or {}),
+        )
+    raise MlconfError(
+        f"monitoring section '{section}' returned an alert that is not an Alert: {item!r}",
+        fix="return Alert(kind, level, message, numbers) objects under 'alerts'",
+    )
+
+
+def run_monitor(
+    model_ref: str,
+    *,
+    registry_url: str | None = None,
+    current: Path | None = None,
+    window: str | None = None,
+    out_dir: Path | None = None,
+    settings: dict[str, Any] | list[str] | None = None,
+    reference: Path | None = None,
+) -> MonitorResult:
+    """Compare current data with the model's reference; write monitoring.json, the report
+    and a `monitor_runs` row; return the summary and the alerts."""
+    from mlconf.monitor import history
+    from mlconf.monitor.config import load_settings
+    from mlconf.monitor.reference import REFERENCE_FILE, load_reference
+    from mlconf.store.artifacts import PIPELINE_FILE
+    from mlconf.store.atomic import write_json
+    from mlconf.store.model_registry import ModelRegistry, open_model
+
+    started = time.perf_counter()
+    config = load_settings(settings or {})
+    url = registry_url or config.registry_url
+    window = window or config.window
+    model, version = open_model(model_ref, url)
+    folder = _model_folder(model_ref, model, version)
+    name = _model_name(folder, model, version)
+    sha256 = model.manifest.get("files", {}).get(PIPELINE_FILE)
+    ref = load_reference(Path(reference) if reference else folder / REFERENCE_FILE, sha256)
+    registry = ModelRegistry(url)
+    data = _current(current, window, config.last, name, registry, model)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+    target = Path(out_dir) if out_dir else Path("experiments") / name / "monitoring" / stamp
+    target.mkdir(parents=True, exist_ok=True)
+    ctx = MonitorContext(
+        model=model,
+        version=version,
+        model_name=name,
+        model_dir=folder,
+        reference=ref,
+        current=data,
+        settings=config,
+        registry_url=url,
+        out_dir=target,
+        window=window,
+    )
+    summary, alerts = _compute(ctx)
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    summary["status"] = worst([a.level for a in alerts])
+    summary["alerts"] = [a.to_dict() for a in alerts]
+    summary["plots"] = _plots(ctx, summary)
+    write_json(target / SUMMARY_FILE, summary)
+    from mlconf.monitor.report import write_report
+
+    write_report(target / REPORT_FILE, summary)
+    history.record(
+        registry.engine,
+        {
+            "model_name": name,
+            "model_version": summary["model"]["version"],
+            "source": data.source,
+            "rows": len(data.frame),
+            "share_drifted": summary["drift"]["share_drifted"],
+            "drifted": summary["drift"]["drifted"],
+            "alerts": sum(a.level == "alert" for a in alerts),
+            "warnings": sum(a.level == "warn" for a in alerts),
+            "status": summary["status"],
+            "out_dir": str(target),
+            "summary": {
+                "quality_alerts": sum(a.kind == "quality" for a in alerts),
+                "prediction": (summary.get("prediction_drift") or {}).get("level"),
+            },
+        },
+    )
+    return MonitorResult(summary, alerts, target)
+
+
+def _current(
+    current: Path | None,
+    window: str | None,
+    last: int | None,
+    name: str,
+    registry: Any,
+    model: TrainedModel,
+) -> Current:
+    from mlconf.monitor.window import Current, read_file, read_log
+
+    if current is not None:
+        return Current(frame=read_file(Path(current)), source=str(current))
+    if window is None and last is None:
+        raise MlconfError(
+            "no current data given",
+            fix="pass current=PATH (a CSV/Parquet file of recent inputs), or window=7d / "
+            "last=N to read the prediction log",
+        )
+    positive = model.manifest.get("positive_class")
+    return read_log(
+        registry.engine,
+        name,
+        window=window,
+        last=last,
+        positive=str(positive) if positive is not None else None,
+    )
+
+
+def _compute(ctx: MonitorContext) -> tuple[dict[str, Any], list[Alert]]:
+    from mlconf.monitor.drift import feature_drift, prediction_drift
+    from mlconf.monitor.quality import check_quality
+
+    frame = ctx.current.frame
+    ref = ctx.reference
+    quality, alerts = check_quality(
+        ref, frame, ctx.model.manifest.get("schema"), ctx.settings.quality
+    )
+    drift, drift_alerts = feature_drift(ref, frame, ctx.settings)
+    alerts += drift_alerts
+    version = ctx.version
+    summary: dict[str, Any] = {
+        "format": "mlconf-monitoring/1",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": {
+            "name": ctx.model_name,
+            "version": str(version.version) if version else ref.get("run_id"),
+            "ref": version.ref if version else str(ctx.model_dir),
+            "folder": str(ctx.model_dir),
+            "sha256": ref.get("model_sha256"),
+            "task": ctx.model.task,
+        },
+        "current": {"source": ctx.current.source, "rows": len(frame)},
+        "reference": {
+            "rows": ref.get("rows"),
+            "created_at": ref.get("created_at"),
+            "validation_metrics": ref.get("validation_metrics", {}),
+        },
+        "settings": _settings_dict(ctx.settings),
+        "drift": drift,
+        "quality": quality,
+    }
+    if ctx.settings.drift.prediction:
+        labels, scores, note = _predictions(ctx)
+        result, prediction_alerts = prediction_drift(ref, labels, scores, ctx.settings)
+        summary["prediction_drift"] = result or {"note": note or "no predictions to compare"}
+        alerts += prediction_alerts
+    ctx.summary = summary
+    sections: dict[str, Any] = {}
+    for section, function in SECTIONS.items():
+        out = dict(function(ctx) or {})
+        found = [_as_alert(a, section) for a in out.pop("alerts", []) or []]
+        out["alerts"] = [a.to_dict() for a in found]
+        alerts += found
+        sections[section] = out
+    summary["sections"] = sections
+    return summary, alerts
+
+
+def _settings_dict(settings: MonitoringConfig) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(settings)
+
+
+def _predictions(ctx: MonitorContext) -> tuple[Any, Any, str | None]:
+    """The current predictions: logged ones, or the model scoring the current file."""
+    model = ctx.model
+    current = ctx.current
+    if current.labels is not None:
+        if model.task == "regression":
+            return None, current.labels, None
+        return current.labels, current.scores, None
+    missing = [c for c in model.input_columns if c not in current.frame.columns]
+    if missing:
+        return None, None, f"not scored: the current data lacks {', '.join(missing)}"
+    try:
+        labels = model.predict(current.frame)
+        if model.task == "regression":
+            return None, labels, None
+        proba = model.predict_proba(current.frame)
+        scores = proba[:, 1] if proba is not None and proba.shape[1] == 2 else None
+    except Exception as exc:  # a frame the pipeline cannot score is reported, not fatal
+        return None, None, f"not scored: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return labels, scores, None
+
+
+def _plots(ctx: MonitorContext, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    from mlconf.monitor.report import drift_plots
+
+    return drift_plots(ctx.reference, ctx.current.frame, summary, ctx.out_dir, ctx.settings)
+
+
+# -- command line ------------------------------------------------------------------------
+
+USAGE = """\
+usage: mlconf monitor model=REF [current=PATH | window=7d | last=N] [out=DIR]
+                      [registry_url=URL] [reference=PATH] [KEY=VALUE ...] [--watch]
+       mlconf monitor history [model=NAME] [limit=N]
+
+Compare current data with the reference profile saved with the model: drift per feature
+(PSI, KS, chi-square, Jensen-Shannon, Wasserstein), prediction drift and data quality.
+Writes monitoring.json and monitoring_report.html into
+experiments/<model>/monitoring/<time>/ (or out=DIR) and a row of `monitor_runs`.
+
+  model=REF          a run's model folder, or a registered model NAME@ALIAS, NAME:VERSION
+  current=PATH       a CSV or Parquet file of recent inputs, or
+  window=7d          the prediction log over a time (s, m, h, d, w), or
+  last=N             the last N logged predictions
+  reference=PATH     another reference.json (default: the one in the model folder)
+  any monitoring key, e.g. drift.correction=bonferroni drift.numeric=[psi,ks]
+  --watch [interval=SECONDS] [times=N]   run again every interval (default 3600 s)
+
+exit codes: 0 no alert, 1 an alert fired, 2 a user error
+"""
+
+
+def _parse(args: list[str]) -> tuple[dict[str, str], list[str], bool]:
+    watch = False
+    own: dict[str, str] = {}
+    overrides: list[str] = []
+    mine = ("model", "current", "window", "out", "registry_url", "reference", "times", "limit")
+    for arg in args:
+        if arg == "--watch":
+            watch = True
+            continue
+        key, sep, value = arg.partition("=")
+        if not sep:
+            raise MlconfError(
+                f"'{arg}' is not KEY=VALUE",
+                fix="e.g. mlconf monitor model=NAME@production current=recent.csv",
+            )
+        if key in mine:
+            own[key] = value
+        else:
+            from mlconf.monitor.config import TOP_LEVEL
+
+            head = key.removeprefix("monitoring.").split(".")[0]
+            if head not in (*TOP_LEVEL, "drift", "quality"):
+                known = [*mine, *TOP_LEVEL, "drift.*", "quality.*"]
+                raise MlconfError(
+                    f"unknown setting '{key}'.{did_you_mean(key, known)}",
+                    fix=f"use one of: {', '.join(known)}",
+                )
+            overrides.append(arg)
+    return own, overrides, watch
+
+
+def _print(result: MonitorResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlconf.monitor.report import shown
+
+    console = Console()
+    drift = result.summary["drift"]
+    table = Table(title=f"drift of {result.summary['model']['ref']}")
+    for column in ("feature", "kind", "level", "tests"):
+        table.add_column(column)
+    for row in drift["features"][:20]:
+        tests = ", ".join(f"{n} {shown(t)}" for n, t in row["tests"].items())
+        table.add_row(row["feature"], row["kind"], row["level"], tests or row.get("note", ""))
+    console.print(table)
+    console.print(
+        f"{len(drift['drifted'])} of {drift['compared']} features drifted "
+        f"({drift['share_drifted']:.0%}); rows: {result.summary['current']['rows']}"
+    )
+    for alert in result.alerts:
+        style = "red" if alert.level == "alert" else "yellow"
+        console.print(
+            f"[{style}]{alert.level}[/{style}] {alert.kind}: {alert.message}",
+            markup=True,
+            highlight=False,
+        )
+    console.print(f"wrote {result.out_dir / SUMMARY_FILE}\nwrote {result.out_dir / REPORT_FILE}")
+
+
+def _history(args: list[str]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlconf.monitor import history
+    from mlconf.monitor.config import load_settings
+    from mlconf.store.model_registry import ModelRegistry
+
+    own, overrides, _ = _parse(args)
+    config = load_settings(overrides)
+    registry = ModelRegistry(own.get("registry_url") or config.registry_url)
+    if not registry.exists():
+        raise MlconfError(
+            f"no registry database at {registry.where}",
+            fix="run `mlconf monitor model=...` first, or pass registry_url=",
+        )
+    name = own.get("model")
+    rows = history.runs(registry.engine, name, limit=int(own.get("limit", 50)))
+    if not rows:
+        sys.stdout.write(f"no monitor runs{f' for {name}' if name else ''} yet\n")
+        return 0
+    table = Table(title="monitor runs (newest first)")
+    for column in (
+        "id",
+        "when",
+        "model",
+        "version",
+        "rows",
+        "drifted",
+        "alerts",
+        "warn",
+        "status",
+        "source",
+    ):
+        table.add_column(column)
+    for row in rows:
+        drifted = f"{row['share_drifted']:.0%}"
+        if row["drifted"]:
+            drifted += (
+                f" ({', '.join(row['drifted'][:4])}{'...' if len(row['drifted']) > 4 else ''})"
+            )
+        table.add_row(
+            str(row["id"]),
+            row["created_at"],
+            row["model_name"],
+            str(row["model_version"]),
+            str(row["rows"]),
+            drifted,
+            str(row["alerts"]),
+            str(row["warnings"]),
+            row["status"],
+            row["source"],
+        )
+    Console().print(table)
+    return 0
+
+
+def main(args: list[str]) -> int:
+    if any(a in ("-h", "--help", "help") for a in args):
+        sys.stdout.write(USAGE)
+        return 0
+    if args and args[0] == "history":
+        return _history(args[1:])
+    own, overrides, watch = _parse(args)
+    if "model" not in own:
+        raise MlconfError("no model given", fix="mlconf monitor model=NAME@production current=PATH")
+    kwargs: dict[str, Any] = {
+        "registry_url": own.get("registry_url"),
+        "current": Path(own["current"]) if own.get("current") else None,
+        "window": own.get("window"),
+        "reference": Path(own["reference"]) if own.get("reference") else None,
+        "settings": overrides,
+    }
+    if not watch:
+        result = run_monitor(own["model"], out_dir=_out(own), **kwargs)
+        _print(result)
+        return result.exit_code
+    return _watch(own, kwargs)
+
+
+def _out(own: dict[str, str]) -> Path | None:
+    return Path(own["out"]) if own.get("out") else None
+
+
+def _watch(own: dict[str, str], kwargs: dict[str, Any]) -> int:
+    """Run again every `interval` seconds (`times=N` stops after N runs); a run that fails
+    with a user error is reported and retried next time (an empty window is normal)."""
+    from mlconf.monitor.config import load_settings
+
+    interval = load_settings(kwargs["settings"]).interval
+    times = int(own["times"]) if own.get("times") else None
+    code, done = EXIT_OK, 0
+    while times is None or done < times:
+        out = _out(own)
+        try:
+            result = run_monitor(
+                own["model"], out_dir=out / f"{done + 1:04d}" if out else None, **kwargs
+            )
+            _print(result)
+            code = max(code, result.exit_code)
+        except MlconfError as exc:
+            sys.stderr.write(f"mlconf: error: {exc.render()}\n")
+            code = max(code, exc.exit_code)
+        done += 1
+        if times is not None and done >= times:
+            break
+        sys.stdout.write(f"next run in {interval:g} s (Ctrl-C stops)\n")
+        sys.stdout.flush()
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            break
+    return code

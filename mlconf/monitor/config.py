@@ -1,0 +1,162 @@
+"""`MonitoringConfig`: the `monitoring/` config group, read by `mlconf monitor`.
+
+Settings start from these defaults, then the project's `conf/monitoring/default.yaml`
+(when run in a project folder), then `KEY=VALUE` arguments (`drift.correction=bonferroni`,
+`quality.max_rows=50000`, ...), the way `mlconf serve` reads `deploy/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlconf.errors import MlconfError, did_you_mean
+
+CORRECTIONS = ("bh", "bonferroni", "none")
+
+
+@dataclass
+class Level:
+    """Warn and alert thresholds of one test: on the p-value (after correction) for tests
+    that give one (fires when p is below), else on the statistic (fires at or above)."""
+
+    warn: float = 0.1
+    alert: float = 0.2
+
+
+def _thresholds() -> dict[str, Level]:
+    return {
+        "psi": Level(0.1, 0.2),
+        "ks": Level(0.05, 0.01),
+        "chi2": Level(0.05, 0.01),
+        "jensen_shannon": Level(0.1, 0.2),
+        "wasserstein": Level(0.1, 0.2),
+    }
+
+
+@dataclass
+class DriftSettings:
+    """Which tests run on which columns and when they fire."""
+
+    numeric: list[str] = field(default_factory=lambda: ["psi", "ks", "wasserstein"])
+    categorical: list[str] = field(default_factory=lambda: ["psi", "chi2", "jensen_shannon"])
+    # per column: the tests to run instead of the defaults of its type
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    thresholds: dict[str, Level] = field(default_factory=_thresholds)
+    # multiple-testing correction of p-values across features: bh | bonferroni | none
+    correction: str = "bh"
+    # a feature drifts when one of its tests is at `alert`; the share of such features
+    share_warn: float = 0.1
+    share_alert: float = 0.3
+    prediction: bool = True  # compare the prediction distribution with validation's
+    plots: int = 6  # reference-vs-current histograms of the most drifted features
+
+
+@dataclass
+class QualitySettings:
+    """Data quality of the current rows against the schema and the reference."""
+
+    violation_warn: float = 0.01  # share of rows failing the schema
+    violation_alert: float = 0.05
+    missing_warn: float = 0.05  # rise of a column's missing share over the reference
+    missing_alert: float = 0.2
+    new_category_warn: float = 0.01  # share of values never seen in training
+    new_category_alert: float = 0.05
+    max_rows: int = 100_000  # schema validation runs on a sample of this many rows
+
+
+@dataclass
+class MonitoringConfig:
+    registry_url: str = "sqlite:///experiments/mlconf.db"
+    window: str | None = None  # e.g. 7d, 12h, 30m: the prediction log over that time
+    last: int | None = None  # or the last N logged predictions
+    out_dir: str | None = None  # default experiments/<model>/monitoring/<time>
+    interval: float = 3600.0  # seconds between runs with --watch
+    drift: DriftSettings = field(default_factory=DriftSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
+
+
+TOP_LEVEL = ("registry_url", "window", "last", "out_dir", "interval")
+
+
+def load_settings(
+    overrides: list[str] | dict[str, Any] | None = None, project: Path | None = None
+) -> MonitoringConfig:
+    """Defaults, then ./conf/monitoring/default.yaml, then dotted KEY=VALUE overrides."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    base = OmegaConf.structured(MonitoringConfig)
+    project_file = (project or Path.cwd()) / "conf" / "monitoring" / "default.yaml"
+    layers: list[tuple[Any, str]] = []
+    if project_file.is_file():
+        layers.append((lambda: OmegaConf.load(project_file), str(project_file)))
+    if isinstance(overrides, dict):
+        layers.append((lambda: OmegaConf.create(overrides), "monitor settings"))
+    elif overrides:
+        for item in overrides:
+            key = item.partition("=")[0].removeprefix("monitoring.")
+            _check_key(key)
+        dotlist = [o.removeprefix("monitoring.") for o in overrides]
+        layers.append((lambda: OmegaConf.from_dotlist(dotlist), "command line"))
+    try:
+        for make, _where in layers:
+            base = OmegaConf.merge(base, make())
+    except OmegaConfBaseException as exc:
+        raise MlconfError(
+            f"invalid monitoring setting: {str(exc).splitlines()[0]}",
+            where=_where,
+            fix="see conf/monitoring/default.yaml for the keys and their types",
+        ) from exc
+    settings: MonitoringConfig = OmegaConf.to_object(base)  # type: ignore[assignment]
+    check(settings)
+    return settings
+
+
+def _check_key(key: str) -> None:
+    head = key.split(".")[0]
+    known = [*TOP_LEVEL, "drift", "quality"]
+    if head not in known:
+        raise MlconfError(
+            f"unknown monitoring setting '{key}'.{did_you_mean(head, known)}",
+            fix=f"use one of: {', '.join(known)} (drift.* and quality.* for the groups)",
+        )
+
+
+def check(settings: MonitoringConfig) -> None:
+    """Refuse settings that name unknown tests or make no sense, before any work."""
+    from mlconf.registry import REGISTRY
+
+    drift = settings.drift
+    if drift.correction not in CORRECTIONS:
+        raise MlconfError(
+            f"unknown correction '{drift.correction}'."
+            + did_you_mean(drift.correction, CORRECTIONS),
+            where="monitoring.drift.correction",
+            fix=f"use one of: {', '.join(CORRECTIONS)}",
+        )
+    named = {
+        "monitoring.drift.numeric": drift.numeric,
+        "monitoring.drift.categorical": drift.categorical,
+        **{f"monitoring.drift.columns.{c}": tests for c, tests in drift.columns.items()},
+    }
+    known = REGISTRY.names("drift")
+    for where, tests in named.items():
+        for test in tests:
+            if test not in known:
+                raise MlconfError(
+                    f"unknown drift test '{test}'.{did_you_mean(test, known)}",
+                    where=where,
+                    fix=f"use registered drift tests: {', '.join(known)} (or register your own "
+                    "with @mlconf.register('drift', NAME))",
+                )
+    if settings.last is not None and settings.last < 1:
+        raise MlconfError("last must be at least 1", where="monitoring.last")
+    if settings.interval <= 0:
+        raise MlconfError("interval must be positive (seconds)", where="monitoring.interval")
+
+
+def level_of(settings: MonitoringConfig, test: str) -> Level:
+    """The thresholds of a test; a user's own test without any gets p<0.05 / p<0.01."""
+    return settings.drift.thresholds.get(test) or Level(0.05, 0.01)
