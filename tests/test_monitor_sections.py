@@ -49,7 +49,8 @@ def test_sections_see_the_changed_world_and_the_rules_notify(tmp_path: Path) -> 
     impact = out["impact"]
     assert impact["usage"]["predictions"] == 200
     assert {s["segment"] for s in impact["usage"]["segments"]} == {"a", "b"}
-    assert impact["fairness"]["rows"] == 150 and impact["security"]["integrity"]["ok"]
+    assert out["fairness"]["rows"] == 150 and impact["security"]["integrity"]["ok"]
+    assert {g["group"] for g in out["fairness"]["groups"]} == {"a", "b"}
     assert impact["security"]["pii"][0]["column"] == "contact"
 
     alerts = [a for section in out.values() for a in section["alerts"]]
@@ -61,4 +62,4 @@ def test_sections_see_the_changed_world_and_the_rules_notify(tmp_path: Path) -> 
 
     sections: dict = {"drift": lambda c: {}}
     install(sections)
-    assert list(sections) == ["drift", "performance", "health", "impact"]
+    assert list(sections) == ["drift", "performance", "health", "fairness", "impact"]

@@ -182,6 +182,21 @@ def production_fairness(
     }
 
 
+def fairness_alerts(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """An alert per failed fairness check of `production_fairness`."""
+    return [
+        {
+            "kind": "fairness",
+            "level": "alert",
+            "message": f"fairness in production: {check['attribute']} {check['name']} is "
+            f"{check['value']:.3g} (limit {check['limit_is']} {check['limit']})",
+            "numbers": {k: check[k] for k in ("attribute", "name", "value", "limit")},
+        }
+        for check in result.get("checks", [])
+        if check["passed"] is False
+    ]
+
+
 def pii_findings(predictions: pd.DataFrame, min_share: float) -> list[dict[str, Any]]:
     """Columns of the incoming inputs whose values look like personal data."""
     from mlconf.privacy.detect import is_text, mask, scan_column
@@ -239,17 +254,7 @@ def impact(
         out["fairness"] = production_fairness(
             labelled, fairness_conf, task=task, classes=classes, positive_class=positive_class
         )
-        failed = [c for c in out["fairness"].get("checks", []) if c["passed"] is False]
-        for check in failed:
-            alerts.append(
-                {
-                    "kind": "fairness",
-                    "level": "alert",
-                    "message": f"fairness in production: {check['attribute']} {check['name']} is "
-                    f"{check['value']:.3g} (limit {check['limit_is']} {check['limit']})",
-                    "numbers": {k: check[k] for k in ("attribute", "name", "value", "limit")},
-                }
-            )
+        alerts += fairness_alerts(out["fairness"])
     findings = pii_findings(predictions, float(conf["pii_min_share"])) if len(predictions) else []
     out["security"] = {"pii": findings}
     for finding in findings:

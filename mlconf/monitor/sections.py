@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from mlconf.monitor.performance import seconds
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mlconf.config import FairnessConfig
 
 
@@ -118,16 +120,25 @@ def health_section(ctx: Any) -> dict[str, Any]:
     return {**found, "alerts": alerts}
 
 
-def impact_section(ctx: Any) -> dict[str, Any]:
-    from mlconf.monitor.impact import impact
+def _window_rows(ctx: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The logged predictions and the labelled ones of the monitored model in the window."""
     from mlconf.monitor.performance import labelled, read_predictions
 
-    conf = _part(ctx, "impact")
-    task, classes, positive, run_dir, _ = _model_facts(ctx)
+    task, classes, *_ = _model_facts(ctx)
     engine = _engine(ctx)
     since = _since(ctx)
     predictions = read_predictions(engine, ctx.model_name, since=since)
     rows = labelled(engine, ctx.model_name, task=task, classes=classes, since=since).frame
+    return predictions, rows
+
+
+def impact_section(ctx: Any) -> dict[str, Any]:
+    """Usage, decision rates, agreement with feedback, PII in inputs, artifact integrity."""
+    from mlconf.monitor.impact import impact
+
+    conf = _part(ctx, "impact")
+    task, classes, positive, _, _ = _model_facts(ctx)
+    predictions, rows = _window_rows(ctx)
     version = getattr(ctx, "version", None)
     found, alerts = impact(
         predictions,
@@ -135,11 +146,22 @@ def impact_section(ctx: Any) -> dict[str, Any]:
         task=task,
         classes=classes,
         positive_class=positive,
-        fairness_conf=fairness_settings(run_dir, conf.get("sensitive")),
+        fairness_conf=None,
         settings={k: v for k, v in conf.items() if k != "sensitive"},
         integrity_of=(version.ref, ctx.registry_url) if version is not None else None,
     )
     return {**found, "alerts": alerts}
+
+
+def fairness_section(ctx: Any) -> dict[str, Any]:
+    """Group metrics and the fairness limits on labelled production rows."""
+    from mlconf.monitor.impact import fairness_alerts, production_fairness
+
+    task, classes, positive, run_dir, _ = _model_facts(ctx)
+    _, rows = _window_rows(ctx)
+    conf = fairness_settings(run_dir, _part(ctx, "impact").get("sensitive"))
+    found = production_fairness(rows, conf, task=task, classes=classes, positive_class=positive)
+    return {**found, "alerts": fairness_alerts(found)}
 
 
 def fairness_settings(run_dir: Path | None, sensitive: list[str] | None) -> FairnessConfig:
@@ -168,6 +190,7 @@ def fairness_settings(run_dir: Path | None, sensitive: list[str] | None) -> Fair
 SECTION_FUNCTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "performance": performance_section,
     "health": health_section,
+    "fairness": fairness_section,
     "impact": impact_section,
 }
 
