@@ -155,6 +155,7 @@ def run_monitor(
     summary, alerts = _compute(ctx)
     summary["decisions"] = _decide(alerts, config, registry, model_ref, version)
     summary["sections"]["decisions"] = {
+        "note": None if version else "rules run for registered models (NAME@ALIAS) only",
         "rules": [
             {
                 "rule": d["rule"],
