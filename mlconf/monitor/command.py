@@ -164,7 +164,7 @@ def run_monitor(
                 "actions": "; ".join(_action_text(a) for a in d["actions"]),
             }
             for d in summary["decisions"]
-        ]
+        ],
     }
     summary["seconds"] = round(time.perf_counter() - started, 3)
     summary["status"] = worst([a.level for a in alerts])
