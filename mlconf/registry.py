@@ -41,6 +41,8 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlconf.components.models",
     "mlconf.components.metrics",
     "mlconf.components.drift",
+    "mlconf.components.notifiers",
+    "mlconf.components.triggers",
 )
 
 ENTRY_POINT_GROUP = "mlconf.plugins"

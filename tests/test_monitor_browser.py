@@ -26,6 +26,7 @@ SECTION_IDS = [
     "section-health",
     "section-fairness",
     "section-impact",
+    "section-decisions",
 ]
 
 
@@ -67,6 +68,6 @@ def test_monitoring_report_renders_in_headless_chromium(
         assert image["complete"] and image["width"] > 0 and image["height"] > 0, image
     assert facts["scripts"] == 0 and facts["handlers"] == 0
     assert SCRIPT in facts["text"]
-    assert "Horsepower" in facts["text"] and "Not computed in this run." in facts["text"]
+    assert "Horsepower" in facts["text"] and "no labelled predictions yet" in facts["text"]
     assert int(rows) == 1 + len(result.summary["drift"]["features"])
     assert shot.stat().st_size > 10_000

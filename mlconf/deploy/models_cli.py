@@ -64,6 +64,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("version", type=int)
     p = sub.add_parser(
+        "lineage",
+        parents=[common],
+        help="the chain of versions: run, data, parent, why each was retrained and promoted",
+    )
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true", help="print the lineage as JSON")
+    p = sub.add_parser(
         "export", parents=[common], help="write a self-contained bundle of a version into DIR"
     )
     p.add_argument("name")
@@ -93,6 +100,8 @@ def main(rest: list[str]) -> int:
     elif ns.action == "archive":
         registry.archive(ns.name, ns.version, actor=ns.actor)
         console.print(f"{ns.name}:{ns.version} archived")
+    elif ns.action == "lineage":
+        _lineage(console, registry, ns.name, as_json=ns.json)
     elif ns.action == "export":
         from mlconf.deploy.export import export_bundle
 
@@ -176,6 +185,36 @@ def _show(console: Console, registry: ModelRegistry, name: str, which: str | Non
             *(str(e[k]) if e[k] is not None else "-" for k in ("from_version", "to_version")),
         )
     console.print(history)
+
+
+def _lineage(console: Console, registry: ModelRegistry, name: str, *, as_json: bool) -> None:
+    import json
+
+    from rich.tree import Tree
+
+    from mlconf.monitor.lineage import lineage
+
+    chain = lineage(registry, name)
+    if as_json:
+        print(json.dumps(chain, indent=2, default=str))
+        return
+    tree = Tree(f"[bold]{name}[/] in {registry.where}")
+    for v in chain:
+        score = v["test"]
+        metric = f"{v['primary_metric']} {score:.4g}" if isinstance(score, (int, float)) else "-"
+        aliases = f" [green]@{', @'.join(v['aliases'])}[/]" if v["aliases"] else ""
+        branch = tree.add(
+            f"[bold]version {v['version']}[/]{aliases}  parent {v['parent'] or '-'}  "
+            f"{v['status']}  test {metric}  {v['created_at']}"
+        )
+        branch.add(f"run {v['run_dir']}")
+        for source, digest in v["fingerprints"].items():
+            branch.add(f"data {source}: sha256 {digest}...")
+        for e in v["events"]:
+            branch.add(f"{e['at']} {e['who']}: {e['role']} {e['text']}")
+    console.print(tree, soft_wrap=True)
+    if not chain:
+        console.print("no versions yet")
 
 
 def _numbers(scores: dict[str, Any]) -> list[tuple[str, float]]:

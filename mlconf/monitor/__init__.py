@@ -1,1 +1,2 @@
-"""Production monitoring: reference profiles, drift, data quality and `mlconf monitor`."""
+"""Production monitoring: reference profiles, drift, data quality, performance, health,
+impact, alert rules, notifiers and retraining (`mlconf monitor`)."""

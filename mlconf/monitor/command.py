@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.monitor.drift import Alert, worst
+from mlconf.monitor.sections import install as install_loop_sections
 
 if TYPE_CHECKING:
     from mlconf.monitor.config import MonitoringConfig
@@ -74,6 +75,7 @@ class MonitorResult:
 
 # Sections added by other monitoring parts (performance, health, fairness, impact, ...).
 SECTIONS: dict[str, Callable[[MonitorContext], dict[str, Any]]] = {}
+install_loop_sections(SECTIONS)
 
 
 def _model_folder(model_ref: str, model: TrainedModel, version: ModelVersion | None) -> Path:
@@ -151,6 +153,19 @@ def run_monitor(
         window=window,
     )
     summary, alerts = _compute(ctx)
+    summary["decisions"] = _decide(alerts, config, registry, model_ref, version)
+    summary["sections"]["decisions"] = {
+        "note": None if version else "rules run for registered models (NAME@ALIAS) only",
+        "rules": [
+            {
+                "rule": d["rule"],
+                "fired": d["fired"],
+                "reason": d["reason"],
+                "actions": "; ".join(_action_text(a) for a in d["actions"]),
+            }
+            for d in summary["decisions"]
+        ],
+    }
     summary["seconds"] = round(time.perf_counter() - started, 3)
     summary["status"] = worst([a.level for a in alerts])
     summary["alerts"] = [a.to_dict() for a in alerts]
@@ -179,6 +194,31 @@ def run_monitor(
         },
     )
     return MonitorResult(summary, alerts, target)
+
+
+def _decide(
+    alerts: list[Alert],
+    config: MonitoringConfig,
+    registry: Any,
+    model_ref: str,
+    version: ModelVersion | None,
+) -> list[dict[str, Any]]:
+    """The alert rules and their triggers (notify, retrain, ...); a registered model only."""
+    from mlconf.monitor.rules import evaluate_rules
+    from mlconf.monitor.sections import as_plain
+
+    if version is None:
+        return []
+    return evaluate_rules(alerts, as_plain(config), registry, model_ref)
+
+
+def _action_text(action: dict[str, Any]) -> str:
+    if not action["ok"]:
+        return f"{action['trigger']} failed: {action['error'].splitlines()[0]}"
+    result = action["result"]
+    if action["trigger"] == "retrain" and isinstance(result, dict):
+        return f"retrain: {result.get('decision')} ({result.get('why')})"
+    return f"{action['trigger']}: ok"
 
 
 def _current(

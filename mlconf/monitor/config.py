@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlconf.errors import MlconfError, did_you_mean
+from mlconf.monitor.loop_settings import LoopSettings
 
 CORRECTIONS = ("bh", "bonferroni", "none")
 
@@ -67,7 +68,10 @@ class QualitySettings:
 
 
 @dataclass
-class MonitoringConfig:
+class MonitoringConfig(LoopSettings):
+    """Drift and quality here; performance, health, impact, rules, notifiers and retrain
+    come from LoopSettings (mlconf/monitor/loop_settings.py)."""
+
     registry_url: str = "sqlite:///experiments/mlconf.db"
     window: str | None = None  # e.g. 7d, 12h, 30m: the prediction log over that time
     last: int | None = None  # or the last N logged predictions
@@ -78,6 +82,7 @@ class MonitoringConfig:
 
 
 TOP_LEVEL = ("registry_url", "window", "last", "out_dir", "interval")
+LOOP_GROUPS = ("performance", "health", "impact", "rules", "notifiers", "retrain")
 
 
 def load_settings(
@@ -116,11 +121,11 @@ def load_settings(
 
 def _check_key(key: str) -> None:
     head = key.split(".")[0]
-    known = [*TOP_LEVEL, "drift", "quality"]
+    known = [*TOP_LEVEL, "drift", "quality", *LOOP_GROUPS]
     if head not in known:
         raise MlconfError(
             f"unknown monitoring setting '{key}'.{did_you_mean(head, known)}",
-            fix=f"use one of: {', '.join(known)} (drift.* and quality.* for the groups)",
+            fix=f"use one of: {', '.join(known)} (e.g. drift.correction)",
         )
 
 

@@ -129,6 +129,8 @@ def _tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("alias", sa.String(200), nullable=True),
         sa.Column("from_version", sa.Integer, nullable=True),
         sa.Column("to_version", sa.Integer, nullable=True),
+        # JSON: the numbers behind a decision (retrain, promote by a monitor); optional
+        sa.Column("details", sa.Text, nullable=True),
     )
     return {"models": models, "versions": versions, "aliases": aliases, "audit": audit}
 
@@ -197,6 +199,7 @@ class ModelRegistry:
         metadata = sa.MetaData()
         self._tables = _tables(metadata)
         self._guard(lambda: metadata.create_all(engine))
+        self._guard(lambda: _add_details_column(engine))
         return engine
 
     @property
@@ -329,6 +332,29 @@ class ModelRegistry:
             self._audit(conn, who, "register", name, alias, previous, version)
         return version
 
+    def record(
+        self,
+        name: str,
+        action: str,
+        details: dict[str, Any],
+        *,
+        from_version: int | None = None,
+        to_version: int | None = None,
+        alias: str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Write a decision (e.g. a retrain) to the audit trail with the numbers behind it."""
+        self._require()
+
+        def write() -> None:
+            with self._write() as conn:
+                self._known_model(conn, name)
+                self._audit(
+                    conn, _who(actor), action, name, alias, from_version, to_version, details
+                )
+
+        self._guard(write)
+
     def promote(self, name: str, version: int, alias: str, actor: str | None = None) -> None:
         """Point `name@alias` at `version`, in one transaction, recorded in the audit."""
         _check_name(alias, "alias", "ALIAS")
@@ -447,7 +473,7 @@ class ModelRegistry:
         return self._guard(read)
 
     def audit(self, name: str | None = None) -> list[dict[str, Any]]:
-        """The audit trail, oldest first: at, who, action, name, alias, from, to."""
+        """The audit trail, oldest first: at, who, action, name, alias, from, to, details."""
         import sqlalchemy as sa
 
         def read() -> list[dict[str, Any]]:
@@ -456,7 +482,10 @@ class ModelRegistry:
                 query = sa.select(ta).order_by(ta.c.id)
                 if name is not None:
                     query = query.filter_by(name=name)
-                return [dict(r._mapping) for r in conn.execute(query)]
+                rows = [dict(r._mapping) for r in conn.execute(query)]
+                for row in rows:
+                    row["details"] = json.loads(row["details"]) if row.get("details") else None
+                return rows
 
         return self._guard(read)
 
@@ -568,6 +597,7 @@ class ModelRegistry:
         alias: str | None,
         from_version: int | None,
         to_version: int | None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         import sqlalchemy as sa
 
@@ -580,6 +610,7 @@ class ModelRegistry:
                 alias=alias,
                 from_version=from_version,
                 to_version=to_version,
+                details=json.dumps(details, default=str) if details is not None else None,
             )
         )
 
@@ -599,6 +630,16 @@ class ModelRegistry:
 
 
 # -- refs, manifests ----------------------------------------------------------------------
+
+
+def _add_details_column(engine: sa.Engine) -> None:
+    """Registries made before the audit table had `details` get the column (nullable)."""
+    import sqlalchemy as sa
+
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("audit")}
+    if "details" not in columns:
+        with engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql("ALTER TABLE audit ADD COLUMN details TEXT")
 
 
 def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
