@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +61,50 @@ def running(app: Any, timeout: float = 30.0) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout)
+
+
+@dataclass
+class Served:
+    """A `mlconf serve` process: its base URL, and everything it printed once it stopped."""
+
+    url: str
+    output: str = ""
+
+
+@contextmanager
+def mlconf_serve(args: list[str], cwd: Path, timeout: float = 60.0) -> Iterator[Served]:
+    """`mlconf serve ARGS port=FREE` in its own process, as a user starts it; yield it once
+    /ready answers 200, and terminate it on exit."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlconf.cli", "serve", *args, f"port={port}"],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served = Served(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"mlconf serve exited: {proc.communicate()[0]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("mlconf serve did not get ready")
+            try:
+                if httpx.get(f"{served.url}/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        yield served
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        served.output = proc.communicate(timeout=30)[0] or ""
 
 
 def record(model_dir: Path, row: int = 0) -> dict[str, Any]:

@@ -369,36 +369,12 @@ def test_reload_interval_picks_up_a_new_version(
 @pytest.mark.slow
 def test_mlconf_serve_command(model_dir: Path, tmp_path: Path, row: dict[str, Any]) -> None:
     """`mlconf serve` in its own process, as a user starts it."""
-    import os
-    import subprocess
-    import sys
-    import time
+    from serve_helpers import mlconf_serve
 
-    from serve_helpers import free_port
-
-    port = free_port()
     db = f"registry_url=sqlite:///{tmp_path / 'mlconf.db'}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlconf.cli", "serve", f"model={model_dir}", f"port={port}", db],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(f"{url}/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert post(f"{url}/predict", row).status_code == 200
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=30)[0]
+    with mlconf_serve([f"model={model_dir}", db], tmp_path) as served:
+        assert post(f"{served.url}/predict", row).status_code == 200
+    output = served.output
     assert "serving model breast_cancer" in output, output
 
 
