@@ -158,7 +158,9 @@ def test_prediction_log_window_and_empty_window(trained: dict[str, Path]) -> Non
 
 
 @pytest.mark.slow
-def test_sections_hook_adds_to_the_summary_report_and_alerts(trained: dict[str, Path]) -> None:
+def test_sections_hook_adds_to_the_summary_report_and_alerts(
+    trained: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def health(ctx):  # type: ignore[no-untyped-def]
         return {
             "p95_ms": 12.5,
@@ -166,11 +168,8 @@ def test_sections_hook_adds_to_the_summary_report_and_alerts(trained: dict[str, 
             "alerts": [Alert("health", "alert", "p95 latency over SLO", {"p95_ms": 12.5})],
         }
 
-    SECTIONS["health"] = health
-    try:
-        result = monitor(trained, pd.read_csv(CARS), "sections")
-    finally:
-        del SECTIONS["health"]
+    monkeypatch.setitem(SECTIONS, "health", health)  # restores the built-in health section
+    result = monitor(trained, pd.read_csv(CARS), "sections")
     assert result.summary["sections"]["health"]["p95_ms"] == 12.5
     assert result.exit_code == 1 and any(a.kind == "health" for a in result.alerts)
     html = (result.out_dir / "monitoring_report.html").read_text()
