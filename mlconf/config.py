@@ -443,11 +443,11 @@ def callable_keys(node: Any, prefix: str = "") -> list[str]:
 
     found: list[str] = []
     if isinstance(node, DictConfig):
-        for key in node:
+        for key in map(str, node):
             name = f"{prefix}{key}"
-            if str(key) in CALLABLE_KEYS:
+            if key in CALLABLE_KEYS:
                 found.append(name)
-            found += callable_keys(node._get_node(str(key)), f"{name}.")
+            found += callable_keys(node._get_node(key), f"{name}.")
     elif isinstance(node, ListConfig):
         for index in range(len(node)):
             found += callable_keys(node._get_node(index), f"{prefix.rstrip('.')}[{index}].")
