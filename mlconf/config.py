@@ -430,6 +430,30 @@ def store_schemas() -> None:
     ConfigStore.instance().store(name="base_train", node=TrainConfig)
 
 
+CALLABLE_KEYS = ("_target_", "_partial_", "_args_")
+
+
+def callable_keys(node: Any, prefix: str = "") -> list[str]:
+    """Every key anywhere in `node` that would make Hydra's `instantiate` call Python code.
+
+    mlconf never instantiates user config, and a config naming a callable is refused
+    outright rather than reported as a merely unknown key (Hydra's `_target_` advisories).
+    """
+    from omegaconf import DictConfig, ListConfig
+
+    found: list[str] = []
+    if isinstance(node, DictConfig):
+        for key in map(str, node):
+            name = f"{prefix}{key}"
+            if key in CALLABLE_KEYS:
+                found.append(name)
+            found += callable_keys(node._get_node(key), f"{name}.")
+    elif isinstance(node, ListConfig):
+        for index in range(len(node)):
+            found += callable_keys(node._get_node(index), f"{prefix.rstrip('.')}[{index}].")
+    return found
+
+
 def unknown_keys(node: Any, schema: type, prefix: str = "") -> list[tuple[str, list[str]]]:
     """Keys in `node` that `schema` does not declare, with the names it does declare.
 

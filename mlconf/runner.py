@@ -33,8 +33,16 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
     """The config as dataclasses, for attribute access that type checkers follow."""
     if isinstance(cfg, TrainConfig):
         return cfg
-    from mlconf.config import unknown_keys
+    from mlconf.config import callable_keys, unknown_keys
 
+    for key in callable_keys(cfg):
+        raise MlconfError(
+            f"`{key.rpartition('.')[2]}` is not allowed: mlconf configs choose registered "
+            "components by name and never name a Python callable",
+            where=f"config key {key}",
+            fix="remove the key; pick a model, transform or source by its registered `name` "
+            "(see `mlconf plugins`), or register your own with @mlconf.register",
+        )
     for key, declared in unknown_keys(cfg, TrainConfig):
         name = key.rpartition(".")[2].partition("[")[0]
         raise MlconfError(

@@ -235,6 +235,61 @@ def test_load_refuses_foreign_types_listed_in_the_manifest(
         load_model(folder)  # only loads; nothing is predicted, so nothing is executed
 
 
+def test_flipped_byte_error_names_the_file(saved: Path) -> None:
+    path = saved / PIPELINE_FILE
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(MlconfError) as info:
+        load_model(saved)
+    assert str(path) in str(info.value)
+    assert "changed after training" in str(info.value)
+
+
+def test_manifest_swapped_from_another_model_is_refused(
+    data: tuple[pd.DataFrame, np.ndarray], saved: Path, tmp_path: Path
+) -> None:
+    """Another model's manifest is valid on its own, but its digests name other files."""
+    weaker = make_pipeline(StandardScaler(), LogisticRegression(C=0.01))
+    other = save_model(trained(weaker, data), tmp_path / "other")
+    (saved / MANIFEST_FILE).write_bytes((other / MANIFEST_FILE).read_bytes())
+    with pytest.raises(MlconfError) as info:
+        load_model(saved)
+    message = str(info.value)
+    assert str(saved / PIPELINE_FILE) in message
+    assert "does not match its manifest" in message
+
+
+def test_load_refuses_a_class_from_a_module_that_registers_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: tuple[pd.DataFrame, np.ndarray]
+) -> None:
+    """A custom class with a right digest, even listed as a plugin type, is not trusted
+    unless its module registered mlconf components: the manifest is data, not authority."""
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    module = f"unregistered_{os.getpid()}"
+    (code_dir / f"{module}.py").write_text(
+        "from sklearn.base import BaseEstimator, TransformerMixin\n\n"
+        "class Sneaky(TransformerMixin, BaseEstimator):\n"
+        "    def fit(self, X, y=None):\n        return self\n\n"
+        "    def transform(self, X):\n        return X\n"
+    )
+    monkeypatch.syspath_prepend(str(code_dir))
+    sneaky = __import__(module).Sneaky
+    x, y = data
+    pipeline = make_pipeline(sneaky(), LogisticRegression()).fit(x[["a"]], y)
+    folder = handcrafted(tmp_path / "foreign", pipeline)
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    manifest["plugins"] = [module]
+    manifest["plugin_types"] = [f"{module}.Sneaky"]
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(MlconfError) as info:
+        load_model(folder)
+    message = str(info.value)
+    assert str(folder / PIPELINE_FILE) in message
+    assert f"not trusted: {module}.Sneaky" in message
+
+
 def test_plugin_classes_are_saved_and_loaded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: tuple[pd.DataFrame, np.ndarray]
 ) -> None:

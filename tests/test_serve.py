@@ -131,6 +131,21 @@ def test_malformed_bodies(base: str, content: bytes, status: int, error: str) ->
     assert response.json()["error"] == error
 
 
+@pytest.mark.parametrize(
+    ("content", "media_type"),
+    [(b"\xff", "application/json"), (b'{"a": "\xe9"}', "application/json; charset=latin-1")],
+)
+def test_bodies_fastapi_cannot_parse_get_the_error_format(
+    base: str, content: bytes, media_type: str
+) -> None:
+    """Found by schemathesis: a body that is not UTF-8 made FastAPI answer its own 400 with
+    only `detail`; it now has the server's {error, message} format."""
+    response = httpx.post(f"{base}/feedback", content=content, headers={"content-type": media_type})
+    assert 400 <= response.status_code < 500, response.text
+    body = response.json()
+    assert {"error", "message"} <= set(body), body
+
+
 def test_huge_number_is_a_422(base: str, row: dict[str, Any]) -> None:
     text = json.dumps({**row, "mean texture": 1.0}).replace(
         '"mean texture": 1.0', '"mean texture": 1e999'

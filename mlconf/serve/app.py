@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field, JsonValue
+from starlette.exceptions import HTTPException
 
 from mlconf.config import ServeConfig
 from mlconf.errors import MlconfError
@@ -340,6 +341,12 @@ def create_app(
         ]
         return error_response(RequestError(422, "validation", "invalid request", detail))
 
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        # FastAPI's own refusals (e.g. a form or body it cannot parse) in the same format
+        kind = HTTP_KINDS.get(exc.status_code, "http_error")
+        return error_response(RequestError(exc.status_code, kind, str(exc.detail)))
+
     @app.exception_handler(Exception)
     async def _internal(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("mlconf serve: unexpected error")
@@ -542,6 +549,9 @@ def create_app(
 
     app.add_middleware(Guard, state=state)
     return app
+
+
+HTTP_KINDS = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}
 
 
 class Guard:
