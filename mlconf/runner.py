@@ -44,7 +44,8 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
         )
     merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), cfg)
     obj = OmegaConf.to_object(merged)
-    assert isinstance(obj, TrainConfig)
+    if not isinstance(obj, TrainConfig):
+        raise RuntimeError("internal error: expected isinstance(obj, TrainConfig)")
     return obj
 
 

@@ -36,7 +36,8 @@ def export_bundle(registry: ModelRegistry, name: str, version: int, target: Path
             fix="export into a new or empty folder (nothing is overwritten)",
         )
     model, found = open_model(f"{name}:{version}", registry.url)
-    assert found is not None
+    if found is None:
+        raise RuntimeError("internal error: expected found is not None")
     with atomic_dir(target) as tmp:
         shutil.copytree(found.model_dir, tmp / "model")
         from mlconf.store.artifacts import load_model

@@ -48,8 +48,15 @@ def fetch_metrics(url: str, timeout: float) -> str:
     import urllib.error
     import urllib.request
 
+    if not url.startswith(("http://", "https://")):
+        raise MlconfError(
+            f"metrics url {url!r} is not an http(s) URL",
+            where="config key monitoring.health.metrics_url",
+            fix="point it at the server's /metrics, e.g. http://127.0.0.1:8000/metrics",
+        )
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        # S310: the scheme was checked just above (http/https only, no file: or custom).
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
             return str(response.read().decode("utf-8", "replace"))
     except (urllib.error.URLError, OSError) as exc:
         raise MlconfError(

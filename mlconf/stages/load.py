@@ -81,7 +81,8 @@ def load(ctx: RunContext) -> None:
             "columns": len(part.columns),
         }
         frame = part if frame is None else _join(frame, part, name, source)
-    assert frame is not None
+    if frame is None:
+        raise RuntimeError("internal error: expected frame is not None")
     frame = _drop(frame, data.drop_columns)
     if len(frame) == 0:
         raise MlconfError(
