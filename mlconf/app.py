@@ -28,6 +28,25 @@ def _searchpath_args(args: list[str]) -> list[str]:
     return args
 
 
+class _RefusedName(BaseException):
+    """Carries an MlconfError out of Hydra: OmegaConf and Hydra wrap or reformat every
+    Exception raised while a path is resolved (losing the message), not a BaseException."""
+
+    def __init__(self, error: MlconfError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _experiment_folder_name(value: Any) -> str:
+    """The `mlconf_name` resolver: experiment_name, checked before Hydra makes its folder."""
+    from mlconf.names import check_name
+
+    try:
+        return check_name(value, "config key experiment_name", kind="experiment name")
+    except MlconfError as exc:
+        raise _RefusedName(exc) from None
+
+
 def run_hydra_app(config_name: str, args: list[str]) -> int:
     """Compose `config_name` with the overrides and run every job; exit code 0 if all succeed."""
     import hydra
@@ -45,6 +64,9 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
     store_schemas()
     OmegaConf.register_new_resolver("mlconf_run_id", lambda: _RUN_ID, replace=True)
     OmegaConf.register_new_resolver("mlconf_sweep_stamp", lambda: _SWEEP_STAMP, replace=True)
+    # The run folder is experiments/<experiment_name>/...: Hydra makes it before the run
+    # starts, so the name is checked while the folder's path is resolved.
+    OmegaConf.register_new_resolver("mlconf_name", _experiment_folder_name, replace=True)
     failures: list[str] = []
 
     @hydra.main(config_path=str(conf_dir()), config_name=config_name, version_base="1.3")
@@ -80,7 +102,10 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
     check_overrides(args)
     check_yaml_files([conf_dir(), *searchpath_folders(args)])
     sys.argv = [f"mlconf {config_name}", *open_free_form(args)]
-    app()
+    try:
+        app()
+    except _RefusedName as refused:
+        raise refused.error from None
     failed = _summarize_sweeps()
     if failures:
         sys.stderr.write(f"mlconf: {len(failures)} job(s) failed: {', '.join(failures)}\n")

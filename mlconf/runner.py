@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from mlconf.config import ModelConfig, TrainConfig
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.framing import check_problem
+from mlconf.names import check_name
 from mlconf.registry import REGISTRY
 from mlconf.stages.context import RunContext
 from mlconf.store.atomic import write_text
@@ -125,6 +126,9 @@ def run(
             fix="use classification or regression",
         )
     REGISTRY.import_plugins(list(conf.plugins))
+    check_name(conf.experiment_name, "config key experiment_name", kind="experiment name")
+    model_name = conf.deploy.model_name
+    check_name(model_name, "config key deploy.model_name", kind="model name", forbidden="@:")
     check_names(conf)
     check_problem(conf.problem)
     folder = Path(run_dir) if run_dir is not None else _hydra_run_dir()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlconf.errors import MlconfError, did_you_mean
+from mlconf.names import check_name
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -664,13 +665,8 @@ def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
 
 
 def _check_name(value: str, kind: str, where: str) -> None:
-    bad = not value or value != value.strip() or any(c in value for c in "@:/\\")
-    if bad:
-        raise MlconfError(
-            f"{kind} {value!r} is empty or contains one of @ : / \\ or surrounding spaces",
-            where=where,
-            fix=f"use a plain {kind} such as 'churn' or 'production'",
-        )
+    """Names and aliases also name folders (experiments/<name>/...): no @ : / \\ .. NUL."""
+    check_name(value, where, kind=kind, forbidden="@:")
 
 
 def _pipeline_sha256(manifest: dict[str, Any], model_dir: Path) -> str:
