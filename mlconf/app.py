@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlconf.errors import MlconfError
+from mlconf.secrets import MaskedStream, mask_text
 
 _RUN_ID = uuid.uuid4().hex[:6]
 # One stamp per command, so that the sweep folder can be found again after the sweep.
@@ -89,7 +90,7 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
                 or os.environ.get("HYDRA_FULL_ERROR") == "1"
             ):
                 raise
-            sys.stderr.write(f"mlconf: error: {exc.render()}\n")
+            sys.stderr.write(f"mlconf: error: {mask_text(exc.render())}\n")
             if not multirun:
                 raise SystemExit(exc.exit_code) from None
             failures.append(HydraConfig.get().job.override_dirname)
@@ -102,10 +103,14 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
     check_overrides(args)
     check_yaml_files([conf_dir(), *searchpath_folders(args)])
     sys.argv = [f"mlconf {config_name}", *open_free_form(args)]
+    stderr = sys.stderr
+    sys.stderr = MaskedStream(stderr)
     try:
         app()
     except _RefusedName as refused:
         raise refused.error from None
+    finally:
+        sys.stderr = stderr
     failed = _summarize_sweeps()
     if failures:
         sys.stderr.write(f"mlconf: {len(failures)} job(s) failed: {', '.join(failures)}\n")

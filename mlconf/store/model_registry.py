@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.names import check_name
+from mlconf.secrets import mask_url
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -152,7 +153,7 @@ class ModelRegistry:
         """The URL as a person should read it: a SQLite file as its absolute path."""
         if self._sqlite_file is not None and not self._sqlite_file.is_absolute():
             return f"{self.url} ({self._sqlite_file.resolve()})"
-        return _safe_url(self.url)
+        return str(mask_url(self.url))
 
     def exists(self) -> bool:
         """False only for a SQLite file that is not there yet (servers always exist)."""
@@ -175,7 +176,7 @@ class ModelRegistry:
             engine = sa.create_engine(self.url, future=True)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise MlconfError(
-                f"cannot open the model registry at {_safe_url(self.url)}: {exc}",
+                f"cannot open the model registry at {mask_url(self.url)!s}: {exc}",
                 where="config key deploy.registry_url (or --registry-url)",
                 fix="use a SQLAlchemy URL such as sqlite:///experiments/mlconf.db or "
                 "postgresql+psycopg://user:pw@host/db (with its driver installed)",
@@ -714,16 +715,6 @@ def _sqlite_file(url: str) -> Path | None:
     if database.startswith("file:"):
         return None
     return Path(database)
-
-
-def _safe_url(url: str) -> str:
-    """The URL with its password hidden."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # only for display: never fail on an odd URL
-        return url
 
 
 def open_model(ref_or_path: str, registry_url: str) -> tuple[TrainedModel, ModelVersion | None]:

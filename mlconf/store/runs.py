@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mlconf.secrets import mask_text
 from mlconf.store.atomic import write_json
 
 TRACKED_PACKAGES = (
@@ -99,4 +100,6 @@ class RunRecord:
     def save(self) -> None:
         data = asdict(self)
         data["run_dir"] = str(self.run_dir)
+        data["error"] = mask_text(self.error) if self.error else self.error
+        data["warnings"] = [mask_text(w) for w in self.warnings]
         write_json(self.run_dir / "run.json", data)
