@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.names import check_name
-from mlconf.secrets import mask_url
+from mlconf.secrets import mask_text, mask_url
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -705,7 +705,7 @@ def _sqlite_file(url: str) -> Path | None:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise MlconfError(
-            f"'{url}' is not a database URL: {exc}",
+            f"'{mask_text(url)}' is not a database URL: {mask_text(str(exc))}",
             where="config key deploy.registry_url (or --registry-url)",
             fix="use e.g. sqlite:///experiments/mlconf.db or postgresql+psycopg://u:pw@host/db",
         ) from exc
