@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlconf.errors import MlconfError
+from mlconf.secrets import MaskedStream, mask_text
 
 _RUN_ID = uuid.uuid4().hex[:6]
 # One stamp per command, so that the sweep folder can be found again after the sweep.
@@ -26,6 +27,25 @@ def _searchpath_args(args: list[str]) -> list[str]:
     if local.is_dir() and local.resolve() != conf_dir().resolve():
         return [*args, f"hydra.searchpath=[file://{local.resolve()}]"]
     return args
+
+
+class _RefusedName(BaseException):
+    """Carries an MlconfError out of Hydra: OmegaConf and Hydra wrap or reformat every
+    Exception raised while a path is resolved (losing the message), not a BaseException."""
+
+    def __init__(self, error: MlconfError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _experiment_folder_name(value: Any) -> str:
+    """The `mlconf_name` resolver: experiment_name, checked before Hydra makes its folder."""
+    from mlconf.names import check_name
+
+    try:
+        return check_name(value, "config key experiment_name", kind="experiment name")
+    except MlconfError as exc:
+        raise _RefusedName(exc) from None
 
 
 def run_hydra_app(config_name: str, args: list[str]) -> int:
@@ -45,6 +65,9 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
     store_schemas()
     OmegaConf.register_new_resolver("mlconf_run_id", lambda: _RUN_ID, replace=True)
     OmegaConf.register_new_resolver("mlconf_sweep_stamp", lambda: _SWEEP_STAMP, replace=True)
+    # The run folder is experiments/<experiment_name>/...: Hydra makes it before the run
+    # starts, so the name is checked while the folder's path is resolved.
+    OmegaConf.register_new_resolver("mlconf_name", _experiment_folder_name, replace=True)
     failures: list[str] = []
 
     @hydra.main(config_path=str(conf_dir()), config_name=config_name, version_base="1.3")
@@ -67,7 +90,7 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
                 or os.environ.get("HYDRA_FULL_ERROR") == "1"
             ):
                 raise
-            sys.stderr.write(f"mlconf: error: {exc.render()}\n")
+            sys.stderr.write(f"mlconf: error: {mask_text(exc.render())}\n")
             if not multirun:
                 raise SystemExit(exc.exit_code) from None
             failures.append(HydraConfig.get().job.override_dirname)
@@ -80,7 +103,14 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
     check_overrides(args)
     check_yaml_files([conf_dir(), *searchpath_folders(args)])
     sys.argv = [f"mlconf {config_name}", *open_free_form(args)]
-    app()
+    stderr = sys.stderr
+    sys.stderr = MaskedStream(stderr)
+    try:
+        app()
+    except _RefusedName as refused:
+        raise refused.error from None
+    finally:
+        sys.stderr = stderr
     failed = _summarize_sweeps()
     if failures:
         sys.stderr.write(f"mlconf: {len(failures)} job(s) failed: {', '.join(failures)}\n")

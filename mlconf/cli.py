@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlconf.errors import MlconfError
+from mlconf.secrets import mask_text
 
 USAGE = """\
 mlconf <command> [options]
@@ -50,7 +51,7 @@ def _show_traceback() -> bool:
 
 def report_error(exc: MlconfError) -> None:
     """One paragraph on stderr: what, where, how to fix."""
-    sys.stderr.write(f"mlconf: error: {exc.render()}\n")
+    sys.stderr.write(f"mlconf: error: {mask_text(exc.render())}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

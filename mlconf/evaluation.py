@@ -185,7 +185,8 @@ def _classes_block(rows: _Rows) -> _Block:
 
 def _log_loss_block(rows: _Rows) -> _Block:
     """Per-row log loss, clipped as sklearn does."""
-    assert rows.proba is not None
+    if rows.proba is None:
+        raise RuntimeError("internal error: expected rows.proba is not None")
     eps = np.finfo(rows.proba.dtype).eps
     p = np.clip(rows.proba[np.arange(rows.n), rows.true], eps, 1 - eps)
     return _dense_block(-np.log(p)[:, None])
@@ -193,7 +194,8 @@ def _log_loss_block(rows: _Rows) -> _Block:
 
 def _brier_block(rows: _Rows) -> _Block:
     """Per-row squared error of the positive class (binary) or mean over classes (multiclass)."""
-    assert rows.proba is not None
+    if rows.proba is None:
+        raise RuntimeError("internal error: expected rows.proba is not None")
     onehot = np.eye(rows.n_classes)[rows.true]
     if rows.positive >= 0:
         sq = (onehot[:, rows.positive] - rows.proba[:, rows.positive]) ** 2
@@ -209,7 +211,8 @@ def _rank_block(rows: _Rows, k: int) -> _Block:
     ROC and precision-recall curves of any resample without sorting it. Runs of groups
     without positives are merged: only how many negatives lie between positives matters.
     """
-    assert rows.proba is not None
+    if rows.proba is None:
+        raise RuntimeError("internal error: expected rows.proba is not None")
     scores = rows.proba[:, k]
     positive = rows.true == k
     order = np.argsort(scores, kind="stable")

@@ -12,7 +12,9 @@ from omegaconf import DictConfig, OmegaConf
 from mlconf.config import ModelConfig, TrainConfig
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.framing import check_problem
+from mlconf.names import check_name
 from mlconf.registry import REGISTRY
+from mlconf.secrets import mask_text
 from mlconf.stages.context import RunContext
 from mlconf.store.atomic import write_text
 from mlconf.store.runs import RunRecord
@@ -52,7 +54,8 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
         )
     merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), cfg)
     obj = OmegaConf.to_object(merged)
-    assert isinstance(obj, TrainConfig)
+    if not isinstance(obj, TrainConfig):
+        raise RuntimeError("internal error: expected isinstance(obj, TrainConfig)")
     return obj
 
 
@@ -113,6 +116,16 @@ def check_names(conf: TrainConfig) -> None:
             )
 
 
+def _mask_hydra_files(folder: Path) -> None:
+    """Hydra's copies of the config and the overrides in .hydra/ hold URLs as typed: hide
+    their passwords there too (they are rewritten only if something was hidden)."""
+    for path in sorted((folder / ".hydra").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        masked = mask_text(text)
+        if masked != text:
+            write_text(path, masked)
+
+
 def run(
     cfg: DictConfig | TrainConfig,
     run_dir: Path | str | None = None,
@@ -132,12 +145,16 @@ def run(
             fix="use classification or regression",
         )
     REGISTRY.import_plugins(list(conf.plugins))
+    check_name(conf.experiment_name, "config key experiment_name", kind="experiment name")
+    model_name = conf.deploy.model_name
+    check_name(model_name, "config key deploy.model_name", kind="model name", forbidden="@:")
     check_names(conf)
     check_problem(conf.problem)
     folder = Path(run_dir) if run_dir is not None else _hydra_run_dir()
     folder.mkdir(parents=True, exist_ok=True)
     if not isinstance(cfg, TrainConfig):
-        write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        write_text(folder / "config.yaml", mask_text(OmegaConf.to_yaml(cfg, resolve=True)))
+    _mask_hydra_files(folder)
     record = RunRecord(run_dir=folder, experiment=conf.experiment_name, seed=conf.seed)
     record.save()
     ctx = RunContext(conf=conf, run_dir=folder, record=record, console=console)

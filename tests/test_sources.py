@@ -424,7 +424,7 @@ def test_brackets_in_column_names_work_with_the_default_model(tmp_path: Path) ->
 
 
 def test_database_passwords_are_not_recorded() -> None:
-    from mlconf.stages.load import _safe_url
+    from mlconf.secrets import mask_url as _safe_url
 
     shown = _safe_url("postgresql://analyst:s3cret@db.internal:5432/shop")
     assert shown is not None

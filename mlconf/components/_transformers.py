@@ -517,7 +517,8 @@ def _column_name(node: ast.AST) -> str | None:
         and node.func.id == _COLUMN_FUNCTION
     ):
         arg = node.args[0]
-        assert isinstance(arg, ast.Constant)
+        if not isinstance(arg, ast.Constant):
+            raise RuntimeError("internal error: expected isinstance(arg, ast.Constant)")
         return str(arg.value)
     return None
 
@@ -544,7 +545,8 @@ def _evaluate(node: ast.AST, values: Mapping[str, np.ndarray]) -> Any:
     if column is not None:
         return values[column]
     if isinstance(node, ast.Constant):
-        assert isinstance(node.value, (int, float))
+        if not isinstance(node.value, (int, float)):
+            raise RuntimeError("internal error: expected isinstance(node.value, (int, float))")
         return np.float64(node.value)
     if isinstance(node, ast.BinOp):
         op = _BINARY_OPS[type(node.op)]

@@ -13,6 +13,7 @@ from typing import Any
 
 from mlconf.errors import MlconfError
 from mlconf.registry import register
+from mlconf.secrets import mask_text
 
 log = logging.getLogger("mlconf.monitor")
 
@@ -61,22 +62,23 @@ def webhook_notifier(
 
     if not url.startswith(("http://", "https://")):
         raise MlconfError(
-            f"webhook url {url!r} is not an http(s) URL",
+            f"webhook url {mask_text(url)!r} is not an http(s) URL",
             where="config key monitoring.notifiers[].url",
             fix="set url: https://hooks.example.com/...",
         )
     body = json.dumps(payload, default=str).encode()
     last = ""
     for attempt in range(int(retries) + 1):
-        request = urllib.request.Request(
+        # S310: the scheme was checked above (http/https only, no file: or custom schemes).
+        request = urllib.request.Request(  # noqa: S310
             url,
             data=body,
             method="POST",
             headers={"Content-Type": "application/json", **(headers or {})},
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return f"POST {url} -> {response.status}"
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return f"POST {mask_text(url)} -> {response.status}"
         except urllib.error.HTTPError as exc:
             last = f"HTTP {exc.code}"
             if exc.code < 500:
@@ -86,7 +88,7 @@ def webhook_notifier(
         if attempt < int(retries):
             time.sleep(backoff * 2**attempt)
     raise MlconfError(
-        f"webhook {url} failed after {int(retries) + 1} attempt(s): {last}",
+        f"webhook {mask_text(url)} failed after {int(retries) + 1} attempt(s): {last}",
         where="config key monitoring.notifiers",
         fix="check the URL and that the receiver is up; alerts are also in the monitoring record",
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.registry import register
+from mlconf.secrets import mask_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,7 +133,8 @@ def sql_engine(url: str) -> tuple[Any, str]:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:
         raise MlconfError(
-            f"'{url}' is not a database URL", fix="use dialect://user@host/db, or sqlite:///path"
+            f"'{mask_text(url)}' is not a database URL",
+            fix="use dialect://user@host/db, or sqlite:///path",
         ) from exc
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         db = Path(parsed.database)
@@ -142,7 +144,15 @@ def sql_engine(url: str) -> tuple[Any, str]:
                 fix="correct the path in the URL (sqlite:///relative/path.db or "
                 "sqlite:////absolute/path.db)",
             )
-    return sa.create_engine(url), parsed.render_as_string(hide_password=True)
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        return sa.create_engine(url), shown
+    except ImportError as exc:
+        raise MlconfError(
+            f"the database driver for {shown} is not installed ({exc})",
+            fix=f"install the driver for {parsed.drivername} (e.g. pip install psycopg2-binary "
+            "for postgresql, PyMySQL for mysql+pymysql)",
+        ) from exc
 
 
 @register("source", "sklearn")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
+from mlconf.names import check_path
 from mlconf.store.atomic import atomic_dir, write_json, write_text
 
 if TYPE_CHECKING:
@@ -29,14 +30,15 @@ def export_bundle(registry: ModelRegistry, name: str, version: int, target: Path
     """Write NAME:VERSION as a bundle into the (new or empty) folder `target`."""
     from mlconf.store.model_registry import open_model
 
-    target = Path(target)
+    target = check_path(target, "the export folder (DIR)")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise MlconfError(
             f"'{target}' already exists and is not an empty folder",
             fix="export into a new or empty folder (nothing is overwritten)",
         )
     model, found = open_model(f"{name}:{version}", registry.url)
-    assert found is not None
+    if found is None:
+        raise RuntimeError("internal error: expected found is not None")
     with atomic_dir(target) as tmp:
         shutil.copytree(found.model_dir, tmp / "model")
         from mlconf.store.artifacts import load_model

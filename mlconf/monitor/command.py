@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.monitor.drift import Alert, worst
 from mlconf.monitor.sections import install as install_loop_sections
+from mlconf.names import check_path, inside
 
 if TYPE_CHECKING:
     from mlconf.monitor.config import MonitoringConfig
@@ -138,7 +139,10 @@ def run_monitor(
     registry = ModelRegistry(url)
     data = _current(current, window, config.last, name, registry, model)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
-    target = Path(out_dir) if out_dir else Path("experiments") / name / "monitoring" / stamp
+    if out_dir:
+        target = check_path(out_dir, "out_dir (--out / monitoring out_dir)")
+    else:
+        target = inside("experiments", name, "monitoring", stamp, where="the model name")
     target.mkdir(parents=True, exist_ok=True)
     ctx = MonitorContext(
         model=model,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
 from mlconf.monitor.loop_settings import HealthSettings
+from mlconf.secrets import mask_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,12 +49,19 @@ def fetch_metrics(url: str, timeout: float) -> str:
     import urllib.error
     import urllib.request
 
+    if not url.startswith(("http://", "https://")):
+        raise MlconfError(
+            f"metrics url {mask_text(url)!r} is not an http(s) URL",
+            where="config key monitoring.health.metrics_url",
+            fix="point it at the server's /metrics, e.g. http://127.0.0.1:8000/metrics",
+        )
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        # S310: the scheme was checked just above (http/https only, no file: or custom).
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
             return str(response.read().decode("utf-8", "replace"))
     except (urllib.error.URLError, OSError) as exc:
         raise MlconfError(
-            f"cannot read the server's metrics at {url}: {exc}",
+            f"cannot read the server's metrics at {mask_text(url)}: {mask_text(str(exc))}",
             where="config key monitoring.health.metrics_url",
             fix="start `mlconf serve`, or correct the URL (it ends in /metrics), or set it to null",
         ) from exc

@@ -411,7 +411,8 @@ def performance(
 
 def _limit(base: dict[str, Any] | None, higher: bool, tolerance: float) -> float:
     """The score beyond which a window counts as a drop: the interval's far end +- tolerance."""
-    assert base is not None
+    if base is None:
+        raise RuntimeError("internal error: expected base is not None")
     edge: Any = base.get("low" if higher else "high")
     edge = float(base["value"] if edge is None else edge)
     return edge - tolerance if higher else edge + tolerance

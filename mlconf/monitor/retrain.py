@@ -129,7 +129,8 @@ def _training_config(
     from omegaconf import DictConfig, OmegaConf
 
     new = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    assert isinstance(new, DictConfig)
+    if not isinstance(new, DictConfig):
+        raise RuntimeError("internal error: expected isinstance(new, DictConfig)")
     new.data.sources = {"main": {"kind": "parquet", "path": str(data_file)}}
     new.data.drop_columns = []
     new.deploy.registry_url = registry.url

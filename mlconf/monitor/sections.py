@@ -105,7 +105,8 @@ def performance_section(ctx: Any) -> dict[str, Any]:
 
 def _primary(run_dir: Path | None, task: str) -> str:
     try:
-        assert run_dir is not None
+        if run_dir is None:
+            raise RuntimeError("internal error: expected run_dir is not None")
         return str(json.loads((run_dir / "metrics.json").read_text())["primary_metric"])
     except (AssertionError, OSError, KeyError, json.JSONDecodeError):
         return "accuracy" if task == "classification" else "rmse"

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlconf.errors import MlconfError
+from mlconf.secrets import mask_text
 
 RUN_FILES = ("run.json", "config.yaml")
 MAX_TABLE_ROWS = 200
-_CREDENTIALS = re.compile(r"(\b[A-Za-z][\w+.-]*://[^\s:/@]+:)[^\s@/]+@")
 
 # How each optional section is switched on (shown when its artifact is absent).
 ENABLE = {
@@ -41,7 +40,7 @@ def not_run(key: str) -> str:
 
 def redact(text: str) -> str:
     """Hide passwords in URLs (`postgresql://user:secret@host` -> `user:***@host`)."""
-    return _CREDENTIALS.sub(r"\1***@", text)
+    return mask_text(text)
 
 
 def check_run_dir(path: Path | str) -> Path:

@@ -588,7 +588,8 @@ def _guard(app: Any, state: ServiceState) -> Any:
 
     def authorized(headers: dict[bytes, bytes]) -> bool:
         key = state.api_key
-        assert key is not None
+        if key is None:  # fail closed: never let a request in because the key went missing
+            return False
         given = headers.get(b"x-api-key")
         if given is None:
             auth = headers.get(b"authorization", b"")

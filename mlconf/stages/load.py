@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.registry import get
+from mlconf.secrets import mask_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,13 +76,14 @@ def load(ctx: RunContext) -> None:
         part = read_source(name, source)
         ctx.record.fingerprints[name] = {
             "kind": source.kind,
-            "location": source.path or source.dataset or _safe_url(source.url),
+            "location": source.path or source.dataset or mask_url(source.url),
             "sha256": fingerprint(part, source.path),
             "rows": len(part),
             "columns": len(part.columns),
         }
         frame = part if frame is None else _join(frame, part, name, source)
-    assert frame is not None
+    if frame is None:
+        raise RuntimeError("internal error: expected frame is not None")
     frame = _drop(frame, data.drop_columns)
     if len(frame) == 0:
         raise MlconfError(
@@ -151,11 +153,3 @@ def _drop(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             where="config key data.drop_columns",
         )
     return frame.drop(columns=columns) if columns else frame
-
-
-def _safe_url(url: str | None) -> str | None:
-    if not url:
-        return None
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlconf.errors import MlconfError, did_you_mean
+from mlconf.names import check_name
+from mlconf.secrets import mask_text, mask_url
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -151,7 +153,7 @@ class ModelRegistry:
         """The URL as a person should read it: a SQLite file as its absolute path."""
         if self._sqlite_file is not None and not self._sqlite_file.is_absolute():
             return f"{self.url} ({self._sqlite_file.resolve()})"
-        return _safe_url(self.url)
+        return str(mask_url(self.url))
 
     def exists(self) -> bool:
         """False only for a SQLite file that is not there yet (servers always exist)."""
@@ -174,7 +176,7 @@ class ModelRegistry:
             engine = sa.create_engine(self.url, future=True)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise MlconfError(
-                f"cannot open the model registry at {_safe_url(self.url)}: {exc}",
+                f"cannot open the model registry at {mask_url(self.url)!s}: {exc}",
                 where="config key deploy.registry_url (or --registry-url)",
                 fix="use a SQLAlchemy URL such as sqlite:///experiments/mlconf.db or "
                 "postgresql+psycopg://user:pw@host/db (with its driver installed)",
@@ -664,13 +666,8 @@ def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
 
 
 def _check_name(value: str, kind: str, where: str) -> None:
-    bad = not value or value != value.strip() or any(c in value for c in "@:/\\")
-    if bad:
-        raise MlconfError(
-            f"{kind} {value!r} is empty or contains one of @ : / \\ or surrounding spaces",
-            where=where,
-            fix=f"use a plain {kind} such as 'churn' or 'production'",
-        )
+    """Names and aliases also name folders (experiments/<name>/...): no @ : / \\ .. NUL."""
+    check_name(value, where, kind=kind, forbidden="@:")
 
 
 def _pipeline_sha256(manifest: dict[str, Any], model_dir: Path) -> str:
@@ -708,7 +705,7 @@ def _sqlite_file(url: str) -> Path | None:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise MlconfError(
-            f"'{url}' is not a database URL: {exc}",
+            f"'{mask_text(url)}' is not a database URL: {mask_text(str(exc))}",
             where="config key deploy.registry_url (or --registry-url)",
             fix="use e.g. sqlite:///experiments/mlconf.db or postgresql+psycopg://u:pw@host/db",
         ) from exc
@@ -718,16 +715,6 @@ def _sqlite_file(url: str) -> Path | None:
     if database.startswith("file:"):
         return None
     return Path(database)
-
-
-def _safe_url(url: str) -> str:
-    """The URL with its password hidden."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # only for display: never fail on an odd URL
-        return url
 
 
 def open_model(ref_or_path: str, registry_url: str) -> tuple[TrainedModel, ModelVersion | None]:

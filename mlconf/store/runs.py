@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shutil
 import subprocess
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -11,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mlconf.secrets import mask_text
 from mlconf.store.atomic import write_json
 
 TRACKED_PACKAGES = (
@@ -40,14 +42,18 @@ def package_versions() -> dict[str, str]:
 
 def git_commit(cwd: Path | None = None) -> dict[str, Any] | None:
     """The commit of the code being run, if it lives in a git checkout."""
+    git = shutil.which("git")  # an absolute path, not whatever "git" a PATH lookup finds later
+    if git is None:
+        return None
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5
+        # S603: a fixed argument list, nothing from the config or the user.
+        commit = subprocess.run(  # noqa: S603
+            [git, "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5
         )
         if commit.returncode != 0:
             return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(  # noqa: S603 - fixed argument list, as above
+            [git, "status", "--porcelain", "--untracked-files=no"],
             cwd=cwd,
             capture_output=True,
             text=True,
@@ -94,4 +100,6 @@ class RunRecord:
     def save(self) -> None:
         data = asdict(self)
         data["run_dir"] = str(self.run_dir)
+        data["error"] = mask_text(self.error) if self.error else self.error
+        data["warnings"] = [mask_text(w) for w in self.warnings]
         write_json(self.run_dir / "run.json", data)

@@ -91,11 +91,13 @@ class Param:
         )
 
         if self.type == "int":
-            assert isinstance(self.low, int) and isinstance(self.high, int)
+            if not (isinstance(self.low, int) and isinstance(self.high, int)):
+                raise RuntimeError("internal error: an int parameter without int bounds")
             step = int(self.step) if self.step is not None else 1
             return IntDistribution(self.low, self.high, log=self.log, step=step)
         if self.type == "float":
-            assert self.low is not None and self.high is not None
+            if not (self.low is not None and self.high is not None):
+                raise RuntimeError("internal error: a float parameter without bounds")
             return FloatDistribution(
                 float(self.low), float(self.high), log=self.log, step=self.step
             )
@@ -103,11 +105,13 @@ class Param:
 
     def suggest(self, trial: BaseTrial) -> Any:
         if self.type == "int":
-            assert isinstance(self.low, int) and isinstance(self.high, int)
+            if not (isinstance(self.low, int) and isinstance(self.high, int)):
+                raise RuntimeError("internal error: an int parameter without int bounds")
             step = int(self.step) if self.step is not None else 1
             return trial.suggest_int(self.name, self.low, self.high, step=step, log=self.log)
         if self.type == "float":
-            assert self.low is not None and self.high is not None
+            if not (self.low is not None and self.high is not None):
+                raise RuntimeError("internal error: a float parameter without bounds")
             return trial.suggest_float(
                 self.name, float(self.low), float(self.high), step=self.step, log=self.log
             )
@@ -418,7 +422,8 @@ def _possible(target: Param, value: Any) -> bool:
         return any(_one_of(value, (c,)) for c in target.choices)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    assert target.low is not None and target.high is not None
+    if not (target.low is not None and target.high is not None):
+        raise RuntimeError("internal error: a range without bounds")
     if not target.low <= value <= target.high:
         return False
     if target.type == "int":

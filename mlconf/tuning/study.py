@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError, did_you_mean
+from mlconf.secrets import mask_text, mask_url
 
 if TYPE_CHECKING:
     import optuna
@@ -325,9 +326,7 @@ def _storage_errors(storage: str | None) -> Iterator[None]:
         optuna.exceptions.StorageInternalError,
     ) as exc:
         shown = _safe_url(storage)
-        detail = _hide_password(
-            str(exc).strip().splitlines()[0] if str(exc).strip() else "", storage
-        )
+        detail = mask_text(str(exc).strip().splitlines()[0] if str(exc).strip() else "", [storage])
         if isinstance(exc, ImportError):
             fix = f"install the database driver: pip install {_driver_package(exc, storage)}"
         elif "Can't load plugin" in str(exc):
@@ -372,37 +371,7 @@ def _driver_package(exc: ImportError, storage: str | None) -> str:
 
 
 def _safe_url(storage: str | None) -> str:
-    if storage is None:
-        return "memory"
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(storage).render_as_string(hide_password=True)
-    except Exception:
-        return _hide_password(storage, storage)
-
-
-def _hide_password(text: str, storage: str | None) -> str:
-    """`text` with the URL's password replaced by ***, as written and as decoded."""
-    if not storage:
-        return text
-    secrets: set[str] = set()
-    head, at, _ = storage.rpartition("@")
-    credentials = head.split("://", 1)[-1]
-    if at and ":" in credentials:
-        secrets.add(credentials.split(":", 1)[1])
-    try:
-        from sqlalchemy.engine import make_url
-
-        password = make_url(storage).password
-    except Exception:
-        password = None
-    if password:
-        secrets.add(str(password))
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    return "memory" if storage is None else str(mask_url(storage))
 
 
 @contextmanager
