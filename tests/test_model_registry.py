@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import subprocess
@@ -221,3 +222,61 @@ def test_two_processes_registering_at_once_get_distinct_versions(tmp_path: Path)
     versions = ModelRegistry(f"sqlite:///{tmp_path}/r.db").versions("churn")
     assert sorted(v.version for v in versions) == list(range(1, 17))
     assert {v.run_dir.name[0] for v in versions} == {"a", "b"}
+
+
+PROMOTER = textwrap.dedent(
+    """
+    import random, sys, time
+    from pathlib import Path
+    from mlconf.store.model_registry import ModelRegistry
+    root, seed = Path(sys.argv[1]), int(sys.argv[2])
+    registry = ModelRegistry(f"sqlite:///{{root}}/r.db")
+    pick = random.Random(seed)
+    while not (root / "go").exists():
+        time.sleep(0.01)
+    for _ in range(10):
+        registry.promote("churn", pick.randint(1, 4), "production", actor=f"worker{{seed}}")
+    """
+)
+
+
+def test_processes_promoting_at_once_lose_no_update(tmp_path: Path) -> None:
+    """Every promotion lands in the audit trail, chained: each starts where the last ended."""
+    registry = ModelRegistry(f"sqlite:///{tmp_path}/r.db")
+    for i in range(4):
+        run = tmp_path / f"run{i}"
+        model = fake_model(run)
+        registry.register(
+            "churn", run, model, alias=None, forced=False, metrics={}, criteria_passed=True
+        )
+    script = tmp_path / "promoter.py"
+    script.write_text(PROMOTER.format())
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path), str(seed)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2, 3)
+    ]
+    time.sleep(1.0)  # all have imported and wait on the go file
+    (tmp_path / "go").touch()
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "locked" not in err
+    promotions = [
+        row
+        for row in registry.audit("churn")
+        if row["action"] == "promote" and row["alias"] == "production"
+    ]
+    # 30 calls; one that names the version the alias already holds changes nothing.
+    assert 10 <= len(promotions) <= 30
+    assert {row["who"] for row in promotions} == {"worker1", "worker2", "worker3"}
+    assert all(row["from_version"] != row["to_version"] for row in promotions)
+    # No lost update: each promotion moved the alias from where the previous one left it.
+    for before, after in itertools.pairwise(promotions):
+        assert after["from_version"] == before["to_version"]
+    assert registry.resolve("churn@production").version == promotions[-1]["to_version"]
