@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import math
 import tempfile
+import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -287,9 +288,11 @@ def retrain(
     details["holdout_from"] = str(holdout["__created_at"].min())
     stamp = now.strftime("%Y%m%d-%H%M%S")
     runs_dir = Path(conf_r["runs_dir"]) if conf_r["runs_dir"] else champion.run_dir.parent
-    run_dir = runs_dir / f"retrain-{stamp}-{champion.name}"
+    # A second retrain within the same second must not reuse (and overwrite) the folder of
+    # the first, whose model is registered: a random suffix, and exist_ok=False to prove it.
+    run_dir = runs_dir / f"retrain-{stamp}-{uuid.uuid4().hex[:6]}-{champion.name}"
     data_file = run_dir / "retrain_data.parquet"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=False)
     write_with(data_file, lambda p: combined.to_parquet(p, index=False))
     details["run_dir"] = str(run_dir)
     try:
