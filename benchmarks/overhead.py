@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,13 +120,23 @@ def synthetic(rows: int, seed: int) -> pd.DataFrame:
 
 def dataset(rows: int, seed: int) -> Path:
     """The CSV for `rows`, generated on first use and reused afterwards."""
-    path = DATA_DIR / f"synthetic-{DATA_VERSION}-s{seed}-{rows}.csv"
+    return cached_csv(f"synthetic-{DATA_VERSION}", synthetic, rows, seed)
+
+
+def cached_csv(
+    stem: str, generate: Callable[[int, int], pd.DataFrame], rows: int, seed: int
+) -> Path:
+    """`generate(rows, seed)` written once to benchmarks/data/ (atomically), then reused.
+
+    The stem carries the generator's data version, so a changed generator gets new files.
+    """
+    path = DATA_DIR / f"{stem}-s{seed}-{rows}.csv"
     if path.is_file():
         return path
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     print(f"generating {path.relative_to(HERE.parent)} ...", flush=True)
     tmp = path.with_suffix(".csv.tmp")
-    synthetic(rows, seed).to_csv(tmp, index=False, float_format="%.6g")
+    generate(rows, seed).to_csv(tmp, index=False, float_format="%.6g")
     tmp.replace(path)
     return path
 

@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 from overhead import (
     CONF_DIR,
-    DATA_DIR,
     HERE,
     MLCONF,
     PYTHON,
     RESULTS_DIR,
     Measured,
+    cached_csv,
     machine,
     measure,
     wait_for_quiet,
@@ -80,15 +80,7 @@ def synthetic(rows: int, seed: int) -> pd.DataFrame:
 
 def dataset(rows: int, seed: int) -> Path:
     """The CSV for `rows`, generated on first use and reused afterwards."""
-    path = DATA_DIR / f"tuning-{DATA_VERSION}-s{seed}-{rows}.csv"
-    if path.is_file():
-        return path
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    print(f"generating {path.relative_to(HERE.parent)} ...", flush=True)
-    tmp = path.with_suffix(".csv.tmp")
-    synthetic(rows, seed).to_csv(tmp, index=False, float_format="%.6g")
-    tmp.replace(path)
-    return path
+    return cached_csv(f"tuning-{DATA_VERSION}", synthetic, rows, seed)
 
 
 def mlconf_command(csv: Path, trials: int, run_dir: Path) -> list[str]:
