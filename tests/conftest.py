@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from helpers import CARS, FAST, cli
+from postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 __all__ = ["FAST"]
 

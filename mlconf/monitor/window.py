@@ -94,8 +94,9 @@ def read_log(
     try:
         with engine.connect() as conn:
             rows = conn.execute(query).all()
-    except sa.exc.OperationalError as exc:
-        if "no such table" not in str(exc):
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+        # No predictions table yet: "no such table" (SQLite), "does not exist" (PostgreSQL)
+        if "no such table" not in str(exc) and "does not exist" not in str(exc):
             raise
         rows = []
     if not rows:

@@ -200,7 +200,9 @@ class ModelRegistry:
 
         metadata = sa.MetaData()
         self._tables = _tables(metadata)
-        self._guard(lambda: metadata.create_all(engine))
+        from mlconf.store.prediction_log import create_tables
+
+        self._guard(lambda: create_tables(metadata, engine))
         self._guard(lambda: _add_details_column(engine))
         return engine
 
@@ -243,10 +245,21 @@ class ModelRegistry:
             )
 
     @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
+    def _write(self, name: str | None = None) -> Iterator[sa.Connection]:
+        """A write transaction; on a server, holding model `name`'s row lock throughout.
+
+        SQLite serializes writers already (BEGIN IMMEDIATE). PostgreSQL's default isolation
+        would let two promotions read the same alias and record a broken audit chain, so
+        writers of one model queue on its row (SELECT ... FOR UPDATE).
+        """
+        import sqlalchemy as sa
+
         with self.engine.connect() as conn:
             conn = conn.execution_options(mlconf_write=True)
             with conn.begin():
+                if name is not None and conn.dialect.name != "sqlite":
+                    models = self._t["models"]
+                    conn.execute(sa.select(models.c.name).filter_by(name=name).with_for_update())
                 yield conn
 
     @contextmanager
@@ -314,7 +327,7 @@ class ModelRegistry:
 
         t = self._t
         name = row["name"]
-        with self._write() as conn:
+        with self._write(name) as conn:
             now = _now()
             if conn.execute(sa.select(t["models"].c.name).filter_by(name=name)).first() is None:
                 conn.execute(sa.insert(t["models"]).values(name=name, created_at=now))
@@ -349,7 +362,7 @@ class ModelRegistry:
         self._require()
 
         def write() -> None:
-            with self._write() as conn:
+            with self._write(name) as conn:
                 self._known_model(conn, name)
                 self._audit(
                     conn, _who(actor), action, name, alias, from_version, to_version, details
@@ -363,7 +376,7 @@ class ModelRegistry:
         self._require()
 
         def move() -> None:
-            with self._write() as conn:
+            with self._write(name) as conn:
                 self._active_version(conn, name, version, "promote")
                 previous = self._alias_version(conn, name, alias)
                 if previous == version:
@@ -378,7 +391,7 @@ class ModelRegistry:
         self._require()
 
         def move() -> int:
-            with self._write() as conn:
+            with self._write(name) as conn:
                 current = self._alias_version(conn, name, alias)
                 if current is None:
                     self._known_model(conn, name)
@@ -407,7 +420,7 @@ class ModelRegistry:
         t = self._t
 
         def retire() -> None:
-            with self._write() as conn:
+            with self._write(name) as conn:
                 self._active_version(conn, name, version, "archive")
                 held = self._aliases_of(conn, name).get(version, ())
                 if held:

@@ -51,6 +51,25 @@ def make_engine(url: str) -> sa.Engine:
     return engine
 
 
+def create_tables(metadata: sa.MetaData, engine: sa.Engine, attempts: int = 5) -> None:
+    """Create the missing tables; processes starting together on one server may race.
+
+    PostgreSQL lets two CREATE TABLEs of one name run at once and fails the second with a
+    duplicate key or "already exists"; the tables are there then, so look again.
+    """
+    import sqlalchemy as sa
+
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine, checkfirst=True)
+            return
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
+            racing = "already exists" in str(exc) or "duplicate key" in str(exc)
+            if not racing or attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
 def tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
     import sqlalchemy as sa
 
@@ -86,7 +105,7 @@ class PredictionLog:
         self.engine = engine if engine is not None else make_engine(url)
         self.metadata = sa.MetaData()
         self.predictions, self.feedback = tables(self.metadata)
-        self.metadata.create_all(self.engine, checkfirst=True)
+        create_tables(self.metadata, self.engine)
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=max(1, queue_size))
         self._lock = threading.Lock()
         # ids handed out but maybe not yet written, so feedback right after a prediction works
