@@ -208,10 +208,13 @@ class TuneConfig:
     """How the search runs: budget, storage (resumable), sampler and pruner by name."""
 
     n_trials: int = 20
+    total_trials: int | None = None
     timeout: float | None = None
     folds: int = 3
     storage: str | None = None
     study_name: str | None = None
+    heartbeat_interval: int = 60
+    grace_period: int = 120
     sampler: str = "tpe"
     sampler_params: dict[str, Any] = field(default_factory=dict)
     pruner: str = "median"

@@ -4,7 +4,8 @@ Runs only when `search.space` is set. Each trial's folds are reported to the pru
 which stops hopeless trials early. The best params replace `model.params` for the
 train stage; every trial lands in `trials.csv`, the winner in `best_params.json`, and
 the search's history and parameter importances in `plots/`.
-With `tune.storage` a database URL, a killed run resumes its study where it stopped.
+With `tune.storage` a database URL, a killed run resumes its study where it stopped, and
+with `tune.total_trials` many workers share one study until it holds that many trials.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ def tune(ctx: RunContext) -> None:
     from mlconf.stages.crossval import cross_validate
     from mlconf.stages.train import seeded_pipeline, training_data
     from mlconf.store.atomic import write_json, write_with
-    from mlconf.tuning.progress import TrialProgress
     from mlconf.tuning.rounds import pruning_callback
     from mlconf.tuning.space import parse_space
     from mlconf.tuning.study import trials_frame
@@ -83,15 +83,7 @@ def tune(ctx: RunContext) -> None:
             raise MlconfError(f"{primary} is undefined on the folds", where="stage tune")
         return value
 
-    stored = len(study.trials)
-    with TrialProgress(ctx.console, primary, tune_conf.n_trials, tune_conf.timeout) as bar:
-        study.optimize(
-            objective,
-            n_trials=tune_conf.n_trials if tune_conf.n_trials > 0 else None,
-            timeout=tune_conf.timeout,
-            callbacks=[bar.update],
-            catch=(ValueError,),
-        )
+    mine = _run_trials(ctx, study, objective)
     frame = trials_frame(study, space)
     write_with(ctx.artifact("trials.csv"), lambda tmp: frame.to_csv(tmp, index=False))
     if _completed(study) == 0:
@@ -116,14 +108,49 @@ def tune(ctx: RunContext) -> None:
             "overrides": [f"model={model_name}", *as_overrides("model.params", best)],
         },
     )
-    ran = len(study.trials) - stored
-    ctx.count("tuning", {"trials": ran, "study_trials": len(study.trials)})
-    _check_timeout(ctx, study.trials[stored:], tune_conf.timeout)
+    ctx.count("tuning", {"trials": len(mine), "study_trials": len(study.trials)})
+    _check_timeout(ctx, mine, tune_conf.timeout)
     conf.model = ModelConfig(name=model_name, params=best)
     ctx.console.print(
         f"  best of {len(study.trials)} trials: {primary} {study.best_value:.4f} "
         f"(trial {study.best_trial.number}; trials.csv, best_params.json)"
     )
+
+
+def _run_trials(ctx: RunContext, study: Any, objective: Any) -> list[Any]:
+    """Run this worker's trials (`tune.n_trials`, or up to the study's `tune.total_trials`).
+
+    Returns the trials this process ran; on a shared study the others' are not among them.
+    """
+    from mlconf.tuning.budget import run_to_total
+    from mlconf.tuning.progress import TrialProgress
+
+    tune_conf = ctx.conf.tune
+    mine: list[Any] = []
+    total = tune_conf.total_trials
+    shown = total if total is not None else tune_conf.n_trials
+    metric = ctx.conf.problem.primary_metric
+    with TrialProgress(ctx.console, metric, shown, tune_conf.timeout) as bar:
+        if total is not None:
+            done = sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
+            if done:
+                ctx.console.print(f"  study has {done} of its {total} trials already")
+            return run_to_total(
+                study,
+                objective,
+                total=total,
+                timeout=tune_conf.timeout,
+                callbacks=[bar.update],
+                catch=(ValueError,),
+            )
+        study.optimize(
+            objective,
+            n_trials=tune_conf.n_trials if tune_conf.n_trials > 0 else None,
+            timeout=tune_conf.timeout,
+            callbacks=[bar.update, lambda _study, trial: mine.append(trial)],
+            catch=(ValueError,),
+        )
+    return mine
 
 
 def configured_study(conf: TrainConfig, model_name: str) -> Any:
@@ -145,6 +172,8 @@ def configured_study(conf: TrainConfig, model_name: str) -> Any:
         seed=conf.seed,
         sampler_params=tune_conf.sampler_params,
         pruner_params=tune_conf.pruner_params,
+        heartbeat_interval=tune_conf.heartbeat_interval,
+        grace_period=tune_conf.grace_period,
     )
 
 
@@ -180,7 +209,22 @@ def tuned_model(conf: TrainConfig) -> str:
 
     Also checks the budget, so that both mistakes surface before any data is read.
     """
-    if conf.tune.n_trials < 1 and conf.tune.timeout is None:
+    total = conf.tune.total_trials
+    if total is not None and total < 1:
+        raise MlconfError(
+            f"tune.total_trials must be 1 or more, got {total}",
+            where="config key tune.total_trials",
+            fix="set tune.total_trials=100 (the study's trials over all workers), or null",
+        )
+    if not 1 <= conf.tune.heartbeat_interval < conf.tune.grace_period:
+        raise MlconfError(
+            f"tune.heartbeat_interval ({conf.tune.heartbeat_interval} s) must be at least 1 "
+            f"and below tune.grace_period ({conf.tune.grace_period} s), or living workers' "
+            "trials would be marked failed",
+            where="config key tune.heartbeat_interval",
+            fix="e.g. tune.heartbeat_interval=60 tune.grace_period=120",
+        )
+    if conf.tune.n_trials < 1 and conf.tune.timeout is None and total is None:
         raise MlconfError(
             f"tuning needs a budget, but tune.n_trials is {conf.tune.n_trials} and no "
             "tune.timeout is set",

@@ -182,6 +182,8 @@ def open_study(
     seed: int = 0,
     sampler_params: Mapping[str, Any] | None = None,
     pruner_params: Mapping[str, Any] | None = None,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
 ) -> optuna.Study:
     """Create the study, or resume it with every finished trial if it already exists.
 
@@ -192,7 +194,8 @@ def open_study(
     from `seed` and the number of trials already stored when resuming, so a resumed study
     continues reproducibly instead of replaying the first trials' parameters (QMC keeps
     its seed: it stores its position in the study). Database studies get a heartbeat, so a
-    trial whose worker died is marked FAIL by the next worker after GRACE_PERIOD seconds.
+    trial whose worker died is marked FAIL by the next worker after `grace_period` seconds
+    of silence (default GRACE_PERIOD; beats every `heartbeat_interval`, HEARTBEAT_INTERVAL).
     """
     import optuna
 
@@ -208,7 +211,7 @@ def open_study(
             where="search.direction",
             fix="use maximize (accuracy, AUC, R2) or minimize (errors, losses)",
         )
-    backend = _storage(storage)
+    backend = _storage(storage, heartbeat_interval, grace_period)
     shown = _safe_url(storage)
     with _storage_errors(storage):
         stored = _stored_trials(backend, name)
@@ -237,7 +240,9 @@ def open_study(
     return study
 
 
-def _storage(storage: str | None) -> BaseStorage | None:
+def _storage(
+    storage: str | None, heartbeat_interval: int | None = None, grace_period: int | None = None
+) -> BaseStorage | None:
     """None for in-memory, else an RDBStorage with a heartbeat (its folder made for SQLite)."""
     if storage is None or storage.strip().lower() in ("", "memory"):
         return None
@@ -266,10 +271,15 @@ def _storage(storage: str | None) -> BaseStorage | None:
     with _storage_errors(storage), _quiet_experimental():
         # The heartbeat lets the next worker mark a dead worker's trial FAIL after the grace
         # period; no callback is needed for that (a callback only adds retries).
-        return _open_rdb(storage)
+        return _open_rdb(storage, heartbeat_interval, grace_period)
 
 
-def _open_rdb(storage: str, attempts: int = 5) -> BaseStorage:
+def _open_rdb(
+    storage: str,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    attempts: int = 5,
+) -> BaseStorage:
     """Open the storage; workers starting together race to create its tables, so retry."""
     import time
 
@@ -279,7 +289,9 @@ def _open_rdb(storage: str, attempts: int = 5) -> BaseStorage:
     for attempt in range(attempts):
         try:
             return RDBStorage(
-                storage, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD
+                storage,
+                heartbeat_interval=heartbeat_interval or HEARTBEAT_INTERVAL,
+                grace_period=grace_period or GRACE_PERIOD,
             )
         except (OperationalError, IntegrityError) as exc:
             racing = "already exists" in str(exc) or "locked" in str(exc) or "UNIQUE" in str(exc)
@@ -287,6 +299,14 @@ def _open_rdb(storage: str, attempts: int = 5) -> BaseStorage:
                 raise
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def fail_stale(study: optuna.Study) -> None:
+    """Mark the running trials whose worker stopped beating (past the grace period) FAIL."""
+    import optuna
+
+    with _quiet_experimental():
+        optuna.storages.fail_stale_trials(study)
 
 
 def _stored_trials(backend: BaseStorage | None, name: str) -> int:
