@@ -93,6 +93,9 @@ def test_workers_share_the_total_and_outlive_a_killed_one(
     # The killed worker's trial (the first) was marked failed through its stopped heartbeat.
     assert study.trials[0].state.name == "FAIL"
     assert all(t.user_attrs.get("over_budget") for t in study.trials[1:] if t.state.name == "FAIL")
+    # Each worker seeds its sampler with its own identity: no two trials drew the same C.
+    finished = [t.params["C"] for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(set(finished)) == len(finished)
 
 
 def test_unreachable_storage_is_a_clear_error_without_the_password(tmp_path: Path) -> None:

@@ -159,9 +159,12 @@ def configured_study(conf: TrainConfig, model_name: str) -> Any:
     The runner calls this before loading any data when a storage is set, so a URL that
     cannot be opened, or a study stored with the other direction, fails at once.
     """
+    from mlconf.tuning.budget import worker_seed
     from mlconf.tuning.study import open_study
 
     tune_conf = conf.tune
+    # Workers sharing a budget must not all draw the same parameters from one seed.
+    seed = worker_seed(conf.seed) if tune_conf.total_trials is not None else conf.seed
     higher = get("metric", conf.problem.primary_metric).meta.get("greater_is_better", True)
     return open_study(
         name=tune_conf.study_name or f"{conf.experiment_name}-{model_name}",
@@ -169,7 +172,7 @@ def configured_study(conf: TrainConfig, model_name: str) -> Any:
         direction="maximize" if higher else "minimize",
         sampler=tune_conf.sampler,
         pruner=tune_conf.pruner,
-        seed=conf.seed,
+        seed=seed,
         sampler_params=tune_conf.sampler_params,
         pruner_params=tune_conf.pruner_params,
         heartbeat_interval=tune_conf.heartbeat_interval,

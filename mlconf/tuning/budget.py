@@ -35,6 +35,19 @@ WAIT_POLL = 1.0
 OVER_BUDGET = "over_budget"
 
 
+def worker_seed(seed: int) -> int:
+    """`seed` mixed with this host and process: workers started together with one config
+    would otherwise sample the same parameters. Distributed runs are not reproducible."""
+    import os
+    import socket
+    import zlib
+
+    import numpy as np
+
+    identity = zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
+    return int(np.random.SeedSequence([seed, identity]).generate_state(1)[0])
+
+
 class OverBudgetError(Exception):
     """A trial started after the study reached its total (a race between workers)."""
 
