@@ -21,6 +21,7 @@ FAST = [
     "explore.enabled=false",
     "explain.enabled=false",
     "report.enabled=false",
+    "privacy.scan=false",
 ]
 
 # A model that, in the worker to be killed, hangs inside its first fit (mid-trial).
