@@ -12,6 +12,7 @@ The number of kills survived is printed at the end of the module ("kill -9 trial
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import signal
@@ -55,7 +56,7 @@ def _report_kills(request: pytest.FixtureRequest) -> Iterator[None]:
         reporter.write_line(f"\n{line}")
 
 
-def _now_true() -> bool:
+def _at_once(_: int) -> bool:
     return True
 
 
@@ -64,12 +65,12 @@ def kill_at_random(
     cwd: Path,
     delays: Sequence[float],
     *,
-    ready: Callable[[], bool] = _now_true,
+    ready: Callable[[int], bool] = _at_once,
     timeout: float = 120.0,
 ) -> list[int]:
-    """Start every command (a list of arguments after `python`), wait until `ready()` holds,
-    then SIGKILL command i `delays[i]` seconds later unless it has ended; the exit codes
-    (-9 for a killed one). Commands that end before `ready()` holds are not killed."""
+    """Start every command (a list of arguments after `python`); once `ready(i)` holds for
+    command i, SIGKILL it `delays[i]` seconds later unless it has ended. The exit codes
+    (-9 for a killed one); a command that ends before it is ready is not killed."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("MLCONF_TRACEBACK", None)
     procs = [
@@ -83,18 +84,21 @@ def kill_at_random(
         for command in commands
     ]
     deadline = time.monotonic() + timeout
+    kill_at: dict[int, float] = {}
     try:
-        while not ready() and any(p.poll() is None for p in procs):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not ready after {timeout}s: {commands}")
-            time.sleep(0.02)
-        start = time.monotonic()
-        for proc, delay in sorted(zip(procs, delays, strict=True), key=lambda pd: pd[1]):
-            try:
-                proc.wait(timeout=max(0.0, start + delay - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-        return [proc.wait(timeout=60) for proc in procs]
+        while any(p.poll() is None for p in procs):
+            now = time.monotonic()
+            if now > deadline:
+                raise AssertionError(f"still running after {timeout}s: {commands}")
+            for i, proc in enumerate(procs):
+                if proc.poll() is not None:
+                    continue
+                if i not in kill_at and ready(i):
+                    kill_at[i] = now + delays[i]
+                if now >= kill_at.get(i, math.inf):
+                    proc.send_signal(signal.SIGKILL)
+            time.sleep(0.01)
+        return [proc.wait() for proc in procs]
     finally:
         for proc in procs:  # an assertion above must not leave a process behind
             if proc.poll() is None:
@@ -124,6 +128,9 @@ def mlconf_cli(*args: str) -> list[str]:
 
 # --- training ---------------------------------------------------------------------------------
 
+# Every stage that saves or registers, without the slow optional ones.
+LEAN = [*FAST, "explain.enabled=false", "explore.enabled=false", "report.enabled=false"]
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
@@ -133,19 +140,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
     runs = folder / "experiments" / "breast_cancer" / "runs"
     pick = random.Random(7)
     codes = kill_at_random(
-        [mlconf_cli("train", *FAST, "explain.enabled=false") for _ in range(TRAIN_KILLS)],
+        [mlconf_cli("train", *LEAN) for _ in range(TRAIN_KILLS)],
         folder,
-        [pick.uniform(0.0, 6.0) for _ in range(TRAIN_KILLS)],
-        ready=lambda: any(runs.glob("*/run.json")),  # a run has started its stages
+        [pick.uniform(0.0, 3.0) for _ in range(TRAIN_KILLS)],  # the stages take about 2 s
+        ready=lambda _: any(runs.glob("*/run.json")),  # a run has started its stages
     )
     run_train(
-        [
-            *FAST,
-            "explain.enabled=false",
-            "explore.enabled=false",
-            "report.enabled=false",
-            f"deploy.registry_url=sqlite:///{folder / 'experiments' / 'mlconf.db'}",
-        ],
+        [*LEAN, f"deploy.registry_url=sqlite:///{folder / 'experiments' / 'mlconf.db'}"],
         runs / "clean",
     )
     return folder, codes
@@ -216,7 +217,7 @@ def test_promotion_killed_at_random_moments_loses_no_update(
             [[str(script), url, f"worker{i}"] for i in (1, 2)],
             tmp_path,
             [pick.uniform(0.0, 0.4) for _ in range(2)],
-            ready=lambda before=before: _promote_rows(database) >= before + 4,
+            ready=lambda _, before=before: _promote_rows(database) >= before + 4,
         )
         assert killed(codes) == 2, codes  # the promoters never stop by themselves
         registry = check_registry(url)
@@ -239,7 +240,7 @@ BAD_ROWS = (5, 777, 20_000)  # rows (1-based) with text in a numeric column: qua
 @pytest.fixture(scope="module")
 def scoring_input(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     """A CSV of breast_cancer features repeated to 34,140 rows (scoring takes about a second
-    in chunks of 1,000), three of them invalid; (path, rows)."""
+    in chunks of 500), three of them invalid; (path, rows)."""
     import pandas as pd
     from sklearn.datasets import load_breast_cancer
 
@@ -285,12 +286,12 @@ def test_batch_scoring_killed_at_random_moments_leaves_whole_outputs_or_none(
     codes = kill_at_random(
         [
             mlconf_cli("predict", f"model={model_dir}", f"input={path}", f"output={name}",
-                       "chunk_rows=1000")
+                       "chunk_rows=500")
             for name in names
         ],
         folder,
-        [pick.uniform(0.0, 1.5) for _ in names],
-        ready=lambda: all(any(folder.glob(f".{name}.*.tmp")) for name in names),  # all scoring
+        [pick.uniform(0.0, 1.0) for _ in names],
+        ready=lambda i: any(folder.glob(f".{names[i]}.*.tmp")),  # it has begun to score
     )  # fmt: skip
     _check_outputs(folder, names, rows)
     assert killed(codes) >= 1, codes
@@ -310,6 +311,7 @@ TUNE = [
     *FAST,
     "search=xgboost",
     "search.space.n_estimators.high=100",
+    "search.space.max_depth.high=4",
     "tune.folds=2",
     "tune.study_name=crash",
     "stages=[load,prepare,split,tune]",
@@ -341,7 +343,7 @@ def test_tuning_killed_at_random_moments_resumes_with_every_finished_trial(
         [mlconf_cli("train", *TUNE, storage, "tune.n_trials=100") for _ in range(TUNE_KILLS)],
         tmp_path,
         [pick.uniform(0.0, 1.0) for _ in range(TUNE_KILLS)],
-        ready=lambda: len(_trials(database, "COMPLETE")) >= 2,
+        ready=lambda _: len(_trials(database, "COMPLETE")) >= 2,
     )
     assert killed(codes) == TUNE_KILLS, codes
     finished = _trials(database, "COMPLETE")
