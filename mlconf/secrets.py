@@ -100,6 +100,14 @@ def passwords_in(text: str) -> set[str]:
     return found | {unquote(secret) for secret in found}
 
 
+# A secret-named field that only names where the secret is (`api_key_env: MLCONF_API_KEY`).
+_POINTER = re.compile(r"(?i)[_-](env|var|file|path|header|name|min_length)['\"]?\s*[:=]")
+
+
+def _mask_field(match: re.Match[str]) -> str:
+    return match.group(0) if _POINTER.search(match.group(1)) else f"{match.group(1)}{MASK}"
+
+
 _REMEMBERED: set[str] = set()
 
 
@@ -120,7 +128,7 @@ def mask_text(text: str, secrets: Iterable[str | None] = ()) -> str:
             hidden |= passwords_in(secret) if "://" in secret else {secret}
     text = _CREDENTIALS.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     text = _URL.sub(_mask_one, text)
-    text = _SECRET_FIELD.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _SECRET_FIELD.sub(_mask_field, text)
     for secret in sorted(hidden, key=len, reverse=True):
         if len(secret) >= 3:  # a one- or two-letter "secret" would mask ordinary words
             text = text.replace(secret, MASK)

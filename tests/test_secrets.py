@@ -129,7 +129,8 @@ def test_mask_text_hides_tokens_in_url_paths_queries_and_fields(text: str, shown
         "sqlite:///experiments/mlconf.db",
         "experiments/cars/runs/2026-11-26_10-06-08-5424e5/model",
         "https://hydra.cc/docs/1.2/advanced/override_grammar/basic",
-        "the key 'price' has 5 missing values; tokens split on spaces",
+        "the key 'price' has 5 missing values",
+        "api_key_env: MLCONF_API_KEY\n- deploy.serve.api_key_env=MY_KEY",
     ],
 )
 def test_mask_text_leaves_ordinary_urls_and_text_alone(text: str) -> None:
