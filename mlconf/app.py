@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlconf.errors import MlconfError
-from mlconf.secrets import MaskedStream, mask_text
+from mlconf.secrets import MaskedStream, mask_text, remember, secrets_in
 
 _RUN_ID = uuid.uuid4().hex[:6]
 # One stamp per command, so that the sweep folder can be found again after the sweep.
@@ -80,6 +80,7 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
         from mlconf.summary import print_summary
 
         console = Console(stderr=True)
+        remember(_secrets(cfg))  # also for a traceback printed after Hydra lets go
         sys.path.insert(0, str(Path.cwd()))
         multirun = HydraConfig.get().mode == RunMode.MULTIRUN
         try:
@@ -90,7 +91,7 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
                 or os.environ.get("HYDRA_FULL_ERROR") == "1"
             ):
                 raise
-            sys.stderr.write(f"mlconf: error: {mask_text(exc.render())}\n")
+            sys.stderr.write(f"mlconf: error: {mask_text(exc.render(), _secrets(cfg))}\n")
             if not multirun:
                 raise SystemExit(exc.exit_code) from None
             failures.append(HydraConfig.get().job.override_dirname)
@@ -137,6 +138,13 @@ def _summarize_sweeps() -> int:
     return failed
 
 
+def _secrets(cfg: Any) -> list[str]:
+    """The credentials of a composed config (its URLs and secret-named values), as typed."""
+    from omegaconf import OmegaConf
+
+    return secrets_in(OmegaConf.to_container(cfg, resolve=False))
+
+
 def _record_failure(job_dir: Path, cfg: Any, exc: MlconfError) -> None:
     """A job that failed before its run started still leaves a run.json for the summary."""
     from mlconf.store.runs import RunRecord
@@ -144,6 +152,9 @@ def _record_failure(job_dir: Path, cfg: Any, exc: MlconfError) -> None:
     if (job_dir / "run.json").is_file():
         return  # the runner recorded it
     record = RunRecord(
-        run_dir=job_dir, experiment=str(cfg.get("experiment_name")), seed=int(cfg.get("seed", 0))
+        run_dir=job_dir,
+        experiment=str(cfg.get("experiment_name")),
+        seed=int(cfg.get("seed", 0)),
+        secrets=_secrets(cfg),
     )
     record.finish("failed", exc.render())

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlconf.errors import MlconfError
-from mlconf.secrets import mask_text
+from mlconf.secrets import format_exception, mask_text
 
 USAGE = """\
 mlconf <command> [options]
@@ -88,9 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[command](rest)
     except MlconfError as exc:
         if _show_traceback():
-            raise
-        report_error(exc)
+            sys.stderr.write(format_exception(exc))
+        else:
+            report_error(exc)
         return exc.exit_code
+    except Exception as exc:  # a bug, not a user error: its traceback, credentials masked
+        sys.stderr.write(format_exception(exc))
+        return 1
 
 
 def _train(rest: list[str]) -> int:

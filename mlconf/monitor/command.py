@@ -25,6 +25,7 @@ from mlconf.errors import MlconfError, did_you_mean
 from mlconf.monitor.drift import Alert, worst
 from mlconf.monitor.sections import install as install_loop_sections
 from mlconf.names import check_path, inside
+from mlconf.secrets import mask_text
 
 if TYPE_CHECKING:
     from mlconf.monitor.config import MonitoringConfig
@@ -522,7 +523,7 @@ def _watch(own: dict[str, str], kwargs: dict[str, Any]) -> int:
             _print(result)
             code = max(code, result.exit_code)
         except MlconfError as exc:
-            sys.stderr.write(f"mlconf: error: {exc.render()}\n")
+            sys.stderr.write(f"mlconf: error: {mask_text(exc.render())}\n")
             code = max(code, exc.exit_code)
         done += 1
         if times is not None and done >= times:

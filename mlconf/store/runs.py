@@ -86,6 +86,9 @@ class RunRecord:
     error: str | None = None
     versions: dict[str, str] = field(default_factory=package_versions)
     git: dict[str, Any] | None = field(default_factory=git_commit)
+    # Credentials of the run's config (URLs, API keys): hidden wherever they appear in the
+    # error and warnings, also outside a URL (a driver may quote a password). Never saved.
+    secrets: list[str] = field(default_factory=list, repr=False)
 
     def timed(self, stage: str, seconds: float) -> None:
         self.stages[stage] = round(seconds, 4)
@@ -99,7 +102,8 @@ class RunRecord:
 
     def save(self) -> None:
         data = asdict(self)
+        del data["secrets"]
         data["run_dir"] = str(self.run_dir)
-        data["error"] = mask_text(self.error) if self.error else self.error
-        data["warnings"] = [mask_text(w) for w in self.warnings]
+        data["error"] = mask_text(self.error, self.secrets) if self.error else self.error
+        data["warnings"] = [mask_text(w, self.secrets) for w in self.warnings]
         write_json(self.run_dir / "run.json", data)
