@@ -390,7 +390,7 @@ class ClusterConfig:
     threads_per_worker: int = 1
     memory_limit: str = "auto"
     dashboard_address: str | None = "127.0.0.1:0"
-    timeout: float = 30.0
+    timeout: float = 10.0
 
 
 @dataclass
