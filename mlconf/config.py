@@ -382,6 +382,21 @@ class PrivacyConfig:
 
 
 @dataclass
+class ClusterConfig:
+    """Where Dask work runs (conf/cluster/): `none` (this process), `local` (a LocalCluster of
+    worker processes started for the run and closed after it) or the existing cluster at
+    `address` (tcp://host:port). `model=xgboost_dask` trains on it."""
+
+    kind: str = "none"
+    address: str | None = None
+    n_workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str = "auto"
+    dashboard_address: str | None = "127.0.0.1:0"
+    timeout: float = 10.0
+
+
+@dataclass
 class TrainConfig:
     """The primary config of `mlconf train`."""
 
@@ -424,6 +439,7 @@ class TrainConfig:
     deploy: DeployConfig = field(default_factory=DeployConfig)
     explore: ExploreConfig = field(default_factory=ExploreConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 
 def store_schemas() -> None:

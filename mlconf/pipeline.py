@@ -146,3 +146,21 @@ def make_model(model: ModelConfig, task: str) -> Any:
         raise MlconfError(
             f"model '{model.name}' rejected its params: {exc}", where="config key model.params"
         ) from exc
+
+
+def deployable(model: Any) -> Any:
+    """`model` with a final estimator that has `as_plain_estimator()` (xgboost trained on a
+    Dask cluster) replaced by that ordinary estimator, inside a decision-threshold wrapper
+    too: the saved model then loads and predicts like any other, without a cluster."""
+    from sklearn.model_selection import FixedThresholdClassifier
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        name, last = model.steps[-1]
+        model.steps[-1] = (name, deployable(last))
+        return model
+    if isinstance(model, FixedThresholdClassifier) and hasattr(model, "estimator_"):
+        model.estimator = model.estimator_ = deployable(model.estimator_)
+        return model
+    plain = getattr(model, "as_plain_estimator", None)
+    return plain() if callable(plain) else model

@@ -14,6 +14,7 @@ from mlconf.errors import MlconfError, did_you_mean
 from mlconf.framing import check_problem
 from mlconf.names import check_name
 from mlconf.registry import REGISTRY
+from mlconf.scale.cluster import cluster_client
 from mlconf.secrets import mask_text, secrets_in
 from mlconf.stages.context import RunContext
 from mlconf.store.atomic import write_text
@@ -107,6 +108,7 @@ def check_names(conf: TrainConfig) -> None:
             from mlconf.stages.tune import configured_study
 
             configured_study(conf, tuned_model(conf))
+    _check_cluster(conf)
     for stage in conf.stages:
         if stage not in STAGES:
             raise MlconfError(
@@ -114,6 +116,26 @@ def check_names(conf: TrainConfig) -> None:
                 where="config key stages",
                 fix=f"use stages from: {', '.join(STAGES)}",
             )
+
+
+def _check_cluster(conf: TrainConfig) -> None:
+    """A model that trains on a Dask cluster (registered with needs_cluster) needs one."""
+    from mlconf.scale.cluster import configured
+    from mlconf.stages.select import candidate_models
+
+    names = [conf.model.name, *(c.name for c in candidate_models(conf.model_selection.candidates))]
+    if conf.search.space:
+        from mlconf.stages.tune import tuned_model
+
+        names.append(tuned_model(conf))
+    needing = sorted({n for n in names if REGISTRY.get("model", n).meta.get("needs_cluster")})
+    if needing and not configured(conf.cluster):
+        raise MlconfError(
+            f"model {', '.join(needing)} trains on a Dask cluster, but none is configured",
+            where="config key cluster",
+            fix="add cluster=local (starts a local cluster for the run) or "
+            "cluster.address=tcp://host:port (an existing one)",
+        )
 
 
 def _mask_hydra_files(folder: Path, secrets: list[str]) -> None:
@@ -163,12 +185,14 @@ def run(
     record.save()
     ctx = RunContext(conf=conf, run_dir=folder, record=record, console=console)
     try:
-        for name in conf.stages:
-            start = time.perf_counter()
-            with console.status(f"[bold]{name}[/] ...", spinner="dots"):
-                STAGES[name](ctx)
-            record.timed(name, time.perf_counter() - start)
-            console.print(f"[green]✓[/] {name:<9} {record.stages[name]:7.2f}s")
+        # A local cluster lives as long as the stages run, and is closed even when one fails.
+        with cluster_client(conf.cluster, console):
+            for name in conf.stages:
+                start = time.perf_counter()
+                with console.status(f"[bold]{name}[/] ...", spinner="dots"):
+                    STAGES[name](ctx)
+                record.timed(name, time.perf_counter() - start)
+                console.print(f"[green]✓[/] {name:<9} {record.stages[name]:7.2f}s")
     except MlconfError as exc:
         record.finish("failed", exc.render())
         raise

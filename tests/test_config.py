@@ -109,6 +109,8 @@ def test_every_option_of_every_group_composes(group: str, option: str) -> None:
         overrides.append(f"model={option}")  # a space belongs to one model family
     if group == "model" and option == "linear":
         overrides.append("experiment=diabetes")  # least squares is for regression only
+    if group == "model" and option == "xgboost_dask":
+        overrides.append("cluster=local")  # it trains on a cluster (none is started here)
     conf = typed(compose_train(overrides))
     check_names(conf)
     if group == "model":

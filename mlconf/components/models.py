@@ -27,10 +27,25 @@ def xgboost(task: str, **params: Any) -> Any:
     """Gradient-boosted trees (XGBoost), with native categorical support on."""
     import xgboost as xgb
 
-    merged = {"enable_categorical": True, "tree_method": "hist", **params}
+    merged = _xgboost_params(params)
     if task == "classification":
         return xgb.XGBClassifier(**merged)
     return _for_task(task, "xgboost", None, xgb.XGBRegressor(**merged))
+
+
+@register("model", "xgboost_dask", needs_cluster=True)
+def xgboost_dask(task: str, **params: Any) -> Any:
+    """XGBoost trained on the run's Dask cluster (xgboost.dask), saved as ordinary xgboost."""
+    from mlconf.scale.xgboost_dask import DaskTrainedXGBClassifier, DaskTrainedXGBRegressor
+
+    merged = _xgboost_params(params)
+    if task == "classification":
+        return DaskTrainedXGBClassifier(**merged)
+    return _for_task(task, "xgboost_dask", None, DaskTrainedXGBRegressor(**merged))
+
+
+def _xgboost_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {"enable_categorical": True, "tree_method": "hist", **params}
 
 
 @register("model", "random_forest")

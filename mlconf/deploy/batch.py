@@ -499,10 +499,17 @@ def predict_file(
     keep: Sequence[str] = (),
     overwrite: bool = False,
     console: Console | None = None,
+    cluster: str | None = None,
 ) -> BatchSummary:
-    """Score `input` with the model in chunks of `chunk_rows`, writing `output` atomically."""
-    import numpy as np
+    """Score `input` with the model in chunks of `chunk_rows`, writing `output` atomically.
+
+    `cluster` (`local`, or a scheduler address tcp://host:port) scores the chunks on a Dask
+    cluster's workers, a few at a time, and writes them in order: the same output.
+    """
     import pandas as pd
+
+    from mlconf.scale.cluster import cluster_client, map_ordered, parse_cluster
+    from mlconf.store.artifacts import model_files
 
     if chunk_rows < 1:
         raise MlconfError(f"chunk_rows must be at least 1, got {chunk_rows}", where="chunk_rows=")
@@ -548,50 +555,43 @@ def predict_file(
         ids_not_in_input=[c for c in ids if c not in source.columns],
     )
     started = time.perf_counter()
-    with ExitStack() as stack, _Progress(console, source.total) as advance:
-        tmp = stack.enter_context(atomic_path(out_path))
-        writer = _writer(out_fmt, tmp, columns)
-        q_writer: _CsvOut | None = None
+    task = _ChunkTask(schema, kept, proba_names, list(source.columns))
+
+    def numbered() -> Iterator[pd.DataFrame]:
         for chunk in source.chunks():
             if chunk.empty:
                 continue
             chunk.index = pd.RangeIndex(summary.rows + 1, summary.rows + 1 + len(chunk))
             summary.rows += len(chunk)
             summary.chunks += 1
-            valid = chunk
-            rules = chunk_schema(schema, chunk)
-            if rules["columns"]:
-                from mlconf.validation import REASONS_COLUMN, ROW_COLUMN, validate
+            yield chunk
 
-                result = validate(
-                    chunk, rules, source=f"rows {chunk.index[0]:,}..", allow_empty=True
-                )
-                valid = result.valid
-                if result.n_quarantined:
-                    bad = result.quarantined.rename(
-                        columns={ROW_COLUMN: ROW, REASONS_COLUMN: REASON}
-                    )
-                    if q_writer is None:
-                        q_tmp = stack.enter_context(atomic_path(q_path))
-                        q_writer = _CsvOut(q_tmp, [ROW, REASON, *source.columns])
-                        stack.callback(q_writer.close)
-                    q_writer.write(bad[[ROW, REASON, *source.columns]])
-                    summary.quarantined += result.n_quarantined
-            if len(valid):
-                labels, proba = score(model, valid)
-                out = pd.DataFrame({ROW: valid.index.to_numpy()}, index=valid.index)
-                for name in kept:
-                    out[name] = chunk.loc[valid.index, name]
-                out[PREDICTION] = labels
-                if model.task == "classification":
-                    probs = proba if proba is not None else np.full((len(valid), 0), np.nan)
-                    for i, name in enumerate(proba_names):
-                        out[name] = probs[:, i] if i < probs.shape[1] else np.nan
-                out[VERSION] = version
-                out[SCORED_AT] = datetime.now(UTC).isoformat(timespec="seconds")
-                writer.write(out)
-                summary.scored += len(valid)
-            advance(len(chunk))
+    with ExitStack() as stack, _Progress(console, source.total) as advance:
+        tmp = stack.enter_context(atomic_path(out_path))
+        writer = _writer(out_fmt, tmp, columns)
+        q_writer: _CsvOut | None = None
+        client = stack.enter_context(cluster_client(parse_cluster(cluster), console, "cluster="))
+        if client is None:
+            results: Iterator[_Scored] = (task.run(chunk, model) for chunk in numbered())
+        else:
+            if folder is None:
+                raise MlconfError("the model has no folder to send to the workers", where="model=")
+            files = model_files(folder)
+            results = map_ordered(client, _score_on_worker, numbered(), task, files)
+        for scored in results:
+            if scored.bad is not None:
+                if q_writer is None:
+                    q_tmp = stack.enter_context(atomic_path(q_path))
+                    q_writer = _CsvOut(q_tmp, [ROW, REASON, *source.columns])
+                    stack.callback(q_writer.close)
+                q_writer.write(scored.bad)
+                summary.quarantined += len(scored.bad)
+            if scored.out is not None:
+                scored.out[VERSION] = version
+                scored.out[SCORED_AT] = datetime.now(UTC).isoformat(timespec="seconds")
+                writer.write(scored.out)
+                summary.scored += len(scored.out)
+            advance(scored.rows)
         writer.close()
     if q_writer is not None:
         summary.quarantine = q_path
@@ -599,6 +599,72 @@ def predict_file(
         q_path.unlink(missing_ok=True)  # a stale quarantine file would describe another run
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass
+class _Scored:
+    """One chunk's predictions (without version and time, added where they are written) and
+    its quarantined rows."""
+
+    rows: int
+    out: pd.DataFrame | None
+    bad: pd.DataFrame | None
+
+
+@dataclass
+class _ChunkTask:
+    """The work on one chunk: check it against the schema, score the rows that pass. The same
+    on a Dask worker as here, so a cluster changes where it runs, not what it gives."""
+
+    schema: dict[str, Any]
+    kept: list[str]
+    proba_names: list[str]
+    source_columns: list[str]
+
+    def run(self, chunk: pd.DataFrame, model: TrainedModel) -> _Scored:
+        import numpy as np
+        import pandas as pd
+
+        valid, bad = chunk, None
+        rules = chunk_schema(self.schema, chunk)
+        if rules["columns"]:
+            from mlconf.validation import REASONS_COLUMN, ROW_COLUMN, validate
+
+            result = validate(chunk, rules, source=f"rows {chunk.index[0]:,}..", allow_empty=True)
+            valid = result.valid
+            if result.n_quarantined:
+                renamed = result.quarantined.rename(
+                    columns={ROW_COLUMN: ROW, REASONS_COLUMN: REASON}
+                )
+                bad = renamed[[ROW, REASON, *self.source_columns]]
+        if not len(valid):
+            return _Scored(len(chunk), None, bad)
+        labels, proba = score(model, valid)
+        out = pd.DataFrame({ROW: valid.index.to_numpy()}, index=valid.index)
+        for name in self.kept:
+            out[name] = chunk.loc[valid.index, name]
+        out[PREDICTION] = labels
+        if model.task == "classification":
+            probs = proba if proba is not None else np.full((len(valid), 0), np.nan)
+            for i, name in enumerate(self.proba_names):
+                out[name] = probs[:, i] if i < probs.shape[1] else np.nan
+        return _Scored(len(chunk), out, bad)
+
+
+# A Dask worker loads each model once (by its pipeline's sha256), from the files it was sent.
+_WORKER_MODELS: dict[str, TrainedModel] = {}
+
+
+def _score_on_worker(chunk: pd.DataFrame, task: _ChunkTask, files: dict[str, bytes]) -> _Scored:
+    import hashlib
+
+    from mlconf.store.artifacts import load_model_files
+
+    key = hashlib.sha256(files[PIPELINE_FILE]).hexdigest()
+    if key not in _WORKER_MODELS:
+        _WORKER_MODELS.clear()
+        _WORKER_MODELS[key] = load_model_files(files)
+    return task.run(chunk, _WORKER_MODELS[key])
 
 
 def _check_columns(model: TrainedModel, source: _Input, keep: Sequence[str]) -> None:
@@ -674,6 +740,8 @@ CLI_KEYS = {
     "overwrite": "true to replace an existing output (and quarantine) file",
     "url": "the database URL for a sql: input, e.g. sqlite:///data/shop.db",
     "registry_url": "the model registry database (default deploy.registry_url)",
+    "cluster": "score the chunks on Dask workers: local (a cluster for this job) or "
+    "tcp://host:port (pip install 'mlconf[scale]')",
 }
 REQUIRED = ("model", "input", "output")
 EPILOG = """\
@@ -784,6 +852,7 @@ def main(args: Sequence[str]) -> int:
         keep=[c.strip() for c in settings.get("keep", "").split(",") if c.strip()],
         overwrite=_flag(settings.get("overwrite", "false"), "overwrite"),
         console=Console(stderr=True),
+        cluster=settings.get("cluster"),
     )
     sys.stdout.write(summary.line() + "\n")
     return 0

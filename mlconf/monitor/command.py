@@ -263,7 +263,7 @@ def _compute(ctx: MonitorContext) -> tuple[dict[str, Any], list[Alert]]:
     quality, alerts = check_quality(
         ref, frame, ctx.model.manifest.get("schema"), ctx.settings.quality
     )
-    drift, drift_alerts = feature_drift(ref, frame, ctx.settings)
+    drift, drift_alerts = feature_drift(ref, frame, ctx.settings, _on_cluster(ctx))
     alerts += drift_alerts
     version = ctx.version
     summary: dict[str, Any] = {
@@ -302,6 +302,20 @@ def _compute(ctx: MonitorContext) -> tuple[dict[str, Any], list[Alert]]:
         sections[section] = out
     summary["sections"] = sections
     return summary, alerts
+
+
+def _on_cluster(ctx: MonitorContext) -> dict[str, Any] | None:
+    """The drift tests' current values, computed on row partitions on the configured Dask
+    cluster (setting `cluster`); None without one (they are computed in this process)."""
+    if not ctx.settings.cluster:
+        return None
+    from mlconf.monitor.drift import values_on_cluster
+    from mlconf.scale.cluster import cluster_client, parse_cluster
+
+    with cluster_client(parse_cluster(ctx.settings.cluster), None, "monitoring cluster") as client:
+        if client is None:
+            return None
+        return values_on_cluster(client, ctx.reference["columns"], ctx.current.frame)
 
 
 def _settings_dict(settings: MonitoringConfig) -> dict[str, Any]:

@@ -77,11 +77,13 @@ class MonitoringConfig(LoopSettings):
     last: int | None = None  # or the last N logged predictions
     out_dir: str | None = None  # default experiments/<model>/monitoring/<time>
     interval: float = 3600.0  # seconds between runs with --watch
+    # drift on a Dask cluster's workers: local (started for the run) or tcp://host:port
+    cluster: str | None = None
     drift: DriftSettings = field(default_factory=DriftSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
 
 
-TOP_LEVEL = ("registry_url", "window", "last", "out_dir", "interval")
+TOP_LEVEL = ("registry_url", "window", "last", "out_dir", "interval", "cluster")
 LOOP_GROUPS = ("performance", "health", "impact", "rules", "notifiers", "retrain")
 
 

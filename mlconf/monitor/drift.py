@@ -8,6 +8,7 @@ at the alert level; the share of drifted features has its own levels.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,47 @@ def current_values(profile: dict[str, Any], series: pd.Series) -> Any:
     return as_categorical(series)
 
 
+def column_values(frame: pd.DataFrame, profiles: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`current_values` of every profiled column in `frame`: the per-row work of drift, which
+    runs on each row partition separately when a cluster computes it."""
+    return {c: current_values(p, frame[c]) for c, p in profiles.items() if c in frame.columns}
+
+
+def combine_values(
+    profiles: dict[str, dict[str, Any]], parts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The partitions' `column_values` joined into the whole frame's: numeric values merged
+    in order, categorical values unioned (sorted categories, the rows' order kept), so the
+    tests see exactly what `column_values` of the whole frame gives."""
+    import numpy as np
+    from pandas.api.types import union_categoricals
+
+    combined: dict[str, Any] = {}
+    for column, profile in profiles.items():
+        pieces = [part[column] for part in parts if column in part]
+        if not pieces:
+            continue
+        if profile["kind"] == "numeric":
+            combined[column] = np.sort(np.concatenate(pieces), kind="stable")
+            continue
+        filled = [p for p in pieces if len(p)] or pieces[:1]
+        combined[column] = union_categoricals(filled, sort_categories=True)
+    return combined
+
+
+def values_on_cluster(
+    client: Any, profiles: dict[str, dict[str, Any]], frame: pd.DataFrame
+) -> dict[str, Any]:
+    """`column_values` of `frame`, computed on the cluster's workers, one row partition each."""
+    import numpy as np
+
+    from mlconf.scale.cluster import map_ordered, worker_count
+
+    bounds = np.linspace(0, len(frame), worker_count(client) + 1).astype(int)
+    chunks = (frame.iloc[a:b] for a, b in itertools.pairwise(bounds))
+    return combine_values(profiles, list(map_ordered(client, column_values, chunks, profiles)))
+
+
 def tests_for(settings: MonitoringConfig, column: str, kind: str) -> list[str]:
     drift = settings.drift
     if column in drift.columns:
@@ -89,15 +131,22 @@ def run_tests(
     frame: pd.DataFrame,
     settings: MonitoringConfig,
     tests: dict[str, list[str]] | None = None,
+    precomputed: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every test on every column present in `frame`, p-values corrected, levels set."""
+    """Every test on every column present in `frame`, p-values corrected, levels set.
+
+    `precomputed`: the columns' `column_values`, when computed already (on a cluster).
+    """
     from mlconf.registry import REGISTRY
 
     rows: list[dict[str, Any]] = []
     for column, profile in profiles.items():
         if column not in frame.columns:
             continue
-        values = current_values(profile, frame[column])
+        if precomputed is not None and column in precomputed:
+            values = precomputed[column]
+        else:
+            values = current_values(profile, frame[column])
         row: dict[str, Any] = {
             "feature": column,
             "kind": profile["kind"],
@@ -164,10 +213,13 @@ def _score(row: dict[str, Any]) -> float:
 
 
 def feature_drift(
-    reference: dict[str, Any], frame: pd.DataFrame, settings: MonitoringConfig
+    reference: dict[str, Any],
+    frame: pd.DataFrame,
+    settings: MonitoringConfig,
+    precomputed: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[Alert]]:
     """Per-feature drift, the share of drifted features, and the alerts they raise."""
-    rows = run_tests(reference["columns"], frame, settings)
+    rows = run_tests(reference["columns"], frame, settings, precomputed=precomputed)
     compared = [r for r in rows if r["tests"]]
     drifted = [r["feature"] for r in compared if r["drifted"]]
     share = len(drifted) / len(compared) if compared else 0.0

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import OmegaConf
 
 from mlconf.monitor.reference import REFERENCE_FILE
+from mlconf.pipeline import deployable
 from mlconf.store.artifacts import BACKGROUND_FILE, TrainedModel, background_bytes, save_model
 
 if TYPE_CHECKING:
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 
 def save(ctx: RunContext) -> None:
     conf = ctx.conf
+    # A model trained on a Dask cluster is stored as its ordinary xgboost estimator.
+    ctx["pipeline"] = deployable(ctx["pipeline"])
     model = TrainedModel(
         pipeline=ctx["pipeline"],
         task=conf.problem.task,

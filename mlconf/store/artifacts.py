@@ -187,6 +187,29 @@ def load_model(path: Path | str) -> TrainedModel:
     )
 
 
+def model_files(folder: Path | str) -> dict[str, bytes]:
+    """A model folder's manifest and the files it lists, as bytes: what a Dask worker on
+    another machine needs to load the model (with `load_model_files`, checked as usual)."""
+    folder = Path(folder)
+    if folder.is_file():
+        folder = folder.parent
+    manifest = read_manifest(folder)
+    names = [MANIFEST_FILE, *manifest.get("files", {})]
+    return {name: (folder / name).read_bytes() for name in names}
+
+
+def load_model_files(files: dict[str, bytes]) -> TrainedModel:
+    """`load_model` on files given as bytes (see `model_files`): same checks, same result."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mlconf-model-") as tmp:
+        for name, content in files.items():
+            if Path(name).name != name:
+                raise MlconfError(f"model file name '{name}' is not a plain file name")
+            (Path(tmp) / name).write_bytes(content)
+        return load_model(tmp)
+
+
 def background_bytes(frame: pd.DataFrame, rows: int, seed: int) -> bytes:
     """Up to `rows` rows of `frame`, sampled with `seed`, as Parquet (keeps the dtypes)."""
     import io

@@ -1,0 +1,1 @@
+"""Scaling out on Dask: clusters, lazy data, training on many workers."""
