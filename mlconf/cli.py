@@ -173,11 +173,20 @@ def _schema(rest: list[str]) -> int:
     from mlconf.store.atomic import write_text
     from mlconf.validation import infer_schema, schema_yaml
 
+    if ns.output and ns.output.is_dir():
+        raise MlconfError(
+            f"'{ns.output}' is a folder", where="-o/--output", fix="name a file: -o schema.yaml"
+        )
     reader = parquet if str(ns.path).endswith((".parquet", ".pq")) else csv
     frame = reader(ns.path)
     text = schema_yaml(infer_schema(frame, max_allowed=ns.max_allowed), source=ns.path)
     if ns.output:
-        write_text(ns.output, text)
+        try:
+            write_text(ns.output, text)
+        except OSError as exc:
+            raise MlconfError(
+                f"cannot write '{ns.output}': {exc.strerror}", where="-o/--output"
+            ) from exc
         sys.stderr.write(f"wrote {ns.output} ({frame.shape[1]} columns); review it before use\n")
     else:
         sys.stdout.write(text)

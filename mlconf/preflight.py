@@ -7,6 +7,7 @@ first lets every such mistake name its file, line or override.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ def override_positions(args: list[str]) -> list[int]:
     return positions
 
 
+@functools.cache
 def _strict_loader() -> Any:
     import yaml
 
@@ -87,24 +89,36 @@ def _strict_loader() -> Any:
 
 def check_yaml_files(folders: list[Path]) -> None:
     """Parse every config file once; a syntax error or duplicate key names file and line."""
-    import yaml
-
-    loader = _strict_loader()
     for folder in folders:
         for path in sorted(folder.rglob("*.yaml")):
-            text = path.read_text(encoding="utf-8")
-            try:
-                # S506: the loader is a yaml.SafeLoader subclass (see _strict_loader).
-                yaml.load(text, Loader=_named(loader, path))  # noqa: S506
-            except yaml.MarkedYAMLError as exc:
-                mark = exc.problem_mark
-                line = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-                hint = " (tabs are not allowed for indentation)" if "\t" in text else ""
-                raise MlconfError(
-                    f"not valid YAML: {exc.problem}{hint}",
-                    where=f"{path}{line}",
-                    fix="indent with spaces and check the quoting on that line",
-                ) from exc
+            check_yaml_file(path)
+
+
+def check_yaml_file(path: Path) -> None:
+    """Parse one config file; a syntax error, a tab, a duplicate key or bytes that are not
+    UTF-8 text are an MlconfError naming the file and line."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise MlconfError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+            where=str(path),
+            fix="save the file as UTF-8 YAML",
+        ) from exc
+    try:
+        # S506: the loader is a yaml.SafeLoader subclass (see _strict_loader).
+        yaml.load(text, Loader=_named(_strict_loader(), path))  # noqa: S506
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        hint = " (tabs are not allowed for indentation)" if "\t" in text else ""
+        raise MlconfError(
+            f"not valid YAML: {exc.problem}{hint}",
+            where=f"{path}{line}",
+            fix="indent with spaces and check the quoting on that line",
+        ) from exc
 
 
 def _named(loader: Any, path: Path) -> Any:

@@ -200,6 +200,13 @@ class Registry:
     def import_plugins(self, modules: list[str]) -> None:
         """Import the project's own plugin modules named in config (`plugins: [...]`)."""
         for module in modules:
+            if not all(part.isidentifier() for part in str(module).split(".")):
+                raise MlconfError(
+                    f"plugin module '{module}' is not a module name",
+                    where="config key plugins",
+                    fix="name the module as Python imports it (my_components or "
+                    "my_package.components), not as a file path",
+                )
             try:
                 importlib.import_module(module)
             except ModuleNotFoundError as exc:
@@ -209,11 +216,28 @@ class Registry:
                     fix="check the module name and that its folder is on PYTHONPATH "
                     "(run from the project folder, or `pip install -e` it)",
                 ) from exc
+            except Exception as exc:  # the plugin's own code failed: say where
+                raise MlconfError(
+                    f"plugin module '{module}' failed while being imported: "
+                    f"{type(exc).__name__}: {exc}{_raised_at(exc)}",
+                    where="config key plugins",
+                    fix="fix the error in that module (MLCONF_TRACEBACK=1 shows the traceback)",
+                ) from exc
             self._adopt(module)
 
     def origin_modules(self) -> set[str]:
         """Modules that registered at least one component here (built-in or plugin)."""
         return {c.factory.__module__ for kind in KINDS for c in self._items[kind].values()}
+
+
+def _raised_at(exc: BaseException) -> str:
+    """' (at FILE:LINE)', the last frame of the traceback (a SyntaxError names its own)."""
+    import traceback
+
+    if isinstance(exc, SyntaxError):
+        return ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
 
 
 def _origin_of(factory: Callable[..., Any]) -> str:

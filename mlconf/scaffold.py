@@ -91,6 +91,14 @@ def scaffold(directory: Path, *, force: bool = False) -> list[Path]:
     from mlconf.validation import infer_schema, schema_yaml
 
     directory = Path(directory)
+    # the folder, or the nearest part of its path that exists, must be a folder
+    existing = next(p for p in (directory, *directory.parents) if p.exists())
+    if not existing.is_dir():
+        raise MlconfError(
+            f"'{existing}' is a file, so the folder '{directory}' cannot be made",
+            where="mlconf init",
+            fix="choose a folder path that does not run through a file",
+        )
     if directory.exists() and any(directory.iterdir()) and not force:
         raise MlconfError(
             f"folder '{directory}' is not empty",

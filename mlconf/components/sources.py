@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SKLEARN_DATASETS = ("breast_cancer", "wine", "diabetes", "iris")
+# Past this many columns every stage slows to minutes (2 rows x 100,001 columns: 20 s to
+# prepare, minutes to fit), so a wider CSV is refused before it is read.
+MAX_COLUMNS = 10_000
 
 
 def existing_file(path: str | None, kind: str) -> Path:
@@ -41,7 +44,7 @@ def csv(path: str | None = None, options: dict[str, Any] | None = None) -> pd.Da
 
     p = existing_file(path, "csv")
     opts = {"encoding": "utf-8-sig", **(options or {})}
-    _unique_header(p, opts)
+    _check_header(p, opts)
     try:
         return pd.read_csv(p, **opts)
     except pd.errors.EmptyDataError as exc:
@@ -59,8 +62,9 @@ def csv(path: str | None = None, options: dict[str, Any] | None = None) -> pd.Da
         ) from exc
 
 
-def _unique_header(path: Path, opts: dict[str, Any]) -> None:
-    """pandas renames a repeated header to `a.1`; say so instead of training on it."""
+def _check_header(path: Path, opts: dict[str, Any]) -> None:
+    """pandas renames a repeated header to `a.1`: say so instead of training on it. Refuse
+    more than MAX_COLUMNS columns unless `usecols` picks some."""
     import csv as _csv
 
     if opts.get("header", "infer") is None or "names" in opts:
@@ -70,6 +74,13 @@ def _unique_header(path: Path, opts: dict[str, Any]) -> None:
             header = next(_csv.reader(fh, delimiter=opts.get("sep", ",")), [])
     except (UnicodeDecodeError, _csv.Error, TypeError):
         return  # pandas reports these with the row and the reason
+    if len(header) > MAX_COLUMNS and "usecols" not in opts:
+        raise MlconfError(
+            f"file '{path}' has {len(header):,} columns; mlconf reads at most "
+            f"{MAX_COLUMNS:,} columns of a CSV file (every stage would take minutes)",
+            fix="keep only the columns you need: list them in the source's options.usecols "
+            "(e.g. options: {usecols: [age, income, target]}), or cut the file down",
+        )
     from collections import Counter
 
     repeated = sorted(name for name, n in Counter(header).items() if n > 1)

@@ -474,7 +474,9 @@ def _check_target(path: Path, overwrite: bool, key: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise MlconfError(
-            f"cannot create the folder '{folder}': {exc.strerror}", where=f"{key}="
+            f"cannot create the folder '{folder}': {exc.strerror}",
+            where=f"{key}=",
+            fix="write to a folder that exists or can be made (no file in its path)",
         ) from exc
     if not os.access(folder, os.W_OK | os.X_OK):
         raise MlconfError(
@@ -512,7 +514,11 @@ def predict_file(
     from mlconf.store.artifacts import model_files
 
     if chunk_rows < 1:
-        raise MlconfError(f"chunk_rows must be at least 1, got {chunk_rows}", where="chunk_rows=")
+        raise MlconfError(
+            f"chunk_rows must be at least 1, got {chunk_rows}",
+            where="chunk_rows=",
+            fix="e.g. chunk_rows=50000",
+        )
     out_path = Path(output).expanduser()
     out_fmt = output_format(out_path)
     q_path = Path(quarantine).expanduser() if quarantine else Path(f"{out_path}.quarantine.csv")
@@ -791,6 +797,9 @@ def project_defaults(conf: Path = Path("conf")) -> tuple[int, str]:
     if path.is_file():
         import yaml
 
+        from mlconf.preflight import check_yaml_file
+
+        check_yaml_file(path)
         try:
             raw = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
@@ -808,7 +817,9 @@ def _flag(value: str, key: str) -> bool:
         return True
     if lowered in ("false", "0", "no"):
         return False
-    raise MlconfError(f"expected true or false, got '{value}'", where=f"{key}=")
+    raise MlconfError(
+        f"expected true or false, got '{value}'", where=f"{key}=", fix=f"{key}=true or {key}=false"
+    )
 
 
 def main(args: Sequence[str]) -> int:
@@ -839,7 +850,9 @@ def main(args: Sequence[str]) -> int:
             chunk_rows = int(settings["chunk_rows"].replace("_", ""))
         except ValueError as exc:
             raise MlconfError(
-                f"expected a whole number, got '{settings['chunk_rows']}'", where="chunk_rows="
+                f"expected a whole number, got '{settings['chunk_rows']}'",
+                where="chunk_rows=",
+                fix="e.g. chunk_rows=50000",
             ) from exc
     summary = predict_file(
         settings["model"],

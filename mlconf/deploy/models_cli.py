@@ -27,6 +27,9 @@ def default_registry_url() -> str:
     for folder in (Path("conf"), conf_dir()):
         path = folder / "deploy" / "default.yaml"
         if path.is_file():
+            from mlconf.preflight import check_yaml_file
+
+            check_yaml_file(path)
             node = OmegaConf.load(path)
             url = node.get("registry_url") if isinstance(node, DictConfig) else None
             if isinstance(url, str) and url:

@@ -398,7 +398,7 @@ def _parse(args: list[str]) -> tuple[dict[str, str], list[str], bool]:
 
             head = key.removeprefix("monitoring.").split(".")[0]
             if head not in (*TOP_LEVEL, "drift", "quality"):
-                known = [*mine, *TOP_LEVEL, "drift.*", "quality.*"]
+                known = list(dict.fromkeys([*mine, *TOP_LEVEL, "drift.*", "quality.*"]))
                 raise MlconfError(
                     f"unknown setting '{key}'.{did_you_mean(key, known)}",
                     fix=f"use one of: {', '.join(known)}",
@@ -445,6 +445,7 @@ def _history(args: list[str]) -> int:
     from mlconf.store.model_registry import ModelRegistry
 
     own, overrides, _ = _parse(args)
+    limit = _count(own, "limit", 50) or 50
     config = load_settings(overrides)
     registry = ModelRegistry(own.get("registry_url") or config.registry_url)
     if not registry.exists():
@@ -453,7 +454,7 @@ def _history(args: list[str]) -> int:
             fix="run `mlconf monitor model=...` first, or pass registry_url=",
         )
     name = own.get("model")
-    rows = history.runs(registry.engine, name, limit=int(own.get("limit", 50)))
+    rows = history.runs(registry.engine, name, limit=limit)
     if not rows:
         sys.stdout.write(f"no monitor runs{f' for {name}' if name else ''} yet\n")
         return 0
@@ -516,6 +517,24 @@ def main(args: list[str]) -> int:
     return _watch(own, kwargs)
 
 
+def _count(own: dict[str, str], key: str, default: int | None) -> int | None:
+    """A positive whole number given as KEY=N, or `default` when KEY is not given."""
+    text = own.get(key)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise MlconfError(
+            f"expected a whole number of at least 1, got '{text}'",
+            where=f"{key}=",
+            fix=f"e.g. {key}=10",
+        )
+    return value
+
+
 def _out(own: dict[str, str]) -> Path | None:
     return Path(own["out"]) if own.get("out") else None
 
@@ -526,7 +545,7 @@ def _watch(own: dict[str, str], kwargs: dict[str, Any]) -> int:
     from mlconf.monitor.config import load_settings
 
     interval = load_settings(kwargs["settings"]).interval
-    times = int(own["times"]) if own.get("times") else None
+    times = _count(own, "times", None)
     code, done = EXIT_OK, 0
     while times is None or done < times:
         out = _out(own)

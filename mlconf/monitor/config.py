@@ -98,6 +98,9 @@ def load_settings(
     project_file = (project or Path.cwd()) / "conf" / "monitoring" / "default.yaml"
     layers: list[tuple[Any, str]] = []
     if project_file.is_file():
+        from mlconf.preflight import check_yaml_file
+
+        check_yaml_file(project_file)
         layers.append((lambda: OmegaConf.load(project_file), str(project_file)))
     if isinstance(overrides, dict):
         layers.append((lambda: OmegaConf.create(overrides), "monitor settings"))

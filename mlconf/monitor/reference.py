@@ -172,12 +172,17 @@ def load_reference(path: Path, model_sha256: str | None) -> dict[str, Any]:
             f"model/{REFERENCE_FILE}), or pass reference=PATH",
         )
     try:
-        reference: dict[str, Any] = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise MlconfError(f"{path} is not valid JSON: {exc}", where=str(path)) from exc
-    if reference.get("format") != FORMAT:
+        reference = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # not JSON, or not UTF-8 text
         raise MlconfError(
-            f"{path} has format {reference.get('format')!r}, expected {FORMAT!r}",
+            f"{path} is not valid JSON: {exc}",
+            where=str(path),
+            fix="use the reference.json saved with the model",
+        ) from exc
+    found = reference.get("format") if isinstance(reference, dict) else type(reference).__name__
+    if found != FORMAT:
+        raise MlconfError(
+            f"{path} has format {found!r}, expected {FORMAT!r}",
             where=str(path),
             fix="use the reference.json saved with the model",
         )

@@ -48,6 +48,9 @@ def parse(args: list[str], project: Path | None = None) -> tuple[str, str, Serve
     base = OmegaConf.structured(DeployConfig)
     project_file = (project or Path.cwd()) / "conf" / "deploy" / "default.yaml"
     if project_file.is_file():
+        from mlconf.preflight import check_yaml_file
+
+        check_yaml_file(project_file)
         try:
             base = OmegaConf.merge(base, OmegaConf.load(project_file))
         except OmegaConfBaseException as exc:
@@ -80,7 +83,12 @@ def parse(args: list[str], project: Path | None = None) -> tuple[str, str, Serve
         settings = ServeConfig(**OmegaConf.to_container(merged.serve))  # type: ignore[arg-type]
         registry_url = str(merged.registry_url)
     except OmegaConfBaseException as exc:
-        raise MlconfError(f"invalid serve setting: {exc}".splitlines()[0]) from exc
+        full_key = getattr(exc, "full_key", None)
+        raise MlconfError(
+            f"invalid serve setting: {exc}".splitlines()[0],
+            where=f"deploy.{full_key}" if full_key else None,
+            fix="see `mlconf serve --help` for the settings",
+        ) from exc
     check(settings)
     return model, registry_url, settings
 

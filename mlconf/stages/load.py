@@ -151,5 +151,6 @@ def _drop(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         raise MlconfError(
             f"cannot drop columns that are not in the data: {', '.join(missing)}",
             where="config key data.drop_columns",
+            fix="remove them from data.drop_columns, or check their spelling",
         )
     return frame.drop(columns=columns) if columns else frame

@@ -218,7 +218,7 @@ class ModelRegistry:
         for attempt in range(LOCK_RETRIES):
             try:
                 return action()
-            except sa.exc.OperationalError as exc:
+            except sa.exc.DatabaseError as exc:  # OperationalError (locked) is one too
                 text = str(exc.orig).lower()
                 if "locked" not in text and "busy" not in text:
                     raise MlconfError(
