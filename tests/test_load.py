@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytest.importorskip("fastapi")
 from loadgen import load_test, record_body
 from serve_helpers import free_port, train_model
+
+from mlconf.store.prediction_log import PredictionLog, new_row
 
 REQUESTS = 1_000
 WARMUP = 200
@@ -53,3 +57,23 @@ def test_load_loses_nothing_and_memory_stays_flat(tmp_path: Path) -> None:
     assert report.log_metrics['prediction_log_rows_total{state="dropped"}'] == 0
     assert report.log_metrics['prediction_log_rows_total{state="failed"}'] == 0
     assert report.rss_growth < 0.10, (report.rss_after_warmup_kib, report.rss_end_kib)
+
+
+def test_rows_a_stalled_writer_leaves_at_shutdown_are_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The shutdown that a load test relies on: rows not written in time are said, not lost
+    silently."""
+    gate = threading.Event()
+
+    class Stalled(PredictionLog):
+        def _write(self, batch: list[dict[str, Any]]) -> None:
+            gate.wait(10)
+            super()._write(batch)
+
+    plog = Stalled(f"sqlite:///{tmp_path / 'log.db'}", queue_size=100)
+    plog.submit([new_row(f"id-{i}", "m", "1", {"a": i}, {}, 1.0) for i in range(5)])
+    plog.close(timeout=0.2)
+    gate.set()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("writer still busy" in m and "5 row(s) not written" in m for m in messages)
