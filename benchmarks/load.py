@@ -59,7 +59,7 @@ def line(kind: str, report: LoadReport) -> str:
         f"{load['throughput_rps']:.1f} req/s p50={load['p50_ms']:.1f} ms "
         f"p95={load['p95_ms']:.1f} ms p99={load['p99_ms']:.1f} ms "
         f"RSS {report.rss_after_warmup_kib / 1024:.1f} -> {report.rss_end_kib / 1024:.1f} MiB "
-        f"({report.rss_growth:+.1%})"
+        f"({report.rss_growth:+.1%}) server CPU {report.cpu_ms_per_request:.1f} ms/request"
     )
     if report.ids_missing is not None:
         text += (
@@ -118,6 +118,8 @@ def main() -> None:
         ratios = {
             "throughput": ours["throughput_rps"] / base["throughput_rps"],
             **{k: ours[f"{k}_ms"] / base[f"{k}_ms"] for k in ("p50", "p95", "p99")},
+            "cpu_per_request": servers["mlconf"]["cpu_ms_per_request"]
+            / servers["plain"]["cpu_ms_per_request"],
         }
         results["ratios_mlconf_over_plain"] = ratios
         print("mlconf / plain: " + ", ".join(f"{k} x{v:.2f}" for k, v in ratios.items()))

@@ -4,7 +4,7 @@ benchmarks/load.py (and the load loop of benchmarks/serve.py).
 - `drive`: N concurrent httpx clients POST one body until `requests` were sent or
   `max_seconds` passed, whichever comes first; every non-2xx answer and every transport
   error counts as an error.
-- `tree_rss_kib`: VmRSS of a process and all its descendants, from /proc.
+- `tree_rss_kib`, `tree_cpu_s`: VmRSS and CPU time of a process and its descendants.
 - `logged_ids`: the prediction ids in the `predictions` table of a registry database.
 - `load_test`: all of it around one server command: start it, warm up, RSS, load, RSS,
   graceful stop (SIGTERM, so the prediction log writer drains), then the log check.
@@ -114,8 +114,8 @@ async def drive(
     return result
 
 
-def tree_rss_kib(pid: int) -> int:
-    """VmRSS (KiB) of process `pid` plus all its descendants (Linux /proc)."""
+def _tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (Linux /proc)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -125,9 +125,18 @@ def tree_rss_kib(pid: int) -> int:
         # field 4 is the parent; the command (field 2) may hold spaces, so split after ')'
         parent = int(text.rsplit(")", 1)[1].split()[1])
         children.setdefault(parent, []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def tree_rss_kib(pid: int) -> int:
+    """VmRSS (KiB) of process `pid` plus all its descendants."""
+    total = 0
+    for current in _tree(pid):
         try:
             status = Path(f"/proc/{current}/status").read_text()
         except OSError:
@@ -135,8 +144,21 @@ def tree_rss_kib(pid: int) -> int:
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
-        todo.extend(children.get(current, []))
     return total
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` plus its descendants."""
+    import os
+
+    total = 0
+    for current in _tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def logged_ids(db_url: str) -> set[str]:
@@ -161,6 +183,7 @@ class LoadReport:
     load: dict[str, Any]
     rss_after_warmup_kib: int
     rss_end_kib: int
+    cpu_ms_per_request: float  # the server's CPU time over the timed run, per request sent
     exit_code: int | None
     shutdown_complete: bool  # uvicorn finished its lifespan shutdown (the log writer drained)
     ids_returned: int = 0
@@ -211,16 +234,11 @@ def load_test(
     ids = prediction_ids if db_url else None
     with serve_process(command, port, cwd) as served:
         predict = f"{served.url}/predict"
-        warm = asyncio.run(
-            drive(predict, body, requests=warmup, clients=clients, max_seconds=max_seconds, ids=ids)
-        )
-        rss_warm = tree_rss_kib(served.pid)
-        run = asyncio.run(
-            drive(
-                predict, body, requests=requests, clients=clients, max_seconds=max_seconds, ids=ids
-            )
-        )
-        rss_end = tree_rss_kib(served.pid)
+        bounds: dict[str, Any] = {"clients": clients, "max_seconds": max_seconds, "ids": ids}
+        warm = asyncio.run(drive(predict, body, requests=warmup, **bounds))
+        rss_warm, cpu_warm = tree_rss_kib(served.pid), tree_cpu_s(served.pid)
+        run = asyncio.run(drive(predict, body, requests=requests, **bounds))
+        rss_end, cpu_end = tree_rss_kib(served.pid), tree_cpu_s(served.pid)
         counters = {}
         if db_url:
             counters = log_counters(httpx.get(f"{served.url}/metrics", timeout=30).text)
@@ -228,6 +246,7 @@ def load_test(
         run.summary(),
         rss_warm,
         rss_end,
+        (cpu_end - cpu_warm) * 1000 / max(run.sent, 1),
         served.returncode,
         "Application shutdown complete" in served.output,
         log_metrics=counters,
