@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # helpers, serve_helpers, loadgen
 
 
 def plain_app(model_dir: str) -> Any:
@@ -63,9 +64,6 @@ def free_port() -> int:
 
 
 def train(folder: Path) -> Path:
-    from omegaconf import OmegaConf  # noqa: F401  (hydra needs it first)
-
-    sys.path.insert(0, str(ROOT / "tests"))
     from helpers import compose_train, quiet_console
 
     from mlconf.runner import run
@@ -77,10 +75,11 @@ def train(folder: Path) -> Path:
     return folder / "run" / "model"
 
 
-def start(kind: str, model_dir: Path, port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def server_command(kind: str, model_dir: Path, port: int, workdir: Path) -> list[str]:
+    """The command line that serves `model_dir` on `port`: mlconf serve, or the plain app."""
     if kind == "mlconf":
-        args = [
+        return [
+            sys.executable,
             "-m",
             "mlconf.cli",
             "serve",
@@ -89,12 +88,14 @@ def start(kind: str, model_dir: Path, port: int, workdir: Path) -> subprocess.Po
             "reload_interval=null",
             f"registry_url=sqlite:///{workdir / 'mlconf.db'}",
         ]
-    else:
-        args = [__file__, "--plain-server", str(model_dir), str(port)]
+    return [sys.executable, __file__, "--plain-server", str(model_dir), str(port)]
+
+
+def start(kind: str, model_dir: Path, port: int, workdir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, *args],
+        server_command(kind, model_dir, port, workdir),
         cwd=workdir,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -117,45 +118,22 @@ async def wait_ready(url: str, timeout: float = 60) -> None:
 
 async def load(url: str, record: dict[str, Any], clients: int, requests: int) -> dict[str, Any]:
     """`requests` single-record predictions spread over `clients` concurrent clients."""
-    import httpx
-    import numpy as np
+    from loadgen import drive  # tests/loadgen.py, shared with benchmarks/load.py
 
     body = json.dumps(record).encode()
-    headers = {"content-type": "application/json"}
-    latencies: list[float] = []
-    failures = 0
-    first_failure: list[str] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-
-        async def worker(n: int, keep: bool) -> None:
-            nonlocal failures
-            for _ in range(n):
-                started = time.perf_counter()
-                response = await client.post(f"{url}/predict", content=body, headers=headers)
-                elapsed = time.perf_counter() - started
-                if response.status_code != 200:
-                    failures += 1
-                    if not first_failure:
-                        first_failure.append(f"{response.status_code} {response.text[:300]}")
-                elif keep:
-                    latencies.append(elapsed)
-
-        await asyncio.gather(*(worker(max(1, 200 // clients), False) for _ in range(clients)))
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(requests // clients, True) for _ in range(clients)))
-        wall = time.perf_counter() - started
-    if not latencies:
-        raise RuntimeError(f"every request failed, e.g. {first_failure}")
-    ms = np.asarray(latencies) * 1000
+    await drive(f"{url}/predict", body, requests=200, clients=clients, max_seconds=600)
+    result = await drive(
+        f"{url}/predict", body, requests=requests, clients=clients, max_seconds=3600
+    )
+    if not result.latencies:
+        raise RuntimeError(f"every request failed, e.g. {result.error_samples}")
+    summary = result.summary()
+    keys = ("p50_ms", "p90_ms", "p99_ms", "throughput_rps")
     return {
         "clients": clients,
-        "requests": len(latencies),
-        "failures": failures,
-        "p50_ms": float(np.percentile(ms, 50)),
-        "p90_ms": float(np.percentile(ms, 90)),
-        "p99_ms": float(np.percentile(ms, 99)),
-        "throughput_rps": len(latencies) / wall,
+        "requests": result.sent,
+        "failures": result.errors,
+        **{k: summary[k] for k in keys},
     }
 
 

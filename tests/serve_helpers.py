@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -65,46 +66,66 @@ def running(app: Any, timeout: float = 30.0) -> Iterator[str]:
 
 @dataclass
 class Served:
-    """A `mlconf serve` process: its base URL, and everything it printed once it stopped."""
+    """A server process: its base URL and pid; once it stopped, its exit code and output."""
 
     url: str
+    pid: int = 0
+    returncode: int | None = None
     output: str = ""
 
 
 @contextmanager
-def mlconf_serve(args: list[str], cwd: Path, timeout: float = 60.0) -> Iterator[Served]:
-    """`mlconf serve ARGS port=FREE` in its own process, as a user starts it; yield it once
-    /ready answers 200, and terminate it on exit."""
+def serve_process(
+    command: list[str], port: int, cwd: Path, timeout: float = 60.0
+) -> Iterator[Served]:
+    """Run `command` (a server listening on loopback `port`) in its own process; yield it
+    once GET /ready answers 200, and stop it with SIGTERM (a graceful shutdown) on exit."""
     import httpx
 
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlconf.cli", "serve", *args, f"port={port}"],
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    served = Served(f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"mlconf serve exited: {proc.communicate()[0]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("mlconf serve did not get ready")
+    with tempfile.TemporaryFile("w+") as out:  # a file, not a pipe: a full pipe blocks
+        proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        served = Served(f"http://127.0.0.1:{port}", proc.pid)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    out.seek(0)
+                    raise RuntimeError(f"{command[:4]} exited: {out.read()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[:4]} did not get ready")
+                try:
+                    if httpx.get(f"{served.url}/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+            yield served
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
             try:
-                if httpx.get(f"{served.url}/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+                served.returncode = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            out.seek(0)
+            served.output = out.read()
+
+
+@contextmanager
+def mlconf_serve(args: list[str], cwd: Path, timeout: float = 60.0) -> Iterator[Served]:
+    """`mlconf serve ARGS port=FREE` in its own process, as a user starts it (serve_process)."""
+    port = free_port()
+    command = [sys.executable, "-m", "mlconf.cli", "serve", *args, f"port={port}"]
+    with serve_process(command, port, cwd, timeout) as served:
         yield served
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        served.output = proc.communicate(timeout=30)[0] or ""
 
 
 def record(model_dir: Path, row: int = 0) -> dict[str, Any]:

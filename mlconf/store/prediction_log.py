@@ -222,6 +222,15 @@ class PredictionLog:
         except queue.Full:
             log.error("prediction log: queue still full at shutdown; %d rows lost", self.pending)
         self._thread.join(timeout)
+        if self._thread.is_alive():  # the process exits soon: say what the writer had left
+            with self._lock:
+                left = self.queued - self.written - self.failed
+            log.error(
+                "prediction log: writer still busy after %.0f s at shutdown; %d row(s) not written",
+                timeout,
+                left,
+            )
+            return
         self.engine.dispose()
 
 
