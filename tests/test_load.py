@@ -19,8 +19,8 @@ from serve_helpers import free_port, train_model
 
 from mlconf.store.prediction_log import PredictionLog, new_row
 
-REQUESTS = 1_000
-WARMUP = 200
+REQUESTS = 600
+WARMUP = 100
 CLIENTS = 8
 # A bound on the run, not a timing check: a slow machine sends fewer requests, never fails.
 MAX_SECONDS = 90
@@ -49,7 +49,7 @@ def test_load_loses_nothing_and_memory_stays_flat(tmp_path: Path) -> None:
     load = report.load
     print(f"\nload: {report.as_dict()}")
     assert load["errors"] == 0, load["error_samples"]
-    assert load["sent"] >= 200, load  # the run did real work even if cut short by time
+    assert load["sent"] >= 100, load  # the run did real work even if cut short by time
     # SIGTERM: uvicorn shuts down (closing the log writer), then re-raises the signal
     assert report.shutdown_complete and report.exit_code == -signal.SIGTERM, report.exit_code
     assert report.ids_returned == load["sent"] + WARMUP
