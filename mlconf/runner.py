@@ -158,11 +158,16 @@ def run(
     record = RunRecord(run_dir=folder, experiment=conf.experiment_name, seed=conf.seed)
     record.save()
     ctx = RunContext(conf=conf, run_dir=folder, record=record, console=console)
+    stages = STAGES
     try:
+        if conf.data.engine != "pandas" or conf.model.params.get("external_memory"):
+            from mlconf.scale.engine import engine_stages
+
+            stages = engine_stages(conf)
         for name in conf.stages:
             start = time.perf_counter()
             with console.status(f"[bold]{name}[/] ...", spinner="dots"):
-                STAGES[name](ctx)
+                stages[name](ctx)
             record.timed(name, time.perf_counter() - start)
             console.print(f"[green]✓[/] {name:<9} {record.stages[name]:7.2f}s")
     except MlconfError as exc:
