@@ -134,10 +134,15 @@ def _on_sample(name: str, stage: Callable[[RunContext], None]) -> Callable[[RunC
 
     def sampled(ctx: RunContext) -> None:
         state = _state(ctx)
-        ctx.console.print(
-            f"  {name}: on a seeded sample of {len(ctx['frame']):,} of {state.sample_of:,} "
-            "valid rows (data.sample_rows)"
+        conf = ctx.conf
+        idle = (name == "select" and not conf.model_selection.candidates) or (
+            name == "tune" and not conf.search.space
         )
+        if not idle:
+            ctx.console.print(
+                f"  {name}: on a seeded sample of {len(ctx['frame']):,} of {state.sample_of:,} "
+                "valid rows (data.sample_rows)"
+            )
         stage(ctx)
 
     return sampled
