@@ -42,6 +42,10 @@ class DataConfig:
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     id_columns: list[str] = field(default_factory=list)
     drop_columns: list[str] = field(default_factory=list)
+    # pandas: read everything into memory. dask: read partitioned Parquet/CSV (a folder or a
+    # glob) partition by partition (mlconf.scale); whole-frame stages see `sample_rows` rows.
+    engine: str = "pandas"
+    sample_rows: int = 100_000
 
 
 @dataclass

@@ -16,6 +16,10 @@ from mlconf.registry import build
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
+# model.params keys that mlconf reads itself and never passes to the estimator:
+# `external_memory` makes the dask engine stream xgboost's training data (mlconf.scale).
+ENGINE_PARAMS = ("external_memory",)
+
 
 def _steps(specs: list[NamedSpec], where: str) -> list[tuple[str, Any]]:
     from sklearn.pipeline import Pipeline
@@ -130,7 +134,7 @@ def make_model(model: ModelConfig, task: str) -> Any:
         default = factory(task)
     except MlconfError as exc:
         raise MlconfError(exc.what, where=exc.where or where, fix=exc.fix) from exc
-    params = dict(model.params)
+    params = {k: v for k, v in model.params.items() if k not in ENGINE_PARAMS}
     if hasattr(default, "get_params"):
         known = default.get_params(deep=False)
         for key in params:

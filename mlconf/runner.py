@@ -184,13 +184,18 @@ def run(
     )
     record.save()
     ctx = RunContext(conf=conf, run_dir=folder, record=record, console=console)
+    stages = STAGES
     try:
+        if conf.data.engine != "pandas" or conf.model.params.get("external_memory"):
+            from mlconf.scale.engine import engine_stages
+
+            stages = engine_stages(conf)
         # A local cluster lives as long as the stages run, and is closed even when one fails.
         with cluster_client(conf.cluster, console):
             for name in conf.stages:
                 start = time.perf_counter()
                 with console.status(f"[bold]{name}[/] ...", spinner="dots"):
-                    STAGES[name](ctx)
+                    stages[name](ctx)
                 record.timed(name, time.perf_counter() - start)
                 console.print(f"[green]✓[/] {name:<9} {record.stages[name]:7.2f}s")
     except MlconfError as exc:

@@ -277,9 +277,37 @@ class _Input:
     chunks: Callable[[], Iterator[pd.DataFrame]]
 
 
+def partition_files(spec: str) -> list[Path] | None:
+    """The files of a folder or a glob input (partitions, scored one after another in name
+    order), or None for a single file."""
+    from mlconf.scale.lazy import matching_files
+
+    found = None if spec.startswith(SQL_PREFIX) else matching_files(spec)
+    if found is None:
+        return None
+    data = [p for p in found if any(p.name.lower().endswith(s) for s in FORMATS)]
+    if not data:
+        raise MlconfError(
+            f"'{spec}' matches no .csv or .parquet files",
+            where="input=",
+            fix="point input= at a folder of partitions or a glob such as 'data/part-*.parquet'",
+        )
+    kinds = {input_format(str(p)) for p in data}
+    if len(kinds) > 1:
+        raise MlconfError(
+            f"'{spec}' mixes {' and '.join(sorted(kinds))} files",
+            where="input=",
+            fix="score one format at a time (narrow the glob)",
+        )
+    return data
+
+
 def input_format(spec: str) -> str:
     if spec.startswith(SQL_PREFIX):
         return "sql"
+    files = partition_files(spec)
+    if files:
+        return input_format(str(files[0]))
     suffixes = "".join(Path(spec).suffixes[-2:]).lower()
     for suffix, fmt in FORMATS.items():
         if suffixes.endswith((suffix, f"{suffix}.gz", f"{suffix}.zst")) and fmt == "csv":
@@ -310,10 +338,33 @@ def open_input(spec: str, chunk_rows: int, *, url: str | None, text: Sequence[st
         return _sql_input(spec[len(SQL_PREFIX) :].strip(), chunk_rows, url)
     from mlconf.components.sources import existing_file
 
+    files = partition_files(spec)
+    if files:
+        return _chained(spec, [open_input(str(p), chunk_rows, url=url, text=text) for p in files])
     path = existing_file(spec, fmt)
     if fmt == "parquet":
         return _parquet_input(path, chunk_rows)
     return _csv_input(path, chunk_rows, text)
+
+
+def _chained(spec: str, inputs: list[_Input]) -> _Input:
+    """Partitions read one after another; every one must have the first one's columns."""
+    first = inputs[0]
+    for other in inputs[1:]:
+        if other.columns != first.columns:
+            raise MlconfError(
+                f"'{other.name}' does not have the columns of '{first.name}'",
+                where="input=",
+                fix="write every partition with the same columns, in the same order",
+            )
+    totals = [i.total for i in inputs]
+    total = None if None in totals else sum(t for t in totals if t is not None)
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        for part in inputs:
+            yield from part.chunks()
+
+    return _Input(f"{spec} ({len(inputs)} files)", first.columns, total, chunks)
 
 
 def _csv_input(path: Path, chunk_rows: int, text: Sequence[str]) -> _Input:

@@ -1,1 +1,2 @@
-"""Scaling out on Dask: clusters, lazy data, training on many workers."""
+"""Scaling out on Dask: data larger than memory (`data.engine: dask`, external-memory
+training) and clusters (`cluster=`, `model=xgboost_dask`)."""

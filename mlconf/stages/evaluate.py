@@ -83,28 +83,61 @@ def _truth(ctx: RunContext, frame: pd.DataFrame) -> Any:
     return target.to_numpy(dtype=float), None
 
 
+ROLES = ("model", "baseline")
+
+
+@dataclass
+class Predicted:
+    """One part's scored rows: row ids, encoded truth, and (labels, probabilities) per role."""
+
+    rows: pd.Index
+    y_true: Any
+    by_role: dict[str, tuple[Any, Any]]
+
+
+def predict_part(ctx: RunContext, frame: pd.DataFrame) -> Predicted:
+    """The model's and the baseline's predictions on one part (rows of unseen classes left out)."""
+    y_true, known = _truth(ctx, frame)
+    x = frame[ctx["columns"]]
+    if known is not None:
+        x = x[known]
+    by_role = {
+        role: predictions(
+            ctx["pipeline" if role == "model" else "baseline"], x, ctx.conf.problem.task
+        )
+        for role in ROLES
+    }
+    return Predicted(x.index, y_true, by_role)
+
+
 def evaluate(ctx: RunContext) -> None:
+    parts: dict[str, pd.DataFrame] = ctx["parts"]
+    evaluate_predicted(
+        ctx,
+        {p: predict_part(ctx, parts[p]) for p in ("validation", "test") if len(parts[p])},
+    )
+
+
+def evaluate_predicted(
+    ctx: RunContext, predicted: dict[str, Predicted], plot_rows: int | None = None
+) -> None:
+    """Metrics, costs, predictions.csv and plots from the parts' predictions.
+
+    `plot_rows` caps the test rows the plots draw (a seeded sample); None plots them all.
+    """
     from mlconf.evaluation import success_verdict
     from mlconf.store.atomic import write_json
 
     conf = ctx.conf
-    parts: dict[str, pd.DataFrame] = ctx["parts"]
     costs = _binary_costs(ctx)
     results: dict[str, Any] = {}
     expected_cost: dict[str, Any] = {}
     test: _Scored | None = None
-    for part in ("validation", "test"):
-        frame = parts[part]
-        if len(frame) == 0:
-            continue
-        y_true, known = _truth(ctx, frame)
-        x = frame[ctx["columns"]]
-        if known is not None:
-            x = x[known]
+    for part, scored in predicted.items():
+        y_true = scored.y_true
         results[part] = {}
-        for role in ("model", "baseline"):
-            fitted = ctx["pipeline" if role == "model" else "baseline"]
-            y_pred, y_proba = predictions(fitted, x, conf.problem.task)
+        for role in ROLES:
+            y_pred, y_proba = scored.by_role[role]
             # The baseline is a reference point: no interval, which halves the bootstrap.
             bootstrap = None if role == "model" else 0
             scores = score_part(ctx, y_true, y_pred, y_proba, bootstrap)
@@ -114,7 +147,7 @@ def evaluate(ctx: RunContext) -> None:
                 expected_cost.setdefault(part, {})[role] = cost
             if part == "test" and role == "model":
                 ctx["test_scores"] = scores
-                test = _Scored(x.index, y_true, y_pred, y_proba)
+                test = _Scored(scored.rows, y_true, y_pred, y_proba)
     criteria = {
         name: {"min": c.min, "max": c.max} for name, c in conf.problem.success_criteria.items()
     }
@@ -139,7 +172,7 @@ def evaluate(ctx: RunContext) -> None:
     }
     if test is not None:
         document["predictions"] = _write_predictions(ctx, test)
-        document["plots"] = _plots(ctx, test, threshold)
+        document["plots"] = _plots(ctx, _sampled(test, plot_rows, conf.seed), threshold)
     write_json(ctx.artifact("metrics.json"), document)
     ctx["metrics"] = document
     ctx.record.counts["passed_success_criteria"] = document["passed"]
@@ -153,6 +186,18 @@ class _Scored:
     y_true: Any
     y_pred: Any
     y_proba: Any
+
+
+def _sampled(test: _Scored, rows: int | None, seed: int) -> _Scored:
+    """At most `rows` of the scored test rows, a seeded sample in row order."""
+    import numpy as np
+
+    n = len(test.rows)
+    if rows is None or n <= rows:
+        return test
+    keep = np.sort(np.random.default_rng(seed).choice(n, size=rows, replace=False))
+    proba = None if test.y_proba is None else test.y_proba[keep]
+    return _Scored(test.rows[keep], test.y_true[keep], test.y_pred[keep], proba)
 
 
 def _binary_costs(ctx: RunContext) -> dict[str, float] | None:
