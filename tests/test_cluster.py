@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import FAST, cli, output_of, run_train
+from helpers import FAST, cli, csv_data, output_of, quiet_console, run_train
+from partitions import PROBLEM, partition_table, write_parts
 
 from mlconf.config import ClusterConfig
 from mlconf.errors import MlconfError
@@ -90,6 +91,35 @@ def test_mlconf_predict_scores_the_model_without_a_cluster(
     frame["worst area"] = frame["worst area"].astype(float)
     expected = load_model(trained.model_dir).predict(frame)
     assert [str(v) for v in scored["prediction"]] == [str(v) for v in expected]
+
+
+def test_dask_engine_partitions_train_on_the_workers(address: str, tmp_path: Path) -> None:
+    """data.engine=dask + model=xgboost_dask: the workers read the training part files."""
+    folder = write_parts(partition_table(), tmp_path / "parts", 4)
+    console = quiet_console()
+    result = run_train(
+        [
+            *csv_data(folder, kind="parquet"),
+            *PROBLEM,
+            *QUICK,
+            "data.engine=dask",
+            "data.sample_rows=300",
+            "model=xgboost_dask",
+            "model.params.early_stopping_rounds=5",
+            f"cluster.address={address}",
+            "stages=[load,validate,prepare,split,train,evaluate,save]",
+        ],
+        tmp_path / "run",
+        console,
+    )
+    assert "the cluster's workers read" in console.export_text()
+    assert result.record.status == "succeeded"
+    assert result.metrics["test"]["model"]["roc_auc"]["value"] > 0.8
+    import xgboost as xgb
+
+    from mlconf.store.artifacts import load_model
+
+    assert type(load_model(result.model_dir).pipeline[-1]) is xgb.XGBClassifier
 
 
 def test_cluster_predictions_are_close_to_plain_xgboost(client: Any) -> None:

@@ -11,16 +11,10 @@ import pytest
 
 from mlconf.errors import MlconfError
 from tests.helpers import FAST, cli, csv_data, output_of, run_train
+from tests.partitions import PROBLEM, ROWS, partition_table, write_parts
 
 pytest.importorskip("dask.dataframe")
 
-ROWS = 2000
-PROBLEM = [
-    "problem.target=target",
-    "problem.positive_class=yes",
-    "problem.primary_metric=roc_auc",
-    "problem.success_criteria={}",
-]
 # schema: f0 at most 2.5 (a few rows fail), plus rows without a target.
 SCHEMA = [
     "schema.on_error=quarantine",
@@ -29,38 +23,15 @@ SCHEMA = [
 PREP_STAGES = "stages=[load,validate,prepare,split]"
 
 
-def _table(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(rows, 4))
-    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(4)])
-    frame["color"] = rng.choice(["red", "green", "blue"], rows)
-    signal = x[:, 0] + 0.5 * x[:, 1] + 0.5 * rng.logistic(size=rows)
-    frame["target"] = np.where(signal > 0, "yes", "no").astype(object)
-    frame.loc[rng.choice(rows, 15, replace=False), "target"] = None
-    frame.loc[[7, 8], :] = frame.loc[[5, 5], :].to_numpy()  # exact duplicates of row 5
-    return frame
-
-
-def _write_parts(frame: pd.DataFrame, folder: Path, parts: int, kind: str = "parquet") -> Path:
-    folder.mkdir(parents=True)
-    for i, piece in enumerate(np.array_split(np.arange(len(frame)), parts)):
-        chunk = frame.iloc[piece]
-        if kind == "parquet":
-            chunk.to_parquet(folder / f"part-{i:03d}.parquet", index=False)
-        else:
-            chunk.to_csv(folder / f"part-{i:03d}.csv", index=False)
-    return folder
-
-
 def _quarantine(run_dir: Path) -> pd.DataFrame:
     q = pd.read_csv(run_dir / "data" / "quarantine.csv")
     return q[["_row", "_stage", "_reason"]].sort_values("_row").reset_index(drop=True)
 
 
 def test_pandas_and_dask_quarantine_the_same_rows(tmp_path: Path) -> None:
-    frame = _table()
+    frame = partition_table()
     frame.to_csv(tmp_path / "all.csv", index=False)
-    folder = _write_parts(frame, tmp_path / "parts", 4)
+    folder = write_parts(frame, tmp_path / "parts", 4)
     common = [*PROBLEM, *SCHEMA, PREP_STAGES]
     pandas_run = run_train([*csv_data(tmp_path / "all.csv"), *common], tmp_path / "pandas")
     dask_run = run_train(
@@ -75,10 +46,10 @@ def test_pandas_and_dask_quarantine_the_same_rows(tmp_path: Path) -> None:
 
 
 def test_csv_partitions_validate_like_parquet(tmp_path: Path) -> None:
-    frame = _table()
+    frame = partition_table()
     common = ["data.engine=dask", *PROBLEM, *SCHEMA, PREP_STAGES]
-    pq_dir = _write_parts(frame, tmp_path / "pq", 3)
-    csv_dir = _write_parts(frame, tmp_path / "csv", 5, kind="csv")
+    pq_dir = write_parts(frame, tmp_path / "pq", 3)
+    csv_dir = write_parts(frame, tmp_path / "csv", 5, kind="csv")
     a = run_train([*csv_data(pq_dir, kind="parquet"), *common], tmp_path / "a")
     b = run_train([*csv_data(f"{csv_dir}/part-*.csv", kind="csv"), *common], tmp_path / "b")
     pd.testing.assert_frame_equal(_quarantine(a.run_dir), _quarantine(b.run_dir))
@@ -102,14 +73,14 @@ def test_split_is_a_seeded_draw_per_row_whatever_the_partitioning() -> None:
 
 
 def test_split_counts_do_not_depend_on_partitioning(tmp_path: Path) -> None:
-    frame = _table()
+    frame = partition_table()
     common = ["data.engine=dask", *PROBLEM, PREP_STAGES]
     two = run_train(
-        [*csv_data(_write_parts(frame, tmp_path / "two", 2), kind="parquet"), *common],
+        [*csv_data(write_parts(frame, tmp_path / "two", 2), kind="parquet"), *common],
         tmp_path / "r2",
     )
     five = run_train(
-        [*csv_data(_write_parts(frame, tmp_path / "five", 5), kind="parquet"), *common],
+        [*csv_data(write_parts(frame, tmp_path / "five", 5), kind="parquet"), *common],
         tmp_path / "r5",
     )
     assert two.record.counts["split"] == five.record.counts["split"]
@@ -134,7 +105,7 @@ def test_external_memory_model_predicts_like_the_in_memory_one(tmp_path: Path) -
 
     from mlconf.scale.external import fit_external
 
-    frame = _table().dropna()
+    frame = partition_table().dropna()
     frame = frame.assign(target=(frame["target"] == "yes").astype(int))
     files = []
     for i, piece in enumerate(np.array_split(np.arange(len(frame)), 4)):
@@ -162,8 +133,8 @@ def test_external_memory_model_predicts_like_the_in_memory_one(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_train_on_dask_then_predict_a_folder(tmp_path: Path) -> None:
-    frame = _table()
-    folder = _write_parts(frame, tmp_path / "parts", 4)
+    frame = partition_table()
+    folder = write_parts(frame, tmp_path / "parts", 4)
     run_dir = tmp_path / "run"
     proc = cli(
         [
@@ -213,8 +184,8 @@ def test_a_path_matching_no_files_names_the_key(tmp_path: Path) -> None:
 
 
 def test_mixed_schemas_across_partitions_are_refused(tmp_path: Path) -> None:
-    frame = _table()
-    folder = _write_parts(frame, tmp_path / "parts", 3)
+    frame = partition_table()
+    folder = write_parts(frame, tmp_path / "parts", 3)
     frame.iloc[:10].rename(columns={"f1": "f1_renamed"}).to_parquet(folder / "part-999.parquet")
     err = _fails(tmp_path, [*csv_data(folder, kind="parquet"), "data.engine=dask"])
     assert err.where == "data.sources.main.path"

@@ -13,6 +13,7 @@ and gives the results back in the chunks' order: batch scoring and drift use it.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,9 @@ def cluster_client(
         yield None
         return
     with contextlib.ExitStack() as stack:
+        # Hydra sets the root logger to INFO: without this, every worker start, heartbeat
+        # and close of the scheduler's chatter lands between the stage lines.
+        _quiet("distributed", stack)
         if conf.address:
             client = _connect(conf, where)
         else:
@@ -95,6 +99,18 @@ def cluster_client(
         stack.callback(client.close)
         _say(console, client, conf)
         yield client
+
+
+def _quiet(prefix: str, stack: contextlib.ExitStack) -> None:
+    """Raise the `prefix` loggers (distributed sets a level on several) to WARNING for the
+    block, and put their levels back after it."""
+    import distributed  # noqa: F401 - its import sets up the loggers to quiet
+
+    names = [prefix, *(n for n in logging.root.manager.loggerDict if n.startswith(prefix + "."))]
+    for logger in map(logging.getLogger, names):
+        stack.callback(logger.setLevel, logger.level)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
 
 
 def _start_local(conf: ClusterConfig, where: str) -> Any:

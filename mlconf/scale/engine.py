@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError, did_you_mean
+from mlconf.registry import REGISTRY
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -287,12 +288,14 @@ def _loader(ctx: RunContext, columns: list[str]) -> Callable[[Path], tuple[pd.Da
     from mlconf.scale.partitioned import read_part
     from mlconf.stages.train import encode
 
+    # Only plain values in the closure: a Dask cluster's workers receive this function.
     target = ctx.conf.problem.target
     classes = ctx["classes"]
+    classification = ctx.conf.problem.task == "classification"
 
     def load(path: Path) -> tuple[pd.DataFrame, Any]:
         frame = read_part(path, [*columns, target])
-        if ctx.conf.problem.task == "classification":
+        if classification:
             known = frame[target].astype(str).isin(classes).to_numpy()
             frame = frame[known]
             return frame[columns], encode(frame[target], classes)
@@ -346,6 +349,18 @@ def train(ctx: RunContext) -> None:
             n_classes=len(classes),
             validation_files=state.part_files["validation"],
         )
+    elif REGISTRY.get("model", conf.model.name).meta.get("needs_cluster"):
+        from mlconf.scale.xgboost_dask import lazy_parts
+
+        ctx.console.print(
+            f"  fitting the preprocessing on {len(sample_y):,} sampled training rows; the "
+            f"cluster's workers read {state.part_rows['train']:,} rows in {len(files)} "
+            f"partition(s)"
+        )
+        features = fit(pipeline[:-1], ctx["x_train"], sample_y, "features")
+        watch = state.part_files["validation"] if pipeline[-1].early_stopping_rounds else []
+        eval_set = [lazy_parts(watch, load, features)] if watch else None
+        pipeline[-1].fit(*lazy_parts(files, load, features), eval_set=eval_set, verbose=False)
     else:
         ctx.warn(
             "data.engine=dask without model.params.external_memory: the "

@@ -13,11 +13,16 @@ by the `xgboost_dask` model factory.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import xgboost as xgb
 
 from mlconf.scale.cluster import current_client, require_distributed, worker_count
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WHERE = "config key model.name (xgboost_dask)"
 
@@ -50,6 +55,31 @@ def partitioned(x: Any, y: Any, partitions: int) -> tuple[Any, Any]:
     lengths = tuple(int(n) for n in np.diff([int(d) for d in x_d.divisions]))
     lengths = (*lengths[:-1], lengths[-1] + 1) if lengths else (len(frame),)
     return x_d, da.from_array(np.asarray(y), chunks=(lengths,))
+
+
+_TARGET = "__mlconf_target__"
+
+
+def lazy_parts(
+    files: list[Path], load: Callable[[Path], tuple[pd.DataFrame, Any]], features: Any
+) -> tuple[Any, Any]:
+    """Features and target of partition files as dask collections, one partition per file.
+
+    The workers read each file and apply the fitted feature steps themselves, so the rows
+    never pass through this process (the files must be readable where the workers run).
+    """
+    import dask.dataframe as dd
+    import pandas as pd
+
+    def part(path: Path) -> pd.DataFrame:
+        x, y = load(path)
+        frame = pd.DataFrame(features.transform(x)).reset_index(drop=True)
+        frame[_TARGET] = y
+        return frame
+
+    lazy = dd.from_map(part, list(files))
+    # The target as an array: xgboost finds a dask series' classes with a shuffle.
+    return lazy.drop(columns=[_TARGET]), lazy[_TARGET].to_dask_array()
 
 
 def _fit_on_cluster(model: Any, dask_class: type, x: Any, y: Any, **fit_params: Any) -> None:
