@@ -216,8 +216,12 @@ def run(
 def _hydra_run_dir() -> Path:
     from hydra.core.hydra_config import HydraConfig
 
+    # Initialized by an earlier compose in this process is not enough: outside a Hydra app
+    # the output folder is never set.
     if HydraConfig.initialized():
-        return Path(HydraConfig.get().runtime.output_dir)
+        output_dir = OmegaConf.select(HydraConfig.get(), "runtime.output_dir", default=None)
+        if output_dir:
+            return Path(output_dir)
     raise MlconfError(
         "no run folder: call run(cfg, run_dir=...) outside a Hydra app",
         fix="pass run_dir, or run through `mlconf train`",

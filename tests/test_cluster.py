@@ -122,6 +122,13 @@ def test_dask_engine_partitions_train_on_the_workers(address: str, tmp_path: Pat
     assert type(load_model(result.model_dir).pipeline[-1]) is xgb.XGBClassifier
 
 
+def test_xgboost_dask_passes_the_component_conformance_checks(client: Any) -> None:
+    from mlconf.testing import check_component
+
+    passed = check_component("model", "xgboost_dask")
+    assert passed and all(p.startswith("model") for p in passed)
+
+
 def test_cluster_predictions_are_close_to_plain_xgboost(client: Any) -> None:
     import dask.dataframe as dd
     from sklearn.datasets import load_breast_cancer, load_diabetes

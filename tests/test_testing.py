@@ -25,6 +25,8 @@ def builtins() -> list[tuple[str, str]]:
         for name in registry.names(kind):
             if kind == "source" and (kind, name) not in PARAMS:
                 continue  # file and database sources need a path; tests/test_sources.py
+            if registry.get(kind, name).meta.get("needs_cluster"):
+                continue  # trains on a Dask cluster: tests/test_cluster.py checks it on one
             pairs.append((kind, name))
     return pairs
 
