@@ -219,7 +219,8 @@ def _hydra_run_dir() -> Path:
     # Initialized by an earlier compose in this process is not enough: outside a Hydra app
     # the output folder is never set.
     if HydraConfig.initialized():
-        output_dir = OmegaConf.select(HydraConfig.get(), "runtime.output_dir", default=None)
+        hydra_conf: Any = HydraConfig.get()  # a DictConfig, typed as the dataclass
+        output_dir = OmegaConf.select(hydra_conf, "runtime.output_dir", default=None)
         if output_dir:
             return Path(output_dir)
     raise MlconfError(
