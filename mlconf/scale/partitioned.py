@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.scale.rows import PART_NAMES, SPLIT_SALT, BottomK, assign_parts, split_keys, unit_draws
+from mlconf.stages.context import quarantine_rows
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,11 +47,7 @@ class QuarantineStream:
     def add(self, rows: pd.DataFrame, reasons: Any, stage: str) -> None:
         if len(rows) == 0:
             return
-        kept = rows.copy()
-        kept.insert(0, "_reason", reasons)
-        kept.insert(0, "_stage", stage)
-        kept.insert(0, "_row", rows.index)
-        kept = kept.reindex(columns=self.columns)
+        kept = quarantine_rows(rows, reasons, stage).reindex(columns=self.columns)
         self.partial.parent.mkdir(parents=True, exist_ok=True)
         first = self.rows == 0
         with self.partial.open("w" if first else "a", encoding="utf-8", newline="") as fh:
@@ -220,18 +217,9 @@ def _whole_table_checks(ctx: RunContext, state: ScaleState) -> None:
 def dropped_columns(ctx: RunContext, state: ScaleState, features: list[str]) -> list[str]:
     """Feature columns entirely empty or sparser than prepare.missing.drop_columns_over, each
     named in a warning (the pandas engine's rule, from the pass-1 counts)."""
-    limit = ctx.conf.prepare.missing.drop_columns_over
-    shares = {c: state.missing.get(c, 0) / state.rows_valid for c in features}
-    empty = [c for c, s in shares.items() if s == 1.0]
-    for column in empty:
-        ctx.warn(f"feature column '{column}' is entirely empty; it was dropped")
-    sparse = [c for c, s in shares.items() if limit is not None and s > limit and c not in empty]
-    for column in sparse:
-        ctx.warn(
-            f"feature column '{column}' is {shares[column]:.0%} missing (over "
-            f"prepare.missing.drop_columns_over={limit}); it was dropped"
-        )
-    return empty + sparse
+    from mlconf.stages.prepare import too_sparse
+
+    return too_sparse(ctx, {c: state.missing.get(c, 0) / state.rows_valid for c in features})
 
 
 class _Duplicates:

@@ -53,11 +53,7 @@ class RunContext:
         """Quarantine rows with a reason each, so that nothing is dropped silently."""
         if len(rows) == 0:
             return
-        kept = rows.copy()
-        kept.insert(0, "_reason", reasons)
-        kept.insert(0, "_stage", stage)
-        kept.insert(0, "_row", rows.index)
-        self.quarantine.append(kept)
+        self.quarantine.append(quarantine_rows(rows, reasons, stage))
         self.write_quarantine()
 
     def write_quarantine(self) -> Path | None:
@@ -75,3 +71,12 @@ class RunContext:
         path = self.run_dir.joinpath(*parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def quarantine_rows(rows: pd.DataFrame, reasons: Any, stage: str) -> pd.DataFrame:
+    """The rows as data/quarantine.csv holds them: row number, stage and reason first."""
+    kept = rows.copy()
+    kept.insert(0, "_reason", reasons)
+    kept.insert(0, "_stage", stage)
+    kept.insert(0, "_row", rows.index)
+    return kept

@@ -50,9 +50,10 @@ def prepare(ctx: RunContext) -> None:
     ctx["frame"] = frame
 
 
-def _drop_sparse_columns(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
+def too_sparse(ctx: RunContext, shares: dict[str, float]) -> list[str]:
+    """Feature columns entirely empty or missing more than prepare.missing.drop_columns_over
+    (`shares`: column -> missing share), each named in a warning: one rule for both engines."""
     limit = ctx.conf.prepare.missing.drop_columns_over
-    shares = frame[feature_columns(ctx, frame)].isna().mean()
     empty = [c for c, s in shares.items() if s == 1.0]
     for column in empty:
         ctx.warn(f"feature column '{column}' is entirely empty; it was dropped")
@@ -62,7 +63,11 @@ def _drop_sparse_columns(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
             f"feature column '{column}' is {shares[column]:.0%} missing (over "
             f"prepare.missing.drop_columns_over={limit}); it was dropped"
         )
-    dropped = empty + sparse
+    return empty + sparse
+
+
+def _drop_sparse_columns(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
+    dropped = too_sparse(ctx, frame[feature_columns(ctx, frame)].isna().mean().to_dict())
     ctx.count("columns_dropped", dropped)
     return frame.drop(columns=dropped) if dropped else frame
 
