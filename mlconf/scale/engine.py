@@ -61,16 +61,10 @@ def check_engine(conf: TrainConfig) -> None:
             where="config key data.sources",
             fix="join the sources beforehand into one partitioned table, or use data.engine=pandas",
         )
-    from mlconf.scale.lazy import KINDS
+    from mlconf.scale.lazy import check_kind
 
     for name, source in conf.data.sources.items():
-        if source.kind not in KINDS:
-            raise MlconfError(
-                f"source kind '{source.kind}' cannot be read partition by partition",
-                where=f"data.sources.{name}.kind",
-                fix="with data.engine=dask use a csv or parquet source whose path is a folder "
-                "or a glob of files (or set data.engine=pandas)",
-            )
+        check_kind(name, source)
     if conf.data.sample_rows < 100:
         raise MlconfError(
             f"data.sample_rows={conf.data.sample_rows} is too small a sample",

@@ -50,9 +50,8 @@ class LazyTable:
             yield self.partition(i)
 
 
-def source_files(name: str, source: SourceConfig) -> list[Path]:
-    """The files a folder or glob path names, sorted; an error names the key when none match."""
-    where = f"data.sources.{name}.path"
+def check_kind(name: str, source: SourceConfig) -> None:
+    """Only file sources can be read partition by partition."""
     if source.kind not in KINDS:
         raise MlconfError(
             f"source kind '{source.kind}' cannot be read partition by partition",
@@ -60,6 +59,12 @@ def source_files(name: str, source: SourceConfig) -> list[Path]:
             fix="with data.engine=dask use a csv or parquet source whose path is a folder or a "
             "glob of files (or set data.engine=pandas)",
         )
+
+
+def source_files(name: str, source: SourceConfig) -> list[Path]:
+    """The files a folder or glob path names, sorted; an error names the key when none match."""
+    where = f"data.sources.{name}.path"
+    check_kind(name, source)
     if not source.path:
         raise MlconfError(f"a {source.kind} source needs a `path`", where=where)
     suffixes = KINDS[source.kind]
