@@ -1356,8 +1356,9 @@ HTTP_CASES: list[Http] = [
     Http("explain/string_for_number", "POST", E, 422, "validation", ("mean radius",), **record_with(mean__radius="big")),  # noqa: E501
     Http("explain/missing_field", "POST", E, 422, "validation", ("worst area",), json=record_without("worst area")),  # noqa: E501
     Http("explain/too_many_records", "POST", E, 413, "too_many_records", **body(TINY)),
-    # --- /feedback (FastAPI parses this body itself: its errors are 422 `validation`) --
-    Http("feedback/malformed_json", "POST", F, 422, "validation", ("json_invalid",), **raw(b'{"prediction_id": ')),  # noqa: E501
+    # --- /feedback (FastAPI parses this body itself: its errors are 422 `validation`, but a
+    # body that is not JSON is 400 `malformed_json`, as on /predict) --
+    Http("feedback/malformed_json", "POST", F, 400, "malformed_json", ("not valid JSON",), **raw(b'{"prediction_id": ')),  # noqa: E501
     Http("feedback/not_utf8", "POST", F, 400, None, **raw(b"\xff")),
     Http("feedback/missing_id", "POST", F, 422, "validation", ("prediction_id",), **body({"outcome": "benign"})),  # noqa: E501
     Http("feedback/empty_id", "POST", F, 422, "validation", ("prediction_id",), **body({**FEEDBACK, "prediction_id": ""})),  # noqa: E501

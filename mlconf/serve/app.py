@@ -331,6 +331,12 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        broken = [e for e in exc.errors() if e["type"] == "json_invalid"]
+        if broken:  # the same answer as /predict gives a body that is not JSON
+            message = broken[0].get("ctx", {}).get("error", broken[0]["msg"])
+            return error_response(
+                RequestError(400, "malformed_json", f"request body is not valid JSON: {message}")
+            )
         detail = [
             {
                 "field": ".".join(str(p) for p in e["loc"] if p != "body") or None,
