@@ -32,10 +32,14 @@ _SECRET_PARAM = re.compile(
     r"[\w.-]*=)([^&;#\s]*)"
 )
 # A field whose name says secret, in YAML, JSON, headers or overrides: (name: )(value).
+# The value must be on the name's line (a YAML key with a nested block is not a secret),
+# and a number or boolean is a setting (`max_tokens: 512`), never masked: a masked saved
+# config must still load and type-check when a retrain reads it back.
 _SECRET_FIELD = re.compile(
     r"(?i)(\b[\w-]*(?:token|api[_-]?key|access[_-]?key|secret|passw(?:or)?d|pwd|authorization)"
-    r"[\w-]*['\"]?\s*[:=]\s*['\"]?(?:(?:Bearer|Basic|Token)\s+)?)"
-    r"(?!(?:null|None|\*\*\*)(?:[\s'\",}\]]|$))([^\s'\",}\]&;#]+)"
+    r"[\w-]*['\"]?[ \t]*[:=][ \t]*['\"]?(?:(?:Bearer|Basic|Token)[ \t]+)?)"
+    r"(?!(?:null|None|true|false|True|False|-?\d+(?:\.\d+)?|\*\*\*)(?:[\s'\",}\]]|$))"
+    r"([^\s'\",}\]&;#]+)"
 )
 _WEB = ("http", "https", "ws", "wss")
 # Path segments after which a web hook's path is its credential (Slack, Teams, Discord, ...).
@@ -145,7 +149,12 @@ def secrets_in(obj: Any) -> list[str]:
     found: list[str] = []
     if isinstance(obj, dict):
         for key, value in obj.items():
-            if isinstance(value, str) and _SECRET_FIELD.fullmatch(f"{key}: {value}"):
+            field = f"{key}: {value}"
+            if (
+                isinstance(value, str)
+                and _SECRET_FIELD.fullmatch(field)
+                and not _POINTER.search(field)
+            ):
                 found.append(value)
             else:
                 found += secrets_in(value)

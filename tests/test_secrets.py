@@ -116,6 +116,9 @@ def test_masked_stream() -> None:
         ('{"token": "t0k", "n": 1}', '{"token": "***", "n": 1}'),
         ("- +notify.api_key=k3y", "- +notify.api_key=***"),
         ("Authorization: Bearer t0k3n", "Authorization: Bearer ***"),
+        # a secret-named key with a nested block, a number or a boolean is a setting
+        ("password_changed:\n  dtype: int", "password_changed:\n  dtype: int"),
+        ("max_tokens: 512\nuse_token: true", "max_tokens: 512\nuse_token: true"),
     ],
 )
 def test_mask_text_hides_tokens_in_url_paths_queries_and_fields(text: str, shown: str) -> None:
@@ -269,3 +272,8 @@ def test_report_and_study_messages_use_the_shared_mask() -> None:
     assert SECRET not in redact(f"url: postgresql://u:{SECRET}@h/d")
     assert _safe_url(f"postgresql://u:{SECRET}@h/d") == "postgresql://u:***@h/d"
     assert _safe_url(None) == "memory"
+
+
+def test_a_key_that_points_at_a_secret_is_not_one() -> None:
+    conf = {"deploy": {"api_key_env": "MLCONF_API_KEY", "api_key": "s3cretkey"}}
+    assert secrets_in(conf) == ["s3cretkey"]

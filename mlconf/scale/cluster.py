@@ -86,6 +86,7 @@ def cluster_client(
     if not configured(conf):
         yield None
         return
+    require_distributed(where)
     with contextlib.ExitStack() as stack:
         # Hydra sets the root logger to INFO: without this, every worker start, heartbeat
         # and close of the scheduler's chatter lands between the stage lines.

@@ -86,7 +86,8 @@ def fit_external(
                 missing=model.missing,
                 enable_categorical=bool(model.enable_categorical),
             )
-            evals = []
+            evals: list[Any] = []
+            held_out = None
             if validation_files and early_stopping is not None:
                 held_out = xgb.ExtMemQuantileDMatrix(
                     _partition_iter(validation_files, transformed, str(Path(cache) / "valid")),
@@ -104,7 +105,7 @@ def fit_external(
                 verbose_eval=False,
             )
             # Free the matrices (and their page files) before the folder goes.
-            del train, evals
+            del train, evals, held_out
         except xgb.core.XGBoostError as exc:
             raise MlconfError(
                 f"external-memory training failed: {str(exc).strip().splitlines()[0]}",

@@ -91,14 +91,24 @@ def matching_files(spec: str) -> list[Path] | None:
     """The files under a folder or matching a glob, sorted, without hidden (`.`, `_`) ones;
     None when `spec` is neither (a single file's path)."""
     path = Path(spec).expanduser()
+    if path.is_file():  # `export [2024].csv` is a file, not a pattern
+        return None
     if path.is_dir():
+        root: Path | None = path
         found = [p for p in path.rglob("*") if p.is_file()]
     elif glob.has_magic(str(path)):
+        root = None  # a pattern names its files itself: only their own names can hide them
         found = [Path(p) for p in glob.glob(str(path), recursive=True)]  # noqa: PTH207
         found = [p for p in found if p.is_file()]
     else:
         return None
-    return sorted(p for p in found if not p.name.startswith((".", "_")))
+
+    def hidden(p: Path) -> bool:
+        # Spark's _temporary/, .ipynb_checkpoints/ and the like hide whole folders
+        parts = p.relative_to(root).parts if root is not None else (p.name,)
+        return any(part.startswith((".", "_")) for part in parts)
+
+    return sorted(p for p in found if not hidden(p))
 
 
 def open_table(name: str, source: SourceConfig) -> LazyTable:

@@ -108,7 +108,14 @@ def tune(ctx: RunContext) -> None:
             "overrides": [f"model={model_name}", *as_overrides("model.params", best)],
         },
     )
-    ctx.count("tuning", {"trials": len(mine), "study_trials": len(study.trials)})
+    ctx.count(
+        "tuning",
+        {
+            "trials": len(mine),
+            "study_trials": len(study.trials),
+            "sampler_seed": sampler_seed(conf),
+        },
+    )
     _check_timeout(ctx, mine, tune_conf.timeout)
     conf.model = ModelConfig(name=model_name, params=best)
     ctx.console.print(
@@ -153,18 +160,28 @@ def _run_trials(ctx: RunContext, study: Any, objective: Any) -> list[Any]:
     return mine
 
 
+def sampler_seed(conf: TrainConfig) -> int:
+    """The run's seed, or, for workers sharing one stored study's budget, the seed mixed with
+    the host and process: started together with one config, they would otherwise all draw
+    the same parameters. QMC keeps the shared seed: its points spread out only when every
+    worker walks the same scrambled sequence."""
+    from mlconf.tuning.budget import worker_seed
+
+    tune_conf = conf.tune
+    shared = tune_conf.total_trials is not None and tune_conf.storage is not None
+    return worker_seed(conf.seed) if shared and tune_conf.sampler != "qmc" else conf.seed
+
+
 def configured_study(conf: TrainConfig, model_name: str) -> Any:
     """The study `tune.*` names, opened (or created) in its storage.
 
     The runner calls this before loading any data when a storage is set, so a URL that
     cannot be opened, or a study stored with the other direction, fails at once.
     """
-    from mlconf.tuning.budget import worker_seed
     from mlconf.tuning.study import open_study
 
     tune_conf = conf.tune
-    # Workers sharing a budget must not all draw the same parameters from one seed.
-    seed = worker_seed(conf.seed) if tune_conf.total_trials is not None else conf.seed
+    seed = sampler_seed(conf)
     higher = get("metric", conf.problem.primary_metric).meta.get("greater_is_better", True)
     return open_study(
         name=tune_conf.study_name or f"{conf.experiment_name}-{model_name}",

@@ -122,3 +122,23 @@ def test_timeout_stops_waiting_for_other_workers(postgres_url: str) -> None:
     started = time.monotonic()
     assert run_to_total(study, objective, total=1, timeout=0.5, poll=0.1) == []
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("overrides", "mixed"),
+    [
+        (["tune.total_trials=10"], False),  # in memory: one process, reproducible
+        (["tune.total_trials=10", "tune.storage=sqlite:///s.db"], True),
+        (["tune.total_trials=10", "tune.storage=sqlite:///s.db", "tune.sampler=qmc"], False),
+        (["tune.storage=sqlite:///s.db"], False),  # every run adds its own n_trials
+    ],
+)
+def test_only_workers_sharing_a_stored_budget_mix_their_seed(
+    overrides: list[str], mixed: bool
+) -> None:
+    from mlconf.runner import typed
+    from mlconf.stages.tune import sampler_seed
+    from tests.helpers import compose_train
+
+    conf = typed(compose_train(["seed=7", *overrides]))
+    assert (sampler_seed(conf) != 7) is mixed
