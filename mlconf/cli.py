@@ -185,7 +185,9 @@ def _schema(rest: list[str]) -> int:
             write_text(ns.output, text)
         except OSError as exc:
             raise MlconfError(
-                f"cannot write '{ns.output}': {exc.strerror}", where="-o/--output"
+                f"cannot write '{ns.output}': {exc.strerror}",
+                where="-o/--output",
+                fix="give -o a file path in a folder you can write to",
             ) from exc
         sys.stderr.write(f"wrote {ns.output} ({frame.shape[1]} columns); review it before use\n")
     else:

@@ -632,7 +632,11 @@ def predict_file(
             results: Iterator[_Scored] = (task.run(chunk, model) for chunk in numbered())
         else:
             if folder is None:
-                raise MlconfError("the model has no folder to send to the workers", where="model=")
+                raise MlconfError(
+                    "the model has no folder to send to the workers",
+                    where="model=",
+                    fix="give model= a model folder or a registered name@alias, or drop cluster=",
+                )
             files = model_files(folder)
             results = map_ordered(client, _score_on_worker, numbered(), task, files)
         for scored in results:

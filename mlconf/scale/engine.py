@@ -153,11 +153,14 @@ def load(ctx: RunContext) -> None:
     conf = ctx.conf
     ((name, source),) = conf.data.sources.items()
     table = open_table(name, source)
+    columns_all = list(table.columns)
     for column in conf.data.drop_columns:
         if column not in table.columns:
             raise MlconfError(
                 f"cannot drop columns that are not in the data: {column}",
                 where="config key data.drop_columns",
+                fix=f"remove '{column}' from data.drop_columns (the data has: "
+                f"{', '.join(columns_all[:30])})",
             )
     columns = [c for c in table.columns if c not in conf.data.drop_columns]
     target = conf.problem.target
@@ -173,6 +176,7 @@ def load(ctx: RunContext) -> None:
             raise MlconfError(
                 f"id column '{column}' is not in the data.{did_you_mean(column, columns)}",
                 where="config key data.id_columns",
+                fix="list only columns of the data in data.id_columns",
             )
     ctx.record.fingerprints[name] = {
         "kind": source.kind,
@@ -236,7 +240,7 @@ def prepare(ctx: RunContext) -> None:
 def split(ctx: RunContext) -> None:
     from mlconf.scale.partitioned import row_parts
     from mlconf.scale.rows import PART_NAMES
-    from mlconf.stages.split import _leakage_checks
+    from mlconf.stages.split import leakage_checks
     from mlconf.store.atomic import write_json
 
     conf = ctx.conf
@@ -257,7 +261,7 @@ def split(ctx: RunContext) -> None:
     sample: pd.DataFrame = ctx["frame"]
     codes = row_parts(ctx, sample)
     parts = {name: sample[codes == i] for i, name in enumerate(PART_NAMES)}
-    _leakage_checks(ctx, parts)
+    leakage_checks(ctx, parts)
     key = conf.split.group_column or "row number"
     write_json(
         ctx.artifact("data", "split.json"),
@@ -368,7 +372,8 @@ def train(ctx: RunContext) -> None:
         del x
     ctx["pipeline"] = pipeline
     # The dummy ignores the features: its prior comes from every training target.
-    targets = np.concatenate([load(p)[1] for p in files])
+    target_only = _loader(ctx, [])  # no feature column is read for the prior
+    targets = np.concatenate([target_only(p)[1] for p in files])
     baseline = make_model(ModelConfig(name="dummy"), problem.task)
     ctx["baseline"] = fit(baseline, np.zeros((len(targets), 1)), targets, "dummy")
     choose(ctx)

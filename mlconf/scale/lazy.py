@@ -66,7 +66,11 @@ def source_files(name: str, source: SourceConfig) -> list[Path]:
     where = f"data.sources.{name}.path"
     check_kind(name, source)
     if not source.path:
-        raise MlconfError(f"a {source.kind} source needs a `path`", where=where)
+        raise MlconfError(
+            f"a {source.kind} source needs a `path`",
+            where=where,
+            fix=f"set {where} to a folder of {source.kind} files or a glob of them",
+        )
     suffixes = KINDS[source.kind]
     path = Path(source.path).expanduser()
     many = matching_files(source.path)
@@ -83,7 +87,11 @@ def source_files(name: str, source: SourceConfig) -> list[Path]:
         )
     empty = [p for p in found if p.stat().st_size == 0]
     if empty:
-        raise MlconfError(f"file '{empty[0]}' is empty (0 bytes)", where=where)
+        raise MlconfError(
+            f"file '{empty[0]}' is empty (0 bytes)",
+            where=where,
+            fix="delete the empty file or write its partition again",
+        )
     return found
 
 

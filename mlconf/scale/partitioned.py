@@ -95,7 +95,7 @@ def validate_pass(ctx: RunContext, state: ScaleState) -> pd.DataFrame:
     import pandas as pd
 
     from mlconf.stages.rows import row_hashes
-    from mlconf.stages.validate import _cast
+    from mlconf.stages.validate import cast_columns
 
     conf = ctx.conf
     sample = BottomK(conf.data.sample_rows, conf.seed)
@@ -109,7 +109,7 @@ def validate_pass(ctx: RunContext, state: ScaleState) -> pd.DataFrame:
         )
         frame.index = pd.RangeIndex(state.rows_loaded, state.rows_loaded + len(frame))
         state.rows_loaded += len(frame)
-        frame = _cast(frame, conf.prepare.cast)
+        frame = cast_columns(frame, conf.prepare.cast)
         if conf.schema.columns:
             from mlconf.validation import validate as check_schema
 
@@ -208,6 +208,7 @@ def _whole_table_checks(ctx: RunContext, state: ScaleState) -> None:
             f"{did_you_mean(str(problem.positive_class), classes)} "
             f"Values: {', '.join(classes[:20])}",
             where="config key problem.positive_class",
+            fix="set problem.positive_class to one of the values above",
         )
 
 

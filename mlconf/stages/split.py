@@ -48,7 +48,7 @@ def split(ctx: RunContext) -> None:
             where="config group split",
             fix="use split.stratify=true or a different split",
         )
-    _leakage_checks(ctx, frames)
+    leakage_checks(ctx, frames)
     _write_manifest(ctx, frames)
     ctx["parts"] = frames
     ctx.count("split", {name: len(f) for name, f in frames.items()})
@@ -72,7 +72,8 @@ def _act(ctx: RunContext, policy: str, key: str, message: str, fix: str) -> None
         ctx.warn(message)
 
 
-def _leakage_checks(ctx: RunContext, frames: dict[str, pd.DataFrame]) -> None:
+def leakage_checks(ctx: RunContext, frames: dict[str, pd.DataFrame]) -> None:
+    """split.leakage's checks over the parts (the dask engine passes its sampled parts)."""
     conf = ctx.conf
     leakage = conf.split.leakage
     target = conf.problem.target

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def validate(ctx: RunContext) -> None:
     conf = ctx.conf
-    frame = _cast(ctx["frame"], conf.prepare.cast)
+    frame = cast_columns(ctx["frame"], conf.prepare.cast)
     if conf.schema.columns:
         from mlconf.validation import validate as check_schema
 
@@ -32,7 +32,8 @@ def validate(ctx: RunContext) -> None:
     ctx["frame"] = _usable_target(ctx, frame)
 
 
-def _cast(frame: pd.DataFrame, cast: dict[str, str]) -> pd.DataFrame:
+def cast_columns(frame: pd.DataFrame, cast: dict[str, str]) -> pd.DataFrame:
+    """prepare.cast applied before the schema checks (both engines call this one)."""
     if not cast:
         return frame
     frame = frame.copy()
