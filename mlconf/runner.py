@@ -190,8 +190,9 @@ def run(
             from mlconf.scale.engine import engine_stages
 
             stages = engine_stages(conf)
-        # A local cluster lives as long as the stages run, and is closed even when one fails.
-        with cluster_client(conf.cluster, console):
+        # A local cluster and what stages open live as long as the stages run, and are
+        # closed even when one fails.
+        with cluster_client(conf.cluster, console), ctx.resources:
             for name in conf.stages:
                 start = time.perf_counter()
                 with console.status(f"[bold]{name}[/] ...", spinner="dots"):

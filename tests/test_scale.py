@@ -239,3 +239,25 @@ def test_partition_files_skip_hidden_folders_and_a_bracketed_name_is_one_file(
         (parts / name).write_text("")
     assert matching_files(str(single)) is None  # read as the single file it is
     assert matching_files(str(parts)) == [parts / "a.parquet"]
+
+
+def test_quarantined_rows_keep_no_raw_pii(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLCONF_PII_SALT", "test-salt")
+    frame = partition_table(400)
+    frame["email"] = [f"person{i}@example.com" for i in range(len(frame))]
+    folder = write_parts(frame, tmp_path / "parts", 2)
+    run_dir = tmp_path / "run"
+    run_train(
+        [
+            *csv_data(folder, kind="parquet"),
+            *PROBLEM,
+            *SCHEMA,
+            "data.engine=dask",
+            "privacy.policy.email=hash",
+            "stages=[load,validate,privacy,prepare,split]",
+        ],
+        run_dir,
+    )
+    text = (run_dir / "data" / "quarantine.csv").read_text()
+    assert "_reason" in text and "@example.com" not in text  # rows there, emails hashed
+    assert not list(run_dir.glob("**/*.partial"))

@@ -139,6 +139,8 @@ def _on_sample(name: str, stage: Callable[[RunContext], None]) -> Callable[[RunC
                 "valid rows (data.sample_rows)"
             )
         stage(ctx)
+        if name == "privacy":  # rows quarantined so far must not keep raw PII either
+            state.quarantine.publish(ctx)
 
     return sampled
 
@@ -188,9 +190,11 @@ def load(ctx: RunContext) -> None:
     # The working copies of the data (valid rows, then the parts) live in a hidden folder
     # of the run that is removed when the run's context is released.
     work = tempfile.TemporaryDirectory(prefix=".scale-", dir=ctx.run_dir)
-    ctx["scale_work"] = work
+    ctx.resources.callback(work.cleanup)
     ctx["scale"] = ScaleState(
-        table=table, work=Path(work.name), quarantine=QuarantineStream(ctx.run_dir, columns)
+        table=table,
+        work=Path(work.name),
+        quarantine=QuarantineStream(ctx.run_dir, Path(work.name), columns),
     )
     ctx.console.print(
         f"  dask engine: {len(table.files)} {source.kind} partition(s), {len(columns)} columns"

@@ -35,12 +35,13 @@ ROW = "_row"
 
 
 class QuarantineStream:
-    """data/quarantine.csv written partition by partition: rows are appended to a hidden
-    file, and `publish` renames a complete copy into place, so a reader never sees half."""
+    """data/quarantine.csv written partition by partition: rows are appended to a file in the
+    run's working folder (removed with it, raw PII and all), and `publish` writes a complete,
+    privacy-protected copy into place, so a reader never sees half or raw PII."""
 
-    def __init__(self, run_dir: Path, columns: list[str]) -> None:
+    def __init__(self, run_dir: Path, work: Path, columns: list[str]) -> None:
         self.path = run_dir / "data" / "quarantine.csv"
-        self.partial = run_dir / "data" / ".quarantine.csv.partial"
+        self.partial = work / "quarantine.csv.partial"
         self.columns = ["_row", "_stage", "_reason", *columns]
         self.rows = 0
 
@@ -59,8 +60,22 @@ class QuarantineStream:
             return
         from mlconf.store.atomic import write_with
 
+        privacy = ctx.items.get("privacy")
+
         def copy(tmp: Path) -> None:
-            shutil.copyfile(self.partial, tmp)
+            if not privacy:
+                shutil.copyfile(self.partial, tmp)
+                return
+            import pandas as pd
+
+            from mlconf.privacy import protect
+
+            # the rows as text, exactly as set aside; in chunks, as they were written
+            chunks = pd.read_csv(self.partial, dtype=str, keep_default_na=False, chunksize=50_000)
+            with tmp.open("w", encoding="utf-8", newline="") as out:
+                for i, chunk in enumerate(chunks):
+                    safe = protect(chunk, privacy["drop"], privacy["hash"], privacy["salt_env"])
+                    safe.to_csv(out, index=False, header=i == 0)
 
         write_with(self.path, copy)
         ctx.count("quarantined_rows", self.rows)

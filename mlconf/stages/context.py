@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,9 @@ class RunContext:
     console: Console
     items: dict[str, Any] = field(default_factory=dict)
     quarantine: list[pd.DataFrame] = field(default_factory=list)
+    # What a stage opens for the rest of the run (temporary folders, ...): the runner closes
+    # it when the stages end, also when one fails.
+    resources: ExitStack = field(default_factory=ExitStack)
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.items:
