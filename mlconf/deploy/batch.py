@@ -11,6 +11,7 @@ and renamed into place at the end, so a crash leaves no half-written output.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError, did_you_mean
-from mlconf.store.artifacts import PIPELINE_FILE, TrainedModel
+from mlconf.store.artifacts import MANIFEST_FILE, PIPELINE_FILE, TrainedModel
 from mlconf.store.atomic import atomic_path
 
 if TYPE_CHECKING:
@@ -404,7 +405,8 @@ def _parquet_input(path: Path, chunk_rows: int) -> _Input:
     import pyarrow.parquet as pq
 
     try:
-        file = pq.ParquetFile(path)
+        # the footer only: a folder of many partitions must not hold every file open
+        meta = pq.read_metadata(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise MlconfError(
             f"file '{path}' cannot be read as Parquet: {exc}",
@@ -413,10 +415,11 @@ def _parquet_input(path: Path, chunk_rows: int) -> _Input:
         ) from exc
 
     def chunks() -> Iterator[pd.DataFrame]:
-        for batch in file.iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas()
+        with pq.ParquetFile(path) as file:
+            for batch in file.iter_batches(batch_size=chunk_rows):
+                yield batch.to_pandas()
 
-    return _Input(str(path), list(file.schema_arrow.names), file.metadata.num_rows, chunks)
+    return _Input(str(path), list(meta.schema.to_arrow_schema().names), meta.num_rows, chunks)
 
 
 def _sql_input(query: str, chunk_rows: int, url: str | None) -> _Input:
@@ -712,8 +715,11 @@ class _ChunkTask:
         return _Scored(len(chunk), out, bad)
 
 
-# A Dask worker loads each model once (by its pipeline's sha256), from the files it was sent.
+# A Dask worker loads each model once, from the files it was sent (verified against their
+# manifest, whose sha256 is the key: hashing it is cheap, hashing the pipeline per chunk is
+# not). Worker threads share the cache, so it is read and filled under a lock.
 _WORKER_MODELS: dict[str, TrainedModel] = {}
+_WORKER_LOCK = threading.Lock()
 
 
 def _score_on_worker(chunk: pd.DataFrame, task: _ChunkTask, files: dict[str, bytes]) -> _Scored:
@@ -721,11 +727,14 @@ def _score_on_worker(chunk: pd.DataFrame, task: _ChunkTask, files: dict[str, byt
 
     from mlconf.store.artifacts import load_model_files
 
-    key = hashlib.sha256(files[PIPELINE_FILE]).hexdigest()
-    if key not in _WORKER_MODELS:
-        _WORKER_MODELS.clear()
-        _WORKER_MODELS[key] = load_model_files(files)
-    return task.run(chunk, _WORKER_MODELS[key])
+    key = hashlib.sha256(files[MANIFEST_FILE]).hexdigest()
+    with _WORKER_LOCK:
+        model = _WORKER_MODELS.get(key)
+        if model is None:
+            model = load_model_files(files)
+            _WORKER_MODELS.clear()  # one model at a time per worker process
+            _WORKER_MODELS[key] = model
+    return task.run(chunk, model)
 
 
 def _check_columns(model: TrainedModel, source: _Input, keep: Sequence[str]) -> None:

@@ -362,7 +362,16 @@ def train(ctx: RunContext) -> None:
         features = fit(pipeline[:-1], ctx["x_train"], sample_y, "features")
         watch = state.part_files["validation"] if pipeline[-1].early_stopping_rounds else []
         eval_set = [lazy_parts(watch, load, features)] if watch else None
-        pipeline[-1].fit(*lazy_parts(files, load, features), eval_set=eval_set, verbose=False)
+        try:
+            pipeline[-1].fit(*lazy_parts(files, load, features), eval_set=eval_set, verbose=False)
+        except FileNotFoundError as exc:  # raised on a worker that does not see the run folder
+            raise MlconfError(
+                f"a Dask worker cannot read the run's part file '{exc.filename}'",
+                where="config key cluster.address (with data.engine=dask)",
+                fix="run the workers where the run folder is readable at the same path (a "
+                "shared file system), or train with model=xgboost "
+                "model.params.external_memory=true on this machine",
+            ) from exc
     else:
         ctx.warn(
             "data.engine=dask without model.params.external_memory: the "
