@@ -200,7 +200,7 @@ class ModelRegistry:
 
         metadata = sa.MetaData()
         self._tables = _tables(metadata)
-        from mlconf.store.prediction_log import create_tables
+        from mlconf.store.db import create_tables
 
         self._guard(lambda: create_tables(metadata, engine))
         self._guard(lambda: _add_details_column(engine))
