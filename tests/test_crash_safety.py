@@ -310,8 +310,12 @@ def test_batch_scoring_killed_at_random_moments_leaves_whole_outputs_or_none(
 TUNE = [
     *FAST,
     "search=xgboost",
-    "search.space.n_estimators.high=100",
+    # Trials long against the database work between them (no pruning, a few hundred
+    # trees), so a kill a random moment after two finished trials lands inside one.
+    "search.space.n_estimators.low=200",
+    "search.space.n_estimators.high=400",
     "search.space.max_depth.high=4",
+    "tune.pruner=none",
     "tune.folds=2",
     "tune.study_name=crash",
     "stages=[load,prepare,split,tune]",
@@ -352,6 +356,8 @@ def test_tuning_killed_at_random_moments_resumes_with_every_finished_trial(
     # The heartbeat's grace period passes (the killed trials' last beat an hour ago) ...
     with sqlite3.connect(database) as conn:
         conn.execute("UPDATE trial_heartbeats SET heartbeat = datetime(heartbeat, '-1 hour')")
+        # (a trial killed before its first beat has none: it counts from its start)
+        conn.execute("UPDATE trials SET datetime_start = datetime(datetime_start, '-1 hour')")
     # ... and the same study, resumed, keeps every finished trial and adds its own.
     before = max([*finished, *running])
     run_train([*TUNE, storage, "tune.n_trials=2"], tmp_path / "resumed")

@@ -58,7 +58,7 @@ def test_a_sqlite_study_resumes_with_every_finished_trial(tmp_path: Path) -> Non
     trials = pd.read_csv(second.run_dir / "trials.csv")
     assert list(trials["number"]) == [0, 1, 2, 3, 4, 5]
     record = json.loads((second.run_dir / "run.json").read_text())
-    assert record["counts"]["tuning"] == {"trials": 3, "study_trials": 6}
+    assert record["counts"]["tuning"] == {"trials": 3, "study_trials": 6, "sampler_seed": 42}
 
 
 def test_a_space_for_another_model_fails_before_loading(tmp_path: Path) -> None:

@@ -150,6 +150,10 @@ def _run_trials(ctx: RunContext, study: Any, objective: Any) -> list[Any]:
                 callbacks=[bar.update],
                 catch=(ValueError,),
             )
+        if tune_conf.storage is not None:  # trials of killed runs: FAIL, not RUNNING forever
+            from mlconf.tuning.study import fail_stale
+
+            fail_stale(study)
         study.optimize(
             objective,
             n_trials=tune_conf.n_trials if tune_conf.n_trials > 0 else None,

@@ -302,11 +302,49 @@ def _open_rdb(
 
 
 def fail_stale(study: optuna.Study) -> None:
-    """Mark the running trials whose worker stopped beating (past the grace period) FAIL."""
+    """Mark the running trials whose worker stopped beating (past the grace period) FAIL.
+
+    Optuna only fails a trial that has beaten once; a worker killed between creating a trial
+    and its first beat (the beat waits on the database lock) would leave it RUNNING forever,
+    so such a trial is failed once it started longer ago than the grace period.
+    """
     import optuna
 
     with _quiet_experimental():
         optuna.storages.fail_stale_trials(study)
+    _fail_unbeaten(study)
+
+
+def _fail_unbeaten(study: optuna.Study) -> None:
+    from datetime import datetime, timedelta
+
+    import optuna
+    import sqlalchemy as sa
+
+    storage = getattr(study._storage, "_backend", study._storage)
+    if not isinstance(storage, optuna.storages.RDBStorage) or not storage.heartbeat_interval:
+        return
+    grace = timedelta(seconds=storage.grace_period or 2 * storage.heartbeat_interval)
+    running = storage.get_all_trials(
+        study._study_id, deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)
+    )
+    old = {
+        t._trial_id: t
+        for t in running
+        if t.datetime_start is not None and datetime.now() - t.datetime_start > grace
+    }
+    if not old:
+        return
+    query = sa.text("SELECT trial_id FROM trial_heartbeats WHERE trial_id IN :ids").bindparams(
+        sa.bindparam("ids", expanding=True)
+    )
+    with storage.engine.connect() as conn:
+        beaten = {row[0] for row in conn.execute(query, {"ids": list(old)})}
+    for trial_id in set(old) - beaten:
+        try:
+            storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
+        except RuntimeError:  # another worker failed it first
+            continue
 
 
 def _stored_trials(backend: BaseStorage | None, name: str) -> int:

@@ -326,3 +326,25 @@ def test_importing_the_study_module_does_not_import_optuna() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_a_trial_killed_before_its_first_heartbeat_fails_after_the_grace_period(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = tuning.open_study(
+        name="s", storage=url, direction="maximize", heartbeat_interval=1, grace_period=2
+    )
+    silent = study.ask()  # created RUNNING; its worker died before beating
+    beating = study.ask()
+    study._storage.record_heartbeat(beating._trial_id)
+    tuning.fail_stale(study)
+    assert {t.state for t in study.get_trials()} == {optuna.trial.TrialState.RUNNING}
+    with sqlite3.connect(tmp_path / "s.db") as conn:  # both started an hour ago
+        conn.execute("UPDATE trials SET datetime_start = datetime(datetime_start, '-1 hour')")
+    tuning.fail_stale(study)
+    states = {t.number: t.state for t in study.get_trials()}
+    assert states[silent.number] == optuna.trial.TrialState.FAIL
+    assert states[beating.number] == optuna.trial.TrialState.RUNNING  # it beats: alive
