@@ -352,7 +352,9 @@ def test_tuning_killed_at_random_moments_resumes_with_every_finished_trial(
     assert killed(codes) == TUNE_KILLS, codes
     finished = _trials(database, "COMPLETE")
     running = set(_trials(database, "RUNNING"))
-    assert running, "no kill landed inside a trial"
+    # A kill may land inside a trial (left RUNNING: the heartbeat must fail it) or between
+    # two (waiting on SQLite's lock in ask/tell): both must leave a consistent study.
+    # tests/tuning/test_study.py fails a killed trial deterministically.
     # The heartbeat's grace period passes (the killed trials' last beat an hour ago) ...
     with sqlite3.connect(database) as conn:
         conn.execute("UPDATE trial_heartbeats SET heartbeat = datetime(heartbeat, '-1 hour')")
