@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from monitor_world import give_feedback, log_rows
@@ -15,6 +16,18 @@ from mlconf.monitor.performance import baseline, labelled, performance, seconds
 from mlconf.store.model_registry import ModelRegistry
 
 CLASSES = ["no", "yes"]
+
+
+def _accuracy(rows: Any, settings: dict[str, Any], **options: Any) -> tuple[dict, list]:
+    """The performance section of the classification world by accuracy."""
+    return performance(
+        rows,
+        metric="accuracy",
+        task="classification",
+        classes=CLASSES,
+        **{"positive_class": None, "base": None, **options},
+        settings=settings,
+    )
 
 
 def _rows(predictions: list[str]) -> list[dict]:
@@ -51,14 +64,11 @@ def test_windows_against_the_baseline_alert_on_a_drop(registry: ModelRegistry) -
     rows = labelled(registry.engine, "world", task="classification", classes=CLASSES)
     assert len(rows.frame) == 80 and rows.unknown_ids == 0
     base = {"part": "validation", "value": 0.95, "low": 0.9, "high": 0.99}
-    section, alerts = performance(
+    section, alerts = _accuracy(
         rows,
-        metric="accuracy",
-        task="classification",
-        classes=CLASSES,
+        {"window": "1d", "min_rows": 10, "tolerance": 0.02},
         positive_class="yes",
         base=base,
-        settings={"window": "1d", "min_rows": 10, "tolerance": 0.02},
     )
     assert [w["rows"] for w in section["windows"]] == [48, 32] or sum(
         w["rows"] for w in section["windows"]
@@ -84,15 +94,7 @@ def test_unknown_ids_are_counted_and_duplicates_take_the_latest(registry: ModelR
         ids[0]: "yes",
         ids[1]: "no",
     }
-    section, alerts = performance(
-        rows,
-        metric="accuracy",
-        task="classification",
-        classes=CLASSES,
-        positive_class=None,
-        base=None,
-        settings={"min_rows": 1},
-    )
+    section, alerts = _accuracy(rows, {"min_rows": 1})
     assert section["unknown_prediction_ids"] == 1
     assert any("unknown prediction ids" in a["message"] for a in alerts)
     assert not any(a["level"] == "alert" for a in alerts)  # no baseline: nothing to drop below
@@ -132,15 +134,7 @@ def test_labels_file_joined_on_prediction_id(registry: ModelRegistry, tmp_path: 
 def test_empty_feedback_is_a_note_not_an_error(registry: ModelRegistry) -> None:
     log_rows(registry, _rows(["yes"]))
     rows = labelled(registry.engine, "world", task="classification", classes=CLASSES)
-    section, alerts = performance(
-        rows,
-        metric="accuracy",
-        task="classification",
-        classes=CLASSES,
-        positive_class=None,
-        base=None,
-        settings={},
-    )
+    section, alerts = _accuracy(rows, {})
     assert section["overall"] is None and alerts == [] and "no labelled" in section["notes"][0]
 
 

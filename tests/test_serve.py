@@ -315,6 +315,14 @@ def test_tampered_artifact_is_refused(
     assert any("refused" in r.getMessage() and "sha256" in r.getMessage() for r in caplog.records)
 
 
+def _served_copy(model_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the model folder to serve and then replace, as version v1."""
+    served = tmp_path / "model"
+    shutil.copytree(model_dir, served)
+    _new_version(served, "v1")
+    return served
+
+
 def _new_version(folder: Path, version: str) -> None:
     """Make the served folder another model version (a new run id in its manifest)."""
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -325,9 +333,7 @@ def _new_version(folder: Path, version: str) -> None:
 def test_reload_swaps_models_without_dropping_requests(
     model_dir: Path, tmp_path: Path, row: dict[str, Any]
 ) -> None:
-    served = tmp_path / "model"
-    shutil.copytree(model_dir, served)
-    _new_version(served, "v1")
+    served = _served_copy(model_dir, tmp_path)
     app = create_app(str(served), settings(log_predictions=False))
     with running(app) as url:
         assert post(f"{url}/predict", row).json()["model_version"] == "v1"
@@ -368,9 +374,7 @@ def test_reload_swaps_models_without_dropping_requests(
 def test_reload_interval_picks_up_a_new_version(
     model_dir: Path, tmp_path: Path, row: dict[str, Any]
 ) -> None:
-    served = tmp_path / "model"
-    shutil.copytree(model_dir, served)
-    _new_version(served, "v1")
+    served = _served_copy(model_dir, tmp_path)
     app = create_app(str(served), settings(log_predictions=False, reload_interval=0.2))
     with running(app) as url:
         _new_version(served, "v2")
