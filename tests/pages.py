@@ -1,0 +1,78 @@
+"""Looking at mlconf's HTML pages (report, sweep report, monitoring report) in headless
+Chromium: what every page must be, checked once for all of them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cdp import INSTALL_HINT, Browser, find_chromium
+from helpers import ROOT
+
+ARTIFACTS = Path(os.environ.get("MLCONF_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+
+PAGE_FACTS = """JSON.stringify({
+  sections: [...document.querySelectorAll('main > section')].map(s => ({
+    id: s.id,
+    heading: (s.querySelector('h2') || {}).innerText || '',
+    height: s.getBoundingClientRect().height,
+  })),
+  images: [...document.images].map(i => ({
+    alt: i.alt, complete: i.complete, width: i.naturalWidth, height: i.naturalHeight,
+  })),
+  scripts: document.scripts.length,
+  handlers: document.querySelectorAll('[onerror],[onload],[onclick]').length,
+  text: document.body.innerText,
+  charset: document.characterSet,
+})"""
+
+
+def chromium_or_fail() -> str:
+    """The Chromium binary; without one the browser tests fail, saying how to install it."""
+    found = find_chromium()
+    if found is None:
+        pytest.fail(INSTALL_HINT)
+    return found
+
+
+@dataclass
+class PageView:
+    facts: dict[str, Any]  # PAGE_FACTS
+    values: dict[str, Any]  # the page's value of each expression asked for
+    errors: list[str]  # console errors
+    screenshot: Path
+
+
+def view_page(chromium: str, page_file: Path, name: str, **expressions: str) -> PageView:
+    """Open the page, read its facts and `expressions`, and keep a screenshot (and, for a
+    look after a failure, a copy of the page) under ARTIFACTS as `name`.png/.html."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with Browser(chromium) as page:
+        page.open(page_file.as_uri())
+        facts = json.loads(page.evaluate(PAGE_FACTS))
+        values = {key: page.evaluate(js) for key, js in expressions.items()}
+        shot = page.screenshot(ARTIFACTS / f"{name}.png")
+        shutil.copyfile(page_file, ARTIFACTS / f"{name}.html")
+        errors = page.errors()
+    return PageView(facts, values, errors, shot)
+
+
+def assert_sound_page(view: PageView, section_ids: list[str], min_images: int) -> None:
+    """No console error, UTF-8, the sections in order with headings, every image decoded,
+    no script or inline handler (hostile data shows as text), a real screenshot."""
+    facts = view.facts
+    assert view.errors == [], view.errors
+    assert facts["charset"] == "UTF-8"
+    assert [s["id"] for s in facts["sections"]] == section_ids
+    for s in facts["sections"]:
+        assert s["heading"] and s["height"] > 0, s
+    assert len(facts["images"]) >= min_images
+    for image in facts["images"]:
+        assert image["complete"] and image["width"] > 0 and image["height"] > 0, image
+    assert facts["scripts"] == 0 and facts["handlers"] == 0
+    assert view.screenshot.stat().st_size > 10_000
