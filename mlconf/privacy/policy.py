@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlconf.errors import MlconfError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -99,6 +101,16 @@ class PrivacyPolicy:
             mine = {v: found[v] for v in values if v in found}
             out.append(_scrub(text, mine) if mine and isinstance(text, str) else text)
         return out
+
+    def error(self, exc: MlconfError, rows: pd.DataFrame) -> MlconfError:
+        """`exc` with `text` applied to its message (what and fix); `exc` if nothing changed."""
+        if not self:
+            return exc
+        found = self._replacements(rows)
+        what, fix = _scrub(exc.what, found), _scrub(exc.fix, found) if exc.fix else exc.fix
+        if (what, fix) == (exc.what, exc.fix):
+            return exc
+        return MlconfError(what, where=exc.where, fix=fix)
 
     def _replacements(self, rows: pd.DataFrame | Mapping[str, Iterable[Any]]) -> dict[str, str]:
         """Each distinct raw value (as text) of a protected column and what replaces it."""
