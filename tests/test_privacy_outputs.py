@@ -37,7 +37,8 @@ def people(n: int, seed: int, start: int = 0) -> pd.DataFrame:
         {
             "x": x,
             "email": [f"leaky.person{i}@example.com" for i in ids],
-            "full_name": [f"Zyxa{chr(97 + i % 26)} Quorfen{i}" for i in ids],
+            # few names: the monitor's reference lists every one (unseen ones are shown)
+            "full_name": [f"Zyxa{chr(97 + i % 5)} Quorfen" for i in ids],
             "phone": [f"+1 555-{100 + i % 900:03d}-{1000 + i:04d}" for i in ids],
             "y": np.where(x + rng.normal(scale=0.5, size=n) > 0, "yes", "no"),
         }
@@ -63,7 +64,7 @@ def leaks(folder: Path, values: set[str]) -> list[str]:
 
 SCHEMA = {
     "email": r"[^@]+@[^@]+",
-    "full_name": r"[A-Z][a-z]+ [A-Z][a-z]+[0-9]*",
+    "full_name": r"[A-Z][a-z]+ [A-Z][a-z]+",
     "phone": r"\+[0-9 ()-]+",
 }
 POLICY = ["+privacy.columns.email=hash", "+privacy.columns.full_name=hash"]
