@@ -32,6 +32,7 @@ BAD_LABELS = {
     HUGE: "outcome is not one of the classes",
     "NaN": "outcome is not one of the classes",
     "not json {": "outcome is not JSON",
+    '"\\u202eyes"': "outcome is not one of the classes",  # a right-to-left override
 }
 BAD_NUMBERS = ['"abc"', '"NaN"', "NaN", "Infinity", "-Infinity", "1e999", "true", "null", "[1]"]
 
@@ -245,6 +246,7 @@ def test_bad_stored_feedback_never_stops_mlconf_monitor(
         json.loads(text, parse_constant=pytest.fail)  # strict JSON
         html = (tmp_path / name / "monitoring_report.html").read_text()
         assert "skipped_examples" in html and "x" * 2000 not in html
+        assert "\u202e" not in html  # a stored label never reorders the page
     (decision,) = result.summary["decisions"]
     retrained = decision["actions"][1]
     assert retrained["ok"] and retrained["result"]["decision"] in ("promoted", "kept")
