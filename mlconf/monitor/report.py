@@ -2,8 +2,9 @@
 
 Like the training report: no network, no JavaScript (a Content-Security-Policy forbids
 both), CSS inline, plots as data URIs, Jinja2 with autoescaping (a feature called
-`<script>` shows as text, a bidi control character as its code point). Plots: reference-vs-current histograms of the most drifted
-features, written under `plots/` of the run's folder.
+`<script>` shows as text, a bidi control character as its code point). Plots:
+reference-vs-current histograms of the most drifted features, written under `plots/` of
+the run's folder.
 """
 
 from __future__ import annotations
