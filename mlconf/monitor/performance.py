@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlconf.errors import MlconfError
 from mlconf.monitor.loop_settings import PerformanceSettings
@@ -241,18 +241,37 @@ def labelled(
     joined = predictions.merge(latest, left_on="id", right_on="prediction_id", how="inner")
     fits = _Fit(task, classes)
     skipped = Skipped()
-    kept = []
-    for row in joined.itertuples(index=False):
-        found = fits.row(row)
-        if isinstance(found, dict):
-            kept.append(found)
-        else:
-            reason, value, detail = found
-            skipped.add(str(row.id), str(row.model_version), value, reason, detail)
-    columns = ["prediction_id", "created_at", "model_version", "prediction", "proba", "inputs"]
-    frame = pd.DataFrame(kept, columns=[*columns, "outcome", "feedback_at"])
-    frame["created_at"] = _utc(frame["created_at"])
-    frame["feedback_at"] = _utc(frame["feedback_at"])
+    ids = joined["id"].astype(str).tolist()
+    versions = joined["model_version"].astype(str).tolist()
+    keep: list[int] = []
+    cleaned: dict[str, list[Any]] = {"outcome": [], "prediction": [], "proba": [], "inputs": []}
+    stored = zip(
+        joined["outcome"].tolist(),
+        joined["outputs"].tolist(),
+        joined["inputs"].tolist(),
+        strict=True,
+    )
+    for i, (outcome, outputs, inputs) in enumerate(stored):
+        found = fits.row(versions[i], outcome, outputs, inputs)
+        if isinstance(found, _Skip):
+            skipped.add(ids[i], versions[i], found.value, found.reason, found.detail)
+            continue
+        keep.append(i)
+        for column, value in zip(cleaned, found, strict=True):
+            cleaned[column].append(value)
+    rows = joined.iloc[keep].reset_index(drop=True)
+    frame = pd.DataFrame(
+        {
+            "prediction_id": [ids[i] for i in keep],
+            "created_at": rows["created_at"],
+            "model_version": [versions[i] for i in keep],
+            "prediction": cleaned["prediction"],
+            "proba": cleaned["proba"],
+            "inputs": cleaned["inputs"],
+            "outcome": cleaned["outcome"],
+            "feedback_at": rows["feedback_at"],
+        }
+    )
     notes = []
     if unknown:
         notes.append(f"{unknown} feedback row(s) name a prediction id that is not in the log")
@@ -285,8 +304,16 @@ def _logged(engine: sa.Engine, ids: list[str], chunk: int = 500) -> int:
     return found
 
 
+class _Skip(NamedTuple):
+    """Why a joined row was left out: a short reason to count, the value, the details."""
+
+    reason: str
+    value: Any
+    detail: str
+
+
 class _Fit:
-    """Does a joined row fit the model? Its cleaned values, or (reason, value, detail)."""
+    """Does a joined row fit the model? Its cleaned values, or a _Skip saying why not."""
 
     def __init__(self, task: str, classes: list[Any]) -> None:
         self.task = task
@@ -294,31 +321,25 @@ class _Fit:
         self.by_text = {str(c): c for c in classes}
         self.by_folded = {str(c).casefold(): c for c in classes}
 
-    def row(self, row: Any) -> dict[str, Any] | tuple[str, Any, str]:
-        version = f" (the prediction of version {row.model_version})"
-        outputs, inputs = loads(row.outputs), loads(row.inputs)
+    def row(self, version: str, outcome: Any, outputs: Any, inputs: Any) -> tuple[Any, ...]:
+        """(outcome, prediction, probabilities, inputs) of a row that fits, else a _Skip."""
+        of_version = f" (the prediction of version {version})"
+        outputs, inputs = loads(outputs), loads(inputs)
         if not isinstance(outputs, dict) or not isinstance(inputs, dict):
             bad = outputs if not isinstance(outputs, dict) else inputs
-            return "logged prediction is not readable", bad, f"the logged row is {bad!r}"
-        outcome = self.outcome(_plain(row.outcome))
-        if isinstance(outcome, tuple):
-            reason, detail = outcome
-            return reason, row.outcome, f"the outcome {shorten(row.outcome)} {detail}{version}"
-        prediction = self.prediction(_plain(outputs.get("prediction")))
+            return _Skip("logged prediction is not readable", bad, f"the logged row {shorten(bad)}")
+        checked = self.outcome(_plain(outcome))
+        if isinstance(checked, tuple):
+            reason, detail = checked
+            return _Skip(reason, outcome, f"the outcome {shorten(outcome)} {detail}{of_version}")
+        value = outputs.get("prediction")
+        prediction = self.prediction(_plain(value))
         if isinstance(prediction, tuple):
             reason, detail = prediction
-            value = outputs.get("prediction")
-            return reason, value, f"the logged prediction {shorten(value)} {detail}{version}"
-        return {
-            "prediction_id": str(row.id),
-            "created_at": row.created_at,
-            "model_version": str(row.model_version),
-            "prediction": prediction,
-            "proba": outputs.get("probabilities"),
-            "inputs": inputs,
-            "outcome": outcome,
-            "feedback_at": row.feedback_at,
-        }
+            return _Skip(
+                reason, value, f"the logged prediction {shorten(value)} {detail}{of_version}"
+            )
+        return checked, prediction, outputs.get("probabilities"), inputs
 
     def outcome(self, value: Any) -> Any:
         """The outcome in the classes' own type (a float for regression), or (reason, detail)."""
