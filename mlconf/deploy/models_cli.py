@@ -182,15 +182,14 @@ def _show(console: Console, registry: ModelRegistry, name: str, which: str | Non
 
 
 def _lineage(console: Console, registry: ModelRegistry, name: str, *, as_json: bool) -> None:
-    import json
-
     from rich.tree import Tree
 
     from mlconf.monitor.lineage import lineage
+    from mlconf.strict_json import dumps
 
     chain = lineage(registry, name)
     if as_json:
-        print(json.dumps(chain, indent=2, default=str))
+        print(dumps(chain, indent=2))
         return
     tree = Tree(f"[bold]{name}[/] in {registry.where}")
     for v in chain:
