@@ -111,7 +111,22 @@ SERVE = AliasTable(
     {"serve.": "deploy.serve."},
 )
 
-TABLES = {table.command: table for table in (PREDICT, SERVE)}
+MONITOR = AliasTable(
+    "monitor",
+    {
+        **_texts("monitoring.", "model current window reference cluster"),
+        "out": Alias("monitoring.out_dir", text=True),
+        **_texts("monitoring.", "out_dir"),
+        **_plain("monitoring.", "last interval times limit watch rules notifiers"),
+        **REGISTRY_URL,
+    },
+    {
+        f"{group}.": f"monitoring.{group}."
+        for group in ("drift", "quality", "performance", "health", "impact", "retrain")
+    },
+)
+
+TABLES = {table.command: table for table in (PREDICT, SERVE, MONITOR)}
 
 
 def expand(command: str, args: list[str]) -> list[str]:

@@ -214,9 +214,13 @@ def _composed(command: str, rest: list[str], job: Any, usage: str) -> int:
 
 
 def _monitor(rest: list[str]) -> int:
-    from mlconf.monitor.command import main as monitor_main
+    from mlconf.monitor.command import USAGE, history_job, monitor_job
 
-    return monitor_main(rest)
+    if rest and rest[0] == "history":
+        return _composed("monitor", rest[1:], history_job, USAGE)
+    # --watch is mlconf's flag, not Hydra's: it sets monitoring.watch.
+    words = ["monitoring.watch=true" if a == "--watch" else a for a in rest]
+    return _composed("monitor", words, monitor_job, USAGE)
 
 
 def _report(rest: list[str]) -> int:

@@ -11,6 +11,9 @@ from typing import Any
 
 from omegaconf import MISSING
 
+# The monitoring group's schema is written beside the monitor that reads it.
+from mlconf.monitor.config import MonitoringConfig
+
 
 @dataclass
 class NamedSpec:
@@ -453,10 +456,13 @@ class TrainConfig:
     explore: ExploreConfig = field(default_factory=ExploreConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
 
 
 # The primary config of each command that composes with Hydra, and its schema.
-SCHEMAS: dict[str, type] = {"train": TrainConfig, "predict": TrainConfig, "serve": TrainConfig}
+SCHEMAS: dict[str, type] = {
+    command: TrainConfig for command in ("train", "predict", "serve", "monitor")
+}
 
 
 def top_level_keys() -> list[str]:

@@ -939,7 +939,8 @@ CLI_CASES: list[Cli] = [
         files={"conf/deploy/default.yaml": "serve:\n  port: 80\n  port: 81\n"},
     ),
     # --- mlconf monitor -----------------------------------------------------------------
-    Cli("monitor/no_model", ("monitor",), ("no model given",)),
+    # no model=: the experiment's registered model, <deploy.model_name>@production
+    Cli("monitor/no_model", ("monitor",), ("no registry at", "train a model first", "Fix:")),
     Cli("monitor/not_key_value", ("monitor", "model"), ("'model' is not KEY=VALUE",)),
     Cli(
         "monitor/unknown_setting",
@@ -1030,12 +1031,12 @@ CLI_CASES: list[Cli] = [
     Cli(
         "monitor/watch_times_not_a_number",
         ("monitor", MODEL, "current=a.csv", "--watch", "times=often"),
-        ("times=", "'often'"),
+        ("monitoring.times", "expected a whole number, got 'often'", "Fix:"),
     ),
     Cli(
         "monitor/history_limit_not_a_number",
         ("monitor", "history", "limit=all", "registry_url={registry}"),
-        ("limit=", "'all'"),
+        ("monitoring.limit", "expected a whole number, got 'all'", "Fix:"),
     ),
     Cli(
         "monitor/history_without_registry",

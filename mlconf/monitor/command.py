@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError, did_you_mean
+from mlconf.errors import MlconfError
 from mlconf.monitor.drift import Alert, worst
 from mlconf.monitor.sections import install as install_loop_sections
 from mlconf.names import check_path, inside
@@ -38,7 +38,8 @@ __all__ = [
     "Alert",
     "MonitorContext",
     "MonitorResult",
-    "main",
+    "history_job",
+    "monitor_job",
     "run_monitor",
 ]
 
@@ -122,7 +123,7 @@ def run_monitor(
     """Compare current data with the model's reference; write monitoring.json, the report
     and a `monitor_runs` row; return the summary and the alerts."""
     from mlconf.monitor import history
-    from mlconf.monitor.config import load_settings
+    from mlconf.monitor.config import DEFAULT_REGISTRY_URL, load_settings
     from mlconf.monitor.reference import REFERENCE_FILE, load_reference
     from mlconf.store.artifacts import PIPELINE_FILE
     from mlconf.store.atomic import write_json
@@ -131,7 +132,7 @@ def run_monitor(
 
     started = time.perf_counter()
     config = load_settings(settings or {})
-    url = registry_url or config.registry_url
+    url = registry_url or config.registry_url or DEFAULT_REGISTRY_URL
     window = window or config.window
     model, version = open_model(model_ref, url)
     folder = _model_folder(model_ref, model, version)
@@ -400,56 +401,53 @@ def _plots(ctx: MonitorContext, summary: dict[str, Any]) -> list[dict[str, Any]]
 # -- command line ------------------------------------------------------------------------
 
 USAGE = """\
-usage: mlconf monitor model=REF [current=PATH | window=7d | last=N] [out=DIR]
+usage: mlconf monitor [model=REF] [current=PATH | window=7d | last=N] [out=DIR]
                       [registry_url=URL] [reference=PATH] [KEY=VALUE ...] [--watch]
        mlconf monitor history [model=NAME] [limit=N]
 
 Compare current data with the reference profile saved with the model: drift per feature
-(PSI, KS, chi-square, Jensen-Shannon, Wasserstein), prediction drift and data quality.
+(PSI, KS, chi-square, Jensen-Shannon, Wasserstein), prediction drift, data quality,
+performance on feedback, health, impact; then the alert rules and their triggers.
 Writes monitoring.json and monitoring_report.html into
 experiments/<model>/monitoring/<time>/ (or out=DIR) and a row of `monitor_runs`.
 
   model=REF          a run's model folder, or a registered model NAME@ALIAS, NAME:VERSION
+                     (default: <deploy.model_name>@production, e.g. with experiment=cars)
   current=PATH       a CSV or Parquet file of recent inputs, or
   window=7d          the prediction log over a time (s, m, h, d, w), or
   last=N             the last N logged predictions
   reference=PATH     another reference.json (default: the one in the model folder)
   any monitoring key, e.g. drift.correction=bonferroni drift.numeric=[psi,ks]
+  performance.tolerance=0.05 (short for monitoring.KEY=VALUE)
   --watch [interval=SECONDS] [times=N]   run again every interval (default 3600 s)
+
+`mlconf monitor` composes the same config as `mlconf train` (conf/monitor.yaml): any
+override, experiment=, local/, --cfg job and -m (a sweep of monitoring settings) work.
 
 exit codes: 0 no alert, 1 an alert fired, 2 a user error
 """
 
 
-def _parse(args: list[str]) -> tuple[dict[str, str], list[str], bool]:
-    watch = False
-    own: dict[str, str] = {}
-    overrides: list[str] = []
-    mine = ("model", "current", "window", "out", "registry_url", "reference", "times", "limit")
-    for arg in args:
-        if arg == "--watch":
-            watch = True
-            continue
-        key, sep, value = arg.partition("=")
-        if not sep:
-            raise MlconfError(
-                f"'{arg}' is not KEY=VALUE",
-                fix="e.g. mlconf monitor model=NAME@production current=recent.csv",
-            )
-        if key in mine:
-            own[key] = value
-        else:
-            from mlconf.monitor.config import TOP_LEVEL
+def monitor_job(cfg: Any) -> int:
+    """`mlconf monitor`: the composed config's `monitoring` settings, once or watched."""
+    from mlconf.runner import typed
 
-            head = key.removeprefix("monitoring.").split(".")[0]
-            if head not in (*TOP_LEVEL, "drift", "quality"):
-                known = list(dict.fromkeys([*mine, *TOP_LEVEL, "drift.*", "quality.*"]))
-                raise MlconfError(
-                    f"unknown setting '{key}'.{did_you_mean(key, known)}",
-                    fix=f"use one of: {', '.join(known)}",
-                )
-            overrides.append(arg)
-    return own, overrides, watch
+    conf = typed(cfg)
+    settings = conf.monitoring
+    model = settings.model or f"{conf.deploy.model_name}@production"
+    kwargs: dict[str, Any] = {
+        "registry_url": settings.registry_url or conf.deploy.registry_url,
+        "current": Path(settings.current) if settings.current else None,
+        "window": settings.window,
+        "reference": Path(settings.reference) if settings.reference else None,
+        "settings": settings,
+    }
+    out = Path(settings.out_dir) if settings.out_dir else None
+    if not settings.watch:
+        result = run_monitor(model, out_dir=out, **kwargs)
+        _print(result)
+        return result.exit_code
+    return _watch(model, out, settings.times, settings.interval, kwargs)
 
 
 def _print(result: MonitorResult) -> None:
@@ -489,25 +487,27 @@ def _print(result: MonitorResult) -> None:
     console.print(f"wrote {result.out_dir / SUMMARY_FILE}\nwrote {result.out_dir / REPORT_FILE}")
 
 
-def _history(args: list[str]) -> int:
+def history_job(cfg: Any) -> int:
+    """`mlconf monitor history`: the newest monitor runs, of one model or all."""
     from rich.console import Console
     from rich.table import Table
 
     from mlconf.monitor import history
-    from mlconf.monitor.config import load_settings
+    from mlconf.monitor.config import check
+    from mlconf.runner import typed
     from mlconf.store.model_registry import ModelRegistry
 
-    own, overrides, _ = _parse(args)
-    limit = _count(own, "limit", 50) or 50
-    config = load_settings(overrides)
-    registry = ModelRegistry(own.get("registry_url") or config.registry_url)
+    conf = typed(cfg)
+    settings = conf.monitoring
+    check(settings)
+    registry = ModelRegistry(settings.registry_url or conf.deploy.registry_url)
     if not registry.exists():
         raise MlconfError(
             f"no registry database at {registry.where}",
             fix="run `mlconf monitor model=...` first, or pass registry_url=",
         )
-    name = own.get("model")
-    rows = history.runs(registry.engine, name, limit=limit)
+    name = settings.model
+    rows = history.runs(registry.engine, name, limit=settings.limit)
     if not rows:
         sys.stdout.write(f"no monitor runs{f' for {name}' if name else ''} yet\n")
         return 0
@@ -547,65 +547,15 @@ def _history(args: list[str]) -> int:
     return 0
 
 
-def main(args: list[str]) -> int:
-    if any(a in ("-h", "--help", "help") for a in args):
-        sys.stdout.write(USAGE)
-        return 0
-    if args and args[0] == "history":
-        return _history(args[1:])
-    own, overrides, watch = _parse(args)
-    if "model" not in own:
-        raise MlconfError("no model given", fix="mlconf monitor model=NAME@production current=PATH")
-    kwargs: dict[str, Any] = {
-        "registry_url": own.get("registry_url"),
-        "current": Path(own["current"]) if own.get("current") else None,
-        "window": own.get("window"),
-        "reference": Path(own["reference"]) if own.get("reference") else None,
-        "settings": overrides,
-    }
-    if not watch:
-        result = run_monitor(own["model"], out_dir=_out(own), **kwargs)
-        _print(result)
-        return result.exit_code
-    return _watch(own, kwargs)
-
-
-def _count(own: dict[str, str], key: str, default: int | None) -> int | None:
-    """A positive whole number given as KEY=N, or `default` when KEY is not given."""
-    text = own.get(key)
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise MlconfError(
-            f"expected a whole number of at least 1, got '{text}'",
-            where=f"{key}=",
-            fix=f"e.g. {key}=10",
-        )
-    return value
-
-
-def _out(own: dict[str, str]) -> Path | None:
-    return Path(own["out"]) if own.get("out") else None
-
-
-def _watch(own: dict[str, str], kwargs: dict[str, Any]) -> int:
+def _watch(
+    model: str, out: Path | None, times: int | None, interval: float, kwargs: dict[str, Any]
+) -> int:
     """Run again every `interval` seconds (`times=N` stops after N runs); a run that fails
     with a user error is reported and retried next time (an empty window is normal)."""
-    from mlconf.monitor.config import load_settings
-
-    interval = load_settings(kwargs["settings"]).interval
-    times = _count(own, "times", None)
     code, done = EXIT_OK, 0
     while times is None or done < times:
-        out = _out(own)
         try:
-            result = run_monitor(
-                own["model"], out_dir=out / f"{done + 1:04d}" if out else None, **kwargs
-            )
+            result = run_monitor(model, out_dir=out / f"{done + 1:04d}" if out else None, **kwargs)
             _print(result)
             code = max(code, result.exit_code)
         except MlconfError as exc:

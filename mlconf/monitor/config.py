@@ -72,26 +72,52 @@ class MonitoringConfig(LoopSettings):
     """Drift and quality here; performance, health, impact, rules, notifiers and retrain
     come from LoopSettings (mlconf/monitor/loop_settings.py)."""
 
-    registry_url: str = "sqlite:///experiments/mlconf.db"
+    model: str | None = None  # a model folder or registry ref; null: <model_name>@production
+    current: str | None = None  # a CSV or Parquet file of recent inputs, or
     window: str | None = None  # e.g. 7d, 12h, 30m: the prediction log over that time
     last: int | None = None  # or the last N logged predictions
+    reference: str | None = None  # another reference.json (default: the model's own)
+    registry_url: str | None = None  # null: deploy.registry_url
     out_dir: str | None = None  # default experiments/<model>/monitoring/<time>
+    watch: bool = False  # run again every `interval` seconds (`--watch`)
+    times: int | None = None  # with watch: stop after this many runs
     interval: float = 3600.0  # seconds between runs with --watch
+    limit: int = 50  # `mlconf monitor history`: rows shown
     # drift on a Dask cluster's workers: local (started for the run) or tcp://host:port
     cluster: str | None = None
     drift: DriftSettings = field(default_factory=DriftSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
 
 
-TOP_LEVEL = ("registry_url", "window", "last", "out_dir", "interval", "cluster")
+TOP_LEVEL = (
+    "model",
+    "current",
+    "window",
+    "last",
+    "reference",
+    "registry_url",
+    "out_dir",
+    "watch",
+    "times",
+    "interval",
+    "limit",
+    "cluster",
+)
+DEFAULT_REGISTRY_URL = "sqlite:///experiments/mlconf.db"
 LOOP_GROUPS = ("performance", "health", "impact", "rules", "notifiers", "retrain")
 
 
 def load_settings(
-    overrides: list[str] | dict[str, Any] | None = None, project: Path | None = None
+    overrides: MonitoringConfig | list[str] | dict[str, Any] | None = None,
+    project: Path | None = None,
 ) -> MonitoringConfig:
-    """Defaults, then ./conf/monitoring/default.yaml, then dotted KEY=VALUE overrides."""
+    """Defaults, then ./conf/monitoring/default.yaml, then dotted KEY=VALUE overrides (a
+    composed `monitoring` config is only checked)."""
     from omegaconf import OmegaConf
+
+    if isinstance(overrides, MonitoringConfig):
+        check(overrides)
+        return overrides
     from omegaconf.errors import OmegaConfBaseException
 
     base = OmegaConf.structured(MonitoringConfig)
@@ -163,6 +189,14 @@ def check(settings: MonitoringConfig) -> None:
                 )
     if settings.last is not None and settings.last < 1:
         raise MlconfError("last must be at least 1", where="monitoring.last")
+    for key in ("times", "limit"):
+        value = getattr(settings, key)
+        if value is not None and value < 1:
+            raise MlconfError(
+                f"{key} must be at least 1, got {value}",
+                where=f"monitoring.{key}",
+                fix=f"e.g. {key}=10",
+            )
     if settings.interval <= 0:
         raise MlconfError("interval must be positive (seconds)", where="monitoring.interval")
 
