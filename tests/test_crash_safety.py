@@ -48,20 +48,19 @@ TUNE_KILLS = 2
 MAX_ROUNDS = 6  # rounds a scenario may take to land its kills (a process may finish first)
 
 SURVIVED: Counter[str] = Counter()  # kill -9 trials whose aftermath passed every check
+KILLS_SURVIVED = "kill9_survived"  # where conftest.py finds the count (see _report_kills)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report_kills(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Print the count at the end of the module, past pytest's output capture."""
+    """Hand the count to conftest.py, which prints it after the run, past pytest's output
+    capture; an xdist worker sends its count to the controller, which adds them up."""
     yield
-    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(SURVIVED.items()))
-    line = f"kill -9 trials survived: {sum(SURVIVED.values())} ({detail or 'none ran'})"
-    plugins = request.config.pluginmanager
-    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(f"\n{line}")
+    workeroutput = getattr(request.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[KILLS_SURVIVED] = dict(SURVIVED)
+    else:
+        setattr(request.config, KILLS_SURVIVED, Counter(SURVIVED))
 
 
 def _at_once(_: int) -> bool:
