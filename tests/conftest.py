@@ -4,6 +4,7 @@ of the shipped cars table. Constants and helpers live in helpers.py (FAST, CARS,
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,3 +39,25 @@ def cars_csv(tmp_path: Path) -> Path:
     target = tmp_path / "cars.csv"
     shutil.copyfile(CARS, target)
     return target
+
+
+# --- the kill -9 count of test_crash_safety.py, printed after the run -------------------------
+
+KILLS_SURVIVED = "kill9_survived"  # the attribute (or xdist workeroutput key) holding it
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist: add a worker's count to the run's (the module's tests may span workers)."""
+    counts = getattr(node, "workeroutput", {}).get(KILLS_SURVIVED)
+    if counts:
+        total = getattr(node.config, KILLS_SURVIVED, Counter())
+        total.update(counts)
+        setattr(node.config, KILLS_SURVIVED, total)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    counts: Counter[str] | None = getattr(config, KILLS_SURVIVED, None)
+    if counts:
+        detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+        terminalreporter.write_line(f"kill -9 trials survived: {counts.total()} ({detail})")

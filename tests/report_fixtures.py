@@ -197,26 +197,26 @@ def minimal_run(run_dir: Path) -> Path:
     return run_dir
 
 
-def add_stage_artifacts(run_dir: Path, wide_px: int = 400) -> dict[str, Any]:
+def add_stage_artifacts(run_dir: Path, wide_px: int = 400) -> list[str]:
     """The JSON + PNG artifacts of explore, privacy, explain, fairness and the evaluation
-    plots, only where the run folder does not have them yet (after the merge, the real
-    stages write them). Returns which plots were added."""
-    added: dict[str, Any] = {}
+    plots, written only where the run folder does not have them. Returns the files written
+    (relative paths): all of them on a hand-made run (`minimal_run`); on a real run, none,
+    since its stages wrote them, and the callers assert so (a stage that stops writing its
+    artifact must fail the report tests, not be papered over by this fixture)."""
+    written: list[str] = []
 
     def missing(rel: str) -> bool:
         return not (run_dir / rel).is_file()
 
-    if missing("data/profile.json"):
-        write_json(run_dir / "data/profile.json", profile_doc(run_dir, wide_px))
-        added["eda"] = 1
-    if missing("data/privacy.json"):
-        write_json(run_dir / "data/privacy.json", privacy_doc())
-    if missing("interpretation.json"):
-        write_json(run_dir / "interpretation.json", interpretation_doc(run_dir))
-        added["interpretation"] = 1
-    if missing("fairness.json"):
-        write_json(run_dir / "fairness.json", fairness_doc(run_dir))
-        added["fairness"] = 1
+    def add(rel: str, make: Any) -> None:
+        if missing(rel):
+            write_json(run_dir / rel, make())
+            written.append(rel)
+
+    add("data/profile.json", lambda: profile_doc(run_dir, wide_px))
+    add("data/privacy.json", privacy_doc)
+    add("interpretation.json", lambda: interpretation_doc(run_dir))
+    add("fairness.json", lambda: fairness_doc(run_dir))
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     if "plots" not in metrics:
         metrics["predictions"] = "data/predictions.csv"
@@ -225,7 +225,7 @@ def add_stage_artifacts(run_dir: Path, wide_px: int = 400) -> dict[str, Any]:
             plot_entry(run_dir, "plots/evaluation/confusion.png", "Confusion matrix"),
         ]
         write_json(run_dir / "metrics.json", metrics)
-        added["evaluation"] = 2
+        written.append("metrics.json (plots)")
     if missing("data/predictions.csv"):
         pd.DataFrame(
             {
@@ -236,7 +236,8 @@ def add_stage_artifacts(run_dir: Path, wide_px: int = 400) -> dict[str, Any]:
                 "proba_bösartig": [0.9, 0.2],
             }
         ).to_csv(run_dir / "data/predictions.csv", index=False)
-    return added
+        written.append("data/predictions.csv")
+    return written
 
 
 def profile_doc(run_dir: Path, wide_px: int = 400) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,13 @@ from omegaconf import OmegaConf
 
 from mlconf import registry
 from mlconf.errors import MlconfError
-from mlconf.evaluation import MetricValue, _order_positions, score, success_verdict
+from mlconf.evaluation import (
+    MetricValue,
+    _order_positions,
+    mean_with_interval,
+    score,
+    success_verdict,
+)
 
 
 def make_data(kind: str, n: int, seed: int = 0) -> dict[str, Any]:
@@ -350,13 +357,16 @@ def test_success_criterion_on_a_metric_not_computed() -> None:
 
 
 ROWS = st.lists(st.tuples(st.booleans(), st.booleans(), st.floats(0, 1)), min_size=1, max_size=40)
+RANGES = {"mcc": (-1.0, 1.0), "log_loss": (0.0, math.inf)}  # the others lie in [0, 1]
 
 
 @settings(max_examples=30, deadline=None)
 @given(rows=ROWS, max_rows=st.integers(1, 50), seed=st.integers(0, 2**32 - 1))
-def test_interval_brackets_the_estimate(
+def test_interval_is_ordered_and_stays_in_the_metric_range(
     rows: list[tuple[bool, bool, float]], max_rows: int, seed: int
 ) -> None:
+    """Whatever the rows, an interval is ordered and within its metric's range; it need not
+    contain the estimate (a skewed or degenerate bootstrap: see the coverage tests)."""
     truth, pred, p = (np.array(col) for col in zip(*rows, strict=True))
     result = score(
         CLASSIFICATION,
@@ -372,4 +382,113 @@ def test_interval_brackets_the_estimate(
     )
     for name, mv in result.items():
         if mv.low is not None and mv.high is not None:  # None: undefined on every resample
-            assert mv.low <= mv.value <= mv.high, name
+            least, most = RANGES.get(name, (0.0, 1.0))
+            assert least <= mv.low <= mv.high <= most, (name, mv)
+
+
+def test_a_degenerate_interval_is_reported_as_computed_and_never_confirms() -> None:
+    """Two rows, resamples of one: mcc is 0 on every resample (one class), 1 on the pair.
+
+    The interval is that point rescaled towards the estimate (sqrt(1/2) of the way), not
+    widened to contain it; the verdict says what it means and does not confirm the criterion.
+    """
+    labels = np.array(["a", "b"])
+    result = score(["mcc"], labels, labels, None, labels=["a", "b"], positive_class=None,
+                   task="classification", bootstrap=20, max_rows=1)  # fmt: skip
+    mv = result["mcc"]
+    assert mv.value == 1.0
+    assert mv.low == mv.high == pytest.approx(1 - math.sqrt(0.5))
+    (verdict,) = success_verdict({"mcc": {"min": 0.2}}, result, 0.95)
+    assert (verdict["passed"], verdict["confident"]) == (True, False)
+    assert "the interval is a single point: every resample scored the same" in verdict["statement"]
+    assert verdict["statement"].startswith("mcc >= 0.2: met on the estimate 1 (95% interval")
+
+
+BESIDE = "the estimate lies outside its interval"
+
+
+@pytest.mark.parametrize(
+    ("scores", "confident", "says"),
+    [
+        ({"value": 0.95, "low": 0.90, "high": 0.93}, True, BESIDE),
+        ({"value": 0.85, "low": 0.90, "high": 0.93}, False, BESIDE),
+        ({"value": 1.0, "low": 1.0, "high": 1.0}, False, "the interval is a single point"),
+        ({"value": 0.95, "low": 0.90, "high": 0.97}, True, "whole interval meets it"),
+    ],
+)  # fmt: skip
+def test_verdict_on_an_interval_beside_the_estimate_or_a_point(
+    scores: dict[str, float], confident: bool, says: str
+) -> None:
+    """`confident` needs the estimate and a real interval to meet the bound, whatever lies where."""
+    (verdict,) = success_verdict({"accuracy": {"min": 0.88}}, {"accuracy": MetricValue(**scores)})
+    assert verdict["confident"] is confident
+    assert says in verdict["statement"]
+
+
+# --- coverage: how often the 95% interval holds the true value, on known distributions ----------
+
+REPEATS = 300  # samples per case; each is scored with 200 resamples
+# A correct 95% interval covers in 95% of samples; the share of REPEATS covering is then
+# binomial, so allow 3.5 standard errors each way: [0.906, 0.994] at 300 samples.
+TOLERANCE = 3.5 * math.sqrt(0.95 * 0.05 / REPEATS)
+
+
+def _accuracy_sample(rng: np.random.Generator, n: int, error: float) -> tuple[dict, float]:
+    """A fixed classifier that is wrong on each row with probability `error`: accuracy 1-error."""
+    truth = rng.integers(0, 2, n)
+    pred = np.where(rng.random(n) < error, 1 - truth, truth)
+    return {"y_true": truth, "y_pred": pred, "y_proba": None, "task": "classification"}, 1 - error
+
+
+def _auc_sample(rng: np.random.Generator, n: int, shift: float) -> tuple[dict, float]:
+    """Scores N(0, 1) for negatives and N(shift, 1) for positives: AUC = Phi(shift / sqrt 2)."""
+    from scipy.stats import norm
+
+    truth = rng.integers(0, 2, n)
+    p = 1 / (1 + np.exp(-(rng.normal(size=n) + shift * truth)))
+    data = {"y_true": truth, "y_pred": (p > 0.5).astype(int), "task": "classification",
+            "y_proba": np.column_stack([1 - p, p])}  # fmt: skip
+    return data, float(norm.cdf(shift / math.sqrt(2)))
+
+
+def _rmse_sample(rng: np.random.Generator, n: int, sigma: float) -> tuple[dict, float]:
+    """Residuals N(0, sigma): the true rmse is sigma."""
+    y = rng.normal(10, 3, n)
+    return {"y_true": y, "y_pred": y + rng.normal(0, sigma, n), "y_proba": None,
+            "task": "regression"}, sigma  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("metric", "sample", "n", "max_rows"),
+    [
+        ("accuracy", partial(_accuracy_sample, error=0.2), 200, 100_000),
+        ("accuracy", partial(_accuracy_sample, error=0.04), 200, 100_000),  # near its bound
+        ("roc_auc", partial(_auc_sample, shift=1.0), 200, 100_000),
+        ("rmse", partial(_rmse_sample, sigma=2.0), 400, 100_000),  # skewed: undercovers at 200
+        ("accuracy", partial(_accuracy_sample, error=0.2), 1000, 200),  # m-out-of-n, rescaled
+    ],
+    ids=["accuracy", "accuracy-near-1", "roc_auc", "rmse", "accuracy-m-of-n"],
+)
+def test_interval_covers_the_true_value_95_percent_of_the_time(
+    metric: str, sample: Callable[..., tuple[dict, float]], n: int, max_rows: int
+) -> None:
+    rng = np.random.default_rng(2024)
+    covered = 0
+    for repeat in range(REPEATS):
+        data, truth = sample(rng, n)
+        mv = score([metric], **data, labels=None, positive_class=None, bootstrap=200,
+                   max_rows=max_rows, seed=repeat)[metric]  # fmt: skip
+        assert mv.low is not None and mv.high is not None
+        covered += mv.low <= truth <= mv.high
+    assert abs(covered / REPEATS - 0.95) <= TOLERANCE, covered / REPEATS
+
+
+def test_interval_of_a_mean_covers_the_true_mean_95_percent_of_the_time() -> None:
+    """Per-row costs from a skewed distribution (exponential, mean 1)."""
+    rng = np.random.default_rng(7)
+    covered = 0
+    for repeat in range(REPEATS):
+        mv = mean_with_interval(rng.exponential(1.0, 200), seed=repeat)
+        assert mv.low is not None and mv.high is not None
+        covered += mv.low <= 1.0 <= mv.high
+    assert abs(covered / REPEATS - 0.95) <= TOLERANCE, covered / REPEATS

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import FAST, cli, csv_data, output_of, run_train
+from partitions import PROBLEM, ROWS, partition_table, write_parts
 
 from mlconf.errors import MlconfError
-from tests.helpers import FAST, cli, csv_data, output_of, run_train
-from tests.partitions import PROBLEM, ROWS, partition_table, write_parts
 
 pytest.importorskip("dask.dataframe")
 
@@ -194,9 +194,10 @@ def test_mixed_schemas_across_partitions_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_source_that_cannot_be_partitioned_is_refused() -> None:
+    from helpers import compose_train
+
     from mlconf.runner import typed
     from mlconf.scale.engine import check_engine
-    from tests.helpers import compose_train
 
     conf = typed(compose_train(["data.engine=dask"]))  # breast_cancer: an sklearn source
     with pytest.raises(MlconfError) as info:
@@ -215,9 +216,10 @@ def test_a_source_that_cannot_be_partitioned_is_refused() -> None:
     ],
 )
 def test_engine_misconfigurations_name_the_key(overrides: list[str], where: str) -> None:
+    from helpers import compose_train
+
     from mlconf.runner import typed
     from mlconf.scale.engine import check_engine
-    from tests.helpers import compose_train
 
     source = ["data.sources.main.kind=parquet", "data.sources.main.path=x"]
     conf = typed(compose_train([*source, *overrides]))

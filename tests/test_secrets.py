@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from helpers import cli, output_of
 
 from mlconf import secrets
 from mlconf.secrets import (
@@ -16,7 +17,6 @@ from mlconf.secrets import (
     passwords_in,
     secrets_in,
 )
-from tests.helpers import cli, output_of
 
 SECRET = "s3cret"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -100,17 +101,46 @@ def test_xgboost_stops_early_on_the_validation_part(tmp_path: Path) -> None:
     assert model.best_iteration < 499
 
 
-def test_early_stopping_applies_inside_tuning_folds(tmp_path: Path) -> None:
+def test_early_stopping_applies_inside_tuning_folds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every fold of every trial watches its held-out rows and stops on them."""
+    import xgboost
+
+    fits: list[dict[str, Any]] = []
+    original = xgboost.XGBClassifier.fit
+
+    def watched_fit(self: Any, x: Any, y: Any, **kwargs: Any) -> Any:
+        fitted = original(self, x, y, **kwargs)
+        watched = kwargs.get("eval_set") or [([], None)]
+        booster = fitted.get_booster()
+        fits.append(
+            {
+                "rows": len(x) + len(watched[0][0]),
+                "watched": len(watched[0][0]),
+                "stopped_at": booster.attr("best_iteration"),  # set only by early stopping
+                "rounds": booster.num_boosted_rounds(),
+                "n_estimators": self.n_estimators,
+            }
+        )
+        return fitted
+
+    monkeypatch.setattr(xgboost.XGBClassifier, "fit", watched_fit)
     result = run_train(
-        [
-            *SMALL_XGB,
-            "tune.n_trials=2",
-            "model.params.early_stopping_rounds=5",
-            *FAST,
-        ],
+        [*SMALL_XGB, "tune.n_trials=2", "tune.pruner=none", "model.params.early_stopping_rounds=5",
+         *FAST],
         tmp_path / "run",
-    )
-    assert (result.run_dir / "best_params.json").is_file()
+    )  # fmt: skip
+    folds = fits[:4]  # 2 trials x 2 folds, then the final fit on training + validation rows
+    assert len(fits) == 5 and (result.run_dir / "best_params.json").is_file()
+    training_rows = folds[0]["rows"]
+    for fold in folds:  # the held-out fold is watched: about half the training rows each
+        assert fold["rows"] == training_rows and abs(2 * fold["watched"] - training_rows) <= 1
+        assert fold["stopped_at"] is not None, fold
+        assert fold["rounds"] == int(fold["stopped_at"]) + 1 + 5 or (
+            fold["rounds"] == fold["n_estimators"]
+        ), fold
+    assert any(fold["rounds"] < fold["n_estimators"] for fold in folds), folds
 
 
 @pytest.mark.slow

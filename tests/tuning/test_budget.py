@@ -136,9 +136,10 @@ def test_timeout_stops_waiting_for_other_workers(postgres_url: str) -> None:
 def test_only_workers_sharing_a_stored_budget_mix_their_seed(
     overrides: list[str], mixed: bool
 ) -> None:
+    from helpers import compose_train
+
     from mlconf.runner import typed
     from mlconf.stages.tune import sampler_seed
-    from tests.helpers import compose_train
 
     conf = typed(compose_train(["seed=7", *overrides]))
     assert (sampler_seed(conf) != 7) is mixed
