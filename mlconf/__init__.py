@@ -29,6 +29,8 @@ __all__ = [
     "compose",
     "explain",
     "load_model",
+    "monitor",
+    "predict",
     "register",
     "run",
     "train",
@@ -66,6 +68,27 @@ def train(
     from mlconf.api import train as _train
 
     return _train(cfg, overrides=overrides, run_dir=run_dir, config_dir=config_dir)
+
+
+def predict(model: Any, rows: pd.DataFrame, *, registry_url: str | None = None) -> pd.DataFrame:
+    """Predictions (and class probabilities) for a frame, as `mlconf predict` writes them;
+    `model` is a loaded model, a model folder or a registry ref."""
+    from mlconf.api import predict as _predict
+
+    return _predict(model, rows, registry_url=registry_url)
+
+
+def monitor(
+    model: str | Path | None = None,
+    current: str | Path | None = None,
+    *,
+    overrides: Sequence[str] = (),
+    config_dir: str | Path | None = None,
+) -> Any:
+    """One `mlconf monitor` run from Python; returns its summary, alerts and folder."""
+    from mlconf.api import monitor as _monitor
+
+    return _monitor(model, current, overrides=overrides, config_dir=config_dir)
 
 
 def load_model(path: Any) -> TrainedModel:

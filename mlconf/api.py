@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from mlconf.errors import MlconfError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from omegaconf import DictConfig
 
+    from mlconf.monitor.command import MonitorResult
     from mlconf.runner import RunResult
     from mlconf.store.artifacts import TrainedModel
 
@@ -157,3 +159,46 @@ def default_run_dir(cfg: Any) -> Path:
     name = check_name(cfg.get("experiment_name"), "config key experiment_name", kind="experiment")
     stamp = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}-{uuid.uuid4().hex[:6]}"
     return Path("experiments") / name / "runs" / stamp
+
+
+def predict(
+    model: TrainedModel | str | Path, rows: pd.DataFrame, *, registry_url: str | None = None
+) -> pd.DataFrame:
+    """Predictions for `rows`, as `mlconf predict` writes them: `prediction` and, for a
+    classifier, `proba_<class>` per class, on the rows' index.
+
+    `model` is a loaded model, a model folder or a registry ref (NAME@ALIAS, NAME:VERSION,
+    looked up in `registry_url`, default the config's deploy.registry_url)."""
+    import pandas as pd
+
+    from mlconf.deploy.batch import open_scoring_model, score
+
+    if isinstance(model, str | Path):
+        url = registry_url or str(compose("predict").deploy.registry_url)
+        model = open_scoring_model(str(model), url)[0]
+    labels, proba = score(model, model._check_columns(rows))
+    out = pd.DataFrame({"prediction": labels}, index=rows.index)
+    if proba is not None:
+        for i, label in enumerate(model.classes):
+            out[f"proba_{label}"] = proba[:, i]
+    return out
+
+
+def monitor(
+    model: str | Path | None = None,
+    current: str | Path | None = None,
+    *,
+    overrides: Sequence[str] = (),
+    config_dir: str | Path | None = None,
+) -> MonitorResult:
+    """One `mlconf monitor` run from Python: the monitoring summary and its alerts.
+
+    `model` is a model folder or registry ref (default: the experiment's
+    <model_name>@production); `current` a CSV or Parquet file of recent inputs (or give
+    `window=7d` / `last=N` in `overrides` for the prediction log)."""
+    from mlconf.monitor.command import monitor_once
+    from mlconf.runner import typed
+
+    given = [f"model={model}"] if model is not None else []
+    given += [f"current={current}"] if current is not None else []
+    return monitor_once(typed(compose("monitor", [*given, *overrides], config_dir)))

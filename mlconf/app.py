@@ -93,7 +93,7 @@ def run_hydra_app(config_name: str, args: list[str], job: Job | None = None) -> 
         codes.append(code or 0)
         return code
 
-    args = expand(config_name, args)
+    args = _rerun_folders(expand(config_name, args))
     check_overrides(args)
     project = project_conf()  # joins the search path first (hydra_plugins/mlconf_project_conf)
     folders = [conf_dir(), *([project] if project else []), *searchpath_folders(args)]
@@ -129,6 +129,24 @@ def _train_job(cfg: DictConfig) -> int:
     result = run(cfg, console=Console(stderr=True))
     print_summary(result, Console())
     return 0
+
+
+# The run and sweep folders of conf/train.yaml, for a config that has no hydra section:
+# the config.yaml a run saved, fed back with --config-dir RUN --config-name config.
+_RUN_FOLDERS = {
+    "hydra.run.dir": "experiments/${mlconf_name:${experiment_name}}/runs/"
+    "${now:%Y-%m-%d_%H-%M-%S}-${mlconf_run_id:}",
+    "hydra.sweep.dir": "experiments/${mlconf_name:${experiment_name}}/multirun/"
+    "${mlconf_sweep_stamp:}",
+}
+
+
+def _rerun_folders(args: list[str]) -> list[str]:
+    """A rerun from a saved config.yaml writes its run where `mlconf train` would."""
+    if not any(a in ("--config-name", "-cn") or a.startswith("--config-name=") for a in args):
+        return args
+    given = {a.partition("=")[0].lstrip("+") for a in args}
+    return [*args, *(f"{k}='{v}'" for k, v in _RUN_FOLDERS.items() if k not in given)]
 
 
 def _show_traceback() -> bool:

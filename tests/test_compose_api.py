@@ -3,6 +3,7 @@ where and how to fix, mappings that replace, and the Python API outside any Hydr
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -144,10 +145,15 @@ def test_an_unknown_command_is_refused() -> None:
 
 
 @pytest.mark.slow
-def test_the_python_api_trains_outside_any_hydra_app(tmp_path: Path) -> None:
+def test_the_python_api_trains_predicts_and_monitors_outside_any_hydra_app(
+    tmp_path: Path,
+) -> None:
     script = textwrap.dedent(
         """
-        import json, sys
+        import json
+        import numpy as np
+        import pandas as pd
+        from sklearn.datasets import load_wine
         import mlconf
         cfg = mlconf.compose("train", overrides=[
             "experiment=wine", "model.params.n_estimators=10", "metrics.bootstrap=20",
@@ -155,11 +161,19 @@ def test_the_python_api_trains_outside_any_hydra_app(tmp_path: Path) -> None:
         ])
         run = mlconf.train(cfg)
         model = run.load_model()
-        rows = __import__("pandas").read_csv(sys.argv[1]) if len(sys.argv) > 1 else None
+        rows = load_wine(as_frame=True).frame.drop(columns="target").head(40)
+        rows.to_csv("current.csv", index=False)
+        scored = mlconf.predict(str(run.model_dir), rows.iloc[:, ::-1])
+        same = bool((scored["prediction"].to_numpy() == model.predict(rows)).all())
+        proba = scored.filter(like="proba_").to_numpy()
+        close = bool(np.allclose(proba, model.predict_proba(rows)))
+        watched = mlconf.monitor(run.model_dir, "current.csv")
         print(json.dumps({
             "dir": str(run.run_dir), "status": run.status, "passed": run.passed,
-            "verdicts": len(run.verdicts), "primary": run.metrics["primary_metric"],
-            "classes": [str(c) for c in model.classes],
+            "verdicts": len(run.verdicts), "classes": [str(c) for c in model.classes],
+            "same": same, "close": close, "columns": list(scored.columns),
+            "monitored_rows": watched.summary["current"]["rows"],
+            "monitor_dir": str(watched.out_dir),
         }))
         """
     )
@@ -182,6 +196,12 @@ def test_the_python_api_trains_outside_any_hydra_app(tmp_path: Path) -> None:
     assert (run_dir / "config.yaml").is_file()
     assert result["verdicts"] >= 1
     assert len(result["classes"]) == 3
+    # predict: the model's own answers, whatever the column order of the frame
+    assert result["same"] and result["close"]
+    assert result["columns"] == ["prediction", *(f"proba_{c}" for c in result["classes"])]
+    # monitor: one run over the 40 rows, its summary written where the CLI writes it
+    assert result["monitored_rows"] == 40
+    assert (tmp_path / result["monitor_dir"] / "monitoring.json").is_file()
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
@@ -209,3 +229,21 @@ def test_short_forms_spell_the_full_keys() -> None:
         "experiment=cars",
     ]
     assert expand("train", ["model=xgb"]) == ["model=xgb"]
+
+
+@pytest.mark.slow
+def test_the_config_a_run_saved_reruns_it(tmp_path: Path) -> None:
+    stages = "stages=[load,validate,split,train,evaluate,save]"
+    first = cli(["train", "experiment=wine", "model.params.n_estimators=7", stages], cwd=tmp_path)
+    assert first.returncode == 0, output_of(first)
+    (run_dir,) = (tmp_path / "experiments" / "wine" / "runs").iterdir()
+    again = cli(["train", "--config-dir", str(run_dir), "--config-name", "config"], cwd=tmp_path)
+    assert again.returncode == 0, output_of(again)
+    runs = sorted((tmp_path / "experiments" / "wine" / "runs").iterdir())
+    assert len(runs) == 2
+    import yaml
+
+    before, after = (yaml.safe_load((r / "config.yaml").read_text()) for r in runs)
+    assert after == before  # the same config, so the same run (same seed)
+    metrics = [json.loads((r / "metrics.json").read_text())["test"]["model"] for r in runs]
+    assert metrics[0] == metrics[1]

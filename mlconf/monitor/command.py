@@ -28,6 +28,7 @@ from mlconf.names import check_path, inside
 from mlconf.secrets import mask_text
 
 if TYPE_CHECKING:
+    from mlconf.config import TrainConfig
     from mlconf.monitor.config import MonitoringConfig
     from mlconf.monitor.window import Current
     from mlconf.store.artifacts import TrainedModel
@@ -434,7 +435,22 @@ def monitor_job(cfg: Any) -> int:
 
     conf = typed(cfg)
     settings = conf.monitoring
-    model = settings.model or f"{conf.deploy.model_name}@production"
+    if not settings.watch:
+        result = monitor_once(conf)
+        _print(result)
+        return result.exit_code
+    model, out, kwargs = _arguments(conf)
+    return _watch(model, out, settings.times, settings.interval, kwargs)
+
+
+def monitor_once(conf: TrainConfig) -> MonitorResult:
+    """One monitoring run of a composed (typed) config, as `mlconf monitor` runs it."""
+    model, out, kwargs = _arguments(conf)
+    return run_monitor(model, out_dir=out, **kwargs)
+
+
+def _arguments(conf: TrainConfig) -> tuple[str, Path | None, dict[str, Any]]:
+    settings = conf.monitoring
     kwargs: dict[str, Any] = {
         "registry_url": settings.registry_url or conf.deploy.registry_url,
         "current": Path(settings.current) if settings.current else None,
@@ -442,12 +458,8 @@ def monitor_job(cfg: Any) -> int:
         "reference": Path(settings.reference) if settings.reference else None,
         "settings": settings,
     }
-    out = Path(settings.out_dir) if settings.out_dir else None
-    if not settings.watch:
-        result = run_monitor(model, out_dir=out, **kwargs)
-        _print(result)
-        return result.exit_code
-    return _watch(model, out, settings.times, settings.interval, kwargs)
+    model = settings.model or f"{conf.deploy.model_name}@production"
+    return model, Path(settings.out_dir) if settings.out_dir else None, kwargs
 
 
 def _print(result: MonitorResult) -> None:
