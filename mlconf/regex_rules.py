@@ -5,9 +5,9 @@ of training, batch scoring and `mlconf monitor` call, so all of them agree on wh
 A pattern that RE2 can compile runs in pyarrow's RE2 (linear time, vectorised). A pattern
 RE2 refuses (lookarounds, backreferences, atomic groups) runs in the `regex` module, a
 backtracking engine like `re` but with a timeout: a value that takes longer than `timeout`
-seconds is *undecided*, and after `max_slow` such values the rest are undecided too, so one
+seconds is *timed out*, and after `max_slow` such values the rest are *skipped*, so one
 crafted value (e.g. "a" * 36 + "!" against `(?=a)(a|a)+`) costs a bounded time instead of
-doubling with every character. Callers count an undecided value as not matching and say so.
+doubling with every character. Callers count both as not matching and say so.
 """
 
 from __future__ import annotations
@@ -28,8 +28,14 @@ class RegexResult:
     """Per value: whether it matched the whole pattern; and which could not be decided."""
 
     matched: list[bool]
-    undecided: list[int] = field(default_factory=list)  # positions, counted as not matching
+    timed_out: list[int] = field(default_factory=list)  # positions, counted as not matching
+    skipped: list[int] = field(default_factory=list)  # not tried after max_slow timeouts
     engine: str = "re2"
+
+    @property
+    def undecided(self) -> list[int]:
+        """Positions that count as not matching because the engine gave up on them."""
+        return self.timed_out + self.skipped
 
 
 @functools.lru_cache(maxsize=256)
@@ -81,23 +87,24 @@ def full_matches(
             return RegexResult([bool(x) for x in found.to_pylist()])
     compiled = _backtracking(pattern)
     matched = [False] * len(texts)
-    undecided: list[int] = []
+    timed_out: list[int] = []
     for i, text in enumerate(texts):
-        if len(undecided) >= max_slow:
-            undecided.extend(range(i, len(texts)))
-            break
+        if len(timed_out) >= max_slow:
+            return RegexResult(matched, timed_out, list(range(i, len(texts))), "backtracking")
         try:
             matched[i] = compiled.fullmatch(text, timeout=timeout) is not None
         except TimeoutError:
-            undecided.append(i)
-    return RegexResult(matched, undecided, "backtracking")
+            timed_out.append(i)
+    return RegexResult(matched, timed_out, [], "backtracking")
 
 
-def slow_message(column: str, pattern: str, undecided: int, timeout: float = TIMEOUT) -> str:
+def slow_message(column: str, pattern: str, result: RegexResult, timeout: float = TIMEOUT) -> str:
     """What to tell the user when values could not be checked in time."""
+    skipped = f", and {len(result.skipped)} more were not tried" if result.skipped else ""
     return (
-        f"column '{column}': {undecided} value(s) could not be checked against its rule "
-        f"regex({pattern!r}) within {timeout:g} s each and count as not matching; the pattern "
+        f"column '{column}': {len(result.timed_out)} value(s) could not be checked against its "
+        f"rule regex({pattern!r}) within {timeout:g} s each{skipped}; they count as not "
+        "matching. The pattern "
         "backtracks (nested quantifiers with lookarounds or backreferences): simplify "
         f"schema.columns.{column}.regex, e.g. without lookarounds so that RE2 can run it"
     )

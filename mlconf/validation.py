@@ -326,7 +326,7 @@ def _regex_check(column: str, pattern: str) -> pa.Check:
     def check(series: pd.Series) -> pd.Series:
         result = full_matches(pattern, series.tolist())
         if result.undecided:
-            log.warning(slow_message(column, pattern, len(result.undecided)))
+            log.warning(slow_message(column, pattern, result))
         return pd.Series(result.matched, index=series.index, dtype=bool)
 
     return pa.Check(check, error=f"regex({pattern!r})")

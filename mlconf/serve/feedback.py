@@ -44,7 +44,8 @@ class OutcomeRule:
                 outcome,
                 "class",
                 f"{_described(outcome)} is not one of the classes of {self.model}, which made "
-                f"this prediction: {shown} (JSON values, case and type as written)",
+                f"this prediction: {shown} (send one as written: case and JSON type count)",
+                allowed=list(self.classes[:SHOWN_CLASSES]),
             )
         if isinstance(outcome, bool) or not isinstance(outcome, int | float):
             raise _refused(
@@ -54,7 +55,11 @@ class OutcomeRule:
                 "send the true value as a JSON number",
             )
         if not math.isfinite(outcome):
-            raise _refused(outcome, "finite", f"{outcome} is not a finite number")
+            raise _refused(
+                outcome,
+                "finite",
+                f"{outcome} is not a finite number (a JSON number past 1.8e308 reads as infinity)",
+            )
         return outcome
 
     @property
@@ -124,13 +129,9 @@ def _same_label(outcome: Any, label: Any) -> bool:
     return bool(outcome == label)
 
 
-def _refused(outcome: Any, rule: str, message: str) -> RequestError:
-    return RequestError(
-        422,
-        "validation",
-        f"outcome: {message}",
-        [{"field": "outcome", "rule": rule, "message": message, "input": echo(outcome)}],
-    )
+def _refused(outcome: Any, rule: str, message: str, **extra: Any) -> RequestError:
+    item = {"field": "outcome", "rule": rule, "message": message, "input": echo(outcome), **extra}
+    return RequestError(422, "validation", f"outcome: {message}", [item])
 
 
 def _described(outcome: Any) -> str:
