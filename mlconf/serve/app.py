@@ -354,7 +354,7 @@ def create_app(
             return await to_thread.run_sync(fn, *args)
         except MlconfError as exc:
             raise RequestError(422, "model_input", exc.render()) from exc
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
             # the pipeline refused values the request model let through
             raise RequestError(
                 422, "model_input", f"the model cannot score these records: {exc}"

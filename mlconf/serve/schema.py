@@ -27,6 +27,7 @@ EXTRA_FIELDS = ("ignore", "reject")
 # A request's regex check gives up after one value that takes this long (seconds).
 REGEX_TIMEOUT = 0.05
 MAX_PROBLEMS = 50
+INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,16 @@ def _annotation(rule: FieldRule) -> Any:
     elif rule.kind == "float":
         base = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=rule.min, le=rule.max)]
     elif rule.kind == "int":
-        base = Annotated[StrictInt, Field(ge=rule.min, le=rule.max)]
+        # the frame holds int64: a bigger number would overflow on the way to the model
+        low = INT64[0] if rule.min is None else max(rule.min, INT64[0])
+        high = INT64[1] if rule.max is None else min(rule.max, INT64[1])
+        base = Annotated[StrictInt, Field(ge=low, le=high)]
     elif rule.kind == "str":
         base = StrictStr
     elif rule.kind == "bool":
         base = StrictBool
     else:
-        base = float | str | bool
+        base = Annotated[float, Field(allow_inf_nan=False)] | str | bool
     return base | None if rule.nullable else base
 
 
