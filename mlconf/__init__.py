@@ -10,23 +10,62 @@ from typing import TYPE_CHECKING, Any
 # Sleeping threads cost little on an idle machine. Set OMP_WAIT_POLICY=ACTIVE to spin.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from mlconf.api import Run
 from mlconf.errors import MlconfError
 from mlconf.registry import register
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     import pandas as pd
+    from omegaconf import DictConfig
 
     from mlconf.store.artifacts import TrainedModel
 
-__all__ = ["MlconfError", "explain", "load_model", "register", "run"]
+__all__ = [
+    "MlconfError",
+    "Run",
+    "compose",
+    "explain",
+    "load_model",
+    "register",
+    "run",
+    "train",
+]
 __version__ = "0.1.0"
 
 
-def run(cfg: Any) -> Any:
-    """Execute the configured stages of one run (the function every CLI command fronts)."""
+def run(cfg: Any, run_dir: Any = None) -> Any:
+    """Execute the configured stages of one run (the function every CLI command fronts).
+
+    Outside a Hydra app, pass `run_dir` or use `train`, which picks the CLI's folder."""
     from mlconf.runner import run as _run
 
-    return _run(cfg)
+    return _run(cfg, run_dir=run_dir)
+
+
+def compose(
+    command: str = "train", overrides: Sequence[str] = (), config_dir: str | Path | None = None
+) -> DictConfig:
+    """The config `mlconf <command> <overrides>` would compose, from plain Python."""
+    from mlconf.api import compose as _compose
+
+    return _compose(command, overrides, config_dir)
+
+
+def train(
+    cfg: DictConfig | None = None,
+    *,
+    overrides: Sequence[str] = (),
+    run_dir: str | Path | None = None,
+    config_dir: str | Path | None = None,
+) -> Run:
+    """Train as `mlconf train` does, from plain Python; returns the Run (folder, metrics,
+    verdicts, model)."""
+    from mlconf.api import train as _train
+
+    return _train(cfg, overrides=overrides, run_dir=run_dir, config_dir=config_dir)
 
 
 def load_model(path: Any) -> TrainedModel:

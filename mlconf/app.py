@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,22 +55,21 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
     import hydra
     from omegaconf import DictConfig, OmegaConf
 
-    from mlconf.config import store_schemas
+    from mlconf.compose_errors import translate
+    from mlconf.config import TrainConfig, store_schemas
+    from mlconf.dict_overrides import install as install_dict_overrides
     from mlconf.paths import conf_dir
-    from mlconf.preflight import (
-        check_overrides,
-        check_yaml_files,
-        open_free_form,
-        searchpath_folders,
-    )
+    from mlconf.preflight import check_overrides, flags_first, open_free_form, searchpath_folders
 
     store_schemas()
+    install_dict_overrides()
     OmegaConf.register_new_resolver("mlconf_run_id", lambda: _RUN_ID, replace=True)
     OmegaConf.register_new_resolver("mlconf_sweep_stamp", lambda: _SWEEP_STAMP, replace=True)
     # The run folder is experiments/<experiment_name>/...: Hydra makes it before the run
     # starts, so the name is checked while the folder's path is resolved.
     OmegaConf.register_new_resolver("mlconf_name", _experiment_folder_name, replace=True)
     failures: list[str] = []
+    show_traceback = _show_traceback()  # asked by the user (mlconf sets HYDRA_FULL_ERROR below)
 
     @hydra.main(config_path=str(conf_dir()), config_name=config_name, version_base="1.3")
     def app(cfg: DictConfig) -> Any:
@@ -86,10 +87,7 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
         try:
             result = run(cfg, console=console)
         except MlconfError as exc:
-            if (
-                os.environ.get("MLCONF_TRACEBACK") == "1"
-                or os.environ.get("HYDRA_FULL_ERROR") == "1"
-            ):
+            if show_traceback:
                 raise
             sys.stderr.write(f"mlconf: error: {mask_text(exc.render(), _secrets(cfg))}\n")
             if not multirun:
@@ -102,14 +100,20 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
 
     args = _searchpath_args(args)
     check_overrides(args)
-    check_yaml_files([conf_dir(), *searchpath_folders(args)])
-    sys.argv = [f"mlconf {config_name}", *open_free_form(args)]
+    folders = [conf_dir(), *searchpath_folders(args)]
+    sys.argv = [f"mlconf {config_name}", *flags_first(open_free_form(args))]
     stderr = sys.stderr
     sys.stderr = MaskedStream(stderr)
     try:
-        app()
+        with _hydra_raises():
+            app()
     except _RefusedName as refused:
         raise refused.error from None
+    except Exception as exc:
+        translated = None if show_traceback else translate(exc, folders, TrainConfig)
+        if translated is None:
+            raise
+        raise translated from exc
     finally:
         sys.stderr = stderr
     failed = _summarize_sweeps()
@@ -117,6 +121,25 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
         sys.stderr.write(f"mlconf: {len(failures)} job(s) failed: {', '.join(failures)}\n")
     # Jobs of a parallel launcher fail in other processes: the summary counts them too.
     return 1 if failures or failed else 0
+
+
+def _show_traceback() -> bool:
+    return os.environ.get("MLCONF_TRACEBACK") == "1" or os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+@contextlib.contextmanager
+def _hydra_raises() -> Iterator[None]:
+    """Hydra prints a composition error and exits unless HYDRA_FULL_ERROR is set; set, it
+    raises, so that mlconf can tell the user what, where and how to fix."""
+    before = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["HYDRA_FULL_ERROR"]
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = before
 
 
 def _summarize_sweeps() -> int:

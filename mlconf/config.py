@@ -446,6 +446,10 @@ class TrainConfig:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 
+# The primary config of each command that composes with Hydra, and its schema.
+SCHEMAS: dict[str, type] = {"train": TrainConfig}
+
+
 def store_schemas() -> None:
     """Register the primary schema; it types every group's node through its fields."""
     from hydra.core.config_store import ConfigStore

@@ -61,6 +61,18 @@ def override_positions(args: list[str]) -> list[int]:
     return positions
 
 
+def flags_first(args: list[str]) -> list[str]:
+    """Hydra's flags (with their values) before the overrides, in the order typed.
+
+    Hydra's argument parser takes overrides only after the last flag, so
+    `mlconf train experiment=wine --cfg job` failed on an override mlconf had appended
+    (the project's search path) that the user never typed.
+    """
+    positions = set(override_positions(args))
+    flags = [a for i, a in enumerate(args) if i not in positions]
+    return [*flags, *(args[i] for i in sorted(positions))]
+
+
 @functools.cache
 def _strict_loader() -> Any:
     import yaml

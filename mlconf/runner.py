@@ -36,6 +36,7 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
     """The config as dataclasses, for attribute access that type checkers follow."""
     if isinstance(cfg, TrainConfig):
         return cfg
+    from mlconf.compose_errors import unknown_key_error
     from mlconf.config import callable_keys, unknown_keys
 
     for key in callable_keys(cfg):
@@ -47,12 +48,7 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
             "(see `mlconf plugins`), or register your own with @mlconf.register",
         )
     for key, declared in unknown_keys(cfg, TrainConfig):
-        name = key.rpartition(".")[2].partition("[")[0]
-        raise MlconfError(
-            f"this key does not exist.{did_you_mean(name, declared)}",
-            where=f"config key {key}",
-            fix=f"remove it or correct the name; keys there: {', '.join(declared)}",
-        )
+        raise unknown_key_error(key, declared)
     merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), cfg)
     obj = OmegaConf.to_object(merged)
     if not isinstance(obj, TrainConfig):

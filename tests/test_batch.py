@@ -244,6 +244,25 @@ def test_bad_input_messages(model_dir: Path, big: pd.DataFrame, tmp_path: Path) 
     assert len(pd.read_csv(out)) == 20
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize("bad_rows", [0, 2])
+def test_quarantine_and_output_must_be_different_files(
+    model_dir: Path, big: pd.DataFrame, tmp_path: Path, overwrite: bool, bad_rows: int
+) -> None:
+    frame = big.head(20).astype({"Horsepower": object})
+    frame.loc[: bad_rows - 1, "Horsepower"] = "lots"
+    source = tmp_path / "in.csv"
+    frame.to_csv(source, index=False)
+    out = tmp_path / "same.csv"
+    if overwrite:
+        out.write_text("an older scoring")
+    for quarantine in (out, tmp_path / "sub" / ".." / "same.csv"):
+        with pytest.raises(MlconfError, match="the quarantine file and the output are the same"):
+            run(model_dir, source, out, quarantine=quarantine, overwrite=overwrite)
+        # refused before any work: an existing file is left as it was, none is made
+        assert out.read_text() == "an older scoring" if overwrite else not out.exists()
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_output_folder_not_writable(model_dir: Path, big: pd.DataFrame, tmp_path: Path) -> None:
     source = tmp_path / "in.csv"

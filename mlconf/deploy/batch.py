@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
+    from mlconf.privacy.policy import PrivacyPolicy
+
 SQL_PREFIX = "sql:"
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 ROW = "row"
@@ -576,6 +578,14 @@ def predict_file(
     out_path = Path(output).expanduser()
     out_fmt = output_format(out_path)
     q_path = Path(quarantine).expanduser() if quarantine else Path(f"{out_path}.quarantine.csv")
+    if q_path.resolve() == out_path.resolve():
+        raise MlconfError(
+            f"the quarantine file and the output are the same file '{out_path}': one would "
+            "overwrite the other",
+            where="quarantine=",
+            fix="name another quarantine file, or leave quarantine= out "
+            f"(default {out_path}.quarantine.csv)",
+        )
     if not input.startswith(SQL_PREFIX) and Path(input).expanduser().resolve() in (
         out_path.resolve(),
         q_path.resolve(),
@@ -592,6 +602,10 @@ def predict_file(
     model, version, folder = open_scoring_model(model_ref, registry_url)
     source = open_input(input, chunk_rows, url=url, text=[*text_columns(model), *keep])
     _check_columns(model, source, keep)
+    from mlconf.privacy.policy import model_policy
+
+    privacy = model_policy(model)
+    _check_kept(privacy, keep)
     ids = id_columns(model, folder)
     kept = list(dict.fromkeys([*(c for c in ids if c in source.columns), *keep]))
     schema = scoring_schema(model)
@@ -615,7 +629,9 @@ def predict_file(
         ids_not_in_input=[c for c in ids if c not in source.columns],
     )
     started = time.perf_counter()
-    task = _ChunkTask(schema, kept, proba_names, list(source.columns))
+    # what a row of the quarantine file holds: the input's columns the policy does not drop
+    written = [c for c in source.columns if c not in privacy.drop]
+    task = _ChunkTask(schema, kept, proba_names, written, privacy)
 
     def numbered() -> Iterator[pd.DataFrame]:
         for chunk in source.chunks():
@@ -646,7 +662,7 @@ def predict_file(
             if scored.bad is not None:
                 if q_writer is None:
                     q_tmp = stack.enter_context(atomic_path(q_path))
-                    q_writer = _CsvOut(q_tmp, [ROW, REASON, *source.columns])
+                    q_writer = _CsvOut(q_tmp, [ROW, REASON, *written])
                     stack.callback(q_writer.close)
                 q_writer.write(scored.bad)
                 summary.quarantined += len(scored.bad)
@@ -683,7 +699,8 @@ class _ChunkTask:
     schema: dict[str, Any]
     kept: list[str]
     proba_names: list[str]
-    source_columns: list[str]
+    quarantined_columns: list[str]
+    privacy: PrivacyPolicy
 
     def run(self, chunk: pd.DataFrame, model: TrainedModel) -> _Scored:
         import numpy as np
@@ -694,19 +711,26 @@ class _ChunkTask:
         if rules["columns"]:
             from mlconf.validation import REASONS_COLUMN, ROW_COLUMN, validate
 
-            result = validate(chunk, rules, source=f"rows {chunk.index[0]:,}..", allow_empty=True)
+            try:
+                result = validate(
+                    chunk, rules, source=f"rows {chunk.index[0]:,}..", allow_empty=True
+                )
+            except MlconfError as exc:  # its table shows values: none raw of a protected column
+                raise self.privacy.error(exc, chunk) from None
             valid = result.valid
             if result.n_quarantined:
                 renamed = result.quarantined.rename(
                     columns={ROW_COLUMN: ROW, REASONS_COLUMN: REASON}
                 )
-                bad = renamed[[ROW, REASON, *self.source_columns]]
+                renamed[REASON] = self.privacy.texts(renamed[REASON].astype(object), renamed)
+                bad = self.privacy.rows(renamed)[[ROW, REASON, *self.quarantined_columns]]
         if not len(valid):
             return _Scored(len(chunk), None, bad)
         labels, proba = score(model, valid)
         out = pd.DataFrame({ROW: valid.index.to_numpy()}, index=valid.index)
         for name in self.kept:
             out[name] = chunk.loc[valid.index, name]
+        out = self.privacy.rows(out)
         out[PREDICTION] = labels
         if model.task == "classification":
             probs = proba if proba is not None else np.full((len(valid), 0), np.nan)
@@ -735,6 +759,19 @@ def _score_on_worker(chunk: pd.DataFrame, task: _ChunkTask, files: dict[str, byt
             _WORKER_MODELS.clear()  # one model at a time per worker process
             _WORKER_MODELS[key] = model
     return task.run(chunk, model)
+
+
+def _check_kept(privacy: PrivacyPolicy, keep: Sequence[str]) -> None:
+    """A kept column the model's privacy policy drops cannot be written: say so up front."""
+    dropped = [c for c in keep if c in privacy.drop]
+    if dropped:
+        raise MlconfError(
+            f"the model's privacy policy drops column(s) {', '.join(map(repr, dropped))}, "
+            "so no output may hold their values",
+            where="keep=",
+            fix="leave the column out of keep= (the output's row column joins it back to the "
+            "input)",
+        )
 
 
 def _check_columns(model: TrainedModel, source: _Input, keep: Sequence[str]) -> None:

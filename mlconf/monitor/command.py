@@ -236,8 +236,11 @@ def _current(
 ) -> Current:
     from mlconf.monitor.window import Current, read_file, read_log
 
-    if current is not None:
-        return Current(frame=read_file(Path(current)), source=str(current))
+    if current is not None:  # protected as the logged inputs are: the model's privacy policy
+        from mlconf.privacy.policy import model_policy
+
+        frame = model_policy(model).rows(read_file(Path(current)))
+        return Current(frame=frame, source=str(current))
     if window is None and last is None:
         raise MlconfError(
             "no current data given",

@@ -399,20 +399,14 @@ def create_app(
         else:
             state.metrics.predicted(["value"] * len(predictions))
         if state.prediction_log is not None:
-            from mlconf.store.prediction_log import new_row
+            from mlconf.store.prediction_log import logged_inputs, new_row
 
             per_record = latency_ms / len(records)
+            inputs = logged_inputs(loaded.model, [r.model_dump(by_alias=True) for r in records])
             state.prediction_log.submit(
                 [
-                    new_row(
-                        ids[i],
-                        loaded.name,
-                        loaded.version,
-                        record.model_dump(by_alias=True),
-                        results[i],
-                        per_record,
-                    )
-                    for i, record in enumerate(records)
+                    new_row(ids[i], loaded.name, loaded.version, inputs[i], results[i], per_record)
+                    for i in range(len(records))
                 ]
             )
         return {"model_name": loaded.name, "model_version": loaded.version, "results": results}

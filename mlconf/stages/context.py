@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mlconf.config import TrainConfig
+    from mlconf.privacy.policy import PrivacyPolicy
     from mlconf.store.runs import RunRecord
 
 
@@ -31,6 +32,9 @@ class RunContext:
     # What a stage opens for the rest of the run (temporary folders, ...): the runner closes
     # it when the stages end, also when one fails.
     resources: ExitStack = field(default_factory=ExitStack)
+    # The privacy policy rows set aside are written under (stage privacy decides it; stage
+    # validate plans it when it sets rows aside before that).
+    privacy: PrivacyPolicy | None = None
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.items:
@@ -57,7 +61,12 @@ class RunContext:
         """Quarantine rows with a reason each, so that nothing is dropped silently."""
         if len(rows) == 0:
             return
-        self.quarantine.append(quarantine_rows(rows, reasons, stage))
+        self.quarantine.append(_protected(quarantine_rows(rows, reasons, stage), self.privacy))
+        self.write_quarantine()
+
+    def protect_quarantine(self, policy: PrivacyPolicy) -> None:
+        """Rewrite the quarantine file with `policy` applied to its rows and their reasons."""
+        self.quarantine[:] = [_protected(q, policy) for q in self.quarantine]
         self.write_quarantine()
 
     def write_quarantine(self) -> Path | None:
@@ -75,6 +84,13 @@ class RunContext:
         path = self.run_dir.joinpath(*parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def _protected(rows: pd.DataFrame, policy: PrivacyPolicy | None) -> pd.DataFrame:
+    """Quarantined rows with the policy applied to their values and to their reasons."""
+    if not policy:
+        return rows
+    return policy.rows(rows.assign(_reason=policy.texts(rows["_reason"].astype(object), rows)))
 
 
 def quarantine_rows(rows: pd.DataFrame, reasons: Any, stage: str) -> pd.DataFrame:

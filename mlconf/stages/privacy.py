@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlconf.config import PrivacyConfig
+    from mlconf.privacy.policy import PrivacyPolicy
     from mlconf.stages.context import RunContext
 
 POLICIES = ("fail", "drop", "hash", "ignore")
@@ -56,6 +57,9 @@ def privacy(ctx: RunContext) -> None:
         "actions": {"drop": drop, "hash": hashed},
     }
     write_json(ctx.artifact("data", "privacy.json"), record)
+    policy = _policy(actions, conf.salt_env)
+    # rows quarantined before this stage must not keep raw PII either, also when it stops
+    ctx.protect_quarantine(policy)
     _fail(findings, conf)
     for finding in findings:
         if finding["action"] == "kept (target)":
@@ -64,18 +68,38 @@ def privacy(ctx: RunContext) -> None:
                 f"({finding['share']:.0%} of values); the target is never dropped or hashed"
             )
     ctx.count("pii_findings", len([f for f in findings if f["kind"] != "configured"]))
-    if drop or hashed:
-        from mlconf.privacy import protect
-
-        ctx["frame"] = protect(frame, drop, hashed, conf.salt_env)
-        # rows quarantined before this stage must not keep raw PII either
-        if ctx.quarantine:
-            ctx.quarantine[:] = [protect(q, drop, hashed, conf.salt_env) for q in ctx.quarantine]
-            ctx.write_quarantine()
-        ctx["privacy"] = {"drop": drop, "hash": hashed, "salt_env": conf.salt_env}
+    if policy:
+        ctx["frame"] = policy.rows(frame)
+        ctx.privacy = policy
+        ctx["privacy"] = policy.as_dict()
         ctx.console.print(
             f"  PII: dropped {', '.join(drop) or 'none'}; hashed {', '.join(hashed) or 'none'}"
         )
+
+
+def planned_policy(ctx: RunContext, frame: pd.DataFrame) -> PrivacyPolicy:
+    """The policy stage privacy will apply to `frame`, for what is written before it runs
+    (rows set aside, error messages); a column whose policy is fail is withheld as dropped.
+    Nothing is planned when the run has no privacy stage."""
+    from mlconf.privacy.policy import PrivacyPolicy
+
+    conf = ctx.conf.privacy
+    if "privacy" not in ctx.conf.stages:
+        return PrivacyPolicy()
+    check_config(conf, frame, ctx.conf.problem.target)
+    findings = scan(frame, conf, ctx.conf.seed) if conf.scan else []
+    return _policy(decide(findings, conf, ctx.conf.problem.target), conf.salt_env)
+
+
+def _policy(actions: dict[str, str], salt_env: str) -> PrivacyPolicy:
+    """Columns to drop (drop, and fail: withheld from anything written) and to hash."""
+    from mlconf.privacy.policy import PrivacyPolicy
+
+    return PrivacyPolicy(
+        drop=tuple(c for c, a in actions.items() if a in ("drop", "fail")),
+        hash=tuple(c for c, a in actions.items() if a == "hash"),
+        salt_env=salt_env,
+    )
 
 
 def check_config(conf: PrivacyConfig, frame: pd.DataFrame, target: str) -> None:

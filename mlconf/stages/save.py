@@ -48,6 +48,8 @@ def save(ctx: RunContext) -> None:
         # what batch scoring keeps and checks: id columns, and each input column's dtype
         "id_columns": list(conf.data.id_columns),
         "input_dtypes": _dtypes(ctx.items.get("x_train"), model.input_columns),
+        # what scoring, serving and monitoring drop and hash in everything they write
+        "privacy": ctx.privacy.as_dict() if ctx.privacy else None,
         "versions": ctx.record.versions,
     }
     files: dict[str, bytes | Callable[[str], bytes]] = {}

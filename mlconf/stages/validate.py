@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlconf.errors import MlconfError, did_you_mean
+from mlconf.stages.privacy import planned_policy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,9 +19,13 @@ def validate(ctx: RunContext) -> None:
     if conf.schema.columns:
         from mlconf.validation import validate as check_schema
 
-        result = check_schema(frame, conf.schema, source=f"data '{conf.data.name}'")
+        try:
+            result = check_schema(frame, conf.schema, source=f"data '{conf.data.name}'")
+        except MlconfError as exc:  # its table shows values: none raw of a protected column
+            raise planned_policy(ctx, frame).error(exc, frame) from None
         bad = result.quarantined
         if len(bad):
+            ctx.privacy = ctx.privacy or planned_policy(ctx, frame)
             rows = bad.drop(columns=["_row", "_reasons"]).set_axis(bad["_row"].to_numpy())
             ctx.set_aside(rows, bad["_reasons"].to_numpy(), "validate")
             ctx.warn(
@@ -70,6 +75,7 @@ def _usable_target(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
         )
     missing = target.isna()
     if missing.any():
+        ctx.privacy = ctx.privacy or planned_policy(ctx, frame)
         ctx.set_aside(frame[missing], f"target '{problem.target}' is missing", "validate")
         ctx.warn(f"{int(missing.sum())} row(s) have no target value and were quarantined")
         frame = frame[~missing]
@@ -100,6 +106,7 @@ def _usable_target(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
                 fix="use task: classification for a categorical target",
             )
         if bad.any():
+            ctx.privacy = ctx.privacy or planned_policy(ctx, frame)
             ctx.set_aside(frame[bad], f"target '{problem.target}' is not a number", "validate")
             frame = frame[~bad]
         frame = frame.assign(**{problem.target: numeric[~bad]})

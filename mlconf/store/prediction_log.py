@@ -227,6 +227,14 @@ class PredictionLog:
         self.engine.dispose()
 
 
+def logged_inputs(model: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records as the log stores them: the model's privacy policy applied (its dropped
+    columns left out, its hashed columns hashed), never the raw personal values."""
+    from mlconf.privacy.policy import model_policy
+
+    return model_policy(model).records(records)
+
+
 def new_row(
     prediction_id: str,
     model_name: str,

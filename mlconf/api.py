@@ -1,0 +1,158 @@
+"""mlconf from plain Python or a notebook: the same composition and runner as the CLI.
+
+`compose` builds a command's config from the same primary configs and groups as
+`mlconf <command>` (with the project's ./conf on the search path when there is one), and
+`train` runs it into the same kind of run folder, without a Hydra app around it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlconf.errors import MlconfError
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from mlconf.runner import RunResult
+    from mlconf.store.artifacts import TrainedModel
+
+
+@dataclass
+class Run:
+    """A finished training run: its folder, metrics, verdicts and model."""
+
+    run_dir: Path
+    status: str
+    metrics: dict[str, Any]
+    model_dir: Path | None
+
+    @property
+    def verdicts(self) -> list[dict[str, Any]]:
+        """One entry per success criterion of `problem/`: metric, bound, value, passed."""
+        return list(self.metrics.get("success_criteria") or [])
+
+    @property
+    def passed(self) -> bool | None:
+        """Whether every success criterion was met (None when the problem sets none)."""
+        return self.metrics.get("passed") if self.verdicts else None
+
+    def load_model(self) -> TrainedModel:
+        """The saved model, its sha256 manifest checked."""
+        if self.model_dir is None:
+            raise MlconfError(
+                "this run saved no model",
+                where=str(self.run_dir),
+                fix="keep the `save` stage in `stages`",
+            )
+        from mlconf.store.artifacts import load_model
+
+        return load_model(self.model_dir)
+
+    @classmethod
+    def of(cls, result: RunResult) -> Run:
+        return cls(
+            run_dir=result.run_dir,
+            status=result.record.status,
+            metrics=result.metrics,
+            model_dir=result.model_dir,
+        )
+
+
+def compose(
+    command: str = "train",
+    overrides: Sequence[str] = (),
+    config_dir: str | Path | None = None,
+) -> DictConfig:
+    """The composed config of `mlconf <command> <overrides>`, as the CLI would build it.
+
+    `config_dir` adds a project's conf/ folder to the search path (default: ./conf when it
+    exists); the package's own groups are always there. Errors are MlconfErrors naming the
+    override or file, as on the command line.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from mlconf.compose_errors import translate
+    from mlconf.config import SCHEMAS, store_schemas
+    from mlconf.dict_overrides import install
+    from mlconf.paths import conf_dir
+    from mlconf.preflight import check_overrides, open_free_form
+
+    if command not in SCHEMAS:
+        from mlconf.errors import did_you_mean
+
+        raise MlconfError(
+            f"unknown command '{command}'.{did_you_mean(command, SCHEMAS)}",
+            where="compose(command=...)",
+            fix=f"use one of: {', '.join(SCHEMAS)}",
+        )
+    store_schemas()
+    install()
+    args = list(overrides)
+    folders = [conf_dir()]
+    project = Path(config_dir) if config_dir is not None else Path.cwd() / "conf"
+    if config_dir is not None and not project.is_dir():
+        raise MlconfError(
+            f"config folder '{project}' does not exist",
+            where="compose(config_dir=...)",
+            fix="pass the folder that holds your data/, problem/, experiment/ ... groups",
+        )
+    if project.is_dir() and project.resolve() != conf_dir().resolve():
+        folders.append(project.resolve())
+        args.append(f"hydra.searchpath=[file://{project.resolve()}]")
+    check_overrides(args)
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            return hydra_compose(config_name=command, overrides=open_free_form(args))
+    except Exception as exc:
+        translated = translate(exc, folders, SCHEMAS[command])
+        if translated is None:
+            raise
+        raise translated from exc
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def train(
+    cfg: DictConfig | None = None,
+    *,
+    overrides: Sequence[str] = (),
+    run_dir: str | Path | None = None,
+    config_dir: str | Path | None = None,
+) -> Run:
+    """Train one run, as `mlconf train` does, and return it.
+
+    Pass a composed config (`compose("train", ...)`) or overrides. The run folder defaults
+    to experiments/<experiment>/runs/<time>-<id> under the working folder, as on the CLI.
+    """
+    from rich.console import Console
+
+    from mlconf.runner import run
+
+    if cfg is None:
+        cfg = compose("train", overrides, config_dir=config_dir)
+    elif overrides:
+        raise MlconfError(
+            "pass either a composed config or overrides, not both",
+            where="train(cfg, overrides=...)",
+            fix="put the overrides in compose('train', overrides=[...])",
+        )
+    folder = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
+    return Run.of(run(cfg, run_dir=folder, console=Console(stderr=True)))
+
+
+def default_run_dir(cfg: Any) -> Path:
+    """experiments/<experiment>/runs/<time>-<id>, the folder the CLI's Hydra app makes."""
+    from mlconf.names import check_name
+
+    name = check_name(cfg.get("experiment_name"), "config key experiment_name", kind="experiment")
+    stamp = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}-{uuid.uuid4().hex[:6]}"
+    return Path("experiments") / name / "runs" / stamp

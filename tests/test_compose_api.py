@@ -1,0 +1,182 @@
+"""Composition from the command line and from Python: flags anywhere, errors that say what,
+where and how to fix, mappings that replace, and the Python API outside any Hydra app."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import TRACEBACK, cli, output_of
+
+import mlconf
+from mlconf.errors import MlconfError
+
+
+def _project(tmp_path: Path, experiments: dict[str, str]) -> Path:
+    """A project folder with ./conf/experiment/<name>.yaml files."""
+    folder = tmp_path / "conf" / "experiment"
+    folder.mkdir(parents=True)
+    for name, text in experiments.items():
+        (folder / f"{name}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return tmp_path
+
+
+GOOD = """\
+    # @package _global_
+    defaults:
+      - override /data: wine
+      - override /problem: wine
+    """
+BROKEN = "# @package _global_\nmodel:\n  params: {max_depth: 3\n"
+NOT_GLOBAL = "defaults:\n  - override /model: logistic\n"
+
+
+def test_a_flag_after_the_overrides_works_in_a_project_folder(tmp_path: Path) -> None:
+    # The project's ./conf adds a search-path override the user never typed; Hydra's
+    # parser refused it when it came after --cfg.
+    project = _project(tmp_path, {"mine": GOOD})
+    proc = cli(["train", "experiment=mine", "--cfg", "job"], cwd=project)
+    assert proc.returncode == 0, output_of(proc)
+    assert "name: wine" in proc.stdout  # data: wine, from the project's experiment
+
+
+def test_a_misspelled_key_names_the_key_it_meant() -> None:
+    with pytest.raises(MlconfError) as caught:
+        mlconf.compose("train", ["split.tset_size=0.3"])
+    message = str(caught.value)
+    assert "config key split.tset_size" in message
+    assert "Did you mean 'test_size'?" in message
+    assert "+split" not in message  # Hydra's advice would add the typo to the config
+
+
+@pytest.mark.parametrize(
+    ("override", "meant"), [("model=xgb", "xgboost"), ("experiment=winne", "wine")]
+)
+def test_an_unknown_group_option_names_the_closest(override: str, meant: str) -> None:
+    with pytest.raises(MlconfError) as caught:
+        mlconf.compose("train", [override])
+    message = str(caught.value)
+    assert f"override {override}" in message
+    assert f"Did you mean '{meant}'?" in message
+    assert "use one of:" in message
+
+
+def test_an_unknown_experiment_without_a_conf_folder_says_where_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(MlconfError) as caught:
+        mlconf.compose("train", ["experiment=shop"])
+    assert "no ./conf folder" in str(caught.value)
+    assert "hydra.searchpath" in str(caught.value)
+
+
+def test_an_experiment_file_without_package_global_gets_the_hint(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"plain": NOT_GLOBAL})
+    with pytest.raises(MlconfError) as caught:
+        mlconf.compose("train", ["experiment=plain"], config_dir=project / "conf")
+    assert "# @package _global_" in str(caught.value)
+    assert "experiment/plain.yaml" in str(caught.value)
+
+
+def test_a_broken_file_the_run_does_not_use_does_not_stop_it(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"good": GOOD, "broken": BROKEN})
+    cfg = mlconf.compose("train", ["experiment=good"], config_dir=project / "conf")
+    assert cfg.data.name == "wine"
+
+
+def test_a_broken_file_the_run_uses_is_named_with_its_line(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"good": GOOD, "broken": BROKEN})
+    with pytest.raises(MlconfError) as caught:
+        mlconf.compose("train", ["experiment=broken"], config_dir=project / "conf")
+    assert f"{project / 'conf' / 'experiment' / 'broken.yaml'}:" in str(caught.value)
+    assert "not valid YAML" in str(caught.value)
+
+
+def test_cli_errors_are_one_paragraph_without_a_traceback(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"plain": NOT_GLOBAL})
+    for args in (["split.tset_size=0.3"], ["experiment=plain"], ["model=xgb", "--cfg", "job"]):
+        proc = cli(["train", *args], cwd=project)
+        assert proc.returncode == 2, output_of(proc)
+        assert proc.stderr.startswith("mlconf: error:"), proc.stderr
+        assert "Fix:" in proc.stderr
+        assert TRACEBACK not in output_of(proc)
+
+
+def test_hydra_full_error_still_shows_the_traceback(tmp_path: Path) -> None:
+    proc = cli(["train", "model=xgb"], cwd=tmp_path, env={"HYDRA_FULL_ERROR": "1"})
+    assert proc.returncode != 0
+    assert TRACEBACK in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("problem.costs={}", {}),
+        ("problem.costs={fp: 2, fn: 7}", {"fp": 2.0, "fn": 7.0}),
+        ("tune.sampler_params={n_startup_trials: 5}", {"n_startup_trials": 5}),
+    ],
+)
+def test_a_mapping_on_the_command_line_replaces_the_mapping(
+    override: str, expected: dict[str, float]
+) -> None:
+    cfg = mlconf.compose("train", [override])
+    key = override.partition("=")[0]
+    from omegaconf import OmegaConf
+
+    assert OmegaConf.to_container(OmegaConf.select(cfg, key)) == expected
+
+
+def test_a_section_given_as_a_mapping_keeps_its_other_defaults() -> None:
+    cfg = mlconf.compose("train", ["split={test_size: 0.3}"])
+    assert cfg.split.test_size == 0.3
+    assert cfg.split.method == "holdout"
+
+
+def test_an_unknown_command_is_refused() -> None:
+    with pytest.raises(MlconfError, match=r"unknown command 'trian'\. Did you mean 'train'"):
+        mlconf.compose("trian")
+
+
+@pytest.mark.slow
+def test_the_python_api_trains_outside_any_hydra_app(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import json, sys
+        import mlconf
+        cfg = mlconf.compose("train", overrides=[
+            "experiment=wine", "model.params.n_estimators=10", "metrics.bootstrap=20",
+            "stages=[load,validate,split,train,evaluate,save]",
+        ])
+        run = mlconf.train(cfg)
+        model = run.load_model()
+        rows = __import__("pandas").read_csv(sys.argv[1]) if len(sys.argv) > 1 else None
+        print(json.dumps({
+            "dir": str(run.run_dir), "status": run.status, "passed": run.passed,
+            "verdicts": len(run.verdicts), "primary": run.metrics["primary_metric"],
+            "classes": [str(c) for c in model.classes],
+        }))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    run_dir = tmp_path / result["dir"]
+    assert run_dir.parent == tmp_path / "experiments" / "wine" / "runs"
+    assert result["status"] == "succeeded"
+    assert (run_dir / "model" / "manifest.json").is_file()
+    assert (run_dir / "config.yaml").is_file()
+    assert result["verdicts"] >= 1
+    assert len(result["classes"]) == 3
