@@ -3,11 +3,11 @@ fetched from the real server on loopback, with valid and invalid requests. No re
 be a 5xx, and every 4xx carries the server's JSON error body {error, message, detail}.
 
 Hypothesis then sends what a schema does not describe (issue 13): feedback outcomes of any
-JSON shape (NaN and 1e999 included) for real prediction ids, arrays and objects nested up to
-30,000 deep, lone UTF-16 surrogates in values and keys, and bodies sent chunked in random
-pieces, some past the size limit, to every route. Each answer must be a 4xx or 2xx in the
-error format, the next request on the same connection must work, and only real classes
-may end up in the feedback table."""
+JSON shape (NaN, 1e999 and numbers of 5,000 digits too) for real prediction ids, arrays and
+objects nested up to 30,000 deep, lone UTF-16 surrogates in values and keys, and bodies
+sent chunked in random pieces, some past the size limit, to every route. Each answer must
+be a 4xx or 2xx in the error format, the next request on the same connection must work, and
+only real classes may end up in the feedback table."""
 
 from __future__ import annotations
 
@@ -134,6 +134,7 @@ JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
+    | st.sampled_from([10**400, -(10**400), 2**63])  # past float and int64
     | st.floats()  # NaN and infinities too: json.dumps writes them as NaN, Infinity
     | st.text(max_size=30)
     | st.sampled_from(["benign", "malignant", "Benign", "MALIGNANT", " benign"]),
@@ -149,7 +150,15 @@ def with_surrogate(text: str, surrogate: str, at: int) -> str:
 
 @st.composite
 def hostile_bodies(draw: Any, row: dict[str, Any], ids: list[str]) -> bytes:
-    kind = draw(st.sampled_from(["deep", "surrogate", "outcome", "big"]))
+    kind = draw(st.sampled_from(["deep", "surrogate", "outcome", "digits", "big"]))
+    if kind == "digits":  # Python's json reads at most 4300 digits
+        digits = b"9" * draw(st.integers(4000, 6000))
+        field = draw(st.sampled_from([b"outcome", next(iter(row)).encode()]))
+        return b'{"prediction_id": "%s", "%s": %s}' % (
+            draw(st.sampled_from(ids)).encode(),
+            field,
+            digits,
+        )
     if kind == "deep":
         depth = draw(st.integers(1, 30_000))
         opener, closer = draw(st.sampled_from([(b"[", b"]"), (b'{"a":', b"}")]))

@@ -1389,6 +1389,7 @@ HTTP_CASES: list[Http] = [
     Http("predict/works/null_for_nullable", "POST", P, 200, **record_with(mean__texture=None), logged=1),  # noqa: E501
     Http("predict/get", "GET", P, 405, "method_not_allowed"),
     Http("predict/deep_nesting", "POST", P, 400, "too_deep", **raw(DEEP)),
+    Http("predict/number_of_5000_digits", "POST", P, 400, "invalid_number", ("4300 digits",), **raw(b'{"mean radius": ' + b"9" * 5000 + b"}")),  # noqa: E501
     Http("predict/lone_surrogate_value", "POST", P, 400, "invalid_unicode", ("surrogate", "mean radius"), **escaped(lambda r: {**r, "mean radius": "\udfff"})),  # noqa: E501
     Http("predict/lone_surrogate_key", "POST", P, 400, "invalid_unicode", **escaped(lambda r: {**r, "x\ud800": 1})),  # noqa: E501
     Http("predict/lone_surrogate_in_list", "POST", P, 400, "invalid_unicode", ("[1]",), **escaped(lambda r: [r, {**r, "worst area": "\udc00"}])),  # noqa: E501
@@ -1425,6 +1426,8 @@ HTTP_CASES: list[Http] = [
     Http("feedback/outcome_too_large", "POST", F, 413, "too_large", **outcome("x" * 60_000)),
     Http("feedback/outcome_huge_number", "POST", F, 422, "validation", ("Infinity",), **outcome_literal(b"1e999")),  # noqa: E501
     Http("feedback/outcome_nan", "POST", F, 400, "invalid_number", **outcome_literal(b"NaN")),
+    Http("feedback/outcome_huge_integer", "POST", F, 422, "validation", ("(number)",), **outcome_literal(b"1" + b"0" * 400)),  # noqa: E501
+    Http("feedback/outcome_5000_digits", "POST", F, 400, "invalid_number", **outcome_literal(b"9" * 5000)),  # noqa: E501
     Http("feedback/outcome_lone_surrogate", "POST", F, 400, "invalid_unicode", ("outcome",), content=lambda r: json.dumps({"prediction_id": r[PID], "outcome": "\udfff"}).encode(), headers=JSON_TYPE, predict_first=True),  # noqa: E501
     Http("feedback/id_lone_surrogate", "POST", F, 400, "invalid_unicode", ("prediction_id",), **escaped(lambda r: {"prediction_id": "\udfff", "outcome": "benign"})),  # noqa: E501
     Http("feedback/deep_nesting", "POST", F, 400, "too_deep", **raw(DEEP)),

@@ -69,6 +69,13 @@ def parse_json(body: bytes) -> Any:
         value = json.loads(body, parse_constant=_reject_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RequestError(400, "malformed_json", f"request body is not valid JSON: {exc}") from exc
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise RequestError(
+            400,
+            "invalid_number",
+            f"request body holds a number too long to read: {str(exc).split(';')[0]}",
+            "send numbers with at most 4300 digits",
+        ) from None
     except RecursionError:
         raise RequestError(
             400,

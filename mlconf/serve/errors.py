@@ -32,6 +32,8 @@ def echo(value: Any) -> Any:
         return str(value)
     if isinstance(value, str):
         return shorten(value)
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) > ECHO_CHARS:
+        return shorten(str(value))
     if value is None or isinstance(value, int | float | bool):
         return value
     return shorten(repr(value))

@@ -54,11 +54,12 @@ class OutcomeRule:
                 f"{_described(outcome)} is not a number, but {self.model} is a regression: "
                 "send the true value as a JSON number",
             )
-        if not math.isfinite(outcome):
+        if not _finite(outcome):
             raise _refused(
                 outcome,
                 "finite",
-                f"{outcome} is not a finite number (a JSON number past 1.8e308 reads as infinity)",
+                f"{shorten(str(outcome), 40)} is not a finite number (past 1.8e308 a JSON "
+                "number reads as infinity)",
             )
         return outcome
 
@@ -127,6 +128,13 @@ def _same_label(outcome: Any, label: Any) -> bool:
     if isinstance(label, str):
         return isinstance(outcome, str) and outcome == label
     return bool(outcome == label)
+
+
+def _finite(number: float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an int past float's range: monitoring reads outcomes as floats
+        return False
 
 
 def _refused(outcome: Any, rule: str, message: str, **extra: Any) -> RequestError:
