@@ -69,7 +69,8 @@ def compose(
     overrides: Sequence[str] = (),
     config_dir: str | Path | None = None,
 ) -> DictConfig:
-    """The composed config of `mlconf <command> <overrides>`, as the CLI would build it.
+    """The composed config of `mlconf <command> <overrides>`, as the CLI would build it
+    (short forms such as `model=cars@production` for serve and predict included).
 
     `config_dir` adds a project's conf/ folder to the search path (default: ./conf when it
     exists); the package's own groups are always there. Errors are MlconfErrors naming the
@@ -79,10 +80,11 @@ def compose(
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    from mlconf.aliases import expand
     from mlconf.compose_errors import translate
     from mlconf.config import SCHEMAS, store_schemas
     from mlconf.dict_overrides import install
-    from mlconf.paths import conf_dir
+    from mlconf.paths import PROJECT_CONF, conf_dir, project_conf
     from mlconf.preflight import check_overrides, open_free_form
 
     if command not in SCHEMAS:
@@ -95,29 +97,28 @@ def compose(
         )
     store_schemas()
     install()
-    args = list(overrides)
-    folders = [conf_dir()]
-    project = Path(config_dir) if config_dir is not None else Path.cwd() / "conf"
-    if config_dir is not None and not project.is_dir():
+    args = expand(command, list(overrides))
+    project = Path(config_dir) if config_dir is not None else None
+    if project is not None and not project.is_dir():
         raise MlconfError(
             f"config folder '{project}' does not exist",
             where="compose(config_dir=...)",
             fix="pass the folder that holds your data/, problem/, experiment/ ... groups",
         )
-    if project.is_dir() and project.resolve() != conf_dir().resolve():
-        folders.append(project.resolve())
-        args.append(f"hydra.searchpath=[file://{project.resolve()}]")
     check_overrides(args)
     GlobalHydra.instance().clear()
+    PROJECT_CONF.append(project.resolve() if project is not None else Path.cwd() / "conf")
+    folders = [conf_dir(), *filter(None, [project_conf()])]
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             return hydra_compose(config_name=command, overrides=open_free_form(args))
     except Exception as exc:
-        translated = translate(exc, folders, SCHEMAS[command])
+        translated = translate(exc, folders, command)
         if translated is None:
             raise
         raise translated from exc
     finally:
+        PROJECT_CONF.pop()
         GlobalHydra.instance().clear()
 
 

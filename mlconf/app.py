@@ -7,28 +7,19 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
 from mlconf.secrets import MaskedStream, mask_text, remember, secrets_in
 
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
 _RUN_ID = uuid.uuid4().hex[:6]
 # One stamp per command, so that the sweep folder can be found again after the sweep.
 _SWEEP_STAMP = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}-{_RUN_ID}"
-
-
-def _searchpath_args(args: list[str]) -> list[str]:
-    """Let a project's own ./conf join the search path unless the user set one."""
-    if any(a.startswith(("hydra.searchpath", "+hydra.searchpath")) for a in args):
-        return args
-    local = Path.cwd() / "conf"
-    from mlconf.paths import conf_dir
-
-    if local.is_dir() and local.resolve() != conf_dir().resolve():
-        return [*args, f"hydra.searchpath=[file://{local.resolve()}]"]
-    return args
 
 
 class _RefusedName(BaseException):
@@ -50,15 +41,21 @@ def _experiment_folder_name(value: Any) -> str:
         raise _RefusedName(exc) from None
 
 
-def run_hydra_app(config_name: str, args: list[str]) -> int:
-    """Compose `config_name` with the overrides and run every job; exit code 0 if all succeed."""
-    import hydra
-    from omegaconf import DictConfig, OmegaConf
+# A command's job: the composed config in, an exit code out (None: 0). MlconfErrors it
+# raises are reported by run_hydra_app; in a multirun the other jobs go on.
+Job = Callable[["DictConfig"], "int | None"]
 
+
+def run_hydra_app(config_name: str, args: list[str], job: Job | None = None) -> int:
+    """Compose `config_name` with the overrides and run every job; the worst exit code."""
+    import hydra
+    from omegaconf import OmegaConf
+
+    from mlconf.aliases import expand
     from mlconf.compose_errors import translate
-    from mlconf.config import TrainConfig, store_schemas
+    from mlconf.config import store_schemas
     from mlconf.dict_overrides import install as install_dict_overrides
-    from mlconf.paths import conf_dir
+    from mlconf.paths import conf_dir, project_conf
     from mlconf.preflight import check_overrides, flags_first, open_free_form, searchpath_folders
 
     store_schemas()
@@ -69,23 +66,20 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
     # starts, so the name is checked while the folder's path is resolved.
     OmegaConf.register_new_resolver("mlconf_name", _experiment_folder_name, replace=True)
     failures: list[str] = []
+    codes: list[int] = []
     show_traceback = _show_traceback()  # asked by the user (mlconf sets HYDRA_FULL_ERROR below)
+    work = job or _train_job
 
     @hydra.main(config_path=str(conf_dir()), config_name=config_name, version_base="1.3")
     def app(cfg: DictConfig) -> Any:
         from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode
-        from rich.console import Console
 
-        from mlconf.runner import run
-        from mlconf.summary import print_summary
-
-        console = Console(stderr=True)
         remember(_secrets(cfg))  # also for a traceback printed after Hydra lets go
         sys.path.insert(0, str(Path.cwd()))
         multirun = HydraConfig.get().mode == RunMode.MULTIRUN
         try:
-            result = run(cfg, console=console)
+            code = work(cfg)
         except MlconfError as exc:
             if show_traceback:
                 raise
@@ -93,14 +87,16 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
             if not multirun:
                 raise SystemExit(exc.exit_code) from None
             failures.append(HydraConfig.get().job.override_dirname)
-            _record_failure(Path(HydraConfig.get().runtime.output_dir), cfg, exc)
+            if job is None:
+                _record_failure(Path(HydraConfig.get().runtime.output_dir), cfg, exc)
             return None
-        print_summary(result, Console())
-        return result.metrics
+        codes.append(code or 0)
+        return code
 
-    args = _searchpath_args(args)
+    args = expand(config_name, args)
     check_overrides(args)
-    folders = [conf_dir(), *searchpath_folders(args)]
+    project = project_conf()  # joins the search path first (hydra_plugins/mlconf_project_conf)
+    folders = [conf_dir(), *([project] if project else []), *searchpath_folders(args)]
     sys.argv = [f"mlconf {config_name}", *flags_first(open_free_form(args))]
     stderr = sys.stderr
     sys.stderr = MaskedStream(stderr)
@@ -110,17 +106,29 @@ def run_hydra_app(config_name: str, args: list[str]) -> int:
     except _RefusedName as refused:
         raise refused.error from None
     except Exception as exc:
-        translated = None if show_traceback else translate(exc, folders, TrainConfig)
+        translated = None if show_traceback else translate(exc, folders, config_name)
         if translated is None:
             raise
         raise translated from exc
     finally:
         sys.stderr = stderr
-    failed = _summarize_sweeps()
+    # Jobs of a parallel launcher fail in other processes: the sweep summary counts them too.
+    failed = _summarize_sweeps() if job is None else 0
     if failures:
         sys.stderr.write(f"mlconf: {len(failures)} job(s) failed: {', '.join(failures)}\n")
-    # Jobs of a parallel launcher fail in other processes: the summary counts them too.
-    return 1 if failures or failed else 0
+    return max([1 if failures or failed else 0, *codes])
+
+
+def _train_job(cfg: DictConfig) -> int:
+    """`mlconf train`: one run of the stages, its summary on the console."""
+    from rich.console import Console
+
+    from mlconf.runner import run
+    from mlconf.summary import print_summary
+
+    result = run(cfg, console=Console(stderr=True))
+    print_summary(result, Console())
+    return 0
 
 
 def _show_traceback() -> bool:

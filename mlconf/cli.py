@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mlconf.errors import MlconfError
 from mlconf.secrets import format_exception, mask_text
@@ -25,8 +26,9 @@ commands:
   schema infer PATH      write a starter schema YAML from a CSV or Parquet file
   predict KEY=VALUE...   score a CSV/Parquet file or SQL query with a model, in chunks
                          (model=... input=... output=...; see `mlconf predict --help`)
-  serve model=REF        serve a model over HTTP (FastAPI): predict, explain, feedback,
+  serve [model=REF]      serve a model over HTTP (FastAPI): predict, explain, feedback,
                          health, metrics; `mlconf serve --help` for the settings
+  (train, predict and serve compose the same config: experiment=, local/, --cfg job, -m)
   report RUN_DIR         rebuild report.html and model_card.md of a run (or a sweep's
                          sweep_report.html) from its folder, without retraining
   models ACTION ...      the model registry: list, show, promote, rollback, archive, export
@@ -196,9 +198,19 @@ def _schema(rest: list[str]) -> int:
 
 
 def _serve(rest: list[str]) -> int:
-    from mlconf.serve.command import main as serve_main
+    from mlconf.serve.command import USAGE, serve_job
 
-    return serve_main(rest)
+    return _composed("serve", rest, serve_job, USAGE)
+
+
+def _composed(command: str, rest: list[str], job: Any, usage: str) -> int:
+    """A command that composes its primary config like train, with its short forms."""
+    if any(a in ("-h", "--help") for a in rest):
+        sys.stdout.write(usage)
+        return 0
+    from mlconf.app import run_hydra_app
+
+    return run_hydra_app(command, rest, job)
 
 
 def _monitor(rest: list[str]) -> int:
@@ -236,9 +248,9 @@ def _models(rest: list[str]) -> int:
 
 
 def _predict(rest: list[str]) -> int:
-    from mlconf.deploy.batch import main as predict_main
+    from mlconf.deploy.batch import HELP, predict_job
 
-    return predict_main(rest)
+    return _composed("predict", rest, predict_job, HELP)
 
 
 if __name__ == "__main__":

@@ -17,21 +17,33 @@ from typing import Any
 from mlconf.errors import MlconfError, did_you_mean
 
 _MISSING = re.compile(r"Could not find '(?P<group>[^']+)/(?P<option>[^'/]+)'")
+_WRONG_TYPE = re.compile(
+    r"Value (?P<value>'.*') (?:of type '\w+' could not be converted to|is not a valid) "
+    r"(?P<type>\w+)"
+)
+_TYPE_WORDS = {
+    "Integer": "a whole number",
+    "Float": "a number",
+    "bool": "true or false",
+    "Boolean": "true or false",
+}
+_IN_FILE = re.compile(r"In '(?P<file>[^']+)':")
 _NO_PACKAGE = re.compile(r"In '(?P<file>experiment/[^']+)': Could not override")
 
 
-def translate(exc: BaseException, folders: list[Path], schema: type | None) -> MlconfError | None:
-    """The MlconfError that explains a composition failure, or None if it is not one."""
+def translate(exc: BaseException, folders: list[Path], command: str) -> MlconfError | None:
+    """The MlconfError that explains a composition failure of `mlconf <command>`, or None
+    if it is not one."""
     import yaml
     from hydra.errors import ConfigCompositionException, MissingConfigException
     from omegaconf.errors import OmegaConfBaseException
 
-    if isinstance(exc, yaml.YAMLError):
+    if isinstance(exc, yaml.YAMLError | UnicodeDecodeError):
         return _broken_yaml(exc, folders)
     if isinstance(exc, MissingConfigException):
         return _unknown_option(exc)
     if isinstance(exc, ConfigCompositionException | OmegaConfBaseException):
-        return _bad_key(exc, schema)
+        return _bad_key(exc, command)
     return None
 
 
@@ -83,7 +95,10 @@ def _unknown_option(exc: Any) -> MlconfError:
     )
 
 
-def _bad_key(exc: BaseException, schema: type | None) -> MlconfError:
+def _bad_key(exc: BaseException, command: str) -> MlconfError:
+    from mlconf.config import SCHEMAS
+
+    schema = SCHEMAS.get(command)
     message = str(exc).splitlines()[0]
     if _NO_PACKAGE.search(message):
         name = _NO_PACKAGE.search(message)["file"]  # type: ignore[index]
@@ -94,17 +109,28 @@ def _bad_key(exc: BaseException, schema: type | None) -> MlconfError:
             "`override /group: option` lines apply to the whole config",
         )
     full_key = _full_key(exc)
+    in_file = _IN_FILE.match(message)
     if full_key and schema is not None and "not in" in _causes_text(exc):
         parent, _, name = full_key.rpartition(".")
         declared = declared_keys(schema, parent)
         if declared is not None:
-            return unknown_key_error(full_key, declared)
+            error = unknown_key_error(full_key, declared)
+            if in_file is None:
+                return error
+            where = f"{in_file['file']}.yaml, {error.where}"
+            return MlconfError(error.what, where=where, fix=error.fix)
     where = f"config key {full_key}" if full_key else "command line"
+    if in_file:
+        where = f"{in_file['file']}.yaml, {where}"
     detail = _causes_text(exc).splitlines()[0] if full_key else message
+    wrong_type = _WRONG_TYPE.search(detail)
+    if wrong_type:
+        expected = _TYPE_WORDS.get(wrong_type["type"], wrong_type["type"])
+        detail = f"expected {expected}, got {wrong_type['value']}"
     return MlconfError(
         detail,
         where=where,
-        fix="check the value's type and spelling; `mlconf train --cfg job` prints the config",
+        fix=f"check the value's type and spelling; `mlconf {command} --cfg job` prints the config",
     )
 
 
@@ -147,11 +173,13 @@ def _full_key(exc: BaseException) -> str | None:
         if key:
             return str(key)
         cause = cause.__cause__
-    return None
+    # Hydra folds some errors into its message instead of chaining them.
+    found = re.search(r"full_key: (\S+)", str(exc))
+    return found[1] if found else None
 
 
 def _causes_text(exc: BaseException) -> str:
-    texts = []
+    texts = [str(exc).partition("\n")[2]] if "full_key:" in str(exc) else []
     cause: BaseException | None = exc.__cause__
     while cause is not None:
         texts.append(str(cause))

@@ -300,6 +300,7 @@ class RegisterConfig:
 class ServeConfig:
     """`mlconf serve`: the REST service around one registered model."""
 
+    model: str | None = None  # a model folder or registry ref; null: <model_name>@production
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -314,8 +315,16 @@ class ServeConfig:
 
 @dataclass
 class BatchConfig:
-    """`mlconf predict`: chunked batch scoring."""
+    """`mlconf predict`: chunked batch scoring of a file or query with a model."""
 
+    model: str | None = None  # a model folder or registry ref; null: <model_name>@production
+    input: str | None = None  # .csv, .csv.gz, .parquet, a folder of parts, or 'sql:SELECT ...'
+    output: str | None = None  # .csv or .parquet, refused if it exists (unless overwrite)
+    quarantine: str | None = None  # rows failing the schema; null: OUTPUT.quarantine.csv
+    keep: list[str] = field(default_factory=list)  # more input columns copied to the output
+    overwrite: bool = False
+    url: str | None = None  # the database of a sql: input
+    cluster: str | None = None  # local or tcp://host:port: score chunks on Dask workers
     chunk_rows: int = 100_000
 
 
@@ -447,7 +456,14 @@ class TrainConfig:
 
 
 # The primary config of each command that composes with Hydra, and its schema.
-SCHEMAS: dict[str, type] = {"train": TrainConfig}
+SCHEMAS: dict[str, type] = {"train": TrainConfig, "predict": TrainConfig, "serve": TrainConfig}
+
+
+def top_level_keys() -> list[str]:
+    """The config's top-level keys and groups: what a bare `key=value` override may name."""
+    import dataclasses
+
+    return [f.name for f in dataclasses.fields(TrainConfig)] + ["experiment", "local"]
 
 
 def store_schemas() -> None:

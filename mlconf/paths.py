@@ -13,3 +13,15 @@ def conf_dir() -> Path:
         if (candidate / "train.yaml").is_file():
             return candidate
     raise FileNotFoundError(f"mlconf's config folder is missing beside {PACKAGE_DIR}")
+
+
+# Set by mlconf.compose(config_dir=...); else the working folder's ./conf is the project's.
+PROJECT_CONF: list[Path] = []
+
+
+def project_conf() -> Path | None:
+    """The project's conf/ folder, when there is one and it is not mlconf's own."""
+    folder = PROJECT_CONF[-1] if PROJECT_CONF else Path.cwd() / "conf"
+    if not folder.is_dir() or folder.resolve() == conf_dir().resolve():
+        return None
+    return folder.resolve()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from helpers import TRACEBACK, cli, output_of
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 import mlconf
 from mlconf.errors import MlconfError
@@ -180,3 +182,30 @@ def test_the_python_api_trains_outside_any_hydra_app(tmp_path: Path) -> None:
     assert (run_dir / "config.yaml").is_file()
     assert result["verdicts"] >= 1
     assert len(result["classes"]) == 3
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_a_short_form_value_reaches_the_config_whole(value: str) -> None:
+    # Paths, refs and SQL with quotes, commas, spaces and backslashes are taken as typed.
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from mlconf.aliases import quote
+
+    assume(value not in ("null", "None"))
+    parsed = OverridesParser.create().parse_overrides([f"a={quote(value)}"])[0]
+    assert parsed.value() == value
+
+
+def test_short_forms_spell_the_full_keys() -> None:
+    from mlconf.aliases import expand
+
+    assert expand("predict", ["keep=Name, Year", "input=sql:SELECT a, b FROM t"]) == [
+        "deploy.batch.keep=['Name','Year']",
+        "deploy.batch.input='sql:SELECT a, b FROM t'",
+    ]
+    assert expand("serve", ["port=8080", "serve.max_records=5", "experiment=cars"]) == [
+        "deploy.serve.port=8080",
+        "deploy.serve.max_records=5",
+        "experiment=cars",
+    ]
+    assert expand("train", ["model=xgb"]) == ["model=xgb"]

@@ -39,6 +39,20 @@ def test_missing_registry_and_bad_arguments(tmp_path: Path) -> None:
     fails(["models", "list", "--registry-url=nonsense"], tmp_path, "not a database URL")
 
 
+def test_the_registry_url_comes_from_the_composed_config(tmp_path: Path) -> None:
+    # the project's conf/, then an override after the action, as for train
+    (tmp_path / "conf" / "deploy").mkdir(parents=True)
+    (tmp_path / "conf" / "deploy" / "default.yaml").write_text(
+        "registry_url: sqlite:///project.db\n", encoding="utf-8"
+    )
+    fails(["models", "list"], tmp_path, "no registry at sqlite:///project.db")
+    fails(
+        ["models", "list", "deploy.registry_url=sqlite:///other.db"],
+        tmp_path,
+        "no registry at sqlite:///other.db",
+    )
+
+
 @pytest.mark.slow
 def test_train_registers_in_the_working_folder_then_manage_and_export(tmp_path: Path) -> None:
     for _ in range(2):

@@ -100,16 +100,22 @@ def test_unknown_ids_are_counted_and_duplicates_take_the_latest(registry: ModelR
     assert not any(a["level"] == "alert" for a in alerts)  # no baseline: nothing to drop below
 
 
-def test_wrong_label_type_names_the_label_and_the_classes(registry: ModelRegistry) -> None:
+def test_wrong_label_type_is_skipped_naming_the_label_and_the_classes(
+    registry: ModelRegistry,
+) -> None:
     ids = log_rows(registry, _rows(["yes", "no"]))
     give_feedback(registry, ids, ["yes", 3.5])
-    with pytest.raises(
-        MlconfError, match=r"3\.5 \(float\) is not one of the model's classes \['no', 'yes'\]"
-    ) as err:
-        labelled(registry.engine, "world", task="classification", classes=CLASSES)
-    assert "prediction_feedback" in err.value.render()
-    with pytest.raises(MlconfError, match="'yes' is not a number"):
-        labelled(registry.engine, "world", task="regression", classes=[])
+    rows = labelled(registry.engine, "world", task="classification", classes=CLASSES)
+    assert list(rows.frame["outcome"]) == ["yes"] and rows.skipped.total == 1
+    assert (
+        "3.5 is not one of the model's classes ['no', 'yes']"
+        in (rows.skipped.examples[0]["reason"])
+    )
+    rows = labelled(registry.engine, "world", task="regression", classes=[])
+    assert rows.skipped.reasons == {
+        "outcome is not a number": 1,  # "yes"
+        "logged prediction is not a number": 1,  # 3.5 is a number, its prediction "no" is not
+    }
 
 
 def test_labels_file_joined_on_prediction_id(registry: ModelRegistry, tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+import mlconf
 from mlconf.errors import MlconfError
-from mlconf.serve.command import parse
+from mlconf.serve.command import settings_of
 from mlconf.serve.schema import FieldRule, field_rules, request_model, to_frame
 from mlconf.store.artifacts import TrainedModel
 from mlconf.store.prediction_log import PredictionLog, new_row
@@ -180,6 +181,12 @@ def test_full_queue_and_failed_writes_are_counted(
     plog.close()
 
 
+def parse(args: list[str], project: Path) -> tuple[str, str, Any]:
+    """What `mlconf serve ARGS` would serve, run in the folder `project`."""
+    conf = project / "conf"
+    return settings_of(mlconf.compose("serve", args, config_dir=conf if conf.is_dir() else None))
+
+
 def test_serve_settings(tmp_path: Path) -> None:
     args = ["model=m@production", "port=9000", "serve.max_records=5"]
     model, url, settings = parse([*args, "deploy.serve.extra_fields=reject"], project=tmp_path)
@@ -201,15 +208,19 @@ def test_serve_settings(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["port=9000"], "no model given"),
         (["model=m", "prot=1"], "Did you mean 'port'"),
-        (["model=m", "port=abc"], "invalid serve setting"),
+        (["model=m", "port=abc"], "deploy.serve.port"),
         (["model=m", "extra_fields=drop"], "ignore, reject"),
         (["model=m", "workers=4"], "workers=4"),
         (["model=m", "max_records=0"], "max_records must be at least 1"),
-        (["model"], "not KEY=VALUE"),
+        (["model"], "'model' is not KEY=VALUE"),
     ],
 )
 def test_serve_settings_errors(tmp_path: Path, args: list[str], message: str) -> None:
     with pytest.raises(MlconfError, match=message):
         parse(args, project=tmp_path)
+
+
+def test_serve_without_a_model_serves_the_experiments_production_version(tmp_path: Path) -> None:
+    assert parse([], project=tmp_path)[0] == "breast_cancer@production"
+    assert parse(["experiment=cars"], project=tmp_path)[0] == "cars@production"

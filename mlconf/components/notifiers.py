@@ -1,21 +1,37 @@
 """Built-in notifiers: where an alert goes. Each is `fn(payload: dict, **options) -> str`.
 
-The payload is a JSON-able dict (rule, model, alerts, decisions, at); the return value
-says what was done, for the monitoring record. A notifier that cannot deliver raises
-MlconfError; the rules engine records the failure and carries on with the next one.
+The payload is a JSON-able dict (rule, model, alerts, decisions, at), sent and written as
+strict JSON (a non-finite number becomes null and is listed under `non_finite`, so strict
+receivers accept it); the return value says what was done, for the monitoring record. A
+notifier that cannot deliver raises MlconfError; the rules engine records the failure and
+carries on with the next one, and `mlconf monitor` prints it and writes it down.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
+from mlconf import strict_json
 from mlconf.errors import MlconfError
 from mlconf.registry import register
 from mlconf.secrets import mask_text
 
 log = logging.getLogger("mlconf.monitor")
+
+
+def _json(payload: dict[str, Any], sort_keys: bool = False) -> str:
+    return strict_json.dumps(payload, sort_keys=sort_keys, reasons_key="non_finite")
+
+
+def _answer(exc: Exception, limit: int = 200) -> str:
+    """The start of an HTTP error's body (a receiver's reason for a 4xx), or ''."""
+    try:
+        text = exc.read(limit).decode("utf-8", "replace") if hasattr(exc, "read") else ""
+    except OSError:
+        return ""
+    text = " ".join(text.split())
+    return f" ({mask_text(text)})" if text else ""
 
 
 @register("notifier", "log")
@@ -37,7 +53,7 @@ def file_notifier(payload: dict[str, Any], path: str = "experiments/alerts.jsonl
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(payload, default=str, sort_keys=True) + "\n").encode()
+    line = (_json(payload, sort_keys=True) + "\n").encode()
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.write(fd, line)
@@ -66,9 +82,10 @@ def webhook_notifier(
             where="config key monitoring.notifiers[].url",
             fix="set url: https://hooks.example.com/...",
         )
-    body = json.dumps(payload, default=str).encode()
-    last = ""
+    body = _json(payload).encode()
+    last, attempts = "", 0
     for attempt in range(int(retries) + 1):
+        attempts += 1
         # S310: the scheme was checked above (http/https only, no file: or custom schemes).
         request = urllib.request.Request(  # noqa: S310
             url,
@@ -80,15 +97,15 @@ def webhook_notifier(
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 return f"POST {mask_text(url)} -> {response.status}"
         except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code}"
-            if exc.code < 500:
+            last = f"HTTP {exc.code}{_answer(exc)}"
+            if exc.code < 500:  # the receiver refused this payload: sending it again won't help
                 break
         except (urllib.error.URLError, OSError) as exc:
             last = str(getattr(exc, "reason", exc))
         if attempt < int(retries):
             time.sleep(backoff * 2**attempt)
     raise MlconfError(
-        f"webhook {mask_text(url)} failed after {int(retries) + 1} attempt(s): {last}",
+        f"webhook {mask_text(url)} failed after {attempts} attempt(s): {last}",
         where="config key monitoring.notifiers",
         fix="check the URL and that the receiver is up; alerts are also in the monitoring record",
     )

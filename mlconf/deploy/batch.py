@@ -837,136 +837,67 @@ class _Progress:
 
 # --- the command --------------------------------------------------------------------------------
 
-CLI_KEYS = {
-    "model": "a model folder (a run's model/), or a registry ref NAME@ALIAS, NAME:VERSION",
-    "input": "a .csv, .csv.gz or .parquet file, or 'sql:SELECT ...' (with url=)",
-    "output": "the file to write, .csv or .parquet (refused if it exists)",
-    "chunk_rows": "rows scored at a time (default deploy.batch.chunk_rows)",
-    "quarantine": "where rows that fail the schema go (default OUTPUT.quarantine.csv)",
-    "keep": "more input columns to copy to the output, comma-separated",
-    "overwrite": "true to replace an existing output (and quarantine) file",
-    "url": "the database URL for a sql: input, e.g. sqlite:///data/shop.db",
-    "registry_url": "the model registry database (default deploy.registry_url)",
-    "cluster": "score the chunks on Dask workers: local (a cluster for this job) or "
-    "tcp://host:port (pip install 'mlconf[scale]')",
-}
-REQUIRED = ("model", "input", "output")
-EPILOG = """\
+HELP = """\
+usage: mlconf predict model=REF input=PATH output=PATH [KEY=VALUE ...] [Hydra overrides]
+
+Score a CSV, Parquet file, folder of parts or SQL query with a trained model, in chunks.
+Rows that fail the training schema go to a quarantine CSV with their reasons. The output
+keeps the id columns and adds prediction, proba_<class>, model_version and scored_at; it
+appears only when complete.
+
+settings (short forms of deploy.batch.* in conf/deploy/):
+  model=        a model folder (a run's model/), or a registry ref NAME@ALIAS, NAME:VERSION
+                (default: <deploy.model_name>@production, e.g. with experiment=cars)
+  input=        a .csv, .csv.gz or .parquet file, a folder or glob of parts, or 'sql:SELECT ...'
+  output=       the file to write, .csv or .parquet (refused if it exists)
+  quarantine=   where rows that fail the schema go (default OUTPUT.quarantine.csv)
+  keep=         more input columns to copy to the output, comma-separated
+  overwrite=    true to replace an existing output (and quarantine) file
+  url=          the database URL for a sql: input, e.g. sqlite:///data/shop.db
+  chunk_rows=   rows scored at a time (deploy.batch.chunk_rows)
+  registry_url= the model registry database (deploy.registry_url)
+  cluster=      score the chunks on Dask workers: local or tcp://host:port (mlconf[scale])
+
+Any other config key is a Hydra override (experiment=cars, deploy.registry_url=...);
+`--cfg job` prints the composed config.
+
 examples:
   mlconf predict model=experiments/cars/runs/<run>/model input=new.csv output=scored.csv
-  mlconf predict model=cars@production input=big.parquet output=scored.parquet chunk_rows=50000
+  mlconf predict experiment=cars input=big.parquet output=scored.parquet chunk_rows=50000
   mlconf predict model=cars@production input='sql:SELECT * FROM cars' url=sqlite:///shop.db \\
       output=scored.csv keep=Name
-
-Defaults for chunk_rows and registry_url come from conf/deploy/default.yaml in the current
-folder when it exists (deploy.batch.chunk_rows, deploy.registry_url), else mlconf's own.
 """
 
 
-def _settings(pairs: Sequence[str]) -> dict[str, str]:
-    settings: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise MlconfError(
-                f"'{pair}' is not KEY=VALUE",
-                fix="write e.g. model=experiments/x/runs/y/model input=a.csv output=b.csv",
-            )
-        if key not in CLI_KEYS:
-            raise MlconfError(
-                f"unknown setting '{key}'.{did_you_mean(key, CLI_KEYS)} "
-                f"Known: {', '.join(CLI_KEYS)}",
-                fix="see `mlconf predict --help`",
-            )
-        settings[key] = value
-    missing = [k for k in REQUIRED if not settings.get(k)]
-    if missing:
-        raise MlconfError(
-            f"missing {', '.join(f'{k}=' for k in missing)}",
-            fix="mlconf predict model=MODEL input=PATH output=PATH (see --help)",
-        )
-    return settings
-
-
-def project_defaults(conf: Path = Path("conf")) -> tuple[int, str]:
-    """chunk_rows and registry_url: the project's conf/deploy/default.yaml, else built in."""
-    from mlconf.config import DeployConfig
-
-    deploy = DeployConfig()
-    chunk_rows, registry_url = deploy.batch.chunk_rows, deploy.registry_url
-    path = conf / "deploy" / "default.yaml"
-    if path.is_file():
-        import yaml
-
-        from mlconf.preflight import check_yaml_file
-
-        check_yaml_file(path)
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise MlconfError(f"{path} is not valid YAML: {exc}", where=str(path)) from exc
-        value = (raw.get("batch") or {}).get("chunk_rows")
-        chunk_rows = value if isinstance(value, int) and not isinstance(value, bool) else chunk_rows
-        url = raw.get("registry_url")
-        registry_url = url if isinstance(url, str) and "${" not in url else registry_url
-    return chunk_rows, registry_url
-
-
-def _flag(value: str, key: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise MlconfError(
-        f"expected true or false, got '{value}'", where=f"{key}=", fix=f"{key}=true or {key}=false"
-    )
-
-
-def main(args: Sequence[str]) -> int:
-    """`mlconf predict KEY=VALUE ...`"""
-    import argparse
+def predict_job(cfg: Any) -> int:
+    """`mlconf predict`: the composed config's deploy.batch settings, scored."""
     import sys
 
     from rich.console import Console
 
-    parser = argparse.ArgumentParser(
-        prog="mlconf predict",
-        description="Score a CSV, Parquet file or SQL query with a trained model, in chunks. "
-        "Rows that fail the training schema go to a quarantine CSV with their reasons. "
-        "The output keeps the id columns and adds prediction, proba_<class>, model_version "
-        "and scored_at; it appears only when complete.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="settings:\n"
-        + "".join(f"  {k + '=':<14}{v}\n" for k, v in CLI_KEYS.items())
-        + "\n"
-        + EPILOG,
-    )
-    parser.add_argument("settings", nargs="*", metavar="KEY=VALUE")
-    ns = parser.parse_args(list(args))
-    settings = _settings(ns.settings)
-    chunk_rows, registry_url = project_defaults()
-    if "chunk_rows" in settings:
-        try:
-            chunk_rows = int(settings["chunk_rows"].replace("_", ""))
-        except ValueError as exc:
+    from mlconf.runner import typed
+
+    conf = typed(cfg)
+    batch = conf.deploy.batch
+    for key in ("input", "output"):
+        if not getattr(batch, key):
             raise MlconfError(
-                f"expected a whole number, got '{settings['chunk_rows']}'",
-                where="chunk_rows=",
-                fix="e.g. chunk_rows=50000",
-            ) from exc
+                f"no {key} given",
+                where=f"config key deploy.batch.{key}",
+                fix="mlconf predict model=MODEL input=PATH output=PATH (see --help)",
+            )
     summary = predict_file(
-        settings["model"],
-        settings["input"],
-        settings["output"],
-        chunk_rows=chunk_rows,
-        registry_url=settings.get("registry_url") or registry_url,
-        url=settings.get("url"),
-        quarantine=settings.get("quarantine"),
-        keep=[c.strip() for c in settings.get("keep", "").split(",") if c.strip()],
-        overwrite=_flag(settings.get("overwrite", "false"), "overwrite"),
+        batch.model or f"{conf.deploy.model_name}@production",
+        str(batch.input),
+        str(batch.output),
+        chunk_rows=batch.chunk_rows,
+        registry_url=conf.deploy.registry_url,
+        url=batch.url,
+        quarantine=batch.quarantine,
+        keep=list(batch.keep),
+        overwrite=batch.overwrite,
         console=Console(stderr=True),
-        cluster=settings.get("cluster"),
+        cluster=batch.cluster,
     )
     sys.stdout.write(summary.line() + "\n")
     return 0

@@ -18,23 +18,12 @@ version with the alias `candidate`; `production` is just another alias, moved by
 and rollback (each recorded in the audit table with who and when)."""
 
 
-def default_registry_url() -> str:
-    """deploy.registry_url of ./conf/deploy/default.yaml if the project has one, else mlconf's."""
-    from omegaconf import DictConfig, OmegaConf
+def default_registry_url(overrides: list[str]) -> str:
+    """deploy.registry_url of the composed config: the project's ./conf, local/ and any
+    overrides (`experiment=cars`, `deploy.registry_url=...`) apply as for train."""
+    from mlconf.api import compose
 
-    from mlconf.paths import conf_dir
-
-    for folder in (Path("conf"), conf_dir()):
-        path = folder / "deploy" / "default.yaml"
-        if path.is_file():
-            from mlconf.preflight import check_yaml_file
-
-            check_yaml_file(path)
-            node = OmegaConf.load(path)
-            url = node.get("registry_url") if isinstance(node, DictConfig) else None
-            if isinstance(url, str) and url:
-                return url
-    return "sqlite:///experiments/mlconf.db"
+    return str(compose("train", overrides).deploy.registry_url)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,8 +31,8 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--registry-url",
         default=None,
-        help="SQLAlchemy URL of the registry (default: deploy.registry_url of "
-        "conf/deploy/default.yaml, sqlite:///experiments/mlconf.db in this folder)",
+        help="SQLAlchemy URL of the registry (default: deploy.registry_url of the composed "
+        "config; config overrides such as experiment=cars may follow the action)",
     )
     actor = argparse.ArgumentParser(add_help=False)
     actor.add_argument("--actor", help="who to record in the audit table (default: $USER)")
@@ -87,8 +76,10 @@ def main(rest: list[str]) -> int:
 
     from mlconf.store.model_registry import ModelRegistry
 
-    ns = parser().parse_args(rest)
-    registry = ModelRegistry(ns.registry_url or default_registry_url())
+    # KEY=VALUE words are config overrides (experiment=cars, deploy.registry_url=...).
+    overrides = [a for a in rest if "=" in a and not a.startswith("-")]
+    ns = parser().parse_args([a for a in rest if a not in overrides])
+    registry = ModelRegistry(ns.registry_url or default_registry_url(overrides))
     console = Console(width=max(120, Console().width))
     if ns.action == "list":
         _list(console, registry.versions(ns.name), registry)

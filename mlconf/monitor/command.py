@@ -127,6 +127,7 @@ def run_monitor(
     from mlconf.store.artifacts import PIPELINE_FILE
     from mlconf.store.atomic import write_json
     from mlconf.store.model_registry import ModelRegistry, open_model
+    from mlconf.strict_json import finite, replaced_reasons
 
     started = time.perf_counter()
     config = load_settings(settings or {})
@@ -171,10 +172,14 @@ def run_monitor(
             for d in summary["decisions"]
         ],
     }
+    summary["delivery_failures"] = delivery_failures(summary["decisions"])
     summary["seconds"] = round(time.perf_counter() - started, 3)
     summary["status"] = worst([a.level for a in alerts])
     summary["alerts"] = [a.to_dict() for a in alerts]
     summary["plots"] = _plots(ctx, summary)
+    summary, replaced = finite(summary)
+    if replaced:  # e.g. a statistic that overflowed on inputs near 1.7e308
+        summary["non_finite"] = replaced_reasons(replaced)
     write_json(target / SUMMARY_FILE, summary)
     from mlconf.monitor.report import write_report
 
@@ -223,7 +228,44 @@ def _action_text(action: dict[str, Any]) -> str:
     result = action["result"]
     if action["trigger"] == "retrain" and isinstance(result, dict):
         return f"retrain: {result.get('decision')} ({result.get('why')})"
+    failed = _failed_sends(action)
+    if failed:
+        return f"{action['trigger']}: " + "; ".join(
+            f"{f['notifier']} failed: {f['error'].splitlines()[0]}" for f in failed
+        )
     return f"{action['trigger']}: ok"
+
+
+def _failed_sends(action: dict[str, Any]) -> list[dict[str, Any]]:
+    """The notifiers that could not deliver, from a notify-like trigger's result."""
+    result = action.get("result")
+    sent = result.get("sent") if isinstance(result, dict) else None
+    return [s for s in sent or [] if isinstance(s, dict) and not s.get("ok", True)]
+
+
+def delivery_failures(decisions: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Every trigger that failed and every notification that was not delivered (a webhook
+    answering 4xx, or still failing after its retries): {rule, action, error}."""
+    out = []
+    for decision in decisions:
+        for action in decision["actions"]:
+            if not action["ok"]:
+                out.append(
+                    {
+                        "rule": decision["rule"],
+                        "action": action["trigger"],
+                        "error": action["error"],
+                    }
+                )
+            for failed in _failed_sends(action):
+                out.append(
+                    {
+                        "rule": decision["rule"],
+                        "action": f"{action['trigger']} {failed.get('notifier')}",
+                        "error": str(failed.get("error")),
+                    }
+                )
+    return out
 
 
 def _current(
@@ -412,6 +454,7 @@ def _parse(args: list[str]) -> tuple[dict[str, str], list[str], bool]:
 
 def _print(result: MonitorResult) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from mlconf.monitor.report import shown
@@ -432,7 +475,14 @@ def _print(result: MonitorResult) -> None:
     for alert in result.alerts:
         style = "red" if alert.level == "alert" else "yellow"
         console.print(
-            f"[{style}]{alert.level}[/{style}] {alert.kind}: {alert.message}",
+            f"[{style}]{alert.level}[/{style}] {escape(alert.kind)}: {escape(alert.message)}",
+            markup=True,
+            highlight=False,
+        )
+    for failure in result.summary.get("delivery_failures", []):
+        console.print(
+            f"[red]not delivered[/red] (rule '{escape(failure['rule'])}', "
+            f"{escape(failure['action'])}): {escape(mask_text(failure['error']))}",
             markup=True,
             highlight=False,
         )

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mlconf import strict_json
+
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
@@ -47,8 +49,8 @@ def record(engine: sa.Engine, row: dict[str, Any]) -> int:
     values = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **row,
-        "drifted": json.dumps(row.get("drifted", [])),
-        "summary": json.dumps(row.get("summary", {}), default=str),
+        "drifted": strict_json.dumps(row.get("drifted", [])),
+        "summary": strict_json.dumps(row.get("summary", {})),
     }
     with engine.begin() as conn:
         result = conn.execute(runs.insert().values(**values))

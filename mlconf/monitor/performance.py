@@ -2,8 +2,11 @@
 
 Outcomes come from the `prediction_feedback` table (what `/feedback` writes) or from a
 labels file (CSV or parquet with `prediction_id` and `outcome` columns). Feedback for a
-prediction id the log does not know is counted, not fatal. A label that is not one of the
-model's classes (or not a number, for regression) stops with the label and the classes.
+prediction id the log does not know is counted, not fatal. A stored row that does not fit
+the monitored model (an outcome that is not one of its classes, not a finite number for
+a regression, not JSON at all; a logged prediction of another version's classes) is
+skipped, counted per reason and shown with examples: one bad row written by an older
+server must never stop monitoring.
 
 Metrics are the model's own (the registered `metric` components through
 `mlconf.evaluation.score`), per time window and over all feedback, compared with the
@@ -17,7 +20,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlconf.errors import MlconfError
 from mlconf.monitor.loop_settings import PerformanceSettings
@@ -62,6 +65,61 @@ class Labelled:
     duplicates: int
     source: str
     notes: list[str] = field(default_factory=list)
+    skipped: Skipped = field(default_factory=lambda: Skipped())
+
+
+@dataclass
+class Skipped:
+    """Joined feedback rows left out because they do not fit the model: counts per reason
+    and the first few examples (values shortened), for the report."""
+
+    reasons: dict[str, int] = field(default_factory=dict)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    max_examples: int = 10
+
+    def add(self, prediction_id: str, version: str, value: Any, reason: str, detail: str) -> None:
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        if len(self.examples) < self.max_examples:
+            self.examples.append(
+                {
+                    "prediction_id": prediction_id,
+                    "model_version": version,
+                    "value": shorten(value),
+                    "reason": detail,
+                }
+            )
+
+    @property
+    def total(self) -> int:
+        return sum(self.reasons.values())
+
+
+class Unreadable:
+    """A stored JSON text that does not parse (kept as text to show it)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"unreadable JSON {shorten(self.text)}"
+
+
+def loads(text: Any) -> Any:
+    """A stored JSON value, or Unreadable(text) when it is not JSON."""
+    if not isinstance(text, (str, bytes)):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return Unreadable(str(text))
+
+
+def shorten(value: Any, limit: int = 80) -> str:
+    """repr() of a value cut to `limit` characters, saying how long it was."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def read_predictions(
@@ -111,7 +169,7 @@ def read_feedback(engine: sa.Engine, labels_file: str | Path | None = None) -> p
     frame = pd.DataFrame(
         {
             "prediction_id": [r.prediction_id for r in rows],
-            "outcome": [json.loads(r.outcome) for r in rows],
+            "outcome": [loads(r.outcome) for r in rows],
             "feedback_at": [r.created_at for r in rows],
         }
     )
@@ -181,17 +239,37 @@ def labelled(
     outside = latest.loc[~latest["prediction_id"].isin(predictions["id"]), "prediction_id"]
     unknown = len(outside) - _logged(engine, outside.tolist())
     joined = predictions.merge(latest, left_on="id", right_on="prediction_id", how="inner")
-    outputs = [json.loads(o) for o in joined["outputs"]]
+    fits = _Fit(task, classes)
+    skipped = Skipped()
+    ids = joined["id"].astype(str).tolist()
+    versions = joined["model_version"].astype(str).tolist()
+    keep: list[int] = []
+    cleaned: dict[str, list[Any]] = {"outcome": [], "prediction": [], "proba": [], "inputs": []}
+    stored = zip(
+        joined["outcome"].tolist(),
+        joined["outputs"].tolist(),
+        joined["inputs"].tolist(),
+        strict=True,
+    )
+    for i, (outcome, outputs, inputs) in enumerate(stored):
+        found = fits.row(versions[i], outcome, outputs, inputs)
+        if isinstance(found, _Skip):
+            skipped.add(ids[i], versions[i], found.value, found.reason, found.detail)
+            continue
+        keep.append(i)
+        for column, value in zip(cleaned, found, strict=True):
+            cleaned[column].append(value)
+    rows = joined.iloc[keep].reset_index(drop=True)
     frame = pd.DataFrame(
         {
-            "prediction_id": joined["id"].astype(str),
-            "created_at": joined["created_at"],
-            "model_version": joined["model_version"].astype(str),
-            "prediction": [o.get("prediction") for o in outputs],
-            "proba": [o.get("probabilities") for o in outputs],
-            "inputs": [json.loads(i) for i in joined["inputs"]],
-            "outcome": _checked_outcomes(joined["outcome"].tolist(), task, classes, source),
-            "feedback_at": joined["feedback_at"],
+            "prediction_id": [ids[i] for i in keep],
+            "created_at": rows["created_at"],
+            "model_version": [versions[i] for i in keep],
+            "prediction": cleaned["prediction"],
+            "proba": cleaned["proba"],
+            "inputs": cleaned["inputs"],
+            "outcome": cleaned["outcome"],
+            "feedback_at": rows["feedback_at"],
         }
     )
     notes = []
@@ -199,7 +277,15 @@ def labelled(
         notes.append(f"{unknown} feedback row(s) name a prediction id that is not in the log")
     if duplicates:
         notes.append(f"{duplicates} prediction(s) got feedback more than once; the latest counts")
-    return Labelled(frame, feedback_rows, unknown, duplicates, source, notes)
+    if skipped.total:
+        notes.append(f"{skipped.total} labelled row(s) skipped: {skipped_text(skipped)}")
+    return Labelled(frame, feedback_rows, unknown, duplicates, source, notes, skipped)
+
+
+def skipped_text(skipped: Skipped) -> str:
+    """'3 outcome is not one of the classes, 1 ...' (most frequent reason first)."""
+    ordered = sorted(skipped.reasons.items(), key=lambda item: -item[1])
+    return ", ".join(f"{count} {reason}" for reason, count in ordered)
 
 
 def _logged(engine: sa.Engine, ids: list[str], chunk: int = 500) -> int:
@@ -218,39 +304,111 @@ def _logged(engine: sa.Engine, ids: list[str], chunk: int = 500) -> int:
     return found
 
 
-def _checked_outcomes(values: list[Any], task: str, classes: list[Any], source: str) -> list[Any]:
-    """Outcomes in the classes' own type; a wrong label stops with the label and the classes."""
-    if task == "regression":
-        out = []
-        for value in values:
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                number = math.nan
-            if not math.isfinite(number):
-                raise MlconfError(
-                    f"the outcome {value!r} is not a number, but the model is a regression",
-                    where=source,
-                    fix="send numeric outcomes for this model's target",
-                )
-            out.append(number)
-        return out
-    by_text = {str(c): c for c in classes}
-    out = []
-    for value in values:
-        text = str(value)
-        if isinstance(value, float) and value.is_integer():
-            text = str(int(value)) if str(int(value)) in by_text else text
-        if text not in by_text:
-            bad = sum(1 for v in values if str(v) not in by_text)
-            raise MlconfError(
-                f"the outcome {value!r} ({type(value).__name__}) is not one of the model's "
-                f"classes {classes} ({bad} of {len(values)} outcome(s) are not)",
-                where=source,
-                fix="send each outcome as one of the classes the model was trained on",
+class _Skip(NamedTuple):
+    """Why a joined row was left out: a short reason to count, the value, the details."""
+
+    reason: str
+    value: Any
+    detail: str
+
+
+class _Fit:
+    """Does a joined row fit the model? Its cleaned values, or a _Skip saying why not."""
+
+    def __init__(self, task: str, classes: list[Any]) -> None:
+        self.task = task
+        self.classes = classes
+        self.by_text = {str(c): c for c in classes}
+        self.by_folded = {str(c).casefold(): c for c in classes}
+
+    def row(self, version: str, outcome: Any, outputs: Any, inputs: Any) -> tuple[Any, ...]:
+        """(outcome, prediction, probabilities, inputs) of a row that fits, else a _Skip."""
+        of_version = f" (the prediction of version {version})"
+        outputs, inputs = loads(outputs), loads(inputs)
+        if not isinstance(outputs, dict) or not isinstance(inputs, dict):
+            bad = outputs if not isinstance(outputs, dict) else inputs
+            return _Skip("logged prediction is not readable", bad, f"the logged row {shorten(bad)}")
+        checked = self.outcome(_plain(outcome))
+        if isinstance(checked, tuple):
+            reason, detail = checked
+            return _Skip(reason, outcome, f"the outcome {shorten(outcome)} {detail}{of_version}")
+        value = outputs.get("prediction")
+        prediction = self.prediction(_plain(value))
+        if isinstance(prediction, tuple):
+            reason, detail = prediction
+            return _Skip(
+                reason, value, f"the logged prediction {shorten(value)} {detail}{of_version}"
             )
-        out.append(by_text[text])
-    return out
+        return checked, prediction, outputs.get("probabilities"), inputs
+
+    def outcome(self, value: Any) -> Any:
+        """The outcome in the classes' own type (a float for regression), or (reason, detail)."""
+        if self.task == "regression":
+            return _number(value, "outcome")
+        return self.label(value, "outcome")
+
+    def prediction(self, value: Any) -> Any:
+        if self.task == "regression":
+            return _number(value, "logged prediction")
+        return self.label(value, "logged prediction")
+
+    def label(self, value: Any, what: str) -> Any:
+        reason = f"{what} is not one of the classes"
+        classes = f"the model's classes {shorten(self.classes, 200)}"
+        detail = f"is not one of {classes}"
+        if isinstance(value, Unreadable):
+            return f"{what} is not JSON", "is not valid JSON"
+        if value is None or isinstance(value, (dict, list)):
+            return reason, f"is {_json_kind(value)}, not a class label"
+        if isinstance(value, float) and not math.isfinite(value):
+            return reason, f"({value}) is not a class label"
+        text = str(value)
+        if isinstance(value, float) and value.is_integer() and str(int(value)) in self.by_text:
+            text = str(int(value))
+        if isinstance(value, bool) and text not in self.by_text:
+            return reason, f"is a JSON boolean, not one of {classes}"
+        if text in self.by_text:
+            return self.by_text[text]
+        close = self.by_folded.get(text.casefold()) if isinstance(value, str) else None
+        if close is not None:
+            return reason, f"{detail}; did you mean {close!r}? (classes are case-sensitive)"
+        return reason, detail
+
+
+def _plain(value: Any) -> Any:
+    """numpy and pandas scalars (from a labels file) as Python values; NaN as missing."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "missing (null)"
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a JSON array"
+    return f"a {type(value).__name__}"
+
+
+def _number(value: Any, what: str) -> float | tuple[str, str]:
+    """A finite float, or (reason, detail): text, booleans, NaN and infinity are not outcomes."""
+    if isinstance(value, Unreadable):
+        return f"{what} is not JSON", "is not valid JSON"
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        kind = "a JSON boolean" if isinstance(value, bool) else _json_kind(value)
+        return f"{what} is not a number", f"is {kind}, but the model is a regression"
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return f"{what} is not a number", "is not a number, but the model is a regression"
+    if not math.isfinite(number):
+        return f"{what} is not a finite number", f"is {number}: not a finite number"
+    return number
 
 
 # -- metrics over time -------------------------------------------------------------------------
@@ -275,6 +433,13 @@ def greater_is_better(metric: str) -> bool:
     return bool(get("metric", metric).meta.get("greater_is_better", True))
 
 
+# How each built-in regression metric changes when outcomes and predictions are multiplied
+# by c: rmse, mae and median_ae by c, r2 and mape not at all. Huge values are scored scaled
+# down by a power of two (exact) and the result scaled back, so squares cannot overflow.
+SCALE_POWER = {"rmse": 1, "mae": 1, "median_ae": 1, "r2": 0, "mape": 0}
+_SCALE_ABOVE = 2.0**300
+
+
 def score_rows(
     frame: pd.DataFrame,
     metric: str,
@@ -283,36 +448,75 @@ def score_rows(
     classes: list[Any],
     positive_class: Any = None,
     bootstrap: int = 0,
-) -> dict[str, float | None]:
-    """The metric on labelled rows: {value, low, high}."""
+) -> dict[str, Any]:
+    """The metric on labelled rows: {value, low, high}, and `reason` when it cannot be
+    computed (then value is None): a score is always a finite number or says why not."""
     import numpy as np
 
     from mlconf.evaluation import score
 
     y_true = np.asarray(frame["outcome"].tolist(), dtype=object if task != "regression" else float)
+    scale = 1.0
     if task == "regression":
         y_pred: Any = np.asarray(frame["prediction"].tolist(), dtype=float)
         proba = None
+        largest = float(np.max(np.abs(np.concatenate([y_true, y_pred])), initial=0.0))
+        if largest > _SCALE_ABOVE and metric in SCALE_POWER:
+            scale = 2.0 ** math.ceil(math.log2(largest))
+            y_true, y_pred = y_true / scale, y_pred / scale
     else:
         by_text = {str(c): c for c in classes}
         y_pred = np.asarray([by_text.get(str(p), p) for p in frame["prediction"]], dtype=object)
-        rows = frame["proba"].tolist()
-        proba = (
-            np.asarray([[float(r[str(c)]) for c in classes] for r in rows])
-            if rows and all(isinstance(r, dict) and len(r) == len(classes) for r in rows)
-            else None
+        proba = _probabilities(frame["proba"].tolist(), classes)
+    try:
+        found = score(
+            [metric],
+            y_true,
+            y_pred,
+            proba,
+            labels=classes if task != "regression" else None,
+            positive_class=positive_class,
+            task=task,
+            bootstrap=bootstrap,
+        )[metric]
+    except MlconfError as exc:
+        return {"value": None, "low": None, "high": None, "reason": exc.what}
+    factor = scale ** SCALE_POWER.get(metric, 0)
+    out: dict[str, Any] = {
+        key: _num(None if x is None else x * factor)
+        for key, x in (("value", found.value), ("low", found.low), ("high", found.high))
+    }
+    if out["value"] is None:
+        out["reason"] = (
+            f"{metric} is {found.value} on these {len(frame)} row(s): not a finite number "
+            f"({_why_undefined(metric, task, proba)})"
         )
-    found = score(
-        [metric],
-        y_true,
-        y_pred,
-        proba,
-        labels=classes if task != "regression" else None,
-        positive_class=positive_class,
-        task=task,
-        bootstrap=bootstrap,
-    )[metric]
-    return {"value": _num(found.value), "low": _num(found.low), "high": _num(found.high)}
+    return out
+
+
+def _probabilities(rows: list[Any], classes: list[Any]) -> Any:
+    """The logged class probabilities as an array in the classes' order, or None unless
+    every row has a finite one for exactly these classes (e.g. rows of another version)."""
+    import numpy as np
+
+    keys = {str(c) for c in classes}
+    if not rows or not all(isinstance(r, dict) and set(map(str, r)) == keys for r in rows):
+        return None
+    try:
+        found = np.asarray([[float(r[str(c)]) for c in classes] for r in rows], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return found if np.isfinite(found).all() else None
+
+
+def _why_undefined(metric: str, task: str, proba: Any) -> str:
+    from mlconf.registry import get
+
+    if get("metric", metric).meta.get("needs") == "proba" and proba is None:
+        return "it needs the class probabilities, which not every labelled row has"
+    if task == "regression":
+        return "the errors are too large to compute it, or it is undefined on these rows"
+    return "undefined on these rows, e.g. only one class among the outcomes"
 
 
 def _num(x: float | None) -> float | None:
@@ -345,12 +549,26 @@ def performance(
         "feedback_rows": labelled_rows.feedback_rows,
         "unknown_prediction_ids": labelled_rows.unknown_ids,
         "duplicate_feedback": labelled_rows.duplicates,
+        "skipped_feedback": labelled_rows.skipped.total,
+        "skipped_reasons": dict(labelled_rows.skipped.reasons),
+        "skipped_examples": list(labelled_rows.skipped.examples),
         "source": labelled_rows.source,
         "notes": list(labelled_rows.notes),
         "windows": [],
         "overall": None,
     }
     alerts: list[dict[str, Any]] = []
+    skipped = labelled_rows.skipped
+    if skipped.total:
+        alerts.append(
+            {
+                "kind": "performance",
+                "level": "warn",
+                "message": f"{skipped.total} labelled row(s) do not fit the model and were "
+                f"skipped: {skipped_text(skipped)}; e.g. {skipped.examples[0]['reason']}",
+                "numbers": {"skipped_feedback": skipped.total, "reasons": dict(skipped.reasons)},
+            }
+        )
     if len(frame) == 0:
         out["notes"].append("no labelled predictions yet: send feedback to measure performance")
         return out, alerts
@@ -375,13 +593,24 @@ def performance(
             f"no window has {conf['min_rows']} labelled rows (monitoring.performance.min_rows): "
             "shown, not judged"
         )
+    elif latest["value"] is None:
+        alerts.append(
+            {
+                "kind": "performance",
+                "level": "warn",
+                "message": f"{metric} could not be computed on the {latest['rows']} labelled "
+                f"rows of the window from {latest['start']}: {latest.get('reason')}",
+                "numbers": {"metric": metric, "rows": latest["rows"], "value": None},
+            }
+        )
     elif latest["dropped"]:
         limit = _limit(base, higher, float(conf["tolerance"]))
         alerts.append(
             {
                 "kind": "performance",
                 "level": "alert",
-                "message": f"{metric} fell to {latest['value']:.4g} on {latest['rows']} labelled "
+                "message": f"{metric} {'fell' if higher else 'rose'} to {latest['value']:.4g} on "
+                f"{latest['rows']} labelled "
                 f"rows of the window from {latest['start']} (validation "
                 f"{base['value'] if base else float('nan'):.4g}, alert "
                 f"{'below' if higher else 'above'} {limit:.4g})",

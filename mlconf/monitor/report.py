@@ -2,8 +2,9 @@
 
 Like the training report: no network, no JavaScript (a Content-Security-Policy forbids
 both), CSS inline, plots as data URIs, Jinja2 with autoescaping (a feature called
-`<script>` shows as text). Plots: reference-vs-current histograms of the most drifted
-features, written under `plots/` of the run's folder.
+`<script>` shows as text, a bidi control character as its code point). Plots:
+reference-vs-current histograms of the most drifted features, written under `plots/` of
+the run's folder.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from mlconf.report.content import fmt as _fmt
 from mlconf.report.content import pct
+from mlconf.report.html import TEMPLATES
+from mlconf.report.pages import environment, render_page
 from mlconf.store.atomic import write_text
 
 if TYPE_CHECKING:
@@ -27,19 +30,7 @@ EXPECTED_SECTIONS = ("performance", "health", "fairness", "impact")
 
 
 def _environment() -> Any:
-    import jinja2
-
-    here = Path(__file__).parent / "templates"
-    shared = Path(__file__).parents[1] / "report" / "templates"
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(
-            [jinja2.FileSystemLoader(str(here)), jinja2.FileSystemLoader(str(shared))]
-        ),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return environment(Path(__file__).parent / "templates", TEMPLATES)
 
 
 def shown(test: dict[str, Any]) -> str:
@@ -105,6 +96,8 @@ def render(summary: dict[str, Any], root: Path, max_image_px: int = 900) -> str:
         "features": features,
         "plots": [inliner.inline(p) for p in summary.get("plots", [])],
         "alerts": summary.get("alerts", []),
+        "delivery_failures": summary.get("delivery_failures", []),
+        "non_finite": summary.get("non_finite", []),
         "quality_columns": [
             {
                 **c,
@@ -134,7 +127,7 @@ def render(summary: dict[str, Any], root: Path, max_image_px: int = 900) -> str:
         "pct": pct,
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
-    return str(_environment().get_template("monitoring_report.html.j2").render(**view))
+    return render_page(_environment(), "monitoring_report.html.j2", view)
 
 
 def write_report(path: Path, summary: dict[str, Any]) -> Path:

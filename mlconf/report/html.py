@@ -2,7 +2,8 @@
 
 The page needs no network and no JavaScript: CSS is inline, every plot is a data URI,
 and a Content-Security-Policy forbids scripts and any outside request. Jinja2 renders
-with autoescaping on, so a column named `<script>` shows as text.
+with autoescaping on, so a column named `<script>` shows as text, and bidi control
+characters show as their code points (mlconf.report.pages).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlconf.report.content import check_run_dir, collect, fmt, interval
+from mlconf.report.pages import environment, render_page
 from mlconf.store.atomic import write_text
 
 REPORT_FILE = "report.html"
@@ -22,16 +24,11 @@ TEXT_RESERVE = 600_000
 PLOT_SECTIONS = ("eda", "selection", "evaluation", "interpretation", "fairness")
 
 
-def _environment() -> Any:
-    import jinja2
+TEMPLATES = Path(__file__).parent / "templates"
 
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+
+def _environment() -> Any:
+    return environment(TEMPLATES)
 
 
 def render_report(
@@ -47,7 +44,7 @@ def render_report(
         view[section]["plots"] = [inliner.inline(p) for p in view[section].get("plots", [])]
     view["image_notes"] = inliner.notes
     view["generated"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    html = env.get_template("report.html.j2").render(**view)
+    html = render_page(env, "report.html.j2", view)
     if len(html.encode("utf-8")) > max_bytes:
         # Tables alone overflowed the reserve: drop every image rather than exceed the limit.
         for section in PLOT_SECTIONS:
@@ -56,7 +53,7 @@ def render_report(
                     plot["uri"] = None
                     plot["missing"] = f"not shown to keep the report small; open {plot['path']}"
         view["image_notes"] = [*inliner.notes, "all images left out (report size limit)"]
-        html = env.get_template("report.html.j2").render(**view)
+        html = render_page(env, "report.html.j2", view)
     return html, view
 
 
@@ -119,17 +116,14 @@ def build_sweep_report(sweep_dir: Path | str) -> Path:
             }
         )
     scale = _bar_positions(jobs)
-    html = (
-        _environment()
-        .get_template("sweep.html.j2")
-        .render(
-            title=folder.name,
-            jobs=jobs,
-            scale=scale,
-            metrics=sorted({j["metric"] for j in jobs if j["metric"]}),
-            generated=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        )
-    )
+    view = {
+        "title": folder.name,
+        "jobs": jobs,
+        "scale": scale,
+        "metrics": sorted({j["metric"] for j in jobs if j["metric"]}),
+        "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    html = render_page(_environment(), "sweep.html.j2", view)
     target = folder / SWEEP_REPORT_FILE
     write_text(target, html)
     return target

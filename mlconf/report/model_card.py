@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlconf.report.content import check_run_dir, collect
+from mlconf.report.pages import visible_bidi
 from mlconf.store.atomic import write_text
 
 MODEL_CARD_FILE = "model_card.md"
@@ -19,8 +20,9 @@ _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
 
 
 def md(value: Any) -> str:
-    """Text safe in Markdown and table cells: specials backslash-escaped, one line."""
-    text = " ".join(str(value).split())
+    """Text safe in Markdown and table cells: specials backslash-escaped, one line, bidi
+    controls shown as their code points (the card is read rendered as HTML)."""
+    text = visible_bidi(" ".join(str(value).split()))
     return _SPECIAL.sub(r"\\\1", text) if text else "-"
 
 

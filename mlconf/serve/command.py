@@ -9,88 +9,43 @@ any `KEY=VALUE` overrides them: `port=8080`, `serve.max_records=100`,
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
-from pathlib import Path
 from typing import Any
 
 from mlconf.config import ServeConfig
-from mlconf.errors import MlconfError, did_you_mean
+from mlconf.errors import MlconfError
 
 USAGE = """\
-usage: mlconf serve model=REF [port=N] [host=ADDR] [KEY=VALUE ...]
+usage: mlconf serve [model=REF] [port=N] [host=ADDR] [KEY=VALUE ...] [Hydra overrides]
 
 Start the REST service for one model: POST /predict, /explain, /feedback, /admin/reload;
 GET /health, /ready, /metrics, /model; OpenAPI docs at /docs.
 
   model=REF          a run's model folder (experiments/<name>/runs/<run>/model), or a
                      registry ref NAME@ALIAS, NAME:VERSION or NAME
+                     (default: <deploy.model_name>@production, e.g. with experiment=cars)
   registry_url=URL   the registry and prediction-log database (deploy.registry_url)
   any deploy.serve key: host, port, workers, max_body_bytes, max_records, api_key_env,
                      reload_interval, extra_fields (ignore|reject), log_predictions,
                      log_queue_size (also as serve.KEY or deploy.serve.KEY)
 
+Any other config key is a Hydra override (experiment=cars, local=...); `--cfg job` prints
+the composed config.
+
 example:
   mlconf serve model=breast_cancer@production port=8080
+  mlconf serve experiment=cars
 """
 
 
-def _serve_keys() -> list[str]:
-    return [f.name for f in fields(ServeConfig)]
+def settings_of(cfg: Any) -> tuple[str, str, ServeConfig]:
+    """(model ref, registry URL, serve settings) of a composed config, checked."""
+    from mlconf.runner import typed
 
-
-def parse(args: list[str], project: Path | None = None) -> tuple[str, str, ServeConfig]:
-    """(model ref, registry URL, serve settings) from KEY=VALUE args over the config."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    from mlconf.config import DeployConfig
-
-    base = OmegaConf.structured(DeployConfig)
-    project_file = (project or Path.cwd()) / "conf" / "deploy" / "default.yaml"
-    if project_file.is_file():
-        from mlconf.preflight import check_yaml_file
-
-        check_yaml_file(project_file)
-        try:
-            base = OmegaConf.merge(base, OmegaConf.load(project_file))
-        except OmegaConfBaseException as exc:
-            raise MlconfError(f"invalid deploy config: {exc}", where=str(project_file)) from exc
-    model = None
-    dotlist = []
-    known = ["model", "registry_url", *_serve_keys()]
-    for arg in args:
-        key, sep, value = arg.partition("=")
-        if not sep:
-            raise MlconfError(
-                f"'{arg}' is not KEY=VALUE", fix="e.g. mlconf serve model=NAME@production"
-            )
-        key = key.removeprefix("deploy.").removeprefix("serve.")
-        if key == "model":
-            model = value
-        elif key == "registry_url":
-            dotlist.append(f"registry_url={value}")
-        elif key in _serve_keys():
-            dotlist.append(f"serve.{key}={value}")
-        else:
-            raise MlconfError(
-                f"unknown setting '{key}'.{did_you_mean(key, known)}",
-                fix=f"use one of: {', '.join(known)}",
-            )
-    if not model:
-        raise MlconfError("no model given", fix="mlconf serve model=NAME@production")
-    try:
-        merged: Any = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
-        settings = ServeConfig(**OmegaConf.to_container(merged.serve))  # type: ignore[arg-type]
-        registry_url = str(merged.registry_url)
-    except OmegaConfBaseException as exc:
-        full_key = getattr(exc, "full_key", None)
-        raise MlconfError(
-            f"invalid serve setting: {exc}".splitlines()[0],
-            where=f"deploy.{full_key}" if full_key else None,
-            fix="see `mlconf serve --help` for the settings",
-        ) from exc
+    conf = typed(cfg)
+    settings = conf.deploy.serve
     check(settings)
-    return model, registry_url, settings
+    model = settings.model or f"{conf.deploy.model_name}@production"
+    return model, conf.deploy.registry_url, settings
 
 
 def check(settings: ServeConfig) -> None:
@@ -119,13 +74,9 @@ def check(settings: ServeConfig) -> None:
         raise MlconfError("reload_interval must be >= 0 (0 or null: off)", where="deploy.serve")
 
 
-def main(args: list[str]) -> int:
-    if any(a in ("-h", "--help", "help") for a in args):
-        import sys
-
-        sys.stdout.write(USAGE)
-        return 0
-    model, registry_url, settings = parse(args)
+def serve_job(cfg: Any) -> int:
+    """`mlconf serve`: the composed config's deploy.serve settings, under uvicorn."""
+    model, registry_url, settings = settings_of(cfg)
     try:
         import uvicorn
     except ImportError as exc:

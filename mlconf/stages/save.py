@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
+from mlconf import strict_json
 from mlconf.monitor.reference import REFERENCE_FILE
 from mlconf.pipeline import deployable
 from mlconf.store.artifacts import BACKGROUND_FILE, TrainedModel, background_bytes, save_model
@@ -79,7 +80,6 @@ def _dtypes(frame: Any, columns: list[str]) -> dict[str, str]:
 
 def _reference(ctx: RunContext, model: TrainedModel) -> Callable[[str], bytes]:
     """The reference profile's bytes, given the pipeline sha256 (see mlconf.monitor.reference)."""
-    import json
 
     from mlconf.monitor.reference import ProfileSettings, build_reference, prediction_profile
 
@@ -118,6 +118,6 @@ def _reference(ctx: RunContext, model: TrainedModel) -> Callable[[str], bytes]:
             run_id=ctx.record.id,
         )
         document["target"] = conf.problem.target
-        return (json.dumps(document, indent=1, default=str) + "\n").encode("utf-8")
+        return (strict_json.dumps(document, indent=1) + "\n").encode("utf-8")
 
     return render

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlconf import strict_json
 from mlconf.errors import MlconfError
 from mlconf.store.atomic import atomic_dir
 
@@ -115,7 +116,7 @@ def save_model(
             "plugin_types": plugin_types,
             "files": {name: sha256_file(tmp / name) for name in [PIPELINE_FILE, *(files or {})]},
         }
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        (tmp / MANIFEST_FILE).write_text(strict_json.dumps(manifest, indent=2) + "\n")
     model.manifest = manifest
     return folder
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -50,8 +49,12 @@ def write_text(target: Path | str, text: str) -> None:
     write_bytes(target, text.encode("utf-8"))
 
 
-def write_json(target: Path | str, obj: Any) -> None:
-    write_text(target, json.dumps(obj, indent=2, sort_keys=False, default=_jsonable) + "\n")
+def write_json(target: Path | str, obj: Any, *, reasons_key: str | None = None) -> None:
+    """Strict JSON (mlconf.strict_json): non-finite numbers become null, listed under
+    `reasons_key` when one is given, never the invalid `NaN`/`Infinity` literals."""
+    from mlconf.strict_json import dumps
+
+    write_text(target, dumps(obj, indent=2, reasons_key=reasons_key) + "\n")
 
 
 def write_with(target: Path | str, writer: Callable[[Path], None]) -> None:
@@ -75,14 +78,3 @@ def atomic_dir(target: Path | str) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _jsonable(obj: Any) -> Any:
-    """Numbers and arrays from numpy/pandas, paths and sets, as plain JSON."""
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    return str(obj)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mlconf import strict_json
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.names import check_name
 from mlconf.secrets import mask_text, mask_url
@@ -295,9 +296,9 @@ class ModelRegistry:
             "run_dir": str(run_dir),
             "model_dir": str(model_dir),
             "sha256": _pipeline_sha256(manifest, model_dir),
-            "metrics": json.dumps(metrics, default=str),
-            "schema": json.dumps(_schema_of(manifest), default=str),
-            "fingerprints": json.dumps(_fingerprints(run_dir, manifest), default=str),
+            "metrics": strict_json.dumps(metrics),
+            "schema": strict_json.dumps(_schema_of(manifest)),
+            "fingerprints": strict_json.dumps(_fingerprints(run_dir, manifest)),
             "status": ACTIVE,
             "forced": bool(forced),
             "criteria_passed": criteria_passed,
@@ -625,7 +626,7 @@ class ModelRegistry:
                 alias=alias,
                 from_version=from_version,
                 to_version=to_version,
-                details=json.dumps(details, default=str) if details is not None else None,
+                details=strict_json.dumps(details) if details is not None else None,
             )
         )
 

@@ -9,7 +9,6 @@ a failed write is counted and logged (and shown on /metrics), never raised to th
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -19,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlconf import strict_json
 from mlconf.store.db import create_tables
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ class PredictionLog:
             conn.execute(
                 self.feedback.insert().values(
                     prediction_id=prediction_id,
-                    outcome=json.dumps(outcome),
+                    outcome=strict_json.dumps(outcome),
                     created_at=datetime.now(UTC),
                 )
             )
@@ -248,7 +248,7 @@ def new_row(
         "created_at": datetime.now(UTC),
         "model_name": model_name,
         "model_version": model_version,
-        "inputs": json.dumps(inputs, default=str),
-        "outputs": json.dumps(outputs, default=str),
+        "inputs": strict_json.dumps(inputs),
+        "outputs": strict_json.dumps(outputs),
         "latency_ms": latency_ms,
     }
