@@ -10,6 +10,7 @@ be converted at all, a failed column-level check) always stop the run.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -54,6 +55,7 @@ _RENAMED_CHECKS = {
 }
 _NON_NUMERIC = ("str", "category", "bool", "datetime")
 _MAX_PROBED_VALUES = 10_000
+log = logging.getLogger("mlconf.validation")
 
 
 @dataclass
@@ -305,8 +307,7 @@ def _column(name: str, spec: ColumnSchema) -> pa.Column:
                 f"regex {spec.regex!r} is not a valid regular expression: {exc}",
                 where=f"{where}.regex",
             ) from exc
-        # str_matches anchors at the start only; \Z makes the whole value match.
-        checks.append(pa.Check.str_matches(rf"(?:{spec.regex})\Z", error=f"regex({spec.regex!r})"))
+        checks.append(_regex_check(name, spec.regex))
     checks.extend(_custom_check(name, c) for c in spec.checks)
     return pa.Column(
         dtype,
@@ -316,6 +317,19 @@ def _column(name: str, spec: ColumnSchema) -> pa.Column:
         required=spec.required,
         name=name,
     )
+
+
+def _regex_check(column: str, pattern: str) -> pa.Check:
+    """The whole value must match, with bounded work per value (mlconf.regex_rules)."""
+    from mlconf.regex_rules import full_matches, slow_message
+
+    def check(series: pd.Series) -> pd.Series:
+        result = full_matches(pattern, series.tolist())
+        if result.undecided:
+            log.warning(slow_message(column, pattern, result))
+        return pd.Series(result.matched, index=series.index, dtype=bool)
+
+    return pa.Check(check, error=f"regex({pattern!r})")
 
 
 def build_schema(

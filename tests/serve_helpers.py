@@ -23,14 +23,25 @@ SERVE_STAGES = "stages=[load,validate,prepare,split,select,tune,train,evaluate,s
 
 def train_model(run_dir: Path, overrides: tuple[str, ...] = ()) -> Path:
     """A breast_cancer xgboost model whose schema bounds `mean radius` to 0..100."""
+    from mlconf.config import ColumnSchema
+
+    columns = {"mean radius": ColumnSchema(dtype="float", min=0.0, max=100.0)}
+    return train_run(run_dir, overrides, columns)
+
+
+def train_run(
+    run_dir: Path, overrides: tuple[str, ...] = (), columns: dict[str, Any] | None = None
+) -> Path:
+    """A model trained with the serving stages and `overrides`; `columns` are schema rules
+    set on top (ColumnSchema by column name). Returns its model folder."""
     from omegaconf import open_dict
 
-    from mlconf.config import ColumnSchema
     from mlconf.runner import run
 
     cfg = compose_train([*FAST, SERVE_STAGES, *overrides])
     with open_dict(cfg):
-        cfg.schema.columns["mean radius"] = ColumnSchema(dtype="float", min=0.0, max=100.0)
+        for name, rule in (columns or {}).items():
+            cfg.schema.columns[name] = rule
     result = run(cfg, run_dir=run_dir, console=quiet_console())
     assert result.record.status == "succeeded", result.record.error
     return run_dir / "model"

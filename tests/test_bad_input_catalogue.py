@@ -1276,10 +1276,11 @@ class Http:
     error: str | None = None  # the `error` kind of the JSON body
     expect: tuple[str, ...] = ()  # substrings of the response text
     json: Body | None = None  # a JSON body built from a valid record
-    content: bytes | Callable[[dict[str, Any]], bytes] | None = None  # raw body
+    content: bytes | Callable[[dict[str, Any]], Any] | None = None  # raw body (or chunks)
     headers: dict[str, str] = field(default_factory=dict)
     app: str = "live"  # live | live_in_process | not_ready | keyed
     logged: int = 0  # predictions the request may log
+    predict_first: bool = False  # get a prediction id first (the body finds it under PID)
 
 
 JSON_TYPE = {"content-type": "application/json"}
@@ -1321,6 +1322,43 @@ def huge_number(row: dict[str, Any]) -> bytes:
     return text.replace('"mean texture": 1.0', '"mean texture": 1e999').encode()
 
 
+def outcome(value: Any) -> dict[str, Any]:
+    """Feedback with `value` as the outcome for a real prediction of the live model."""
+    return {
+        "json": lambda row: {"prediction_id": row[PID], "outcome": value},
+        "predict_first": True,
+    }
+
+
+def outcome_literal(text: bytes) -> dict[str, Any]:
+    """Feedback whose outcome is written as is (not JSON-encoded), e.g. NaN or 1e999."""
+
+    def content(row: dict[str, Any]) -> bytes:
+        return b'{"prediction_id": "%s", "outcome": %s}' % (row[PID].encode(), text)
+
+    return {"content": content, "headers": JSON_TYPE, "predict_first": True}
+
+
+def escaped(change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    """A body as json.dumps writes it: non-ASCII (and lone surrogates) as \\u escapes."""
+    return {"content": lambda row: json.dumps(change(row)).encode(), "headers": JSON_TYPE}
+
+
+def streamed(size: int) -> Callable[[dict[str, Any]], Iterator[bytes]]:
+    """A chunked body (no Content-Length) of about `size` bytes."""
+
+    def chunks(_row: dict[str, Any]) -> Iterator[bytes]:
+        yield b'{"prediction_id": "abc", "outcome": "'
+        for _ in range(size // 10_000):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    return chunks
+
+
+DEEP = b"[" * 1000 + b"]" * 1000
+CHUNKED = {"content": streamed(150_000), "headers": {**JSON_TYPE, "transfer-encoding": "chunked"}}
+PID = "__prediction_id__"
 WIDE_RECORD = {f"c{i}": 1 for i in range(WIDE)}
 FEEDBACK = {"prediction_id": "abc", "outcome": "benign"}
 TINY = [{"mean radius": 1.0}] * 21  # more records than max_records=20, few bytes
@@ -1361,14 +1399,23 @@ HTTP_CASES: list[Http] = [
     Http("predict/works/unicode_extra_fields_ignored", "POST", P, 200, **record_with(**{"größe 類": "x", "temp °C": 1}), logged=1),  # noqa: E501
     Http("predict/works/null_for_nullable", "POST", P, 200, **record_with(mean__texture=None), logged=1),  # noqa: E501
     Http("predict/get", "GET", P, 405, "method_not_allowed"),
+    Http("predict/deep_nesting", "POST", P, 400, "too_deep", **raw(DEEP)),
+    Http("predict/number_of_5000_digits", "POST", P, 400, "invalid_number", ("4300 digits",), **raw(b'{"mean radius": ' + b"9" * 5000 + b"}")),  # noqa: E501
+    Http("predict/lone_surrogate_value", "POST", P, 400, "invalid_unicode", ("surrogate", "mean radius"), **escaped(lambda r: {**r, "mean radius": "\udfff"})),  # noqa: E501
+    Http("predict/lone_surrogate_key", "POST", P, 400, "invalid_unicode", **escaped(lambda r: {**r, "x\ud800": 1})),  # noqa: E501
+    Http("predict/lone_surrogate_in_list", "POST", P, 400, "invalid_unicode", ("[1]",), **escaped(lambda r: [r, {**r, "worst area": "\udc00"}])),  # noqa: E501
+    Http("predict/works/surrogate_pair", "POST", P, 200, **escaped(lambda r: {**r, "note": "\U0001f600"}), logged=1),  # noqa: E501
     # --- /explain ------------------------------------------------------------------------
     Http("explain/malformed_json", "POST", E, 400, "malformed_json", **raw(b"[{")),
     Http("explain/empty_list", "POST", E, 422, "empty", **body([])),
     Http("explain/string_for_number", "POST", E, 422, "validation", ("mean radius",), **record_with(mean__radius="big")),  # noqa: E501
     Http("explain/missing_field", "POST", E, 422, "validation", ("worst area",), json=record_without("worst area")),  # noqa: E501
     Http("explain/too_many_records", "POST", E, 413, "too_many_records", **body(TINY)),
-    # --- /feedback (FastAPI parses this body itself: its errors are 422 `validation`, but a
-    # body that is not JSON is 400 `malformed_json`, as on /predict) --
+    Http("explain/deep_nesting", "POST", E, 400, "too_deep", **raw(DEEP)),
+    Http("explain/lone_surrogate", "POST", E, 400, "invalid_unicode", **escaped(lambda r: {**r, "mean radius": "\udfff"})),  # noqa: E501
+    Http("explain/chunked_body_too_large", "POST", E, 413, "too_large", **CHUNKED),
+    # --- /feedback: the body is read as on /predict; the outcome must be one of the classes
+    # of the version that made the prediction (issue 13: each of these stopped monitoring) --
     Http("feedback/malformed_json", "POST", F, 400, "malformed_json", ("not valid JSON",), **raw(b'{"prediction_id": ')),  # noqa: E501
     Http("feedback/not_utf8", "POST", F, 400, None, **raw(b"\xff")),
     Http("feedback/missing_id", "POST", F, 422, "validation", ("prediction_id",), **body({"outcome": "benign"})),  # noqa: E501
@@ -1379,7 +1426,23 @@ HTTP_CASES: list[Http] = [
     Http("feedback/null_outcome", "POST", F, 422, "validation", ("outcome is null",), **body({**FEEDBACK, "outcome": None})),  # noqa: E501
     Http("feedback/unknown_prediction", "POST", F, 404, "unknown_prediction", ("no prediction with id 'abc'",), **body(FEEDBACK)),  # noqa: E501
     Http("feedback/array_body", "POST", F, 422, "validation", **body([FEEDBACK])),
-    Http("feedback/form_body", "POST", F, 422, "validation", content=b"prediction_id=a&outcome=1", headers={"content-type": "application/x-www-form-urlencoded"}),  # noqa: E501
+    Http("feedback/form_body", "POST", F, 400, "malformed_json", content=b"prediction_id=a&outcome=1", headers={"content-type": "application/x-www-form-urlencoded"}),  # noqa: E501
+    Http("feedback/outcome_not_a_class", "POST", F, 422, "validation", ('"field":"outcome"', '"rule":"class"', "benign", "malignant"), **outcome("maybe")),  # noqa: E501
+    Http("feedback/outcome_wrong_case", "POST", F, 422, "validation", ("Benign", "malignant"), **outcome("Benign")),  # noqa: E501
+    Http("feedback/outcome_number", "POST", F, 422, "validation", ("(number)",), **outcome(1)),
+    Http("feedback/outcome_boolean", "POST", F, 422, "validation", ("(boolean)",), **outcome(True)),
+    Http("feedback/outcome_object", "POST", F, 422, "validation", ("(object)",), **outcome({"label": "benign"})),  # noqa: E501
+    Http("feedback/outcome_array", "POST", F, 422, "validation", ("(array)",), **outcome(["benign"])),  # noqa: E501
+    Http("feedback/outcome_long_string", "POST", F, 422, "validation", ("40000 characters",), **outcome("x" * 40_000)),  # noqa: E501
+    Http("feedback/outcome_too_large", "POST", F, 413, "too_large", **outcome("x" * 60_000)),
+    Http("feedback/outcome_huge_number", "POST", F, 422, "validation", ("Infinity",), **outcome_literal(b"1e999")),  # noqa: E501
+    Http("feedback/outcome_nan", "POST", F, 400, "invalid_number", **outcome_literal(b"NaN")),
+    Http("feedback/outcome_huge_integer", "POST", F, 422, "validation", ("(number)",), **outcome_literal(b"1" + b"0" * 400)),  # noqa: E501
+    Http("feedback/outcome_5000_digits", "POST", F, 400, "invalid_number", **outcome_literal(b"9" * 5000)),  # noqa: E501
+    Http("feedback/outcome_lone_surrogate", "POST", F, 400, "invalid_unicode", ("outcome",), content=lambda r: json.dumps({"prediction_id": r[PID], "outcome": "\udfff"}).encode(), headers=JSON_TYPE, predict_first=True),  # noqa: E501
+    Http("feedback/id_lone_surrogate", "POST", F, 400, "invalid_unicode", ("prediction_id",), **escaped(lambda r: {"prediction_id": "\udfff", "outcome": "benign"})),  # noqa: E501
+    Http("feedback/deep_nesting", "POST", F, 400, "too_deep", **raw(DEEP)),
+    Http("feedback/chunked_body_too_large", "POST", F, 413, "too_large", ("50000 bytes",), **CHUNKED),  # noqa: E501
     # --- other routes --------------------------------------------------------------------
     Http("health/post", "POST", "/health", 405, "method_not_allowed"),
     Http("ready/post", "POST", "/ready", 405, "method_not_allowed"),
@@ -1388,6 +1451,13 @@ HTTP_CASES: list[Http] = [
     Http("admin_reload/get", "GET", "/admin/reload", 405, "method_not_allowed"),
     Http("unknown_route", "GET", "/nope", 404, "not_found"),
     Http("path_traversal", "GET", "/..%2F..%2Fetc%2Fpasswd", 404, "not_found"),
+    # a chunked body is counted on every route, whether it reads a body or not
+    Http("model/chunked_body_too_large", "GET", "/model", 413, "too_large", **CHUNKED),
+    Http("health/chunked_body_too_large", "GET", "/health", 413, "too_large", **CHUNKED),
+    Http("ready/chunked_body_too_large", "GET", "/ready", 413, "too_large", **CHUNKED),
+    Http("metrics/chunked_body_too_large", "GET", "/metrics", 413, "too_large", **CHUNKED),
+    Http("admin_reload/chunked_body_too_large", "POST", "/admin/reload", 413, "too_large", **CHUNKED),  # noqa: E501
+    Http("unknown_route/chunked_body_too_large", "POST", "/nope", 413, "too_large", **CHUNKED),
     # --- a service whose model cannot be loaded ------------------------------------------
     Http("not_ready/ready", "GET", "/ready", 503, None, ("does/not/exist",), **NOT_READY),
     Http("not_ready/predict", "POST", P, 503, "not_ready", ("does/not/exist",), json=lambda r: r, **NOT_READY),  # noqa: E501
@@ -1450,6 +1520,10 @@ def test_http(case: Http, services: dict[str, Any], world: World) -> None:
     client, app = services[case.app]
     state = app.state.service
     row = record(world.model)
+    if case.predict_first:
+        predicted = client.post(P, json=row)
+        assert predicted.status_code == 200, predicted.text
+        row = {**row, PID: predicted.json()["results"][0]["prediction_id"]}
     kwargs: dict[str, Any] = {"headers": case.headers}
     if case.json is not None:
         kwargs["json"] = case.json(row)

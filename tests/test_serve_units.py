@@ -17,7 +17,7 @@ from pydantic import ValidationError
 import mlconf
 from mlconf.errors import MlconfError
 from mlconf.serve.command import settings_of
-from mlconf.serve.schema import field_rules, request_model, to_frame
+from mlconf.serve.schema import FieldRule, field_rules, request_model, to_frame
 from mlconf.store.artifacts import TrainedModel
 from mlconf.store.prediction_log import PredictionLog, new_row
 
@@ -77,6 +77,24 @@ def test_request_model_rules(change: dict[str, Any], expected: tuple[str, str]) 
     assert errors(model, {**GOOD, **change}) == [expected]
 
 
+def test_numbers_that_cannot_reach_the_model_are_refused() -> None:
+    """Issue 13: an int past int64 overflowed while the frame was built (a 500); an infinite
+    number passed a column of any type into the model and the prediction log."""
+    rules = [
+        FieldRule("n", "int", True),
+        FieldRule("x", "any", True),
+        FieldRule("f", "float", True),
+    ]
+    model = request_model(rules)
+    good = {"n": 2**63 - 1, "x": 1.7e308, "f": -1.7e308}  # finite extremes are accepted
+    frame = to_frame([model.model_validate(good)], rules, cars_like())
+    assert frame["n"].tolist() == [2**63 - 1]
+    assert errors(model, {**good, "n": 2**63}) == [("n", "less_than_equal")]
+    assert errors(model, {**good, "n": -(2**63) - 1}) == [("n", "greater_than_equal")]
+    assert ("x", "finite_number") in errors(model, {**good, "x": float("inf")})
+    assert errors(model, {**good, "f": float("nan")}) == [("f", "finite_number")]
+
+
 def test_unknown_category_passes_and_frame_has_training_dtypes() -> None:
     source = cars_like()
     rules = field_rules(source)
@@ -105,11 +123,24 @@ def row(i: int) -> dict[str, Any]:
     return new_row(f"id-{i}", "m", "1", {"a": i}, {"prediction": 1}, 1.0)
 
 
+def test_prediction_log_tells_which_version_made_a_logged_prediction(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    plog = PredictionLog(url, queue_size=100)
+    plog.submit([new_row("old", "m", "3", {"a": 1}, {"prediction": 1}, 1.0)])
+    assert plog.flush()
+    plog.close()
+    reopened = PredictionLog(url, queue_size=100)  # a new process: only the table knows
+    assert reopened.origin("old") == ("m", "3")
+    assert reopened.origin("never") is None
+    reopened.close()
+
+
 def test_prediction_log_writes_in_background(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'sub' / 'log.db'}"
     plog = PredictionLog(url, queue_size=100)
     plog.submit([row(i) for i in range(30)])
     assert plog.known("id-3")  # known before it is written
+    assert plog.origin("id-3") == ("m", "1")  # with the model version that made it
     assert plog.flush()
     plog.add_feedback("id-3", {"label": 1})
     plog.close()

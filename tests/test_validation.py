@@ -112,6 +112,43 @@ def test_regex_must_match_the_whole_value() -> None:
     assert sorted(result.quarantined["_row"]) == [1, 2]
 
 
+# A lookaround makes RE2 refuse the pattern; the nested alternation backtracks
+# exponentially on a long run of letters that ends in a character it cannot match.
+REDOS = "(?=[a-z])([a-z]|[a-z])+"
+
+
+def test_a_backtracking_regex_is_bounded_and_named(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 13 item 8: one crafted value took `re` minutes; now it is set aside."""
+    cfg = schema({"make": {"dtype": "str", "regex": REDOS}})
+    crafted = "a" * 40 + "!"
+    with caplog.at_level("WARNING", logger="mlconf.validation"):
+        result = validate(pd.DataFrame({"make": ["ford", crafted, "volvo", "Ford"]}), cfg)
+    assert sorted(result.quarantined["_row"]) == [1, 3]
+    assert ("make", f"regex({REDOS!r})", 1) in failures_of(result)
+    assert "column 'make'" in caplog.text and REDOS in caplog.text
+    assert "schema.columns.make.regex" in caplog.text
+
+
+def test_regex_rules_agree_on_both_engines() -> None:
+    from mlconf.regex_rules import engine_of, full_matches
+
+    values = ["AB1", "AB12", "xAB1", "CD9", "", "AB1\n"]
+    expected = [True, False, False, True, False, False]
+    assert engine_of(r"[A-Z]{2}\d") == "re2"
+    assert full_matches(r"[A-Z]{2}\d", values).matched == expected
+    assert engine_of(r"(?=[A-Z])[A-Z]{2}\d") == "backtracking"
+    assert full_matches(r"(?=[A-Z])[A-Z]{2}\d", values).matched == expected
+
+
+def test_regex_gives_up_after_max_slow_values() -> None:
+    from mlconf.regex_rules import full_matches
+
+    crafted = "a" * 40 + "!"
+    result = full_matches(REDOS, [crafted, crafted, "ok", "fine"], timeout=0.01, max_slow=2)
+    assert (result.timed_out, result.skipped) == ([0, 1], [2, 3])
+    assert result.matched == [False] * 4
+
+
 def test_unique_sets_aside_every_duplicate() -> None:
     result = validate(pd.DataFrame({"id": [1, 2, 2, 3]}), schema({"id": {"unique": True}}))
     assert sorted(result.quarantined["_row"]) == [1, 2]

@@ -2,8 +2,9 @@
 
 Bad requests get a 4xx with a JSON body `{"error": KIND, "message": ..., "detail": [...]}`
 naming the field and the rule, never a 500. Requests pass one ASGI middleware that checks
-the API key and the declared body size and records metrics; bodies are also counted while
-they stream in, so a chunked body cannot get past the size limit.
+the API key and the declared body size and records metrics; it also reads every body
+before any route runs, counting it as it streams in, so a chunked body cannot get past the
+size limit on any route (mlconf.serve.body).
 """
 
 import asyncio
@@ -22,12 +23,13 @@ from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, Field, JsonValue
 from starlette.exceptions import HTTPException
 
 from mlconf.config import ServeConfig
 from mlconf.errors import MlconfError
-from mlconf.serve.loader import Loaded, change_token, open_ref, registry_engine
+from mlconf.serve.errors import RequestError, echo, too_large
+from mlconf.serve.feedback import ID_CHARS, OutcomeRule, outcome_rule
+from mlconf.serve.loader import Loaded, change_token, open_ref, registered_schema, registry_engine
 from mlconf.serve.metrics import Metrics
 
 log = logging.getLogger("mlconf.serve")
@@ -38,14 +40,6 @@ OPEN_PATHS = frozenset({"/health", "/docs", "/openapi.json", "/docs/oauth2-redir
 # Up to this many records are scored on the event loop (fast for single records); larger
 # requests go to a worker thread so they do not stall other requests.
 INLINE_RECORDS = 64
-
-
-class RequestError(Exception):
-    """A client error: rendered as JSON with the status, counted under `kind`."""
-
-    def __init__(self, status: int, kind: str, message: str, detail: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.message, self.detail = status, kind, message, detail
 
 
 @dataclass
@@ -61,6 +55,8 @@ class ServiceState:
     metrics: Metrics = field(default_factory=Metrics)
     prediction_log: Any = None  # mlconf.store.prediction_log.PredictionLog
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # what outcomes each model version met so far accepts, by (name, version)
+    outcome_rules: dict[tuple[str, str], OutcomeRule] = field(default_factory=dict)
 
     def load(self) -> Loaded:
         """Open and verify the model (blocking); raises MlconfError."""
@@ -98,6 +94,9 @@ class ServiceState:
                         "serving": previous.version if previous else None,
                     },
                 ) from exc
+            rule = outcome_rule(loaded.name, loaded.version, loaded.model.manifest)
+            if rule is not None:
+                self.outcome_rules[(loaded.name, loaded.version)] = rule
             self.current, self.last_error = loaded, None
             self.metrics.reloaded("swapped")
             log.info(
@@ -112,6 +111,16 @@ class ServiceState:
                 "model_version": loaded.version,
                 "previous_version": previous.version if previous else None,
             }
+
+    def outcome_rule(self, name: str, version: str) -> OutcomeRule | None:
+        """The outcome rule of a version this process served, else of the registry's (blocking)."""
+        rule = self.outcome_rules.get((name, version))
+        if rule is None and version.isdigit():
+            schema = registered_schema(self.registry_url, name, int(version))
+            rule = outcome_rule(name, version, schema) if schema is not None else None
+            if rule is not None:
+                self.outcome_rules[(name, version)] = rule
+        return rule
 
     def gauges(self) -> list[tuple[str, str, str, dict[str, str], float]]:
         rows: list[tuple[str, str, str, dict[str, str], float]] = []
@@ -149,36 +158,11 @@ class ServiceState:
 # -- body reading and validation -------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> Any:
-    raise RequestError(
-        400,
-        "invalid_number",
-        f"{name} is not valid JSON",
-        "NaN, Infinity and -Infinity are not JSON numbers; send null for a missing value",
-    )
+async def read_json(request: Request) -> Any:
+    """The body (read and size-checked by the middleware) parsed as strict JSON."""
+    from mlconf.serve.body import parse_json
 
-
-async def read_json(request: Request, limit: int) -> Any:
-    """The body parsed as JSON, counted while it streams in (413 past `limit` bytes)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(
-                413,
-                "too_large",
-                f"request body is larger than {limit} bytes",
-                "send fewer records per request (deploy.serve.max_body_bytes)",
-            )
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    if not body.strip():
-        raise RequestError(400, "malformed_json", "request body is empty", "send a JSON body")
-    try:
-        return json.loads(body, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RequestError(400, "malformed_json", f"request body is not valid JSON: {exc}") from exc
+    return parse_json(await request.body())
 
 
 def _records(body: Any, max_records: int) -> list[Any]:
@@ -205,24 +189,15 @@ def _records(body: Any, max_records: int) -> list[Any]:
     )
 
 
-def _echo(value: Any) -> Any:
-    """The offending input as JSON can carry it (1e999 becomes the text 'inf')."""
-    import math
-
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if value is None or isinstance(value, str | int | float | bool):
-        return value if not isinstance(value, str) else value[:200]
-    return repr(value)[:200]
-
-
 def validate_records(loaded: Loaded, body: Any, max_records: int) -> list[Any]:
     """Pydantic models for the records; 422 naming each bad field and rule."""
     from pydantic import ValidationError
 
+    from mlconf.serve.schema import text_rule_problems
+
     records = _records(body, max_records)
     try:
-        return loaded.adapter.validate_python(records)
+        validated = loaded.adapter.validate_python(records)
     except ValidationError as exc:
         detail = []
         for error in exc.errors(include_url=False)[:50]:
@@ -235,7 +210,7 @@ def validate_records(loaded: Loaded, body: Any, max_records: int) -> list[Any]:
                 "message": error["msg"],
             }
             if error["type"] not in ("missing", "model_type") and "input" in error:
-                item["input"] = _echo(error["input"])
+                item["input"] = echo(error["input"])
             detail.append(item)
         raise RequestError(
             422,
@@ -243,6 +218,15 @@ def validate_records(loaded: Loaded, body: Any, max_records: int) -> list[Any]:
             f"{exc.error_count()} invalid value(s) in the request; see detail",
             detail,
         ) from None
+    problems = text_rule_problems(validated, loaded.rules)
+    if problems:
+        raise RequestError(
+            422,
+            "validation",
+            f"{len(problems)} value(s) break the schema's regex rules; see detail",
+            problems,
+        )
+    return validated
 
 
 # -- the app ---------------------------------------------------------------------------------
@@ -320,10 +304,7 @@ def create_app(
 
     def error_response(exc: RequestError) -> JSONResponse:
         state.metrics.error(exc.kind)
-        body: dict[str, Any] = {"error": exc.kind, "message": exc.message}
-        if exc.detail is not None:
-            body["detail"] = exc.detail
-        return JSONResponse(body, status_code=exc.status)
+        return JSONResponse(exc.payload(), status_code=exc.status)
 
     @app.exception_handler(RequestError)
     async def _request_error(_request: Request, exc: RequestError) -> JSONResponse:
@@ -373,7 +354,7 @@ def create_app(
             return await to_thread.run_sync(fn, *args)
         except MlconfError as exc:
             raise RequestError(422, "model_input", exc.render()) from exc
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
             # the pipeline refused values the request model let through
             raise RequestError(
                 422, "model_input", f"the model cannot score these records: {exc}"
@@ -401,7 +382,7 @@ def create_app(
     async def predict(request: Request) -> dict[str, Any]:
         """Predictions, class probabilities and a prediction id per record."""
         loaded = ready_model()
-        body = await read_json(request, settings.max_body_bytes)
+        body = await read_json(request)
         started = time.perf_counter()
         records = validate_records(loaded, body, settings.max_records)
         predictions, proba = await run(len(records), score, loaded, records)
@@ -447,7 +428,7 @@ def create_app(
         from mlconf.serve.schema import to_frame
 
         loaded = ready_model()
-        body = await read_json(request, settings.max_body_bytes)
+        body = await read_json(request)
         records = validate_records(loaded, body, settings.max_records)
         frame = to_frame(records, loaded.rules, loaded.model)
         contributions = await run(len(records) + INLINE_RECORDS, explain_rows, loaded.model, frame)
@@ -467,13 +448,34 @@ def create_app(
             "contributions": rows,
         }
 
-    class Feedback(BaseModel):
-        prediction_id: str = Field(min_length=1, max_length=64)
-        outcome: JsonValue
+    feedback_schema = {
+        "type": "object",
+        "required": ["prediction_id", "outcome"],
+        "properties": {
+            "prediction_id": {"type": "string", "minLength": 1, "maxLength": ID_CHARS},
+            "outcome": {
+                "description": "the true outcome: one of the classes of the model version that "
+                "made the prediction (as JSON, case and type as in GET /model), or a finite "
+                "number for a regression",
+                "not": {"type": "null"},
+            },
+        },
+    }
 
-    @app.post("/feedback")
-    async def feedback(item: Feedback) -> dict[str, Any]:
-        """Store the true outcome of an earlier prediction, for monitoring."""
+    @app.post(
+        "/feedback",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": feedback_schema}},
+            }
+        },
+    )
+    async def feedback(request: Request) -> dict[str, Any]:
+        """Store the true outcome of an earlier prediction of this model, checked against the
+        model version that made it, for monitoring."""
+        from mlconf.serve.feedback import parse
+
         plog = state.prediction_log
         if plog is None:
             raise RequestError(
@@ -482,19 +484,35 @@ def create_app(
                 "the prediction log is off or unavailable, so feedback cannot be stored",
                 "set deploy.serve.log_predictions=true and check the registry_url",
             )
-        if item.outcome is None:
+        loaded = ready_model()
+        prediction_id, outcome = parse(await read_json(request))
+        origin = await to_thread.run_sync(plog.origin, prediction_id)
+        if origin is None:
             raise RequestError(
-                422,
-                "validation",
-                "outcome is null",
-                [{"field": "outcome", "rule": "required", "message": "send the true outcome"}],
+                404, "unknown_prediction", f"no prediction with id '{prediction_id}'"
             )
-        if not await to_thread.run_sync(plog.known, item.prediction_id):
+        name, version = origin
+        if name != loaded.name:
             raise RequestError(
-                404, "unknown_prediction", f"no prediction with id '{item.prediction_id}'"
+                409,
+                "other_model",
+                f"prediction '{prediction_id}' was made by model '{name}', not by '{loaded.name}' "
+                "that this service serves",
+                f"send its feedback to the service of model '{name}'",
             )
-        await to_thread.run_sync(plog.add_feedback, item.prediction_id, item.outcome)
-        return {"stored": True, "prediction_id": item.prediction_id}
+        rule = await to_thread.run_sync(state.outcome_rule, name, version)
+        if rule is None:
+            raise RequestError(
+                409,
+                "unknown_model_version",
+                f"prediction '{prediction_id}' was made by model '{name}' version {version}, "
+                f"which this service neither served nor finds in the registry (it serves "
+                f"version {loaded.version}), so the outcome cannot be checked",
+                "give this outcome to mlconf monitor in a labels file (performance.labels_file)",
+            )
+        stored = rule.check(outcome)
+        await to_thread.run_sync(plog.add_feedback, prediction_id, stored)
+        return {"stored": True, "prediction_id": prediction_id}
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -565,18 +583,21 @@ class Guard:
 
 
 def _guard(app: Any, state: ServiceState) -> Any:
-    """Pure ASGI middleware: API key, declared body size, request metrics."""
+    """Pure ASGI middleware: API key, body size (declared, and counted as it streams in, on
+    every route), request metrics."""
+    from mlconf.serve.body import read_body, replay
+
     known = frozenset((*ROUTES, ADMIN_RELOAD))
     limit = state.settings.max_body_bytes
 
-    async def send_json(
-        send: Any, status: int, body: dict[str, Any], headers: list[Any] | None = None
-    ) -> None:
-        payload = json.dumps(body).encode()
+    async def refuse(send: Any, exc: RequestError, headers: list[Any] | None = None) -> None:
+        """Answer with the error before any route runs (counted under its kind)."""
+        state.metrics.error(exc.kind)
+        payload = json.dumps(exc.payload()).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": status,
+                "status": exc.status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(payload)).encode()),
@@ -614,44 +635,36 @@ def _guard(app: Any, state: ServiceState) -> Any:
         try:
             headers = dict(scope["headers"])
             if state.api_key is not None and path not in OPEN_PATHS and not authorized(headers):
-                state.metrics.error("unauthorized")
-                await send_json(
+                await refuse(
                     tracked_send,
-                    401,
-                    {
-                        "error": "unauthorized",
-                        "message": "missing or wrong API key; send it as the X-API-Key header "
+                    RequestError(
+                        401,
+                        "unauthorized",
+                        "missing or wrong API key; send it as the X-API-Key header "
                         "or as 'Authorization: Bearer <key>'",
-                    },
+                    ),
                     [(b"www-authenticate", b"Bearer")],
                 )
                 return
-            declared = headers.get(b"content-length")
-            if declared is not None:
-                try:
-                    too_large = int(declared) > limit
-                except ValueError:
-                    state.metrics.error("bad_content_length")
-                    await send_json(
-                        tracked_send,
-                        400,
-                        {"error": "bad_request", "message": "Content-Length is not a number"},
+            try:
+                declared = int(headers.get(b"content-length", 0))
+            except ValueError:
+                declared = -1
+            try:
+                if declared < 0:
+                    raise RequestError(
+                        400, "bad_content_length", "the Content-Length header is not a number"
                     )
-                    return
-                if too_large:
-                    state.metrics.error("too_large")
-                    await send_json(
-                        tracked_send,
-                        413,
-                        {
-                            "error": "too_large",
-                            "message": f"request body is larger than {limit} bytes",
-                            "detail": "send fewer records per request "
-                            "(deploy.serve.max_body_bytes)",
-                        },
-                    )
-                    return
-            await app(scope, receive, tracked_send)
+                if declared > limit:
+                    raise too_large(limit)
+                body = await read_body(receive, limit)
+            except RequestError as exc:
+                await refuse(tracked_send, exc)
+                return
+            if body is None:  # the client went away while sending
+                status_box[0] = 499
+                return
+            await app(scope, replay(body, receive), tracked_send)
         finally:
             state.metrics.observe(
                 scope.get("method", ""), route, status_box[0], time.perf_counter() - started

@@ -88,6 +88,18 @@ def registry_engine(url: str) -> Any:
     return _open_registry(url).engine if _registry() is not None else None
 
 
+def registered_schema(url: str, name: str, version: int) -> dict[str, Any] | None:
+    """The task and classes a registered version was trained with; None if not registered."""
+    import sqlalchemy as sa
+
+    if _registry() is None:
+        return None
+    try:
+        return dict(_open_registry(url).resolve(f"{name}:{version}").schema)
+    except (MlconfError, sa.exc.SQLAlchemyError):
+        return None
+
+
 def _no_registry(ref: str) -> MlconfError:
     return MlconfError(
         f"model '{ref}' is not a model folder (no {MANIFEST_FILE} there), and this build of "

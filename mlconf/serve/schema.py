@@ -7,6 +7,9 @@ rows saved with the model, else accepts any scalar. Validation is strict: "3" is
 number, 3.5 is not an int, so a client bug is a 422 naming the field instead of a silent
 cast. Unknown categories in text columns without an `allowed` list pass through to the
 pipeline, which handles them as it did in training (e.g. one-hot encoders ignore them).
+A text column's `regex` rule is applied too, after the types, with the same bounded matcher
+as training and monitoring (mlconf.regex_rules), so a value that would be quarantined there
+is refused here, and a value crafted to make the pattern backtrack costs a bounded time.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ if TYPE_CHECKING:
     from mlconf.store.artifacts import TrainedModel
 
 EXTRA_FIELDS = ("ignore", "reject")
+# A request's regex check gives up after one value that takes this long (seconds).
+REGEX_TIMEOUT = 0.05
+MAX_PROBLEMS = 50
+INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -33,10 +40,11 @@ class FieldRule:
     min: float | None = None
     max: float | None = None
     allowed: tuple[Any, ...] | None = None
+    regex: str | None = None  # text columns: the whole value must match
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.kind, "nullable": self.nullable}
-        for key in ("min", "max"):
+        for key in ("min", "max", "regex"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.allowed is not None:
@@ -70,14 +78,16 @@ def field_rules(model: TrainedModel) -> list[FieldRule]:
         spec = columns.get(column)
         if spec and spec.get("dtype") in _KINDS:
             allowed = spec.get("allowed")
+            kind = _KINDS[spec["dtype"]]
             rules.append(
                 FieldRule(
                     column=column,
-                    kind=_KINDS[spec["dtype"]],
+                    kind=kind,
                     nullable=bool(spec.get("nullable", True)),
                     min=spec.get("min"),
                     max=spec.get("max"),
                     allowed=tuple(allowed) if allowed else None,
+                    regex=spec.get("regex") if kind == "str" else None,
                 )
             )
         elif background is not None and column in background.columns:
@@ -100,13 +110,16 @@ def _annotation(rule: FieldRule) -> Any:
     elif rule.kind == "float":
         base = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=rule.min, le=rule.max)]
     elif rule.kind == "int":
-        base = Annotated[StrictInt, Field(ge=rule.min, le=rule.max)]
+        # the frame holds int64: a bigger number would overflow on the way to the model
+        low = INT64[0] if rule.min is None else max(rule.min, INT64[0])
+        high = INT64[1] if rule.max is None else min(rule.max, INT64[1])
+        base = Annotated[StrictInt, Field(ge=low, le=high)]
     elif rule.kind == "str":
         base = StrictStr
     elif rule.kind == "bool":
         base = StrictBool
     else:
-        base = float | str | bool
+        base = Annotated[float, Field(allow_inf_nan=False)] | str | bool
     return base | None if rule.nullable else base
 
 
@@ -126,6 +139,50 @@ def request_model(rules: list[FieldRule], extra_fields: str = "ignore") -> type[
     }
     config = ConfigDict(extra="forbid" if extra_fields == "reject" else "ignore")
     return create_model("Record", __config__=config, **fields)
+
+
+def text_rule_problems(records: list[BaseModel], rules: list[FieldRule]) -> list[dict[str, Any]]:
+    """The values that break a `regex` rule, as 422 detail items (at most MAX_PROBLEMS)."""
+    from mlconf.regex_rules import full_matches
+    from mlconf.serve.errors import echo
+
+    problems: list[dict[str, Any]] = []
+    for i, rule in enumerate(rules):
+        if rule.regex is None:
+            continue
+        found = [(r, getattr(record, f"f{i}")) for r, record in enumerate(records)]
+        texts = [(r, value) for r, value in found if isinstance(value, str)]
+        result = full_matches(
+            rule.regex, [value for _, value in texts], timeout=REGEX_TIMEOUT, max_slow=1
+        )
+        slow, skipped = set(result.timed_out), set(result.skipped)
+        for k, matched in enumerate(result.matched):
+            if matched or k in skipped:  # the request is refused for the slow value anyway
+                continue
+            r, value = texts[k]
+            if k in slow:
+                kind, message = (
+                    "regex_timeout",
+                    (
+                        f"could not be checked against regex({rule.regex!r}) within "
+                        f"{REGEX_TIMEOUT:g} s, so it is refused: the rule backtracks; simplify "
+                        f"schema.columns.{rule.column}.regex (e.g. without lookarounds)"
+                    ),
+                )
+            else:
+                kind, message = "regex", f"does not match the rule regex({rule.regex!r})"
+            problems.append(
+                {
+                    "record": r,
+                    "field": rule.column,
+                    "rule": kind,
+                    "message": message,
+                    "input": echo(value),
+                }
+            )
+            if len(problems) >= MAX_PROBLEMS:
+                return problems
+    return problems
 
 
 def to_frame(records: list[BaseModel], rules: list[FieldRule], model: TrainedModel) -> pd.DataFrame:

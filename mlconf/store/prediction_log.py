@@ -91,8 +91,9 @@ class PredictionLog:
         create_tables(self.metadata, self.engine)
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=max(1, queue_size))
         self._lock = threading.Lock()
-        # ids handed out but maybe not yet written, so feedback right after a prediction works
-        self._recent: OrderedDict[str, None] = OrderedDict()
+        # ids handed out but maybe not yet written, so feedback right after a prediction works;
+        # each with the model name and version that made it
+        self._recent: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self.queued = 0
         self.written = 0
         self.dropped = 0  # queue full
@@ -104,7 +105,7 @@ class PredictionLog:
     def submit(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             with self._lock:
-                self._recent[row["id"]] = None
+                self._recent[row["id"]] = (row["model_name"], row["model_version"])
                 if len(self._recent) > _RECENT_IDS:
                     self._recent.popitem(last=False)
                 self.queued += 1
@@ -129,14 +130,23 @@ class PredictionLog:
 
     # -- feedback -------------------------------------------------------------------------
     def known(self, prediction_id: str) -> bool:
+        return self.origin(prediction_id) is not None
+
+    def origin(self, prediction_id: str) -> tuple[str, str] | None:
+        """(model name, model version) that made the prediction, or None for an unknown id."""
         import sqlalchemy as sa
 
         with self._lock:
-            if prediction_id in self._recent:
-                return True
+            found = self._recent.get(prediction_id)
+        if found is not None:
+            return found
+        table = self.predictions
         with self.engine.connect() as conn:
-            query = sa.select(self.predictions.c.id).where(self.predictions.c.id == prediction_id)
-            return conn.execute(query).first() is not None
+            query = sa.select(table.c.model_name, table.c.model_version).where(
+                table.c.id == prediction_id
+            )
+            row = conn.execute(query).first()
+        return (str(row.model_name), str(row.model_version)) if row is not None else None
 
     def add_feedback(self, prediction_id: str, outcome: Any) -> None:
         with self.engine.begin() as conn:

@@ -1,0 +1,133 @@
+"""Request bodies: read whole but bounded on every route, then parsed as strict JSON.
+
+The service's middleware reads each body before any route runs, counting bytes as a
+chunked body streams in, so no route can be made to hold more than `max_body_bytes`.
+Parsing refuses what Python's `json` would let through or choke on: NaN and Infinity (not
+JSON), nesting deeper than the parser's recursion limit, and lone UTF-16 surrogates
+(`"\\udfff"`), which are not text and cannot be encoded, logged or echoed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mlconf.serve.errors import RequestError, too_large
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+# An escaped UTF-16 surrogate; pairs are fine (json joins them), lone ones are not text.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None when the client went away first; 413 past `limit` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the app the body read already, then the client's messages."""
+    sent = False
+
+    async def replayed() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+def _reject_constant(name: str) -> Any:
+    raise RequestError(
+        400,
+        "invalid_number",
+        f"{name} is not valid JSON",
+        "NaN, Infinity and -Infinity are not JSON numbers; send null for a missing value",
+    )
+
+
+def parse_json(body: bytes) -> Any:
+    """`body` as JSON; 400 naming what is wrong (and where) otherwise."""
+    if not body.strip():
+        raise RequestError(400, "malformed_json", "request body is empty", "send a JSON body")
+    try:
+        value = json.loads(body, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RequestError(400, "malformed_json", f"request body is not valid JSON: {exc}") from exc
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise RequestError(
+            400,
+            "invalid_number",
+            f"request body holds a number too long to read: {str(exc).split(';')[0]}",
+            "send numbers with at most 4300 digits",
+        ) from None
+    except RecursionError:
+        raise RequestError(
+            400,
+            "too_deep",
+            "request body nests arrays or objects too deeply to parse",
+            "a record is one flat JSON object of column values",
+        ) from None
+    if _SURROGATE_ESCAPE.search(body):
+        _refuse_surrogates(value)
+    return value
+
+
+def _refuse_surrogates(value: Any) -> None:
+    """400 naming the first string (or key) that holds a lone surrogate."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}.{_printable(key)}" if path else _printable(key)
+                if not _is_text(key):
+                    _surrogate_error(where, "key")
+                stack.append((where, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
+        elif isinstance(item, str) and not _is_text(item):
+            _surrogate_error(path or "the body", "value")
+
+
+def _is_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:100]
+
+
+def _surrogate_error(where: str, what: str) -> None:
+    raise RequestError(
+        400,
+        "invalid_unicode",
+        f"the {what} at {where} holds a lone UTF-16 surrogate (an escape such as \\udfff "
+        "without its pair), which is not text",
+        [
+            {
+                "field": where,
+                "rule": "unicode",
+                "message": "send text as UTF-8 or with complete surrogate pairs",
+            }
+        ],
+    )
