@@ -224,3 +224,13 @@ def test_serve_settings_errors(tmp_path: Path, args: list[str], message: str) ->
 def test_serve_without_a_model_serves_the_experiments_production_version(tmp_path: Path) -> None:
     assert parse([], project=tmp_path)[0] == "breast_cancer@production"
     assert parse(["experiment=cars"], project=tmp_path)[0] == "cars@production"
+
+
+def test_every_answer_is_strict_json() -> None:
+    # Starlette refuses NaN when rendering (a 500); mlconf's answers write null instead.
+    import json
+
+    from mlconf.serve.app import StrictJSONResponse
+
+    body = StrictJSONResponse({"score": float("nan"), "top": [float("inf"), 1.0]}).body
+    assert json.loads(body) == {"score": None, "top": [None, 1.0]}

@@ -10,7 +10,6 @@ size limit on any route (mlconf.serve.body).
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import os
 import time
@@ -25,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException
 
+from mlconf import strict_json
 from mlconf.config import ServeConfig
 from mlconf.errors import MlconfError
 from mlconf.serve.errors import RequestError, echo, too_large
@@ -232,6 +232,14 @@ def validate_records(loaded: Loaded, body: Any, max_records: int) -> list[Any]:
 # -- the app ---------------------------------------------------------------------------------
 
 
+class StrictJSONResponse(JSONResponse):
+    """Every answer is strict JSON: a non-finite number becomes null instead of a 500
+    (Starlette refuses NaN and Infinity when rendering)."""
+
+    def render(self, content: Any) -> bytes:
+        return strict_json.dumps(content).encode("utf-8")
+
+
 def create_app(
     ref: str,
     settings: ServeConfig | None = None,
@@ -295,6 +303,7 @@ def create_app(
                 await to_thread.run_sync(state.prediction_log.close)
 
     app = FastAPI(
+        default_response_class=StrictJSONResponse,
         title="mlconf model service",
         description="Predictions, explanations and feedback for one registered model.",
         version="1",
@@ -304,7 +313,7 @@ def create_app(
 
     def error_response(exc: RequestError) -> JSONResponse:
         state.metrics.error(exc.kind)
-        return JSONResponse(exc.payload(), status_code=exc.status)
+        return StrictJSONResponse(exc.payload(), status_code=exc.status)
 
     @app.exception_handler(RequestError)
     async def _request_error(_request: Request, exc: RequestError) -> JSONResponse:
@@ -524,8 +533,8 @@ def create_app(
         """Readiness: a model is loaded and its sha256 manifest verified."""
         loaded = state.current
         if loaded is None:
-            return JSONResponse({"ready": False, "reason": state.last_error}, status_code=503)
-        return JSONResponse(
+            return StrictJSONResponse({"ready": False, "reason": state.last_error}, status_code=503)
+        return StrictJSONResponse(
             {"ready": True, "model_name": loaded.name, "model_version": loaded.version}
         )
 
@@ -593,7 +602,7 @@ def _guard(app: Any, state: ServiceState) -> Any:
     async def refuse(send: Any, exc: RequestError, headers: list[Any] | None = None) -> None:
         """Answer with the error before any route runs (counted under its kind)."""
         state.metrics.error(exc.kind)
-        payload = json.dumps(exc.payload()).encode()
+        payload = strict_json.dumps(exc.payload()).encode()
         await send(
             {
                 "type": "http.response.start",
