@@ -247,3 +247,56 @@ def test_the_config_a_run_saved_reruns_it(tmp_path: Path) -> None:
     assert after == before  # the same config, so the same run (same seed)
     metrics = [json.loads((r / "metrics.json").read_text())["test"]["model"] for r in runs]
     assert metrics[0] == metrics[1]
+
+
+def _optional_keys(schema: type, prefix: str = "") -> list[str]:
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(schema)
+    keys: list[str] = []
+    for field in dataclasses.fields(schema):
+        hint = hints[field.name]
+        if dataclasses.is_dataclass(hint):
+            keys += _optional_keys(hint, f"{prefix}{field.name}.")  # type: ignore[arg-type]
+        elif type(None) in typing.get_args(hint):
+            keys.append(f"{prefix}{field.name}")
+    return keys
+
+
+def test_every_optional_key_accepts_null() -> None:
+    from mlconf.config import TrainConfig
+    from mlconf.runner import typed
+
+    keys = _optional_keys(TrainConfig)
+    assert "tune.timeout" in keys and "monitoring.window" in keys
+    conf = typed(mlconf.compose("train", [f"{key}=null" for key in keys]))
+    assert conf.tune.timeout is None and conf.deploy.serve.api_key_env is None
+
+
+@pytest.mark.parametrize("command", ["train", "predict", "serve", "monitor"])
+@pytest.mark.parametrize("experiment", ["breast_cancer", "wine", "diabetes", "cars"])
+def test_every_command_composes_every_experiment(command: str, experiment: str) -> None:
+    from mlconf.runner import typed
+
+    conf = typed(mlconf.compose(command, [f"experiment={experiment}"]))
+    assert conf.experiment_name == experiment
+    assert conf.deploy.model_name == experiment
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "line"),
+    [
+        ("predict", ["input=a.csv", "output=b.csv", "experiment=cars"], "input: a.csv"),
+        ("serve", ["experiment=wine", "port=8123"], "port: 8123"),
+        ("monitor", ["experiment=cars", "current=new.csv"], "current: new.csv"),
+    ],
+)
+def test_each_command_prints_its_composed_config(
+    tmp_path: Path, command: str, args: list[str], line: str
+) -> None:
+    proc = cli([command, *args, "--cfg", "job"], cwd=tmp_path)
+    assert proc.returncode == 0, output_of(proc)
+    assert line in proc.stdout
+    assert "name: " in proc.stdout  # the experiment's data group, composed like train's
+    assert not list(tmp_path.iterdir())  # nothing written: no run folder, no log
