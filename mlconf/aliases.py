@@ -117,7 +117,7 @@ MONITOR = AliasTable(
         **_texts("monitoring.", "model current window reference cluster"),
         "out": Alias("monitoring.out_dir", text=True),
         **_texts("monitoring.", "out_dir"),
-        **_plain("monitoring.", "last interval times limit watch rules notifiers"),
+        **_plain("monitoring.", "last interval times limit watch rules notifiers sections"),
         **REGISTRY_URL,
     },
     {

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -22,6 +23,9 @@ from mlconf.store.runs import RunRecord
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+State = TypeVar("State")
 
 
 @dataclass
@@ -189,12 +193,7 @@ def run(
         # A local cluster and what stages open live as long as the stages run, and are
         # closed even when one fails.
         with cluster_client(conf.cluster, console), ctx.resources:
-            for name in conf.stages:
-                start = time.perf_counter()
-                with console.status(f"[bold]{name}[/] ...", spinner="dots"):
-                    stages[name](ctx)
-                record.timed(name, time.perf_counter() - start)
-                console.print(f"[green]✓[/] {name:<9} {record.stages[name]:7.2f}s")
+            run_stages(stages, conf.stages, ctx, console, record.timed)
     except MlconfError as exc:
         record.finish("failed", exc.render())
         raise
@@ -208,6 +207,24 @@ def run(
         metrics=ctx.items.get("metrics", {}),
         model_dir=ctx.items.get("model_dir"),
     )
+
+
+def run_stages(
+    stages: Mapping[str, Callable[[State], Any]],
+    names: Sequence[str],
+    state: State,
+    console: Console,
+    timed: Callable[[str, float], None],
+) -> None:
+    """Run the named stages in order over one state, each timed and shown as it ends: the
+    loop of a training run and of a monitoring run alike."""
+    for name in names:
+        start = time.perf_counter()
+        with console.status(f"[bold]{name}[/] ...", spinner="dots"):
+            stages[name](state)
+        seconds = time.perf_counter() - start
+        timed(name, seconds)
+        console.print(f"[green]✓[/] {name:<9} {seconds:7.2f}s")
 
 
 def _hydra_run_dir() -> Path:

@@ -177,6 +177,19 @@ def test_sections_hook_adds_to_the_summary_report_and_alerts(
 
 
 @pytest.mark.slow
+def test_the_config_chooses_the_sections_and_their_order(trained: dict[str, Path]) -> None:
+    result = monitor(trained, pd.read_csv(CARS), "chosen", settings={"sections": ["impact"]})
+    # the rules' decisions are always recorded after the chosen sections
+    assert list(result.summary["sections"]) == ["impact", "decisions"]
+    assert list(result.summary["stage_seconds"]) == ["impact"]
+    none = monitor(trained, pd.read_csv(CARS), "none", settings={"sections": []})
+    assert list(none.summary["sections"]) == ["decisions"]
+    assert none.summary["drift"]["compared"] > 0
+    with pytest.raises(MlconfError, match=r"monitoring.sections\[1\].*Did you mean 'health'"):
+        monitor(trained, pd.read_csv(CARS), "typo", settings={"sections": ["impact", "helth"]})
+
+
+@pytest.mark.slow
 def test_cli_exit_codes_history_and_watch(trained: dict[str, Path]) -> None:
     folder = trained["folder"]
     shifted = folder / "cli_shifted.csv"

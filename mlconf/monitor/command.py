@@ -5,10 +5,12 @@ an alert fired.
 Exit codes: 0 nothing at alert level, 1 at least one alert fired, 2 a user error (bad
 argument, unknown model, empty window, reference of another version, ...).
 
-Other monitoring parts plug in through `SECTIONS`: `name -> function(MonitorContext) ->
-dict`; a section's dict is shown in the report and stored in monitoring.json, and any
-`alerts` it lists (Alert objects or dicts with kind/level/message/numbers) count like
-drift alerts.
+After drift and data quality, the sections that `monitoring.sections` names run as
+stages, through the training runner's stage loop (`runner.run_stages`). A section is
+`SECTIONS[name]`: `function(MonitorContext) -> dict`; its dict is shown in the report and
+stored in monitoring.json, and any `alerts` it lists (Alert objects or dicts with
+kind/level/message/numbers) count like drift alerts. A plugin adds one to `SECTIONS` and
+the config names it.
 """
 
 from __future__ import annotations
@@ -341,13 +343,27 @@ def _compute(ctx: MonitorContext) -> tuple[dict[str, Any], list[Alert]]:
         alerts += prediction_alerts
     ctx.summary = summary
     sections: dict[str, Any] = {}
-    for section, function in SECTIONS.items():
-        out = dict(function(ctx) or {})
-        found = [_as_alert(a, section) for a in out.pop("alerts", []) or []]
-        out["alerts"] = [a.to_dict() for a in found]
-        alerts += found
-        sections[section] = out
+    timings: dict[str, float] = {}
+
+    def stage(section: str) -> Callable[[MonitorContext], None]:
+        def run(state: MonitorContext) -> None:
+            out = dict(SECTIONS[section](state) or {})
+            found = [_as_alert(a, section) for a in out.pop("alerts", []) or []]
+            out["alerts"] = [a.to_dict() for a in found]
+            alerts.extend(found)
+            sections[section] = out
+
+        return run
+
+    from rich.console import Console
+
+    from mlconf.runner import run_stages
+
+    names = list(ctx.settings.sections)
+    stages = {name: stage(name) for name in names}
+    run_stages(stages, names, ctx, Console(stderr=True), timings.__setitem__)
     summary["sections"] = sections
+    summary["stage_seconds"] = {name: round(t, 3) for name, t in timings.items()}
     return summary, alerts
 
 

@@ -83,6 +83,10 @@ class MonitoringConfig(LoopSettings):
     times: int | None = None  # with watch: stop after this many runs
     interval: float = 3600.0  # seconds between runs with --watch
     limit: int = 50  # `mlconf monitor history`: rows shown
+    # after drift and quality, these sections run as stages, in this order
+    sections: list[str] = field(
+        default_factory=lambda: ["performance", "health", "fairness", "impact"]
+    )
     # drift on a Dask cluster's workers: local (started for the run) or tcp://host:port
     cluster: str | None = None
     drift: DriftSettings = field(default_factory=DriftSettings)
@@ -187,6 +191,16 @@ def check(settings: MonitoringConfig) -> None:
                     fix=f"use registered drift tests: {', '.join(known)} (or register your own "
                     "with @mlconf.register('drift', NAME))",
                 )
+    from mlconf.monitor.command import SECTIONS
+
+    for i, name in enumerate(settings.sections):
+        if name not in SECTIONS:
+            raise MlconfError(
+                f"unknown monitoring section '{name}'.{did_you_mean(name, SECTIONS)}",
+                where=f"monitoring.sections[{i}]",
+                fix=f"use sections from: {', '.join(SECTIONS)} (a plugin adds its own to "
+                "mlconf.monitor.command.SECTIONS)",
+            )
     if settings.last is not None and settings.last < 1:
         raise MlconfError("last must be at least 1", where="monitoring.last")
     for key in ("times", "limit"):
