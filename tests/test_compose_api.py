@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import TRACEBACK, cli, output_of
@@ -300,3 +301,38 @@ def test_each_command_prints_its_composed_config(
     assert line in proc.stdout
     assert "name: " in proc.stdout  # the experiment's data group, composed like train's
     assert not list(tmp_path.iterdir())  # nothing written: no run folder, no log
+
+
+def _differences(composed: Any, schema: Any, path: str) -> list[str]:
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_dict(composed) and OmegaConf.is_dict(schema):
+        return [
+            diff
+            for key in composed
+            if key in schema
+            for diff in _differences(
+                composed._get_node(key), schema._get_node(key), f"{path}.{key}"
+            )
+        ]
+    left = OmegaConf.to_container(composed) if OmegaConf.is_config(composed) else composed
+    right = OmegaConf.to_container(schema) if OmegaConf.is_config(schema) else schema
+    left = left._value() if hasattr(left, "_value") else left
+    right = right._value() if hasattr(right, "_value") else right
+    return (
+        [] if left == right or right in ([], {}) else [f"{path}: yaml {left!r}, schema {right!r}"]
+    )
+
+
+@pytest.mark.parametrize(
+    "group", ["deploy", "monitoring", "explain", "explore", "privacy", "prepare", "tune"]
+)
+def test_the_default_files_and_the_schema_agree(group: str) -> None:
+    # Defaults are written in the schema (for Python) and in conf/<group>/default.yaml (the
+    # documented file users read and copy); a change to one must be made to the other.
+    from omegaconf import OmegaConf
+
+    from mlconf.config import TrainConfig
+
+    composed = mlconf.compose("train")[group]
+    assert _differences(composed, OmegaConf.structured(TrainConfig)[group], group) == []
