@@ -190,6 +190,19 @@ def test_the_config_chooses_the_sections_and_their_order(trained: dict[str, Path
 
 
 @pytest.mark.slow
+def test_cli_sweeps_monitoring_settings_like_train(trained: dict[str, Path]) -> None:
+    folder = trained["folder"] / "sweep"
+    folder.mkdir()
+    shutil.copyfile(CARS, folder / "now.csv")
+    base = [f"model={trained['model']}", f"registry_url={url(trained)}", "current=now.csv"]
+    proc = cli(["monitor", "-m", *base, "drift.numeric=[psi],[ks]"], cwd=folder)
+    assert proc.returncode == 0, output_of(proc)
+    runs = sorted((folder / "experiments").glob("*/monitoring/*/monitoring.json"))
+    tests = [json.loads(p.read_text())["settings"]["drift"]["numeric"] for p in runs]
+    assert sorted(tests) == [["ks"], ["psi"]]
+
+
+@pytest.mark.slow
 def test_cli_exit_codes_history_and_watch(trained: dict[str, Path]) -> None:
     folder = trained["folder"]
     shifted = folder / "cli_shifted.csv"
