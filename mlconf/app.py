@@ -97,6 +97,7 @@ def run_hydra_app(config_name: str, args: list[str], job: Job | None = None) -> 
     check_overrides(args)
     project = project_conf()  # joins the search path first (hydra_plugins/mlconf_project_conf)
     folders = [conf_dir(), *([project] if project else []), *searchpath_folders(args)]
+    argv = sys.argv
     sys.argv = [f"mlconf {config_name}", *flags_first(open_free_form(args))]
     stderr = sys.stderr
     sys.stderr = MaskedStream(stderr)
@@ -112,6 +113,7 @@ def run_hydra_app(config_name: str, args: list[str], job: Job | None = None) -> 
         raise translated from exc
     finally:
         sys.stderr = stderr
+        sys.argv = argv  # Hydra reads its arguments from sys.argv; an in-process caller's stay
     # Jobs of a parallel launcher fail in other processes: the sweep summary counts them too.
     failed = _summarize_sweeps() if job is None else 0
     if failures:

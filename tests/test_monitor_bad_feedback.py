@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 from monitor_world import give_feedback, log_rows, serve_world, train_champion, world
 
+from mlconf.cli import main as cli
 from mlconf.monitor import history
-from mlconf.monitor.command import main, run_monitor
+from mlconf.monitor.command import run_monitor
 from mlconf.monitor.performance import labelled, performance
 from mlconf.store.model_registry import ModelRegistry
 from mlconf.store.prediction_log import tables
@@ -249,14 +250,16 @@ def test_bad_stored_feedback_never_stops_mlconf_monitor(
         assert "\u202e" not in html  # a stored label never reorders the page
     (decision,) = result.summary["decisions"]
     retrained = decision["actions"][1]
-    assert retrained["ok"] and retrained["result"]["decision"] in ("promoted", "kept")
+    assert retrained["ok"], retrained
+    assert retrained["result"]["decision"] in ("promoted", "kept")
     assert len(history.runs(registry.engine, "world")) == 2
     line = json.loads((tmp_path / "alerts.jsonl").read_text().splitlines()[0])
     assert line["rule"] == "performance"
 
     folder = registry.resolve("world@production").model_dir  # a folder: no rules, no retrain
-    code = main(
+    code = cli(
         [
+            "monitor",
             f"model={folder}",
             f"registry_url={registry.url}",
             "last=50",

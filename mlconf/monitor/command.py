@@ -5,8 +5,9 @@ an alert fired.
 Exit codes: 0 nothing at alert level, 1 at least one alert fired, 2 a user error (bad
 argument, unknown model, empty window, reference of another version, ...).
 
-After drift and data quality, the sections that `monitoring.sections` names run as
-stages, through the training runner's stage loop (`runner.run_stages`). A section is
+Data quality, feature drift, prediction drift and then the sections that
+`monitoring.sections` names run as stages, through the training runner's stage loop
+(`runner.run_stages`). A section is
 `SECTIONS[name]`: `function(MonitorContext) -> dict`; its dict is shown in the report and
 stored in monitoring.json, and any `alerts` it lists (Alert objects or dicts with
 kind/level/message/numbers) count like drift alerts. A plugin adds one to `SECTIONS` and
@@ -304,16 +305,14 @@ def _current(
 
 
 def _compute(ctx: MonitorContext) -> tuple[dict[str, Any], list[Alert]]:
-    from mlconf.monitor.drift import feature_drift, prediction_drift
-    from mlconf.monitor.quality import check_quality
+    """Every part of a monitoring run as a stage over one context, through the training
+    runner's stage loop: data quality, feature drift, prediction drift, then the sections
+    that `monitoring.sections` names."""
+    from rich.console import Console
 
-    frame = ctx.current.frame
+    from mlconf.runner import run_stages
+
     ref = ctx.reference
-    quality, alerts = check_quality(
-        ref, frame, ctx.model.manifest.get("schema"), ctx.settings.quality
-    )
-    drift, drift_alerts = feature_drift(ref, frame, ctx.settings, _on_cluster(ctx))
-    alerts += drift_alerts
     version = ctx.version
     summary: dict[str, Any] = {
         "format": "mlconf-monitoring/1",
@@ -326,42 +325,61 @@ def _compute(ctx: MonitorContext) -> tuple[dict[str, Any], list[Alert]]:
             "sha256": ref.get("model_sha256"),
             "task": ctx.model.task,
         },
-        "current": {"source": ctx.current.source, "rows": len(frame)},
+        "current": {"source": ctx.current.source, "rows": len(ctx.current.frame)},
         "reference": {
             "rows": ref.get("rows"),
             "created_at": ref.get("created_at"),
             "validation_metrics": ref.get("validation_metrics", {}),
         },
         "settings": _settings_dict(ctx.settings),
-        "drift": drift,
-        "quality": quality,
     }
-    if ctx.settings.drift.prediction:
-        labels, scores, note = _predictions(ctx)
-        result, prediction_alerts = prediction_drift(ref, labels, scores, ctx.settings)
-        summary["prediction_drift"] = result or {"note": note or "no predictions to compare"}
-        alerts += prediction_alerts
     ctx.summary = summary
+    alerts: list[Alert] = []
     sections: dict[str, Any] = {}
-    timings: dict[str, float] = {}
 
-    def stage(section: str) -> Callable[[MonitorContext], None]:
+    def quality(state: MonitorContext) -> None:
+        from mlconf.monitor.quality import check_quality
+
+        schema = state.model.manifest.get("schema")
+        found, found_alerts = check_quality(
+            ref, state.current.frame, schema, state.settings.quality
+        )
+        summary["quality"] = found
+        alerts.extend(found_alerts)
+
+    def drift(state: MonitorContext) -> None:
+        from mlconf.monitor.drift import feature_drift
+
+        found, found_alerts = feature_drift(
+            ref, state.current.frame, state.settings, _on_cluster(state)
+        )
+        summary["drift"] = found
+        alerts.extend(found_alerts)
+
+    def prediction(state: MonitorContext) -> None:
+        from mlconf.monitor.drift import prediction_drift
+
+        labels, scores, note = _predictions(state)
+        found, found_alerts = prediction_drift(ref, labels, scores, state.settings)
+        summary["prediction_drift"] = found or {"note": note or "no predictions to compare"}
+        alerts.extend(found_alerts)
+
+    def section(name: str) -> Callable[[MonitorContext], None]:
         def run(state: MonitorContext) -> None:
-            out = dict(SECTIONS[section](state) or {})
-            found = [_as_alert(a, section) for a in out.pop("alerts", []) or []]
+            out = dict(SECTIONS[name](state) or {})
+            found = [_as_alert(a, name) for a in out.pop("alerts", []) or []]
             out["alerts"] = [a.to_dict() for a in found]
             alerts.extend(found)
-            sections[section] = out
+            sections[name] = out
 
         return run
 
-    from rich.console import Console
-
-    from mlconf.runner import run_stages
-
-    names = list(ctx.settings.sections)
-    stages = {name: stage(name) for name in names}
-    run_stages(stages, names, ctx, Console(stderr=True), timings.__setitem__)
+    stages: dict[str, Callable[[MonitorContext], None]] = {"quality": quality, "drift": drift}
+    if ctx.settings.drift.prediction:
+        stages["prediction"] = prediction
+    stages.update({name: section(name) for name in ctx.settings.sections})
+    timings: dict[str, float] = {}
+    run_stages(stages, list(stages), ctx, Console(stderr=True), timings.__setitem__)
     summary["sections"] = sections
     summary["stage_seconds"] = {name: round(t, 3) for name, t in timings.items()}
     return summary, alerts

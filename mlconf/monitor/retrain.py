@@ -291,23 +291,19 @@ def retrain(
     # A second retrain within the same second must not reuse (and overwrite) the folder of
     # the first, whose model is registered: a random suffix, and exist_ok=False to prove it.
     run_dir = runs_dir / f"retrain-{stamp}-{uuid.uuid4().hex[:6]}-{champion.name}"
+    data_file = run_dir / "retrain_data.parquet"
     run_dir.mkdir(parents=True, exist_ok=False)
+    write_with(data_file, lambda p: combined.to_parquet(p, index=False))
     details["run_dir"] = str(run_dir)
-    # The training rows are read again raw from the champion's sources: they live only in a
-    # temporary folder for the length of the run (the run's own outputs apply the privacy
-    # policy), never beside the run.
-    with tempfile.TemporaryDirectory(prefix="mlconf-retrain-") as scratch:
-        data_file = Path(scratch) / "retrain_data.parquet"
-        write_with(data_file, lambda p: combined.to_parquet(p, index=False))
-        try:
-            result = run(
-                _training_config(cfg, data_file, champion, registry, conf_r["challenger_alias"]),
-                run_dir=run_dir,
-                console=console,
-            )
-        except MlconfError as exc:
-            decide("failed", f"the retraining run failed: {exc.what}")
-            raise
+    try:
+        result = run(
+            _training_config(cfg, data_file, champion, registry, conf_r["challenger_alias"]),
+            run_dir=run_dir,
+            console=console,
+        )
+    except MlconfError as exc:
+        decide("failed", f"the retraining run failed: {exc.what}")
+        raise
     registered = result.record.counts.get("registered")
     if not registered:
         return decide("kept", "the challenger did not meet the success criteria (not registered)")
