@@ -6,8 +6,8 @@ or Parquet in row groups of 100k rows), then runs, each as a child process of th
 alternating which goes first, `--repeat` times:
 
 - `mlconf`: `mlconf predict model=... input=... output=... chunk_rows=N`;
-- `plain`: this script as a plain loop: load the same model folder (`mlconf.load_model`,
-  which checks the hashes and loads the skops pipeline), read the same file in chunks of
+- `plain`: this script as a plain loop: load the same model folder's skops pipeline with
+  `skops.io.load` (no mlconf import, no hash check), read the same file in chunks of
   the same N rows (pandas' chunked CSV reader, or pyarrow batches), call the pipeline's
   `predict_proba` on each chunk, and append row, label and probabilities to the same kind
   of output file. No schema checks, no quarantine, no atomic rename.
@@ -102,12 +102,13 @@ def plain_child(model_dir: str, table: str, output: str, chunk_rows: int) -> Non
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
+    import skops.io as sio
 
-    from mlconf import load_model
-
-    model = load_model(model_dir)
-    pipeline, columns = model.pipeline, model.input_columns
-    classes = np.asarray(model.classes)
+    # The same model folder, loaded the plain way: no mlconf import, no hash check.
+    manifest = json.loads((Path(model_dir) / "manifest.json").read_text())
+    path = Path(model_dir) / "pipeline.skops"
+    pipeline = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    columns, classes = manifest["input_columns"], np.asarray(manifest["classes"])
     if table.endswith(".csv"):
         chunks = pd.read_csv(table, chunksize=chunk_rows)
     else:
