@@ -1,42 +1,43 @@
 """mlconf's tuned xgboost against FLAML at an equal wall-clock budget, on real data.
 
-For each dataset and budget, run (one after the other, never both at once, each in its
-own child process):
+For each budget, dataset and seed (`--seeds`: the seed of mlconf's split and sampler and
+FLAML's seed), run one after the other, never two at once, each in its own child process:
 
-1. `mlconf train experiment=<dataset> search=xgboost tune.n_trials=0
+1. `mlconf train experiment=<dataset> seed=<seed> search=xgboost tune.n_trials=0
    tune.timeout=<budget - reserve>`: a timeout-only Optuna study, then the final fit,
-   evaluation and save. The whole command counts against the budget, so the tuning
-   gets the budget minus a reserve for start-up, the final fit, evaluation and save.
-2. This script with `--flaml-child`: rebuilds mlconf's own train/test parts (mlconf's
-   load, validate, prepare and split stages, checked row by row against the mlconf run's
-   `data/split.csv`), gives FLAML the training rows (train + validation parts), runs
-   `AutoML.fit(time_budget=<budget - time spent since the child was spawned - 1 s>)`
-   and writes its test predictions.
+   evaluation and save. The whole command counts against the budget: the tuning gets the
+   budget less a reserve for start-up, the final fit, evaluation and save. tune.timeout is
+   hard (mlconf.tuning.deadline): no trial starts after it, and a running trial stops.
+2. This script with `--flaml-child`: reads the training and test rows that the parent
+   wrote (mlconf's own train/test parts, rebuilt by mlconf's load, validate, prepare and
+   split stages and checked against the run's `data/split.csv`, outside any timer), runs
+   `AutoML.fit(time_budget=<budget - the child's time since spawn - 1 s>)` and writes its
+   test predictions. Its budget pays for its own imports and reading, not for mlconf's.
 
-Both models are then scored here, on the same test rows, with the same scikit-learn
-metric: the dataset's primary metric (`conf/problem/<dataset>.yaml`). FLAML optimises
-that same metric. xgboost gets `--n-jobs` threads (default 1) in both.
+Both models are scored here, on the same test rows, with the same scikit-learn metric
+(the dataset's primary metric; FLAML optimises it too). One rule for both sides: over the
+seeds, the mean paired difference mlconf - FLAML and its 95% t-interval; a difference is
+"detected" only when the interval excludes 0, whichever side it favours.
 
-    python benchmarks/vs_flaml.py --quick                       # 10 s budgets, smoke run
-    python benchmarks/vs_flaml.py --budgets 60 --datasets wine cars
-    python benchmarks/vs_flaml.py --budgets 60 300 --flaml-default
+    python benchmarks/vs_flaml.py --quick                          # 10 s, 1 seed, smoke run
+    python benchmarks/vs_flaml.py --budgets 30 --seeds 0 1 2       # the run in the README
+    python benchmarks/vs_flaml.py --budgets 300 --seeds 0 1 2 3 4  # the issue's budget
 
+Needs `pip install "flaml[automl]"` (FLAML with lightgbm: its default estimator list).
 Method, machine and results: benchmarks/README.md ("mlconf vs FLAML"). Not a test.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import statistics
+import sys
 import time
-
-_SPAWNED = time.time()  # first thing: the child's budget counts from its own start-up
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import sys  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -45,6 +46,14 @@ DATASETS = ("breast_cancer", "wine", "diabetes", "cars")
 # FLAML's name for mlconf's primary metric (lower-is-better losses are FLAML's business).
 FLAML_METRIC = {"roc_auc": "roc_auc", "rmse": "rmse", "accuracy": "accuracy"}
 HIGHER_IS_BETTER = {"roc_auc": True, "f1": True, "balanced_accuracy": True, "rmse": False}
+# Stages FLAML has no counterpart for; on by default in mlconf, off here unless --full.
+LEAN = [
+    "explore.enabled=false",
+    "explain.enabled=false",
+    "report.enabled=false",
+    "deploy.register.enabled=false",
+]
+CONTENDERS = {"FLAML default": "auto", "FLAML xgboost": "xgboost"}
 
 
 # ---------------------------------------------------------------- shared data + scoring
@@ -138,19 +147,19 @@ def flaml_child(args: argparse.Namespace) -> None:
     import numpy as np
     import pandas as pd
 
-    run_dir, out = Path(args.run_dir), Path(args.out)
-    conf, parts, columns = load_parts(run_dir, out.parent / "flaml-scratch")
-    y_fit, _, classes = targets(conf, parts)
-    x_fit = pd.concat([parts["train"], parts["validation"]])[columns]
-    x_test = parts["test"][columns]
-    problem = conf.problem
-    metric: Any = FLAML_METRIC.get(problem.primary_metric)
-    if problem.primary_metric == "f1":
+    folder = Path(args.data)
+    data = json.loads((folder / "meta.json").read_text())
+    x_fit = pd.read_parquet(folder / "x_fit.parquet")
+    x_test = pd.read_parquet(folder / "x_test.parquet")
+    y_fit = np.load(folder / "y_fit.npy")
+    task, primary, classes = data["task"], data["metric"], data["classes"]
+    metric: Any = FLAML_METRIC.get(primary)
+    if primary == "f1":
         metric = "f1" if len(classes) == 2 else "macro_f1"
-    elif problem.primary_metric == "balanced_accuracy":
+    elif primary == "balanced_accuracy":
         metric = _balanced_accuracy_loss
     elif metric is None:
-        raise SystemExit(f"no FLAML metric for '{problem.primary_metric}'")
+        raise SystemExit(f"no FLAML metric for '{primary}'")
 
     from flaml import AutoML
 
@@ -158,27 +167,20 @@ def flaml_child(args: argparse.Namespace) -> None:
     budget = float(args.budget) - (time.time() - started) - args.predict_reserve
     automl = AutoML()
     settings: dict[str, Any] = {
-        "task": problem.task,
+        "task": task,
         "metric": metric,
         "time_budget": budget,
         "n_jobs": args.n_jobs,
-        "seed": conf.seed,
+        "seed": data["seed"],
         "verbose": 0,
+        "estimator_list": args.estimators,  # "auto": FLAML's default list as installed
     }
-    estimators = list(args.estimators)
-    if estimators == ["default"]:
-        # FLAML's own default list ("auto"), less what needs the extras this benchmark
-        # does not install: lgbm needs lightgbm (FLAML fails on it when absent), catboost.
-        estimators = ["rf", "xgboost", "extra_tree", "xgb_limitdepth", "sgd"]
-        if problem.task == "classification":
-            estimators.append("lrl1")
-    settings["estimator_list"] = estimators
     fit_start = time.time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         automl.fit(x_fit, y_fit, **settings)
         fit_end = time.time()
-        proba = automl.predict_proba(x_test) if problem.task == "classification" else None
+        proba = automl.predict_proba(x_test) if task == "classification" else None
         y_pred = automl.predict(x_test)
     result = {
         "time_budget_s": budget,
@@ -187,17 +189,13 @@ def flaml_child(args: argparse.Namespace) -> None:
         # config_history holds only the improvements; _iter_per_learner counts every trial
         "trials": int(sum(getattr(automl, "_iter_per_learner", {}).values())),
         "trials_per_learner": dict(getattr(automl, "_iter_per_learner", {})),
-        "improvements": len(automl.config_history),
+        "estimators": list(getattr(automl, "estimator_list", []) or []),
         "best_estimator": automl.best_estimator,
         "best_config": {k: _plain(v) for k, v in (automl.best_config or {}).items()},
-        "best_loss": _plain(automl.best_loss),
-        "eval_method": getattr(automl._state, "eval_method", None),
-        "fit_rows": len(x_fit),
-        "test_index": [int(i) for i in x_test.index],
         "y_pred": np.asarray(y_pred).tolist(),
         "proba": None if proba is None else np.asarray(proba).tolist(),
     }
-    out.write_text(json.dumps(result) + "\n")
+    Path(args.out).write_text(json.dumps(result) + "\n")
 
 
 def _balanced_accuracy_loss(
@@ -221,7 +219,7 @@ def _plain(value: Any) -> Any:
 
 
 def mlconf_command(
-    dataset: str, budget: float, run_dir: Path, args: argparse.Namespace
+    dataset: str, seed: int, budget: float, run_dir: Path, args: argparse.Namespace
 ) -> list[str]:
     from overhead import MLCONF
 
@@ -230,18 +228,20 @@ def mlconf_command(
         str(MLCONF),
         "train",
         f"experiment={dataset}",
+        f"seed={seed}",
         "search=xgboost",
         "tune.n_trials=0",
         f"tune.timeout={timeout:g}",
         f"split.validation_size={args.validation_size:g}",
         f"model.params.n_jobs={args.n_jobs}",
         f"hydra.run.dir={run_dir}",
+        *([] if args.full else LEAN),
         *args.mlconf_override,
     ]
 
 
 def flaml_command(
-    run_dir: Path, budget: float, out: Path, estimators: list[str], args: argparse.Namespace
+    data: Path, budget: float, out: Path, estimators: str, args: argparse.Namespace
 ) -> list[str]:
     from overhead import PYTHON
 
@@ -249,8 +249,8 @@ def flaml_command(
         str(PYTHON),
         str(Path(__file__).resolve()),
         "--flaml-child",
-        "--run-dir",
-        str(run_dir),
+        "--data",
+        str(data),
         "--budget",
         f"{budget:g}",
         "--out",
@@ -260,7 +260,7 @@ def flaml_command(
         "--predict-reserve",
         f"{args.predict_reserve:g}",
         "--estimators",
-        *estimators,
+        estimators,
         "--started",
         "{started}",  # filled in right before the spawn
     ]
@@ -299,21 +299,37 @@ def mlconf_test_score(run_dir: Path, conf: Any, parts: dict[str, Any], columns: 
     )
 
 
+def write_fit_data(conf: Any, parts: dict[str, Any], columns: list[str], folder: Path) -> None:
+    """The rows FLAML gets (train + validation parts) and the test rows, for its child."""
+    import numpy as np
+    import pandas as pd
+
+    y_fit, _, classes = targets(conf, parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.concat([parts["train"], parts["validation"]])[columns].to_parquet(folder / "x_fit.parquet")
+    parts["test"][columns].to_parquet(folder / "x_test.parquet")
+    np.save(folder / "y_fit.npy", np.asarray(y_fit))
+    meta = {
+        "task": conf.problem.task,
+        "metric": conf.problem.primary_metric,
+        "classes": list(classes),
+        "seed": conf.seed,
+    }
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
 def bench_one(
-    dataset: str,
-    budget: float,
-    contenders: list[tuple[str, list[str]]],
-    stamp: str,
-    args: argparse.Namespace,
+    dataset: str, seed: int, budget: float, stamp: str, args: argparse.Namespace
 ) -> dict[str, Any]:
+    """mlconf, then each FLAML contender, on one dataset, seed and budget."""
     import numpy as np
 
-    folder = RESULTS_DIR / stamp / f"{dataset}-{budget:g}s"
+    folder = RESULTS_DIR / stamp / f"{dataset}-s{seed}-{budget:g}s"
     run_dir = folder / "mlconf-run"
-    row: dict[str, Any] = {"dataset": dataset, "budget_s": budget}
+    row: dict[str, Any] = {"dataset": dataset, "seed": seed, "budget_s": budget}
 
-    print(f"[{dataset} {budget:g} s] mlconf ...", flush=True)
-    command = mlconf_command(dataset, budget, run_dir, args)
+    print(f"[{dataset} seed {seed} {budget:g} s] mlconf ...", flush=True)
+    command = mlconf_command(dataset, seed, budget, run_dir, args)
     mlconf = timed_child(command, folder / "mlconf.log")
     if mlconf.returncode != 0:
         raise SystemExit(f"mlconf failed; see {folder / 'mlconf.log'}")
@@ -334,53 +350,45 @@ def bench_one(
             "test": mlconf_score,
             "wall_s": mlconf.wall_s,
             "cpu_s": mlconf.cpu_s,
+            "load_1min": mlconf.load_1min,
             "others_busy": mlconf.others_busy,
             "tune_s": record["stages"].get("tune"),
             "stages_s": record["stages"],
-            "trials": trials["trials"],
-            "completed": trials["completed"],
-            "cv_best": trials["best"],
+            **trials,
             "git": record.get("git"),
             "command": command[1:],
         },
     )
     print(
         f"  mlconf test {metric} {mlconf_score:.4f}, wall {mlconf.wall_s:.1f} s, "
-        f"tune {row['mlconf']['tune_s']:.1f} s, {trials['trials']} trials",
+        f"tune {row['mlconf']['tune_s']:.1f} s, {trials['trials']} trials "
+        f"({trials['timed_out']} stopped by the deadline)",
         flush=True,
     )
-
-    for label, estimators in contenders:
+    data = folder / "fit-data"
+    write_fit_data(conf, parts, columns, data)
+    for label in args.flaml:
         out = folder / f"{label}.json"
-        print(f"[{dataset} {budget:g} s] {label} ...", flush=True)
-        res = timed_child(
-            flaml_command(run_dir, budget, out, estimators, args), folder / f"{label}.log"
-        )
+        print(f"[{dataset} seed {seed} {budget:g} s] {label} ...", flush=True)
+        command = flaml_command(data, budget, out, CONTENDERS[label], args)
+        res = timed_child(command, folder / f"{label}.log")
         if res.returncode != 0:
             raise SystemExit(f"{label} failed; see {folder / f'{label}.log'}")
         child = json.loads(out.read_text())
-        assert child["test_index"] == [int(i) for i in parts["test"].index]
         proba = None if child["proba"] is None else np.asarray(child["proba"])
-        value = score(
-            metric, y_test, np.asarray(child["y_pred"]), proba, classes, conf.problem.positive_class
-        )
+        value = score(metric, y_test, np.asarray(child["y_pred"]), proba, classes, None)
         row[label] = {
             "test": value,
             "wall_s": res.wall_s,
             "cpu_s": res.cpu_s,
+            "load_1min": res.load_1min,
             "others_busy": res.others_busy,
-            "fit_s": child["fit_s"],
-            "setup_s": child["setup_s"],
-            "time_budget_s": child["time_budget_s"],
-            "trials": child["trials"],
-            "trials_per_learner": child.get("trials_per_learner"),
-            "best_estimator": child["best_estimator"],
-            "best_config": child["best_config"],
-            "eval_method": child["eval_method"],
+            **{k: v for k, v in child.items() if k not in ("y_pred", "proba")},
         }
         print(
             f"  {label} test {metric} {value:.4f}, wall {res.wall_s:.1f} s, "
-            f"fit {child['fit_s']:.1f} s, {child['trials']} trials",
+            f"fit {child['fit_s']:.1f} s, {child['trials']} trials, best "
+            f"{child['best_estimator']}",
             flush=True,
         )
     return row
@@ -390,179 +398,102 @@ def _mlconf_trials(run_dir: Path) -> dict[str, Any]:
     import pandas as pd
 
     frame = pd.read_csv(run_dir / "trials.csv")
-    done = frame[frame["state"] == "COMPLETE"]
-    best = json.loads((run_dir / "best_params.json").read_text())
-    metric = [k for k in best if k not in ("model", "params")]
+    stopped = frame.get("user_attr_timeout")
     return {
         "trials": len(frame),
-        "completed": len(done),
-        "best": best[metric[0]] if metric else None,
-        "best_params": best["params"],
+        "completed": int((frame["state"] == "COMPLETE").sum()),
+        "timed_out": 0 if stopped is None else int((stopped.astype(str) == "True").sum()),
     }
 
 
-def check(report_path: Path, label: str = "FLAML xgboost") -> list[dict[str, Any]]:
-    """After a run, two ways to tell a real difference from test-sample noise.
+def paired(rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    """The one rule for both sides: mean of the per-seed differences mlconf - FLAML (sign
+    flipped for lower-is-better metrics, so > 0 means mlconf better), with a 95% t-interval
+    over the seeds. Detected only when the interval excludes 0."""
+    from scipy import stats
 
-    1. A paired bootstrap of the test rows (2000 resamples): the 95% interval of
-       mlconf - FLAML on the test metric.
-    2. Both tools' chosen xgboost configs, re-scored by 6 x 5-fold CV on the training rows
-       only (other folds than either tool used; the test rows are not touched): mlconf's
-       fitted pipeline cloned (its feature steps included), FLAML's best config as FLAML
-       builds it (lossguide, max_depth 0, hist; string columns as category codes).
-    """
-    import numpy as np
-    import pandas as pd
-    import xgboost as xgb
-    from sklearn.base import clone
-    from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
-
-    from mlconf.store.artifacts import load_model
-
-    report = json.loads(report_path.read_text())
-    stamp = report["date"]
-    out = []
-    for row in report["rows"]:
-        if label not in row:
-            continue
-        folder = RESULTS_DIR / stamp / f"{row['dataset']}-{row['budget_s']:g}s"
-        run_dir = folder / "mlconf-run"
-        conf, parts, columns = load_parts(run_dir, folder / "check-scratch")
-        metric, task = conf.problem.primary_metric, conf.problem.task
-        y_fit, y_test, classes = targets(conf, parts)
-        model = load_model(run_dir / "model")
-        x_test = parts["test"][columns]
-        sign = 1.0 if row["higher_is_better"] else -1.0
-
-        m_pred, m_proba = _preds(task, model.pipeline, x_test[model.input_columns])
-        child = json.loads((folder / f"{label}.json").read_text())
-        f_pred = np.asarray(child["y_pred"])
-        f_proba = None if child["proba"] is None else np.asarray(child["proba"])
-        rng = np.random.default_rng(0)
-        diffs = []
-        n = len(y_test)
-        for _ in range(2000):
-            i = rng.integers(0, n, n)
-            if task == "classification" and len(set(y_test[i])) < len(classes):
-                continue
-            a = score(
-                metric, y_test[i], m_pred[i], None if m_proba is None else m_proba[i], classes, None
-            )
-            b = score(
-                metric, y_test[i], f_pred[i], None if f_proba is None else f_proba[i], classes, None
-            )
-            diffs.append(sign * (a - b))
-        diffs_a = np.asarray(diffs)
-
-        x_fit = pd.concat([parts["train"], parts["validation"]])[columns]
-        x_codes = x_fit.copy()
-        for col in x_codes.columns:
-            if not pd.api.types.is_numeric_dtype(x_codes[col]):
-                x_codes[col] = x_codes[col].astype("category").cat.codes
-        params = {
-            "max_depth": 0,
-            "grow_policy": "lossguide",
-            "tree_method": "hist",
-            "n_jobs": 1,
-            **child["best_config"],
-        }
-        flaml_model = (xgb.XGBClassifier if task == "classification" else xgb.XGBRegressor)(
-            **params
-        )
-        splitter = (RepeatedStratifiedKFold if task == "classification" else RepeatedKFold)(
-            n_splits=5, n_repeats=6, random_state=7
-        )
-        cv = []
-        for fit_idx, val_idx in splitter.split(x_fit, y_fit):
-            values = []
-            for est, x in ((clone(model.pipeline), x_fit), (clone(flaml_model), x_codes)):
-                est.fit(x.iloc[fit_idx], y_fit[fit_idx])
-                p, pr = _preds(task, est, x.iloc[val_idx])
-                values.append(score(metric, y_fit[val_idx], p, pr, classes, None))
-            cv.append(values)
-        cv_a = np.asarray(cv)
-        paired = sign * (cv_a[:, 0] - cv_a[:, 1])
-        result = {
-            "dataset": row["dataset"],
-            "budget_s": row["budget_s"],
-            "metric": metric,
-            "test_diff": sign * (row["mlconf"]["test"] - row[label]["test"]),
-            "test_diff_ci95": [
-                float(np.percentile(diffs_a, 2.5)),
-                float(np.percentile(diffs_a, 97.5)),
-            ],
-            "cv_mlconf": float(cv_a[:, 0].mean()),
-            "cv_flaml": float(cv_a[:, 1].mean()),
-            "cv_diff": float(paired.mean()),
-            "cv_diff_se": float(paired.std(ddof=1) / np.sqrt(len(paired))),
-            "cv_mlconf_better_folds": int((paired > 0).sum()),
-            "cv_folds": len(paired),
-        }
-        out.append(result)
-        print(
-            f"{row['dataset']} {row['budget_s']:g} s {metric}: test diff (mlconf better > 0) "
-            f"{result['test_diff']:+.4f}, 95% CI [{result['test_diff_ci95'][0]:+.4f}, "
-            f"{result['test_diff_ci95'][1]:+.4f}]; 6x5 CV on training rows: mlconf "
-            f"{result['cv_mlconf']:.4f}, FLAML {result['cv_flaml']:.4f}, diff "
-            f"{result['cv_diff']:+.4f} +- {result['cv_diff_se']:.4f} (mlconf better on "
-            f"{result['cv_mlconf_better_folds']}/{result['cv_folds']} folds)",
-            flush=True,
-        )
-    report_out = report_path.with_name(report_path.stem + "-check.json")
-    _save(report_out, {"source": report_path.name, "label": label, "rows": out})
-    return out
+    sign = 1.0 if rows[0]["higher_is_better"] else -1.0
+    diffs = [sign * (r["mlconf"]["test"] - r[label]["test"]) for r in rows]
+    mean = statistics.fmean(diffs)
+    if len(diffs) < 2:
+        return {"diffs": diffs, "mean": mean, "ci95": None, "verdict": "one seed: no verdict"}
+    half = stats.t.ppf(0.975, len(diffs) - 1) * statistics.stdev(diffs) / len(diffs) ** 0.5
+    low, high = mean - half, mean + half
+    if low > 0:
+        verdict = "mlconf better"
+    elif high < 0:
+        verdict = "FLAML better"
+    else:
+        verdict = "no difference detected"
+    return {"diffs": diffs, "mean": mean, "ci95": [low, high], "verdict": verdict}
 
 
-def _preds(task: str, estimator: Any, x: Any) -> tuple[Any, Any]:
-    if task == "classification":
-        return estimator.predict(x), estimator.predict_proba(x)
-    return estimator.predict(x), None
-
-
-def verdict(row: dict[str, Any], label: str, tolerance: float) -> str:
-    a, b = row["mlconf"]["test"], row[label]["test"]
-    if abs(a - b) <= tolerance:
-        return "tie"
-    better = a > b if row["higher_is_better"] else a < b
-    return "mlconf" if better else "FLAML"
-
-
-def table(rows: list[dict[str, Any]], labels: list[str], tolerance: float) -> str:
+def summary(report: dict[str, Any], labels: list[str]) -> tuple[str, list[str]]:
+    """The per-dataset table (means over seeds) and the verdict lines."""
     head = (
-        "| dataset | budget s | metric | mlconf test | mlconf wall s (tune s) | mlconf trials |"
-        " contender | contender test | contender wall s (fit s) | contender trials | winner |"
+        "| budget s | dataset | metric | seeds | mlconf test (mean) | contender | contender test "
+        "(mean) | mlconf - contender, mean [95% CI] | verdict | mlconf wall s (max) | "
+        "contender wall s (max) |"
     )
-    lines = [head, "|---|---:|---|---:|---:|---:|---|---:|---:|---:|---|"]
-    for row in rows:
-        m = row["mlconf"]
-        for label in labels:
-            if label not in row:
+    lines = [head, "|---:|---|---|---:|---:|---|---:|---|---|---:|---:|"]
+    verdicts = []
+    for budget in sorted({r["budget_s"] for r in report["rows"]}):
+        for dataset in DATASETS:
+            rows = [
+                r for r in report["rows"] if r["budget_s"] == budget and r["dataset"] == dataset
+            ]
+            if not rows:
                 continue
-            c = row[label]
-            arrow = "↑" if row["higher_is_better"] else "↓"
-            lines.append(
-                f"| {row['dataset']} | {row['budget_s']:g} | {row['metric']} {arrow} |"
-                f" {m['test']:.4f} | {m['wall_s']:.1f} ({m['tune_s']:.1f}) | {m['trials']} |"
-                f" {label} | {c['test']:.4f} | {c['wall_s']:.1f} ({c['fit_s']:.1f}) |"
-                f" {c['trials']} | {verdict(row, label, tolerance)} |"
-            )
-    return "\n".join(lines)
+            for label in labels:
+                rule = paired(rows, label)
+                ci = rule["ci95"]
+                interval = "n/a" if ci is None else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"
+                arrow = "↑" if rows[0]["higher_is_better"] else "↓"
+                lines.append(
+                    f"| {budget:g} | {dataset} | {rows[0]['metric']} {arrow} | {len(rows)} | "
+                    f"{statistics.fmean(r['mlconf']['test'] for r in rows):.4f} | {label} | "
+                    f"{statistics.fmean(r[label]['test'] for r in rows):.4f} | "
+                    f"{rule['mean']:+.4f} {interval} | {rule['verdict']} | "
+                    f"{max(r['mlconf']['wall_s'] for r in rows):.1f} | "
+                    f"{max(r[label]['wall_s'] for r in rows):.1f} |"
+                )
+                for r in rows:
+                    r.setdefault("rule", {})[label] = rule
+                verdicts.append(f"{budget:g} s {dataset} vs {label}: {rule['verdict']}")
+    return "\n".join(lines), verdicts
+
+
+def overruns(report: dict[str, Any], labels: list[str]) -> list[str]:
+    """Every run whose whole child took longer than the budget."""
+    out = []
+    for r in report["rows"]:
+        for who in ("mlconf", *labels):
+            over = r[who]["wall_s"] / r["budget_s"] - 1
+            if over > 0:
+                out.append(
+                    f"{who} overran on {r['dataset']} seed {r['seed']}: {r[who]['wall_s']:.1f} s "
+                    f"for {r['budget_s']:g} s (+{over:.1%})"
+                )
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description="mlconf against FLAML at equal wall-clock budgets."
     )
-    parser.add_argument("--budgets", type=float, nargs="+", default=[60.0, 300.0])
+    parser.add_argument("--budgets", type=float, nargs="+", default=[30.0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
-    parser.add_argument("--quick", action="store_true", help="10 s budgets (smoke run)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--quick", action="store_true", help="10 s budget, seed 0 (smoke run)")
     parser.add_argument(
-        "--flaml-default",
-        action="store_true",
-        help="also run FLAML with its default estimator list (without lgbm and catboost, "
-        "whose packages are not installed), at budgets <= 60 s",
+        "--flaml",
+        nargs="+",
+        choices=sorted(CONTENDERS),
+        default=["FLAML default"],
+        help="FLAML contenders: its default estimator list as installed ('auto'), and/or "
+        "xgboost only",
     )
-    parser.add_argument("--n-jobs", type=int, default=1, help="xgboost threads, both tools")
+    parser.add_argument("--n-jobs", type=int, default=1, help="model threads, both tools")
     parser.add_argument(
         "--reserve",
         type=float,
@@ -584,84 +515,75 @@ def main() -> None:
         "same rows as FLAML (the test rows do not depend on it)",
     )
     parser.add_argument(
-        "--mlconf-override", nargs="*", default=[], help="extra overrides for mlconf train"
+        "--full", action="store_true", help="keep mlconf's explore, explain, report, register"
     )
     parser.add_argument(
-        "--tolerance", type=float, default=1e-9, help="a difference up to this is a tie"
+        "--mlconf-override", nargs="*", default=[], help="extra overrides for mlconf train"
     )
     # the child's own arguments
     parser.add_argument("--flaml-child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--run-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--budget", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--started", help=argparse.SUPPRESS)
-    parser.add_argument("--estimators", nargs="+", default=["xgboost"], help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--check",
-        type=Path,
-        help="instead of running: re-examine a results JSON (paired bootstrap of the test "
-        "difference; both chosen configs re-scored by repeated CV on the training rows)",
-    )
+    parser.add_argument("--estimators", default="auto", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.flaml_child:
+        if args.estimators != "auto":
+            args.estimators = [args.estimators]
         flaml_child(args)
-        return
-    if args.check:
-        sys.path.insert(0, str(REPO))
-        check(args.check)
         return
 
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
     sys.path.insert(0, str(REPO))
-    from overhead import machine
+    sys.path.insert(0, str(HERE))
+    from overhead import machine, provenance, same_environment
 
     import mlconf
 
     if Path(mlconf.__file__).resolve().parent != REPO / "mlconf":
         raise SystemExit(f"mlconf imported from {mlconf.__file__}, not from {REPO}")
-    budgets = [10.0] if args.quick else args.budgets
+    same_environment("PASSIVE")  # what mlconf sets for itself; FLAML's child gets it too
+    budgets, seeds = ([10.0], [0]) if args.quick else (args.budgets, args.seeds)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     from importlib import metadata
 
     report: dict[str, Any] = {
         "date": stamp,
+        "provenance": provenance(),
         "machine": {
             **machine(),
-            "optuna": metadata.version("optuna"),
-            "flaml": metadata.version("flaml"),
+            **{p: metadata.version(p) for p in ("optuna", "flaml", "lightgbm")},
         },
-        "args": {k: v for k, v in vars(args).items() if not k.startswith(("flaml_child",))},
+        "args": {k: v for k, v in vars(args).items() if not k.startswith("flaml_child")},
         "rows": [],
         "complete": False,
     }
     path = RESULTS_DIR / f"vs_flaml-{stamp}.json"
     print(f"machine: {report['machine']}", flush=True)
-    labels = ["FLAML xgboost", "FLAML default"]
     for budget in budgets:
         for dataset in args.datasets:
-            contenders = [("FLAML xgboost", ["xgboost"])]
-            if args.flaml_default and budget <= 60:
-                contenders.append(("FLAML default", ["default"]))
-            row = bench_one(dataset, budget, contenders, stamp, args)
-            report["rows"].append(row)
-            _save(path, report)
+            for seed in seeds:
+                report["rows"].append(bench_one(dataset, seed, budget, stamp, args))
+                _save(path, report)
+    text, verdicts = summary(report, args.flaml)
     report["complete"] = True
+    report["provenance_end"] = provenance()
+    report["verdicts"] = verdicts
+    report["overruns"] = overruns(report, args.flaml)
     _save(path, report)
-    text = table(report["rows"], labels, args.tolerance)
     (RESULTS_DIR / f"vs_flaml-{stamp}.md").write_text(text + "\n")
     print("\n" + text + "\n")
-    for budget in budgets:
-        rows = [r for r in report["rows"] if r["budget_s"] == budget]
-        lost = [
-            r["dataset"] for r in rows if verdict(r, "FLAML xgboost", args.tolerance) == "FLAML"
-        ]
-        print(
-            f"{budget:g} s: mlconf equal or better than FLAML xgboost on "
-            f"{len(rows) - len(lost)}/{len(rows)}"
-            + (f" (loses on {', '.join(lost)})" if lost else "")
-        )
+    print("\n".join(verdicts))
+    print("\n".join(report["overruns"]) or "no run overran its budget")
+    start, end = report["provenance"], report["provenance_end"]
+    print(
+        f"commit {start['commit']}{' (dirty)' if start['dirty'] else ''}, {start['utc']} to "
+        f"{end['utc']} UTC, load average {start['load_average'][0]:.1f} -> "
+        f"{end['load_average'][0]:.1f}"
+    )
     print(f"results: {path.relative_to(REPO)}")
 
 

@@ -140,8 +140,10 @@ def _watches_eval_set(pipeline: Any) -> bool:
     if not isinstance(pipeline, Pipeline) or len(pipeline.steps) < 2:
         return False
     model = pipeline[-1]
-    watches = getattr(model, "early_stopping_rounds", None) is not None or bool(
-        getattr(model, "callbacks", None)
+    # A callback that needs no scores (tuning's deadline) says so with watches_eval_set.
+    callbacks = getattr(model, "callbacks", None) or []
+    watches = getattr(model, "early_stopping_rounds", None) is not None or any(
+        getattr(c, "watches_eval_set", True) for c in callbacks
     )
     return watches and hasattr(model, "get_xgb_params")
 

@@ -31,7 +31,8 @@ def tune(ctx: RunContext) -> None:
     from mlconf.stages.crossval import cross_validate
     from mlconf.stages.train import seeded_pipeline, training_data
     from mlconf.store.atomic import write_json, write_with
-    from mlconf.tuning.rounds import pruning_callback
+    from mlconf.tuning.deadline import Deadline
+    from mlconf.tuning.rounds import deadline_callback, pruning_callback
     from mlconf.tuning.space import parse_space
     from mlconf.tuning.study import trials_frame
 
@@ -44,6 +45,9 @@ def tune(ctx: RunContext) -> None:
     x, y = training_data(ctx)
     base_params = dict(conf.model.params) if conf.model.name == model_name else {}
     by_rounds = _round_pruning(ctx, model_name, space, base_params)
+    each_round = model_name == "xgboost" and "callbacks" not in base_params
+
+    deadline = Deadline(tune_conf.timeout)  # from here: the trials, not the data before them
 
     def objective(trial: optuna.Trial) -> float:
         params = {**base_params, **space.suggest(trial)}
@@ -57,14 +61,20 @@ def tune(ctx: RunContext) -> None:
                 trial.report(sum(so_far) / len(so_far), step=fold)
             if trial.should_prune():
                 raise optuna.TrialPruned()
+            if fold + 1 < tune_conf.folds:  # after the last fold the trial's work is done
+                deadline.check(trial)
 
         def watch_rounds(fold: int, fold_pipeline: Any) -> None:
+            callbacks = []
             if by_rounds is not None:
                 metric, stride = by_rounds
-                callback = pruning_callback(
-                    trial, fold, metric, stride, tune_conf.prune_every_rounds
+                callbacks.append(
+                    pruning_callback(trial, fold, metric, stride, tune_conf.prune_every_rounds)
                 )
-                fold_pipeline[-1].set_params(callbacks=[callback])
+            if each_round and deadline.seconds is not None:
+                callbacks.append(deadline_callback(trial, deadline))
+            if callbacks:
+                fold_pipeline[-1].set_params(callbacks=callbacks)
 
         scores = cross_validate(
             ctx,
@@ -83,7 +93,7 @@ def tune(ctx: RunContext) -> None:
             raise MlconfError(f"{primary} is undefined on the folds", where="stage tune")
         return value
 
-    mine = _run_trials(ctx, study, objective)
+    mine = _run_trials(ctx, study, objective, deadline)
     frame = trials_frame(study, space)
     write_with(ctx.artifact("trials.csv"), lambda tmp: frame.to_csv(tmp, index=False))
     if _completed(study) == 0:
@@ -124,8 +134,10 @@ def tune(ctx: RunContext) -> None:
     )
 
 
-def _run_trials(ctx: RunContext, study: Any, objective: Any) -> list[Any]:
-    """Run this worker's trials (`tune.n_trials`, or up to the study's `tune.total_trials`).
+def _run_trials(ctx: RunContext, study: Any, objective: Any, deadline: Any) -> list[Any]:
+    """Run this worker's trials (`tune.n_trials`, or up to the study's `tune.total_trials`)
+    until `deadline` (tune.timeout) is spent: then no trial starts, and the objective stops
+    a running one (mlconf.tuning.deadline).
 
     Returns the trials this process ran; on a shared study the others' are not among them.
     """
@@ -157,8 +169,11 @@ def _run_trials(ctx: RunContext, study: Any, objective: Any) -> list[Any]:
         study.optimize(
             objective,
             n_trials=tune_conf.n_trials if tune_conf.n_trials > 0 else None,
-            timeout=tune_conf.timeout,
-            callbacks=[bar.update, lambda _study, trial: mine.append(trial)],
+            callbacks=[
+                bar.update,
+                lambda _study, trial: mine.append(trial),
+                deadline.stop_study,
+            ],
             catch=(ValueError,),
         )
     return mine
@@ -305,7 +320,8 @@ def _round_pruning(
 
 
 def _check_timeout(ctx: RunContext, trials: list[Any], timeout: float | None) -> None:
-    """Optuna lets a trial that started in time finish; say so when one outlasted the budget."""
+    """The study's first trial runs to its end (mlconf.tuning.deadline); say so when it
+    alone outlasted the budget."""
     if timeout is None or not trials or trials[0].duration is None:
         return
     first = trials[0].duration.total_seconds()

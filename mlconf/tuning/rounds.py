@@ -73,3 +73,18 @@ def pruning_callback(trial: Any, fold: int, metric: RoundMetric, stride: int, ev
             return False
 
     return ReportRounds()
+
+
+def deadline_callback(trial: Any, deadline: Any) -> Any:
+    """An xgboost callback that stops the trial within a round of `tune.timeout` running out
+    (mlconf.tuning.deadline.Deadline.check)."""
+    import xgboost as xgb
+
+    class StopAtDeadline(xgb.callback.TrainingCallback):
+        watches_eval_set = False  # it reads the clock, not the held-out scores
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
+            deadline.check(trial)
+            return False
+
+    return StopAtDeadline()
