@@ -41,9 +41,10 @@ def _experiment_folder_name(value: Any) -> str:
         raise _RefusedName(exc) from None
 
 
-# A command's job: the composed config in, an exit code out (None: 0). MlconfErrors it
-# raises are reported by run_hydra_app; in a multirun the other jobs go on.
-Job = Callable[["DictConfig"], "int | None"]
+# A command's job: the composed config in, an exit code out (None: 0), or for train the
+# metrics (the job's return value, which a sweeper such as mlconf_optuna scores).
+# MlconfErrors it raises are reported by run_hydra_app; in a multirun the other jobs go on.
+Job = Callable[["DictConfig"], Any]
 
 
 def run_hydra_app(config_name: str, args: list[str], job: Job | None = None) -> int:
@@ -90,7 +91,7 @@ def run_hydra_app(config_name: str, args: list[str], job: Job | None = None) -> 
             if job is None:
                 _record_failure(Path(HydraConfig.get().runtime.output_dir), cfg, exc)
             return None
-        codes.append(code or 0)
+        codes.append(code if isinstance(code, int) else 0)
         return code
 
     args = _rerun_folders(expand(config_name, args))
@@ -121,8 +122,8 @@ def run_hydra_app(config_name: str, args: list[str], job: Job | None = None) -> 
     return max([1 if failures or failed else 0, *codes])
 
 
-def _train_job(cfg: DictConfig) -> int:
-    """`mlconf train`: one run of the stages, its summary on the console."""
+def _train_job(cfg: DictConfig) -> dict[str, Any]:
+    """`mlconf train`: one run of the stages, its summary on the console; its metrics."""
     from rich.console import Console
 
     from mlconf.runner import run
@@ -130,7 +131,7 @@ def _train_job(cfg: DictConfig) -> int:
 
     result = run(cfg, console=Console(stderr=True))
     print_summary(result, Console())
-    return 0
+    return result.metrics
 
 
 # The run and sweep folders of conf/train.yaml, for a config that has no hydra section:

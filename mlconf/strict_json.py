@@ -75,10 +75,13 @@ def dumps(
     indent: int | None = None,
     sort_keys: bool = False,
     reasons_key: str | None = None,
+    separators: tuple[str, str] | None = None,
 ) -> str:
     """Strict JSON text of `obj`. With `reasons_key` and a dict `obj`, the replaced
     non-finite values are also listed under that key (path, value, reason)."""
     clean, replaced = finite(obj)
     if reasons_key and replaced and isinstance(clean, dict):
         clean[reasons_key] = [*clean.get(reasons_key, []), *replaced_reasons(replaced)]
-    return json.dumps(clean, indent=indent, sort_keys=sort_keys, allow_nan=False)
+    return json.dumps(
+        clean, indent=indent, sort_keys=sort_keys, allow_nan=False, separators=separators
+    )

@@ -237,7 +237,7 @@ class StrictJSONResponse(JSONResponse):
     (Starlette refuses NaN and Infinity when rendering)."""
 
     def render(self, content: Any) -> bytes:
-        return strict_json.dumps(content).encode("utf-8")
+        return strict_json.dumps(content, separators=(",", ":")).encode("utf-8")
 
 
 def create_app(
