@@ -87,3 +87,46 @@ def test_too_few_labels_is_a_recorded_skip(tmp_path: Path) -> None:
     found = retrain("world@production", registry=registry, settings={"min_holdout": 5})
     assert found["decision"] == "skipped" and "0 labelled row(s)" in found["why"]
     assert registry.audit("world")[-1]["details"]["decision"] == "skipped"
+
+
+def test_retraining_rows_and_config_follow_the_champions_privacy_policy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The rows written beside a retraining run are protected like every other output, and
+    # the config no longer names the columns the policy dropped.
+    import pandas as pd
+    from omegaconf import OmegaConf
+
+    import mlconf
+    from mlconf.monitor.retrain import _training_config
+    from mlconf.privacy.policy import PrivacyPolicy
+
+    monkeypatch.setenv("MLCONF_PII_SALT", "test-salt")
+    policy = PrivacyPolicy(drop=("phone",), hash=("email",), salt_env="MLCONF_PII_SALT")
+    raw = pd.DataFrame(
+        {"email": ["ann@example.com", "bo@example.com"], "phone": ["555-0101", None], "x": [1, 2]}
+    )
+    rows = policy.rows(raw)
+    assert "phone" not in rows.columns
+    assert not rows["email"].isin(raw["email"]).any()
+    assert policy.rows(rows).equals(rows)  # hashing is idempotent: logged inputs stay as they are
+    cfg = OmegaConf.create(OmegaConf.to_container(mlconf.compose("train"), resolve=True))
+    OmegaConf.update(cfg, "schema.columns", {"phone": {"dtype": "str"}, "x": {"dtype": "int"}})
+    OmegaConf.update(cfg, "privacy.columns", {"phone": "drop", "email": "hash"})
+
+    class Champion:
+        name = "world"
+
+    class Registry:
+        url = "sqlite:///x.db"
+
+    new = _training_config(
+        cfg,
+        tmp_path / "r.parquet",
+        Champion(),
+        Registry(),
+        "challenger",
+        policy.drop,  # type: ignore[arg-type]
+    )
+    assert list(new.schema.columns) == ["x"]
+    assert dict(new.privacy.columns) == {"email": "hash"}

@@ -125,8 +125,15 @@ def _align(feedback: pd.DataFrame, reference: pd.DataFrame, conf: TrainConfig) -
 
 
 def _training_config(
-    cfg: DictConfig, data_file: Path, champion: ModelVersion, registry: ModelRegistry, alias: str
+    cfg: DictConfig,
+    data_file: Path,
+    champion: ModelVersion,
+    registry: ModelRegistry,
+    alias: str,
+    dropped: tuple[str, ...] = (),
 ) -> DictConfig:
+    """The champion's config, reading the retraining rows; columns the privacy policy
+    dropped from them are no longer named by the schema or the privacy settings."""
     from omegaconf import DictConfig, OmegaConf
 
     new = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
@@ -138,6 +145,10 @@ def _training_config(
     new.deploy.model_name = champion.name
     new.deploy.register.enabled = True
     new.deploy.register.alias = alias
+    for section in (new.get("schema", {}).get("columns"), new.get("privacy", {}).get("columns")):
+        for column in dropped:
+            if isinstance(section, DictConfig) and column in section:
+                del section[column]
     return new
 
 
@@ -279,7 +290,14 @@ def retrain(
         decide("failed", why)
         raise MlconfError(why, fix="restore the run folder of the champion") from exc
     holdout, new_rows = feedback.iloc[len(feedback) - size :], feedback.iloc[: len(feedback) - size]
-    reference = reference_frame(conf, console)
+    from mlconf.privacy.policy import model_policy
+    from mlconf.store.model_registry import open_model
+
+    # The training rows are read again raw: the champion's privacy policy applies before
+    # they are written beside the run (logged feedback inputs are already protected, and
+    # hashing is idempotent, so the retraining pipeline sees one form of each value).
+    policy = model_policy(open_model(champion.ref, registry.url)[0])
+    reference = policy.rows(reference_frame(conf, console))
     combined, counts = mix(
         reference, _align(new_rows, reference, conf), conf_r["feedback_share"], int(conf_r["seed"])
     )
@@ -297,7 +315,9 @@ def retrain(
     details["run_dir"] = str(run_dir)
     try:
         result = run(
-            _training_config(cfg, data_file, champion, registry, conf_r["challenger_alias"]),
+            _training_config(
+                cfg, data_file, champion, registry, conf_r["challenger_alias"], policy.drop
+            ),
             run_dir=run_dir,
             console=console,
         )
