@@ -32,6 +32,7 @@ class AliasTable:
         an error naming the closest of both."""
         from mlconf.preflight import override_positions
 
+        multirun = any(a in ("-m", "--multirun") for a in args)
         out = list(args)
         for i in override_positions(args):
             key, sep, value = args[i].partition("=")
@@ -48,7 +49,8 @@ class AliasTable:
                 continue
             prefix = next((p for p in self.prefixes if key.startswith(p)), None)
             if prefix is not None:
-                out[i] = f"{self.prefixes[prefix]}{key[len(prefix) :]}={value}"
+                full = f"{self.prefixes[prefix]}{key[len(prefix) :]}"
+                out[i] = f"{full}={_listed(value, multirun) if full in LIST_KEYS else value}"
             elif "." not in key and "@" not in key and key not in known_roots:
                 names = [*self.aliases, *known_roots]
                 raise MlconfError(
@@ -65,6 +67,20 @@ class AliasTable:
             items = [quote(v.strip()) for v in value.split(",") if v.strip()]
             return f"{alias.key}=[{','.join(items)}]"
         return f"{alias.key}={quote(value) if alias.text else value}"
+
+
+# List-typed keys reached through a prefix: `drift.numeric=psi,ks` is the list [psi, ks],
+# and with -m a sweep over one-element lists, [psi] then [ks].
+LIST_KEYS = ("monitoring.drift.numeric", "monitoring.drift.categorical")
+
+
+def _listed(value: str, multirun: bool) -> str:
+    if value.lstrip().startswith(("[", "choice(", "glob(", "range(")):
+        return value
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if multirun:
+        return ",".join(f"[{item}]" for item in items)
+    return f"[{','.join(items)}]"
 
 
 def quote(value: str) -> str:

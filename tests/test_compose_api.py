@@ -230,6 +230,11 @@ def test_short_forms_spell_the_full_keys() -> None:
         "experiment=cars",
     ]
     assert expand("train", ["model=xgb"]) == ["model=xgb"]
+    # a list-typed key: one list, or with -m one job per item
+    assert expand("monitor", ["drift.numeric=psi,ks"]) == ["monitoring.drift.numeric=[psi,ks]"]
+    assert expand("monitor", ["-m", "drift.numeric=psi,ks"])[1] == (
+        "monitoring.drift.numeric=[psi],[ks]"
+    )
 
 
 @pytest.mark.slow

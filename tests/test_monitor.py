@@ -195,7 +195,7 @@ def test_cli_sweeps_monitoring_settings_like_train(trained: dict[str, Path]) -> 
     folder.mkdir()
     shutil.copyfile(CARS, folder / "now.csv")
     base = [f"model={trained['model']}", f"registry_url={url(trained)}", "current=now.csv"]
-    proc = cli(["monitor", "-m", *base, "drift.numeric=[psi],[ks]"], cwd=folder)
+    proc = cli(["monitor", "-m", *base, "drift.numeric=psi,ks"], cwd=folder)
     assert proc.returncode == 0, output_of(proc)
     runs = sorted((folder / "experiments").glob("*/monitoring/*/monitoring.json"))
     tests = [json.loads(p.read_text())["settings"]["drift"]["numeric"] for p in runs]

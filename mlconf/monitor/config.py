@@ -1,8 +1,6 @@
-"""`MonitoringConfig`: the `monitoring/` config group, read by `mlconf monitor`.
-
-Settings start from these defaults, then the project's `conf/monitoring/default.yaml`
-(when run in a project folder), then `KEY=VALUE` arguments (`drift.correction=bonferroni`,
-`quality.max_rows=50000`, ...), the way `mlconf serve` reads `deploy/`.
+"""`MonitoringConfig`: the schema of the `monitoring/` config group, part of the one
+config every command composes (`mlconf monitor` reads it from there). `load_settings` gives
+Python callers the same settings: the composed group, then their overrides.
 """
 
 from __future__ import annotations
@@ -115,38 +113,35 @@ def load_settings(
     overrides: MonitoringConfig | list[str] | dict[str, Any] | None = None,
     project: Path | None = None,
 ) -> MonitoringConfig:
-    """Defaults, then ./conf/monitoring/default.yaml, then dotted KEY=VALUE overrides (a
-    composed `monitoring` config is only checked)."""
+    """The `monitoring` settings of the composed config (the project's conf/ in `project`,
+    default the working folder), then dotted KEY=VALUE overrides or a dict of them; a
+    composed MonitoringConfig is only checked."""
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from mlconf.api import compose
 
     if isinstance(overrides, MonitoringConfig):
         check(overrides)
         return overrides
-    from omegaconf.errors import OmegaConfBaseException
-
-    base = OmegaConf.structured(MonitoringConfig)
-    project_file = (project or Path.cwd()) / "conf" / "monitoring" / "default.yaml"
-    layers: list[tuple[Any, str]] = []
-    if project_file.is_file():
-        from mlconf.preflight import check_yaml_file
-
-        check_yaml_file(project_file)
-        layers.append((lambda: OmegaConf.load(project_file), str(project_file)))
-    if isinstance(overrides, dict):
-        layers.append((lambda: OmegaConf.create(overrides), "monitor settings"))
-    elif overrides:
-        for item in overrides:
-            key = item.partition("=")[0].removeprefix("monitoring.")
-            _check_key(key)
-        dotlist = [o.removeprefix("monitoring.") for o in overrides]
-        layers.append((lambda: OmegaConf.from_dotlist(dotlist), "command line"))
+    conf = (project or Path.cwd()) / "conf"
+    composed = compose("monitor", config_dir=conf if conf.is_dir() else None).monitoring
+    # A fresh typed node: its free mappings (drift.columns, thresholds) take new keys.
+    base = OmegaConf.merge(OmegaConf.structured(MonitoringConfig), composed)
+    where = "monitor settings"
     try:
-        for make, _where in layers:
-            base = OmegaConf.merge(base, make())
+        if isinstance(overrides, dict):
+            base = OmegaConf.merge(base, OmegaConf.create(overrides))
+        elif overrides:
+            for item in overrides:
+                _check_key(item.partition("=")[0].removeprefix("monitoring."))
+            where = "command line"
+            dotlist = [o.removeprefix("monitoring.") for o in overrides]
+            base = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
     except OmegaConfBaseException as exc:
         raise MlconfError(
             f"invalid monitoring setting: {str(exc).splitlines()[0]}",
-            where=_where,
+            where=where,
             fix="see conf/monitoring/default.yaml for the keys and their types",
         ) from exc
     settings: MonitoringConfig = OmegaConf.to_object(base)  # type: ignore[assignment]
