@@ -10,16 +10,12 @@ from typing import TYPE_CHECKING, Any
 # Sleeping threads cost little on an idle machine. Set OMP_WAIT_POLICY=ACTIVE to spin.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from mlconf.api import Run
+from mlconf.api import Run, compose, monitor, predict, train
 from mlconf.errors import MlconfError
 from mlconf.registry import register
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from pathlib import Path
-
     import pandas as pd
-    from omegaconf import DictConfig
 
     from mlconf.store.artifacts import TrainedModel
 
@@ -45,50 +41,6 @@ def run(cfg: Any, run_dir: Any = None) -> Any:
     from mlconf.runner import run as _run
 
     return _run(cfg, run_dir=run_dir)
-
-
-def compose(
-    command: str = "train", overrides: Sequence[str] = (), config_dir: str | Path | None = None
-) -> DictConfig:
-    """The config `mlconf <command> <overrides>` would compose, from plain Python."""
-    from mlconf.api import compose as _compose
-
-    return _compose(command, overrides, config_dir)
-
-
-def train(
-    cfg: DictConfig | None = None,
-    *,
-    overrides: Sequence[str] = (),
-    run_dir: str | Path | None = None,
-    config_dir: str | Path | None = None,
-) -> Run:
-    """Train as `mlconf train` does, from plain Python; returns the Run (folder, metrics,
-    verdicts, model)."""
-    from mlconf.api import train as _train
-
-    return _train(cfg, overrides=overrides, run_dir=run_dir, config_dir=config_dir)
-
-
-def predict(model: Any, rows: pd.DataFrame, *, registry_url: str | None = None) -> pd.DataFrame:
-    """Predictions (and class probabilities) for a frame, as `mlconf predict` writes them;
-    `model` is a loaded model, a model folder or a registry ref."""
-    from mlconf.api import predict as _predict
-
-    return _predict(model, rows, registry_url=registry_url)
-
-
-def monitor(
-    model: str | Path | None = None,
-    current: str | Path | None = None,
-    *,
-    overrides: Sequence[str] = (),
-    config_dir: str | Path | None = None,
-) -> Any:
-    """One `mlconf monitor` run from Python; returns its summary, alerts and folder."""
-    from mlconf.api import monitor as _monitor
-
-    return _monitor(model, current, overrides=overrides, config_dir=config_dir)
 
 
 def load_model(path: Any) -> TrainedModel:
