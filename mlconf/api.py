@@ -196,7 +196,7 @@ def monitor(
     `model` is a model folder or registry ref (default: the experiment's
     <model_name>@production); `current` a CSV or Parquet file of recent inputs (or give
     `window=7d` / `last=N` in `overrides` for the prediction log)."""
-    from mlconf.monitor.command import monitor_once
+    from mlconf.monitor.jobs import monitor_once
     from mlconf.runner import typed
 
     given = [f"model={model}"] if model is not None else []

@@ -214,7 +214,7 @@ def _composed(command: str, rest: list[str], job: Any, usage: str) -> int:
 
 
 def _monitor(rest: list[str]) -> int:
-    from mlconf.monitor.command import USAGE, history_job, monitor_job
+    from mlconf.monitor.jobs import USAGE, history_job, monitor_job
 
     if rest and rest[0] == "history":
         return _composed("monitor", rest[1:], history_job, USAGE)
