@@ -89,15 +89,15 @@ def test_every_experiment_preset_composes(experiment: str) -> None:
 
 def _every_group_option() -> Iterator[tuple[str, str]]:
     for group in GROUPS:
-        # experiments are composed above; monitoring/ is read by `mlconf monitor`, not train
-        if group in ("experiment", "monitoring"):
+        # experiments are composed above
+        if group == "experiment":
             continue
         for option in options(group):
             yield group, option
 
 
-@pytest.mark.parametrize(("group", "option"), list(_every_group_option()))
-def test_every_option_of_every_group_composes(group: str, option: str) -> None:
+def overrides_for(group: str, option: str) -> list[str]:
+    """`group=option` and what the option needs beside it to make a sound config."""
     overrides = [f"{group}={option}"]
     if group == "problem":
         # a problem belongs with its data (the target must be a metric-compatible task)
@@ -112,7 +112,22 @@ def test_every_option_of_every_group_composes(group: str, option: str) -> None:
         overrides.append("experiment=diabetes")  # least squares is for regression only
     if group == "model" and option == "xgboost_dask":
         overrides.append("cluster=local")  # it trains on a cluster (none is started here)
-    conf = typed(compose_train(overrides))
+    return overrides
+
+
+@pytest.mark.parametrize("command", ["predict", "serve", "monitor"])
+def test_every_command_composes_every_option_of_every_group(command: str) -> None:
+    # the other commands compose the same groups as train, each with its own primary config
+    import mlconf
+
+    for group, option in _every_group_option():
+        conf = typed(mlconf.compose(command, overrides_for(group, option)))
+        assert conf.deploy.model_name == conf.experiment_name
+
+
+@pytest.mark.parametrize(("group", "option"), list(_every_group_option()))
+def test_every_option_of_every_group_composes(group: str, option: str) -> None:
+    conf = typed(compose_train(overrides_for(group, option)))
     check_names(conf)
     if group == "model":
         assert conf.model.name == option
