@@ -14,7 +14,7 @@ from scipy.spatial.distance import jensenshannon
 
 from mlconf.components.drift import chi2, histograms, jensen_shannon, ks, psi, wasserstein
 from mlconf.errors import MlconfError
-from mlconf.monitor.config import MonitoringConfig, load_settings
+from mlconf.monitor.config import MonitoringConfig
 from mlconf.monitor.drift import adjust, feature_drift
 from mlconf.monitor.reference import (
     ProfileSettings,
@@ -23,6 +23,7 @@ from mlconf.monitor.reference import (
     load_reference,
     numeric_profile,
 )
+from mlconf.monitor.settings import load_settings
 from mlconf.registry import REGISTRY
 
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
+from mlconf.errors import MlconfError, did_you_mean
 from mlconf.monitor.drift import Alert, worst
 from mlconf.monitor.sections import install as install_loop_sections
 from mlconf.names import check_path, inside
@@ -80,6 +80,18 @@ SECTIONS: dict[str, Callable[[MonitorContext], dict[str, Any]]] = {}
 install_loop_sections(SECTIONS)
 
 
+def check_sections(names: list[str]) -> None:
+    """Every section `monitoring.sections` names is one that SECTIONS holds."""
+    for i, name in enumerate(names):
+        if name not in SECTIONS:
+            raise MlconfError(
+                f"unknown monitoring section '{name}'.{did_you_mean(name, SECTIONS)}",
+                where=f"monitoring.sections[{i}]",
+                fix=f"use sections from: {', '.join(SECTIONS)} (a plugin adds its own to "
+                "mlconf.monitor.command.SECTIONS)",
+            )
+
+
 def _model_folder(model_ref: str, model: TrainedModel, version: ModelVersion | None) -> Path:
     if version is not None:
         return Path(version.model_dir)
@@ -122,8 +134,9 @@ def run_monitor(
     """Compare current data with the model's reference; write monitoring.json, the report
     and a `monitor_runs` row; return the summary and the alerts."""
     from mlconf.monitor import history
-    from mlconf.monitor.config import DEFAULT_REGISTRY_URL, load_settings
+    from mlconf.monitor.config import DEFAULT_REGISTRY_URL
     from mlconf.monitor.reference import REFERENCE_FILE, load_reference
+    from mlconf.monitor.settings import load_settings
     from mlconf.store.artifacts import PIPELINE_FILE
     from mlconf.store.atomic import write_json
     from mlconf.store.model_registry import ModelRegistry, open_model
@@ -131,6 +144,7 @@ def run_monitor(
 
     started = time.perf_counter()
     config = load_settings(settings or {})
+    check_sections(config.sections)
     url = registry_url or config.registry_url or DEFAULT_REGISTRY_URL
     window = window or config.window
     model, version = open_model(model_ref, url)

@@ -1,13 +1,12 @@
 """`MonitoringConfig`: the schema of the `monitoring/` config group, part of the one
-config every command composes (`mlconf monitor` reads it from there). `load_settings` gives
-Python callers the same settings: the composed group, then their overrides.
+config every command composes (`mlconf monitor` reads it from there), and `check`, which
+refuses settings that make no sense. Python callers get the same settings from
+`mlconf.monitor.settings.load_settings`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from mlconf.errors import MlconfError, did_you_mean
 from mlconf.monitor.loop_settings import LoopSettings
@@ -109,56 +108,6 @@ DEFAULT_REGISTRY_URL = "sqlite:///experiments/mlconf.db"
 LOOP_GROUPS = ("performance", "health", "impact", "rules", "notifiers", "retrain")
 
 
-def load_settings(
-    overrides: MonitoringConfig | list[str] | dict[str, Any] | None = None,
-    project: Path | None = None,
-) -> MonitoringConfig:
-    """The `monitoring` settings of the composed config (the project's conf/ in `project`,
-    default the working folder), then dotted KEY=VALUE overrides or a dict of them; a
-    composed MonitoringConfig is only checked."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    from mlconf.api import compose
-
-    if isinstance(overrides, MonitoringConfig):
-        check(overrides)
-        return overrides
-    conf = (project or Path.cwd()) / "conf"
-    composed = compose("monitor", config_dir=conf if conf.is_dir() else None).monitoring
-    # A fresh typed node: its free mappings (drift.columns, thresholds) take new keys.
-    base = OmegaConf.merge(OmegaConf.structured(MonitoringConfig), composed)
-    where = "monitor settings"
-    try:
-        if isinstance(overrides, dict):
-            base = OmegaConf.merge(base, OmegaConf.create(overrides))
-        elif overrides:
-            for item in overrides:
-                _check_key(item.partition("=")[0].removeprefix("monitoring."))
-            where = "command line"
-            dotlist = [o.removeprefix("monitoring.") for o in overrides]
-            base = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
-    except OmegaConfBaseException as exc:
-        raise MlconfError(
-            f"invalid monitoring setting: {str(exc).splitlines()[0]}",
-            where=where,
-            fix="see conf/monitoring/default.yaml for the keys and their types",
-        ) from exc
-    settings: MonitoringConfig = OmegaConf.to_object(base)  # type: ignore[assignment]
-    check(settings)
-    return settings
-
-
-def _check_key(key: str) -> None:
-    head = key.split(".")[0]
-    known = [*TOP_LEVEL, "drift", "quality", *LOOP_GROUPS]
-    if head not in known:
-        raise MlconfError(
-            f"unknown monitoring setting '{key}'.{did_you_mean(head, known)}",
-            fix=f"use one of: {', '.join(known)} (e.g. drift.correction)",
-        )
-
-
 def check(settings: MonitoringConfig) -> None:
     """Refuse settings that name unknown tests or make no sense, before any work."""
     from mlconf.registry import REGISTRY
@@ -186,16 +135,6 @@ def check(settings: MonitoringConfig) -> None:
                     fix=f"use registered drift tests: {', '.join(known)} (or register your own "
                     "with @mlconf.register('drift', NAME))",
                 )
-    from mlconf.monitor.command import SECTIONS
-
-    for i, name in enumerate(settings.sections):
-        if name not in SECTIONS:
-            raise MlconfError(
-                f"unknown monitoring section '{name}'.{did_you_mean(name, SECTIONS)}",
-                where=f"monitoring.sections[{i}]",
-                fix=f"use sections from: {', '.join(SECTIONS)} (a plugin adds its own to "
-                "mlconf.monitor.command.SECTIONS)",
-            )
     if settings.last is not None and settings.last < 1:
         raise MlconfError("last must be at least 1", where="monitoring.last")
     for key in ("times", "limit"):

@@ -125,6 +125,7 @@ def history_job(cfg: Any) -> int:
     from rich.table import Table
 
     from mlconf.monitor import history
+    from mlconf.monitor.command import check_sections
     from mlconf.monitor.config import check
     from mlconf.runner import typed
     from mlconf.store.model_registry import ModelRegistry
@@ -132,6 +133,7 @@ def history_job(cfg: Any) -> int:
     conf = typed(cfg)
     settings = conf.monitoring
     check(settings)
+    check_sections(settings.sections)
     registry = ModelRegistry(settings.registry_url or conf.deploy.registry_url)
     if not registry.exists():
         raise MlconfError(
