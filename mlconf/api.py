@@ -108,6 +108,9 @@ def compose(
             fix="pass the folder that holds your data/, problem/, experiment/ ... groups",
         )
     check_overrides(args)
+    # Inside a Hydra app (the user's own, or an mlconf command) Hydra's global state is in
+    # use: it is set aside for this composition and put back afterwards.
+    outer = GlobalHydra.instance().hydra
     GlobalHydra.instance().clear()
     PROJECT_CONF.append(project.resolve() if project is not None else Path.cwd() / "conf")
     folders = [conf_dir(), *filter(None, [project_conf()])]
@@ -122,6 +125,8 @@ def compose(
     finally:
         PROJECT_CONF.pop()
         GlobalHydra.instance().clear()
+        if outer is not None:
+            GlobalHydra.instance().initialize(outer)
 
 
 def train(

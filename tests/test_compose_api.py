@@ -341,3 +341,15 @@ def test_the_default_files_and_the_schema_agree(group: str) -> None:
 
     composed = mlconf.compose("train")[group]
     assert _differences(composed, OmegaConf.structured(TrainConfig)[group], group) == []
+
+
+def test_compose_inside_a_hydra_app_leaves_its_state_alone() -> None:
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from mlconf.paths import conf_dir
+
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        outer = GlobalHydra.instance().hydra
+        assert mlconf.compose("serve", ["port=9"]).deploy.serve.port == 9
+        assert GlobalHydra.instance().hydra is outer
