@@ -28,13 +28,16 @@ commands:
                          (model=... input=... output=...; see `mlconf predict --help`)
   serve [model=REF]      serve a model over HTTP (FastAPI): predict, explain, feedback,
                          health, metrics; `mlconf serve --help` for the settings
-  (train, predict and serve compose the same config: experiment=, local/, --cfg job, -m)
   report RUN_DIR         rebuild report.html and model_card.md of a run (or a sweep's
                          sweep_report.html) from its folder, without retraining
   models ACTION ...      the model registry: list, show, promote, rollback, archive, export
-  monitor model=REF ...  drift, prediction drift and data quality of current data against
-                         the model's reference (current=PATH or window=7d); exit 1 on an
-                         alert; `mlconf monitor history`; `mlconf monitor --help`
+  monitor [model=REF]    drift, prediction drift, data quality, performance and health of
+                         current data against the model's reference (current=PATH or
+                         window=7d); exit 1 on an alert; `mlconf monitor history`
+
+train, predict, serve and monitor compose the same config (conf/<command>.yaml): any
+override, experiment=, local/, --cfg job and -m work for each; `--help` after a command
+shows its settings.
 
 examples:
   mlconf train
