@@ -8,9 +8,7 @@ and translates what it raised here.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +110,8 @@ def _bad_key(exc: BaseException, command: str) -> MlconfError:
     in_file = _IN_FILE.match(message)
     if full_key and schema is not None and "not in" in _causes_text(exc):
         parent, _, name = full_key.rpartition(".")
+        from mlconf.config_keys import declared_keys
+
         declared = declared_keys(schema, parent)
         if declared is not None:
             error = unknown_key_error(full_key, declared)
@@ -148,22 +148,6 @@ def unknown_key_error(full_key: str, declared: list[str]) -> MlconfError:
         where=f"config key {full_key}",
         fix=fix,
     )
-
-
-def declared_keys(schema: type, path: str) -> list[str] | None:
-    """The keys a dataclass schema declares at a dotted path, or None if not a dataclass."""
-    node: Any = schema
-    for part in filter(None, path.split(".")):
-        if not dataclasses.is_dataclass(node):
-            return None
-        hint = typing.get_type_hints(node).get(part)
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if typing.get_origin(hint) is dict and len(args) == 2:
-            return None  # a free mapping: its keys are the user's
-        node = args[0] if args and not dataclasses.is_dataclass(hint) else hint
-    if not dataclasses.is_dataclass(node):
-        return None
-    return [f.name for f in dataclasses.fields(node)]
 
 
 def _full_key(exc: BaseException) -> str | None:

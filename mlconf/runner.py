@@ -41,7 +41,7 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
     if isinstance(cfg, TrainConfig):
         return cfg
     from mlconf.compose_errors import unknown_key_error
-    from mlconf.config import callable_keys, unknown_keys
+    from mlconf.config_keys import callable_keys, unknown_keys
 
     for key in callable_keys(cfg):
         raise MlconfError(
