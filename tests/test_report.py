@@ -34,7 +34,7 @@ from report_fixtures import (
 )
 
 from mlconf.report import build_report, build_sweep_report, write_model_card
-from mlconf.report.content import fmt, interval, redact
+from mlconf.report.format import fmt, interval, redact
 from mlconf.report.model_card import md
 
 MODEL_CARD_SECTIONS = [

@@ -266,7 +266,7 @@ def test_registry_connection_error_masks_the_password(tmp_path: Path) -> None:
 
 
 def test_report_and_study_messages_use_the_shared_mask() -> None:
-    from mlconf.report.content import redact
+    from mlconf.report.format import redact
     from mlconf.tuning.study import _safe_url
 
     assert SECRET not in redact(f"url: postgresql://u:{SECRET}@h/d")

@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.report.content import fmt as _fmt
-from mlconf.report.content import pct
+from mlconf.report.format import fmt, pct, table
 from mlconf.report.html import TEMPLATES
 from mlconf.report.pages import environment, render_page
 from mlconf.store.atomic import write_text
@@ -36,8 +35,8 @@ def _environment() -> Any:
 def shown(test: dict[str, Any]) -> str:
     """A test's corrected p-value if it has one, else its statistic."""
     if test.get("p_value") is not None:
-        return f"p {_fmt(test.get('p_adjusted'))}"
-    return _fmt(test.get("statistic"))
+        return f"p {fmt(test.get('p_adjusted'))}"
+    return fmt(test.get("statistic"))
 
 
 def _section_view(name: str, data: dict[str, Any] | None) -> dict[str, Any]:
@@ -53,15 +52,13 @@ def _section_view(name: str, data: dict[str, Any] | None) -> dict[str, Any]:
         if key == "alerts":
             view["alerts"] = value
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            columns = list(dict.fromkeys(k for row in value for k in row))
-            rows = [[_fmt(row.get(c)) for c in columns] for row in value[:200]]
-            view["tables"].append({"title": key, "columns": columns, "rows": rows})
+            view["tables"].append({"title": key, **table(value, flatten=False)})
         elif isinstance(value, dict):
             view["facts"] += [
-                (f"{key}.{k}", _fmt(v)) for k, v in value.items() if not isinstance(v, (dict, list))
+                (f"{key}.{k}", fmt(v)) for k, v in value.items() if not isinstance(v, (dict, list))
             ]
         elif not isinstance(value, list):
-            view["facts"].append((key, _fmt(value)))
+            view["facts"].append((key, fmt(value)))
         else:
             view["facts"].append((key, ", ".join(map(str, value[:20]))))
     return view
@@ -78,12 +75,12 @@ def render(summary: dict[str, Any], root: Path, max_image_px: int = 900) -> str:
             tests.append(
                 {
                     "name": name,
-                    "statistic": _fmt(t.get("statistic")),
-                    "p": _fmt(t.get("p_adjusted")) if t.get("p_value") is not None else "",
+                    "statistic": fmt(t.get("statistic")),
+                    "p": fmt(t.get("p_adjusted")) if t.get("p_value") is not None else "",
                     "level": t.get("level", "ok"),
                 }
             )
-        features.append({**row, "tests": tests, "score": _fmt(row["score"])})
+        features.append({**row, "tests": tests, "score": fmt(row["score"])})
     sections = summary.get("sections", {})
     section_views = [_section_view(n, sections.get(n)) for n in EXPECTED_SECTIONS]
     section_views += [
@@ -101,14 +98,14 @@ def render(summary: dict[str, Any], root: Path, max_image_px: int = 900) -> str:
         "quality_columns": [
             {
                 **c,
-                "missing_share": _fmt(c["missing_share"]),
-                "reference_missing": _fmt(c["reference_missing"]),
-                "new_share": _fmt(c.get("new_share")),
+                "missing_share": fmt(c["missing_share"]),
+                "reference_missing": fmt(c["reference_missing"]),
+                "new_share": fmt(c.get("new_share")),
                 "new_categories": ", ".join(c.get("new_categories", [])[:10]),
             }
             for c in quality["columns"]
         ],
-        "schema": {k: _fmt(v) for k, v in quality["schema"].items() if not isinstance(v, dict)},
+        "schema": {k: fmt(v) for k, v in quality["schema"].items() if not isinstance(v, dict)},
         "prediction_rows": [
             {
                 "output": r["feature"],
@@ -120,10 +117,10 @@ def render(summary: dict[str, Any], root: Path, max_image_px: int = 900) -> str:
         "prediction_note": prediction.get("note"),
         "sections": section_views,
         "metrics": {
-            k: _fmt(v.get("value") if isinstance(v, dict) else v)
+            k: fmt(v.get("value") if isinstance(v, dict) else v)
             for k, v in summary["reference"].get("validation_metrics", {}).items()
         },
-        "fmt": _fmt,
+        "fmt": fmt,
         "pct": pct,
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }

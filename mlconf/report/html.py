@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlconf.report.content import check_run_dir, collect, fmt, interval
+from mlconf.report.content import collect
+from mlconf.report.format import fmt, interval
 from mlconf.report.pages import environment, render_page
+from mlconf.report.run_files import RunFiles, check_run_dir, number
 from mlconf.store.atomic import write_text
 
 REPORT_FILE = "report.html"
@@ -77,7 +79,6 @@ def build_sweep_report(sweep_dir: Path | str) -> Path:
     import csv
 
     from mlconf.errors import MlconfError
-    from mlconf.report.content import RunFiles
 
     folder = Path(sweep_dir)
     summary = folder / "sweep_summary.csv"
@@ -132,21 +133,22 @@ def build_sweep_report(sweep_dir: Path | str) -> Path:
 def _bar_positions(jobs: list[dict[str, Any]]) -> tuple[str, str]:
     """Percent offsets that draw each job's interval and value on one shared scale."""
 
-    def number(v: Any) -> float | None:
-        return float(v) if isinstance(v, (int, float)) and v == v else None
+    def point(v: Any) -> float | None:
+        n = number(v)
+        return n if n == n else None  # NaN (not equal to itself) has no place on the scale
 
     points = [
         n
         for j in jobs
-        for n in (number(j["low"]), number(j["high"]), number(j["value"]))
+        for n in (point(j["low"]), point(j["high"]), point(j["value"]))
         if n is not None
     ]
     lo, hi = (min(points), max(points)) if points else (0.0, 1.0)
     span = (hi - lo) or 1.0
     for j in jobs:
-        value = number(j["value"])
-        low = number(j["low"]) if number(j["low"]) is not None else value
-        high = number(j["high"]) if number(j["high"]) is not None else value
+        value = point(j["value"])
+        low = point(j["low"]) if point(j["low"]) is not None else value
+        high = point(j["high"]) if point(j["high"]) is not None else value
         if value is None or low is None or high is None:
             j["bar"] = None
             continue

@@ -11,8 +11,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mlconf.report.content import check_run_dir, collect
+from mlconf.report.content import collect
 from mlconf.report.pages import visible_bidi
+from mlconf.report.run_files import check_run_dir
+from mlconf.report.sections.fairness import failed_checks, outcome
 from mlconf.store.atomic import write_text
 
 MODEL_CARD_FILE = "model_card.md"
@@ -36,11 +38,26 @@ def md_table(columns: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def render_model_card(view: dict[str, Any]) -> str:
-    problem, lineage, metrics = view["problem"], view["lineage"], view["metrics"]
-    glance, fairness, privacy = view["glance"], view["fairness"], view["privacy"]
-    split = view["split"]
+    """The card's Markdown: its title, then each section of Mitchell et al. in their order."""
     out = [f"# Model card: {md(view['title'])}", ""]
-    out += ["## Model details", ""]
+    for section in (
+        _details,
+        _intended_use,
+        _factors,
+        _metrics,
+        _evaluation_data,
+        _training_data,
+        _quantitative_analyses,
+        _ethical_considerations,
+        _caveats,
+    ):
+        out += section(view)
+    return "\n".join(out) + "\n"
+
+
+def _details(view: dict[str, Any]) -> list[str]:
+    problem, lineage, glance = view["problem"], view["lineage"], view["glance"]
+    out = ["## Model details", ""]
     out += [
         f"- Model: {md(glance['model'] or '-')} for {md(problem['task'] or '-')} "
         f"of `{md(problem['target'] or '-')}`"
@@ -69,7 +86,12 @@ def render_model_card(view: dict[str, Any]) -> str:
         "- Versions: " + ", ".join(f"{md(k)} {md(v)}" for k, v in lineage["versions"]),
         "",
     ]
-    out += ["## Intended use", ""]
+    return out
+
+
+def _intended_use(view: dict[str, Any]) -> list[str]:
+    problem = view["problem"]
+    out = ["## Intended use", ""]
     out.append(md(problem["objective"]) if problem["objective"] else "No objective was stated.")
     out += [
         "",
@@ -79,67 +101,90 @@ def render_model_card(view: dict[str, Any]) -> str:
         "here; they were not evaluated.",
         "",
     ]
-    out += ["## Factors", ""]
-    if fairness["present"]:
-        out.append(
-            f"The model was measured per group of the sensitive attributes "
-            f"{md(fairness['names'])} on {md(fairness['rows'])} {md(fairness['part'])} rows; "
-            f"groups under {md(fairness['min_group_size'])} rows are flagged small and not "
-            "compared."
-        )
-        out.append("")
-        out += md_table(
-            ["attribute", "columns", "used as a feature", "groups", "small groups"],
-            [
-                [
-                    a["name"],
-                    a["columns"],
-                    "yes" if a["use_as_feature"] else "no",
-                    a["groups"],
-                    a["small_groups"],
-                ]
-                for a in fairness["attributes"]
-            ],
-        )
-        if fairness["small"]:
-            out.append(
-                f"{fairness['small']} group(s) are small; their figures are uncertain: "
-                + "; ".join(md(n) for n in fairness["small_names"])
-            )
-    else:
+    return out
+
+
+def _factors(view: dict[str, Any]) -> list[str]:
+    fairness = view["fairness"]
+    out = ["## Factors", ""]
+    if not fairness["present"]:
         out.append(
             "No sensitive attributes were configured: performance across groups was not evaluated."
         )
-    out += ["", "## Metrics", ""]
-    if metrics["present"]:
-        out += [
-            f"- Primary metric: {md(metrics['primary'])}; all: "
-            + ", ".join(md(r["name"]) for r in metrics["rows"]),
-            f"- Uncertainty: {md(metrics['confidence'])} bootstrap intervals "
-            f"({md(metrics['bootstrap'])} resamples of the test rows)",
-        ]
-        threshold = metrics["threshold"]
-        if threshold:
-            out.append(f"- Decision threshold: {md(threshold['value'])} ({md(threshold['how'])})")
-        out += [
-            f"- Success criterion: {md(name)} {md(bound)}" for name, bound in problem["criteria"]
-        ]
-        out += [f"- Cost of a {md(k)}: {md(v)}" for k, v in metrics["costs"]]
-        out += [
-            f"- Expected cost per row on {md(r['part'])}: {md(r['value'])} "
-            f"(interval {md(r['interval'])}; dummy baseline {md(r['baseline'])})"
-            for r in metrics["expected_cost"]
-        ]
-    else:
-        out.append("The model was not evaluated (no metrics.json).")
-    parts = {part: n for part, n, _ in split["parts"]}
-    out += ["", "## Evaluation data", ""]
+        return out
     out.append(
-        f"The held-out test part: {md(parts.get('test', '-'))} rows, split with the "
-        f"{md(split['method'])} method from the training data described below; "
-        f"validation part {md(parts.get('validation', '-'))} rows."
+        f"The model was measured per group of the sensitive attributes "
+        f"{md(fairness['names'])} on {md(fairness['rows'])} {md(fairness['part'])} rows; "
+        f"groups under {md(fairness['min_group_size'])} rows are flagged small and not "
+        "compared."
     )
-    out += ["", "## Training data", ""]
+    out.append("")
+    out += md_table(
+        ["attribute", "columns", "used as a feature", "groups", "small groups"],
+        [
+            [
+                a["name"],
+                a["columns"],
+                "yes" if a["use_as_feature"] else "no",
+                a["groups"],
+                a["small_groups"],
+            ]
+            for a in fairness["attributes"]
+        ],
+    )
+    if fairness["small"]:
+        out.append(
+            f"{fairness['small']} group(s) are small; their figures are uncertain: "
+            + "; ".join(md(n) for n in fairness["small_names"])
+        )
+    return out
+
+
+def _metrics(view: dict[str, Any]) -> list[str]:
+    problem, metrics = view["problem"], view["metrics"]
+    out = ["", "## Metrics", ""]
+    if not metrics["present"]:
+        out.append("The model was not evaluated (no metrics.json).")
+        return out
+    out += [
+        f"- Primary metric: {md(metrics['primary'])}; all: "
+        + ", ".join(md(r["name"]) for r in metrics["rows"]),
+        f"- Uncertainty: {md(metrics['confidence'])} bootstrap intervals "
+        f"({md(metrics['bootstrap'])} resamples of the test rows)",
+    ]
+    threshold = metrics["threshold"]
+    if threshold:
+        out.append(f"- Decision threshold: {md(threshold['value'])} ({md(threshold['how'])})")
+    out += [f"- Success criterion: {md(name)} {md(bound)}" for name, bound in problem["criteria"]]
+    out += [f"- Cost of a {md(k)}: {md(v)}" for k, v in metrics["costs"]]
+    out += [
+        f"- Expected cost per row on {md(r['part'])}: {md(r['value'])} "
+        f"(interval {md(r['interval'])}; dummy baseline {md(r['baseline'])})"
+        for r in metrics["expected_cost"]
+    ]
+    return out
+
+
+def _part_rows(view: dict[str, Any]) -> dict[str, str]:
+    """Rows per split part (train, validation, test) as shown in the split section."""
+    return {part: n for part, n, _ in view["split"]["parts"]}
+
+
+def _evaluation_data(view: dict[str, Any]) -> list[str]:
+    parts = _part_rows(view)
+    return [
+        "",
+        "## Evaluation data",
+        "",
+        f"The held-out test part: {md(parts.get('test', '-'))} rows, split with the "
+        f"{md(view['split']['method'])} method from the training data described below; "
+        f"validation part {md(parts.get('validation', '-'))} rows.",
+    ]
+
+
+def _training_data(view: dict[str, Any]) -> list[str]:
+    parts = _part_rows(view)
+    out = ["", "## Training data", ""]
     out.append(
         f"{md(parts.get('train', '-'))} rows for training, of {md(view['data']['rows_loaded'])} "
         f"loaded; {view['quality']['quarantined']} row(s) set aside by validation."
@@ -159,7 +204,12 @@ def render_model_card(view: dict[str, Any]) -> str:
             for s in view["data"]["sources"]
         ],
     )
-    out += ["## Quantitative analyses", ""]
+    return out
+
+
+def _quantitative_analyses(view: dict[str, Any]) -> list[str]:
+    metrics, fairness = view["metrics"], view["fairness"]
+    out = ["## Quantitative analyses", ""]
     out += md_table(
         ["metric", "test", "interval", "dummy baseline"],
         [[r["name"], r["value"], r["interval"], r["baseline"]] for r in metrics.get("rows", [])],
@@ -200,7 +250,12 @@ def render_model_card(view: dict[str, Any]) -> str:
             + ", ".join(md(f) for f in interpretation["top"])
         )
         out.append("")
-    out += ["## Ethical considerations", ""]
+    return out
+
+
+def _ethical_considerations(view: dict[str, Any]) -> list[str]:
+    fairness, privacy = view["fairness"], view["privacy"]
+    out = ["## Ethical considerations", ""]
     if privacy["present"]:
         out.append(f"Personal-data scan: {privacy['count']} finding(s).")
         out.append("")
@@ -208,10 +263,9 @@ def render_model_card(view: dict[str, Any]) -> str:
     else:
         out.append("No personal-data scan was run.")
     if fairness["present"]:
-        verdict = {True: "passed", False: "failed", None: "not checked"}[fairness["passed"]]
-        failed = [f"{c['attribute']}: {c['name']} {c['value']}" for c in fairness["failed"]]
+        failed = failed_checks(fairness)
         out.append(
-            f"Fairness limits: {verdict}"
+            f"Fairness limits: {outcome(fairness['passed'])}"
             + (f" ({md(', '.join(failed))})" if failed else "")
             + ". Sensitive columns kept out of the features: "
             + md(view["features"]["sensitive_out"])
@@ -222,8 +276,13 @@ def render_model_card(view: dict[str, Any]) -> str:
         f"- {md(item['name'])}: {md(item['status'])} ({md(item['detail'])})"
         for item in view["compliance"]
     ]
-    out += ["", "## Caveats and recommendations", ""]
-    caveats = [md(w) for w in glance["warnings"]]
+    return out
+
+
+def _caveats(view: dict[str, Any]) -> list[str]:
+    metrics, fairness = view["metrics"], view["fairness"]
+    out = ["", "## Caveats and recommendations", ""]
+    caveats = [md(w) for w in view["glance"]["warnings"]]
     caveats += (
         [md(row[2]) for row in view["eda"]["warnings"]["rows"]] if view["eda"]["present"] else []
     )
@@ -247,7 +306,7 @@ def render_model_card(view: dict[str, Any]) -> str:
         "before relying on the model for other data."
     )
     out += [f"- {c}" for c in caveats]
-    return "\n".join(out) + "\n"
+    return out
 
 
 def write_model_card(run_dir: Path | str, view: dict[str, Any] | None = None) -> Path:
