@@ -456,3 +456,23 @@ def key_shape(value: Any) -> Any:
                 merged.update(shape)
         return [merged] if merged else []
     return None
+
+
+def stage_run(run_dir: Path) -> Path:
+    """A hand-made run folder with every later stage's artifacts."""
+    minimal_run(run_dir)
+    add_stage_artifacts(run_dir)
+    return run_dir
+
+
+def html_of(run_dir: Path, **options: int) -> str:
+    """Build the run's report.html and read it back."""
+    from mlconf.report import build_report
+
+    return build_report(run_dir, **options).read_text(encoding="utf-8")
+
+
+def section(html: str, name: str) -> str:
+    """The text of one `<section id=...>` of a report page."""
+    start = html.index(f'<section id="{name}">')
+    return html[start : html.index("</section>", start)]

@@ -25,16 +25,19 @@ from report_fixtures import (
     UMLAUT,
     add_stage_artifacts,
     fairness_doc,
+    html_of,
     interpretation_doc,
     key_shape,
     minimal_run,
     plot_entry,
     privacy_doc,
+    section,
+    stage_run,
     write_json,
 )
 
 from mlconf.report import build_report, build_sweep_report, write_model_card
-from mlconf.report.format import fmt, interval, redact
+from mlconf.report.format import fmt, interval
 from mlconf.report.model_card import md
 
 MODEL_CARD_SECTIONS = [
@@ -88,18 +91,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def fixture_run(tmp_path: Path) -> Path:
-    run_dir = minimal_run(tmp_path / "run")
-    add_stage_artifacts(run_dir)
-    return run_dir
-
-
-def html_of(run_dir: Path, **options: int) -> str:
-    return build_report(run_dir, **options).read_text(encoding="utf-8")
-
-
-def section(html: str, name: str) -> str:
-    start = html.index(f'<section id="{name}">')
-    return html[start : html.index("</section>", start)]
+    return stage_run(tmp_path / "run")
 
 
 def assert_safe(html: str) -> None:
@@ -310,52 +302,6 @@ def test_missing_artifacts_say_not_run_and_how_to_enable(tmp_path: Path) -> None
         assert key in text, name
 
 
-def test_compliance_checklist_derives_pass_fail_and_not_run(fixture_run: Path) -> None:
-    compliance = section(html_of(fixture_run), "compliance")
-    rows = dict(
-        re.findall(r"<td>([^<]+)</td><td><span class=\"badge \w+\">([^<]+)</span>", compliance)
-    )
-    assert rows == {
-        "Data fingerprints recorded": "pass",
-        "PII scan run and findings handled": "pass",
-        "Fairness limits checked and passed": "fail",
-        "Success criteria met": "pass",
-        "Model artifact hashed (manifest sha256)": "not run",
-        "Seed and versions recorded": "pass",
-        "Quarantine reviewed": "pass",
-    }
-
-
-def test_a_tampered_model_fails_the_hash_item(fixture_run: Path) -> None:
-    model = fixture_run / "model"
-    model.mkdir()
-    (model / "pipeline.skops").write_bytes(b"changed")
-    write_json(
-        model / "manifest.json", {"files": {"pipeline.skops": "0" * 64}, "input_columns": [SCRIPT]}
-    )
-    html = html_of(fixture_run)
-    assert "model/pipeline.skops is missing or does not match its sha256" in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;</code>" in section(html, "features")
-
-
-def test_pii_kept_as_is_fails_the_privacy_item(fixture_run: Path) -> None:
-    doc = privacy_doc()
-    doc["findings"].append(
-        {
-            "column": "phone",
-            "kind": "phone",
-            "share": 1.0,
-            "examples_masked": ["***01"],
-            "policy": "ignore",
-            "action": "ignore",
-        }
-    )
-    write_json(fixture_run / "data/privacy.json", doc)
-    html = html_of(fixture_run)
-    assert "kept as is (policy ignore): phone" in section(html, "compliance")
-    assert "<td>phone</td><td>phone</td><td>100.0%</td>" in section(html, "privacy")
-
-
 def test_a_switched_off_scan_or_profile_is_not_run(fixture_run: Path) -> None:
     doc = privacy_doc()
     doc.update(scan=False, findings=[], columns_scanned=0)
@@ -373,10 +319,6 @@ def test_passwords_in_urls_are_hidden(fixture_run: Path) -> None:
     html = html_of(fixture_run)
     assert "s3cret" not in html
     assert "postgresql://alice:***@db.example/prod" in html
-    assert (
-        redact("mysql+pymysql://u:p@h/db and s3://bucket/k")
-        == "mysql+pymysql://u:***@h/db and s3://bucket/k"
-    )
 
 
 def test_wide_images_are_scaled_down(fixture_run: Path) -> None:
