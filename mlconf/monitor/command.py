@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from mlconf.monitor.config import MonitoringConfig
     from mlconf.monitor.window import Current
     from mlconf.store.artifacts import TrainedModel
-    from mlconf.store.model_registry import ModelVersion
+    from mlconf.store.model_registry import ModelRegistry, ModelVersion
 
 __all__ = [
     "SECTIONS",
@@ -135,32 +135,51 @@ def run_monitor(
     and a `monitor_runs` row; return the summary and the alerts."""
     from mlconf.monitor import history
     from mlconf.monitor.config import DEFAULT_REGISTRY_URL
-    from mlconf.monitor.reference import REFERENCE_FILE, load_reference
+    from mlconf.monitor.decisions import decide, decisions_section, delivery_failures
     from mlconf.monitor.settings import load_settings
-    from mlconf.store.artifacts import PIPELINE_FILE
-    from mlconf.store.atomic import write_json
-    from mlconf.store.model_registry import ModelRegistry, open_model
-    from mlconf.strict_json import finite, replaced_reasons
+    from mlconf.store.model_registry import ModelRegistry
 
     started = time.perf_counter()
     config = load_settings(settings or {})
     check_sections(config.sections)
     url = registry_url or config.registry_url or DEFAULT_REGISTRY_URL
-    window = window or config.window
-    model, version = open_model(model_ref, url)
+    registry = ModelRegistry(url)
+    ctx = _context(
+        model_ref, registry, config, current, window or config.window, out_dir, reference
+    )
+    summary, alerts = _compute(ctx)
+    summary["decisions"] = decide(alerts, config, registry, model_ref, ctx.version)
+    summary["sections"]["decisions"] = decisions_section(summary["decisions"], ctx.version)
+    summary["delivery_failures"] = delivery_failures(summary["decisions"])
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    summary = _finished(ctx, summary, alerts)
+    _write(ctx.out_dir, summary)
+    history.record(registry.engine, _history_row(ctx, summary, alerts))
+    return MonitorResult(summary, alerts, ctx.out_dir)
+
+
+def _context(
+    model_ref: str,
+    registry: ModelRegistry,
+    config: MonitoringConfig,
+    current: Path | None,
+    window: str | None,
+    out_dir: Path | None,
+    reference: Path | None,
+) -> MonitorContext:
+    """The model, its reference profile, the current data and the output folder: all a
+    check looks at, ready before the first one runs."""
+    from mlconf.monitor.reference import REFERENCE_FILE, load_reference
+    from mlconf.store.artifacts import PIPELINE_FILE
+    from mlconf.store.model_registry import open_model
+
+    model, version = open_model(model_ref, registry.url)
     folder = _model_folder(model_ref, model, version)
     name = _model_name(folder, model, version)
     sha256 = model.manifest.get("files", {}).get(PIPELINE_FILE)
     ref = load_reference(Path(reference) if reference else folder / REFERENCE_FILE, sha256)
-    registry = ModelRegistry(url)
     data = _current(current, window, config.last, name, registry, model)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
-    if out_dir:
-        target = check_path(out_dir, "out_dir (--out / monitoring out_dir)")
-    else:
-        target = inside("experiments", name, "monitoring", stamp, where="the model name")
-    target.mkdir(parents=True, exist_ok=True)
-    ctx = MonitorContext(
+    return MonitorContext(
         model=model,
         version=version,
         model_name=name,
@@ -168,118 +187,65 @@ def run_monitor(
         reference=ref,
         current=data,
         settings=config,
-        registry_url=url,
-        out_dir=target,
+        registry_url=registry.url,
+        out_dir=_out_folder(out_dir, name),
         window=window,
     )
-    summary, alerts = _compute(ctx)
-    summary["decisions"] = _decide(alerts, config, registry, model_ref, version)
-    summary["sections"]["decisions"] = {
-        "note": None if version else "rules run for registered models (NAME@ALIAS) only",
-        "rules": [
-            {
-                "rule": d["rule"],
-                "fired": d["fired"],
-                "reason": d["reason"],
-                "actions": "; ".join(_action_text(a) for a in d["actions"]),
-            }
-            for d in summary["decisions"]
-        ],
-    }
-    summary["delivery_failures"] = delivery_failures(summary["decisions"])
-    summary["seconds"] = round(time.perf_counter() - started, 3)
+
+
+def _out_folder(out_dir: Path | None, name: str) -> Path:
+    """The folder given, or a new one per run under experiments/NAME/monitoring/."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+    if out_dir:
+        target = check_path(out_dir, "out_dir (--out / monitoring out_dir)")
+    else:
+        target = inside("experiments", name, "monitoring", stamp, where="the model name")
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _finished(ctx: MonitorContext, summary: dict[str, Any], alerts: list[Alert]) -> dict[str, Any]:
+    """The summary with its status, alerts and plots, made strict JSON (non-finite numbers
+    replaced, and said where)."""
+    from mlconf.strict_json import finite, replaced_reasons
+
     summary["status"] = worst([a.level for a in alerts])
     summary["alerts"] = [a.to_dict() for a in alerts]
     summary["plots"] = _plots(ctx, summary)
     summary, replaced = finite(summary)
     if replaced:  # e.g. a statistic that overflowed on inputs near 1.7e308
         summary["non_finite"] = replaced_reasons(replaced)
-    write_json(target / SUMMARY_FILE, summary)
+    return summary
+
+
+def _write(target: Path, summary: dict[str, Any]) -> None:
     from mlconf.monitor.report import write_report
+    from mlconf.store.atomic import write_json
 
+    write_json(target / SUMMARY_FILE, summary)
     write_report(target / REPORT_FILE, summary)
-    history.record(
-        registry.engine,
-        {
-            "model_name": name,
-            "model_version": summary["model"]["version"],
-            "source": data.source,
-            "rows": len(data.frame),
-            "share_drifted": summary["drift"]["share_drifted"],
-            "drifted": summary["drift"]["drifted"],
-            "alerts": sum(a.level == "alert" for a in alerts),
-            "warnings": sum(a.level == "warn" for a in alerts),
-            "status": summary["status"],
-            "out_dir": str(target),
-            "summary": {
-                "quality_alerts": sum(a.kind == "quality" for a in alerts),
-                "prediction": (summary.get("prediction_drift") or {}).get("level"),
-            },
+
+
+def _history_row(
+    ctx: MonitorContext, summary: dict[str, Any], alerts: list[Alert]
+) -> dict[str, Any]:
+    """The run's `monitor_runs` row, for `mlconf monitor history`."""
+    return {
+        "model_name": ctx.model_name,
+        "model_version": summary["model"]["version"],
+        "source": ctx.current.source,
+        "rows": len(ctx.current.frame),
+        "share_drifted": summary["drift"]["share_drifted"],
+        "drifted": summary["drift"]["drifted"],
+        "alerts": sum(a.level == "alert" for a in alerts),
+        "warnings": sum(a.level == "warn" for a in alerts),
+        "status": summary["status"],
+        "out_dir": str(ctx.out_dir),
+        "summary": {
+            "quality_alerts": sum(a.kind == "quality" for a in alerts),
+            "prediction": (summary.get("prediction_drift") or {}).get("level"),
         },
-    )
-    return MonitorResult(summary, alerts, target)
-
-
-def _decide(
-    alerts: list[Alert],
-    config: MonitoringConfig,
-    registry: Any,
-    model_ref: str,
-    version: ModelVersion | None,
-) -> list[dict[str, Any]]:
-    """The alert rules and their triggers (notify, retrain, ...); a registered model only."""
-    from mlconf.monitor.rules import evaluate_rules
-    from mlconf.monitor.sections import as_plain
-
-    if version is None:
-        return []
-    return evaluate_rules(alerts, as_plain(config), registry, model_ref)
-
-
-def _action_text(action: dict[str, Any]) -> str:
-    if not action["ok"]:
-        return f"{action['trigger']} failed: {action['error'].splitlines()[0]}"
-    result = action["result"]
-    if action["trigger"] == "retrain" and isinstance(result, dict):
-        return f"retrain: {result.get('decision')} ({result.get('why')})"
-    failed = _failed_sends(action)
-    if failed:
-        return f"{action['trigger']}: " + "; ".join(
-            f"{f['notifier']} failed: {f['error'].splitlines()[0]}" for f in failed
-        )
-    return f"{action['trigger']}: ok"
-
-
-def _failed_sends(action: dict[str, Any]) -> list[dict[str, Any]]:
-    """The notifiers that could not deliver, from a notify-like trigger's result."""
-    result = action.get("result")
-    sent = result.get("sent") if isinstance(result, dict) else None
-    return [s for s in sent or [] if isinstance(s, dict) and not s.get("ok", True)]
-
-
-def delivery_failures(decisions: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Every trigger that failed and every notification that was not delivered (a webhook
-    answering 4xx, or still failing after its retries): {rule, action, error}."""
-    out = []
-    for decision in decisions:
-        for action in decision["actions"]:
-            if not action["ok"]:
-                out.append(
-                    {
-                        "rule": decision["rule"],
-                        "action": action["trigger"],
-                        "error": action["error"],
-                    }
-                )
-            for failed in _failed_sends(action):
-                out.append(
-                    {
-                        "rule": decision["rule"],
-                        "action": f"{action['trigger']} {failed.get('notifier')}",
-                        "error": str(failed.get("error")),
-                    }
-                )
-    return out
+    }
 
 
 def _current(

@@ -17,6 +17,7 @@ from mlconf.errors import MlconfError
 from mlconf.monitor.labels import (
     DEFAULTS,
     Labelled,
+    Skipped,
     labelled,
     read_feedback,
     read_predictions,
@@ -160,18 +161,54 @@ def performance(
     settings: dict[str, Any],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Per-window and overall scores against the baseline; (section, alerts as dicts)."""
-    import pandas as pd
-
     conf = {**DEFAULTS, **settings}
     width = seconds(conf["window"], "monitoring.performance.window")
     higher = greater_is_better(metric)
     frame = labelled_rows.frame
-    out: dict[str, Any] = {
+    out = _section(labelled_rows, metric, higher, base, conf)
+    alerts = _skipped_alerts(labelled_rows.skipped)
+    if len(frame) == 0:
+        out["notes"].append("no labelled predictions yet: send feedback to measure performance")
+        return out, alerts
+    kw = {"task": task, "classes": classes, "positive_class": positive_class}
+    out["overall"] = score_rows(frame, metric, bootstrap=int(conf["bootstrap"]), **kw)
+    out["windows"] = _windows(frame, metric, width, kw, base, higher, conf)
+    judged = [w for w in out["windows"] if w["rows"] >= int(conf["min_rows"])]
+    latest = judged[-1] if judged else None
+    if latest is None:
+        out["notes"].append(
+            f"no window has {conf['min_rows']} labelled rows (monitoring.performance.min_rows): "
+            "shown, not judged"
+        )
+    else:
+        alerts.extend(_latest_alerts(latest, metric, base, higher, conf))
+    if labelled_rows.unknown_ids:
+        alerts.append(
+            _alert(
+                "warn",
+                f"{labelled_rows.unknown_ids} feedback row(s) name unknown prediction "
+                "ids (ignored)",
+                {"unknown_prediction_ids": labelled_rows.unknown_ids},
+            )
+        )
+    out["dropped"] = bool(latest and latest["dropped"])
+    return out, alerts
+
+
+def _section(
+    labelled_rows: Labelled,
+    metric: str,
+    higher: bool,
+    base: dict[str, Any] | None,
+    conf: dict[str, Any],
+) -> dict[str, Any]:
+    """The performance section before scoring: what was read and how much of it fits."""
+    return {
         "metric": metric,
         "greater_is_better": higher,
         "baseline": base,
         "tolerance": conf["tolerance"],
-        "labelled_rows": len(frame),
+        "labelled_rows": len(labelled_rows.frame),
         "feedback_rows": labelled_rows.feedback_rows,
         "unknown_prediction_ids": labelled_rows.unknown_ids,
         "duplicate_feedback": labelled_rows.duplicates,
@@ -183,23 +220,39 @@ def performance(
         "windows": [],
         "overall": None,
     }
-    alerts: list[dict[str, Any]] = []
-    skipped = labelled_rows.skipped
-    if skipped.total:
-        alerts.append(
-            {
-                "kind": "performance",
-                "level": "warn",
-                "message": f"{skipped.total} labelled row(s) do not fit the model and were "
-                f"skipped: {skipped_text(skipped)}; e.g. {skipped.examples[0]['reason']}",
-                "numbers": {"skipped_feedback": skipped.total, "reasons": dict(skipped.reasons)},
-            }
+
+
+def _alert(level: str, message: str, numbers: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "performance", "level": level, "message": message, "numbers": numbers}
+
+
+def _skipped_alerts(skipped: Skipped) -> list[dict[str, Any]]:
+    """A warning when feedback rows did not fit the model (so it is never dropped quietly)."""
+    if not skipped.total:
+        return []
+    return [
+        _alert(
+            "warn",
+            f"{skipped.total} labelled row(s) do not fit the model and were "
+            f"skipped: {skipped_text(skipped)}; e.g. {skipped.examples[0]['reason']}",
+            {"skipped_feedback": skipped.total, "reasons": dict(skipped.reasons)},
         )
-    if len(frame) == 0:
-        out["notes"].append("no labelled predictions yet: send feedback to measure performance")
-        return out, alerts
-    kw = {"task": task, "classes": classes, "positive_class": positive_class}
-    out["overall"] = score_rows(frame, metric, bootstrap=int(conf["bootstrap"]), **kw)
+    ]
+
+
+def _windows(
+    frame: pd.DataFrame,
+    metric: str,
+    width: float,
+    kw: dict[str, Any],
+    base: dict[str, Any] | None,
+    higher: bool,
+    conf: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """The score of each `width`-second window from the first labelled row on."""
+    import pandas as pd
+
+    windows = []
     start = frame["created_at"].min().floor("s")
     bucket = ((frame["created_at"] - start).dt.total_seconds() // width).astype(int)
     for key, rows in frame.groupby(bucket, sort=True):
@@ -211,57 +264,49 @@ def performance(
             **score_rows(rows, metric, **kw),
         }
         window["dropped"] = _dropped(window, base, higher, conf, "value")
-        out["windows"].append(window)
-    judged = [w for w in out["windows"] if w["rows"] >= int(conf["min_rows"])]
-    latest = judged[-1] if judged else None
-    if latest is None:
-        out["notes"].append(
-            f"no window has {conf['min_rows']} labelled rows (monitoring.performance.min_rows): "
-            "shown, not judged"
-        )
-    elif latest["value"] is None:
-        alerts.append(
-            {
-                "kind": "performance",
-                "level": "warn",
-                "message": f"{metric} could not be computed on the {latest['rows']} labelled "
+        windows.append(window)
+    return windows
+
+
+def _latest_alerts(
+    latest: dict[str, Any],
+    metric: str,
+    base: dict[str, Any] | None,
+    higher: bool,
+    conf: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """What the latest judged window says: a warning when its score cannot be computed,
+    an alert when it dropped beyond the validation interval."""
+    if latest["value"] is None:
+        return [
+            _alert(
+                "warn",
+                f"{metric} could not be computed on the {latest['rows']} labelled "
                 f"rows of the window from {latest['start']}: {latest.get('reason')}",
-                "numbers": {"metric": metric, "rows": latest["rows"], "value": None},
-            }
-        )
-    elif latest["dropped"]:
-        limit = _limit(base, higher, float(conf["tolerance"]))
-        alerts.append(
+                {"metric": metric, "rows": latest["rows"], "value": None},
+            )
+        ]
+    if not latest["dropped"]:
+        return []
+    limit = _limit(base, higher, float(conf["tolerance"]))
+    return [
+        _alert(
+            "alert",
+            f"{metric} {'fell' if higher else 'rose'} to {latest['value']:.4g} on "
+            f"{latest['rows']} labelled "
+            f"rows of the window from {latest['start']} (validation "
+            f"{base['value'] if base else float('nan'):.4g}, alert "
+            f"{'below' if higher else 'above'} {limit:.4g})",
             {
-                "kind": "performance",
-                "level": "alert",
-                "message": f"{metric} {'fell' if higher else 'rose'} to {latest['value']:.4g} on "
-                f"{latest['rows']} labelled "
-                f"rows of the window from {latest['start']} (validation "
-                f"{base['value'] if base else float('nan'):.4g}, alert "
-                f"{'below' if higher else 'above'} {limit:.4g})",
-                "numbers": {
-                    "metric": metric,
-                    "value": latest["value"],
-                    "rows": latest["rows"],
-                    "baseline": base,
-                    "limit": limit,
-                    "window_start": latest["start"],
-                },
-            }
+                "metric": metric,
+                "value": latest["value"],
+                "rows": latest["rows"],
+                "baseline": base,
+                "limit": limit,
+                "window_start": latest["start"],
+            },
         )
-    if labelled_rows.unknown_ids:
-        alerts.append(
-            {
-                "kind": "performance",
-                "level": "warn",
-                "message": f"{labelled_rows.unknown_ids} feedback row(s) name unknown prediction "
-                "ids (ignored)",
-                "numbers": {"unknown_prediction_ids": labelled_rows.unknown_ids},
-            }
-        )
-    out["dropped"] = bool(latest and latest["dropped"])
-    return out, alerts
+    ]
 
 
 def _limit(base: dict[str, Any] | None, higher: bool, tolerance: float) -> float:

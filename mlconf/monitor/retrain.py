@@ -18,18 +18,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-import tempfile
 import uuid
-from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
 from mlconf.monitor.loop_settings import RetrainSettings
-from mlconf.monitor.performance import greater_is_better, labelled, score_rows, seconds
+from mlconf.monitor.performance import greater_is_better, score_rows
+from mlconf.monitor.retrain_rows import aligned, feedback_rows, holdout_size, mix, reference_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,87 +40,6 @@ if TYPE_CHECKING:
 
 DEFAULTS: dict[str, Any] = asdict(RetrainSettings())
 ACTION = "retrain"
-
-
-def reference_frame(conf: TrainConfig, console: Console) -> pd.DataFrame:
-    """The champion's training rows, read again through the `load` stage."""
-    from mlconf.stages.context import RunContext
-    from mlconf.stages.load import load
-    from mlconf.store.runs import RunRecord
-
-    with tempfile.TemporaryDirectory(prefix="mlconf-reference-") as folder:
-        record = RunRecord(run_dir=Path(folder), experiment=conf.experiment_name, seed=conf.seed)
-        ctx = RunContext(conf=conf, run_dir=Path(folder), record=record, console=console)
-        load(ctx)
-        frame: pd.DataFrame = ctx["frame"]
-    return frame
-
-
-def feedback_rows(
-    registry: ModelRegistry, champion: ModelVersion, window: str, now: datetime
-) -> pd.DataFrame:
-    """Labelled predictions of the model (any version) newer than `window`, oldest first;
-    the inputs as columns, the outcome under the target's name."""
-    import pandas as pd
-
-    schema = champion.schema
-    since = now - timedelta(seconds=seconds(window, "monitoring.retrain.window"))
-    found = labelled(
-        registry.engine,
-        champion.name,
-        task=str(schema.get("task")),
-        classes=list(schema.get("classes") or []),
-        since=since,
-    ).frame.sort_values("created_at", kind="stable")
-    inputs = pd.DataFrame(found["inputs"].tolist(), index=found.index)
-    inputs[str(schema.get("target"))] = found["outcome"].to_numpy()
-    inputs["__prediction_id"] = found["prediction_id"].to_numpy()
-    inputs["__created_at"] = found["created_at"].to_numpy()
-    return inputs.reset_index(drop=True)
-
-
-def _holdout_size(n: int, conf: dict[str, Any]) -> int:
-    share = float(conf["holdout"])
-    size = round(n * share) if share < 1 else int(share)
-    return min(n - 1, max(size, int(conf["min_holdout"]))) if n > 1 else 0
-
-
-def mix(
-    reference: pd.DataFrame, feedback: pd.DataFrame, share: float | None, seed: int
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Reference (sampled down so feedback is `share` of the rows) plus feedback."""
-    import pandas as pd
-
-    keep = len(reference)
-    if share is not None and len(feedback):
-        if not 0 < float(share) < 1:
-            raise MlconfError(
-                f"feedback_share must be between 0 and 1 (exclusive), got {share}",
-                where="config key monitoring.retrain.feedback_share",
-                fix="use e.g. 0.3, or null to keep every reference and feedback row",
-            )
-        keep = min(keep, round(len(feedback) * (1 - float(share)) / float(share)))
-    sample = reference.sample(n=keep, random_state=seed) if keep < len(reference) else reference
-    combined = pd.concat([sample, feedback[list(reference.columns)]], ignore_index=True)
-    return combined, {"reference_rows": len(sample), "feedback_rows": len(feedback)}
-
-
-def _align(feedback: pd.DataFrame, reference: pd.DataFrame, conf: TrainConfig) -> pd.DataFrame:
-    """Feedback with the reference's columns and dtypes; id columns made up when not logged."""
-    import pandas as pd
-
-    out = feedback.copy()
-    for column in conf.data.id_columns:
-        if column not in out.columns:
-            out[column] = "feedback-" + out["__prediction_id"].astype(str)
-    missing = [c for c in reference.columns if c not in out.columns]
-    for column in missing:  # a column the model does not use (dropped later in the run)
-        out[column] = pd.NA
-    for column in reference.columns:
-        # left as logged when it does not convert; the training run's validation reports it
-        with contextlib.suppress(TypeError, ValueError):
-            out[column] = out[column].astype(reference[column].dtype)
-    return out
 
 
 def _training_config(
@@ -215,6 +133,31 @@ def _fairness(
     )
 
 
+@dataclass
+class RetrainAudit:
+    """What the steps of one retrain share: the champion, the settings, and the details that
+    reach the audit table however the loop ends (skipped, failed, kept or promoted)."""
+
+    registry: ModelRegistry
+    champion: ModelVersion
+    settings: dict[str, Any]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def decide(self, decision: str, why: str, to_version: int | None = None) -> dict[str, Any]:
+        """Write the decision to the audit table; return the details behind it."""
+        self.details.update({"decision": decision, "why": why})
+        self.registry.record(
+            self.champion.name,
+            ACTION,
+            self.details,
+            from_version=self.champion.version,
+            to_version=to_version,
+            alias=self.settings["alias"] if decision == "promoted" else None,
+            actor=self.settings["actor"],
+        )
+        return dict(self.details)
+
+
 def retrain(
     model_ref: str,
     *,
@@ -225,12 +168,40 @@ def retrain(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Run the retrain loop once; return the decision (also written to the audit table)."""
-    from omegaconf import DictConfig, OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
+    conf_r = _settings(settings)
+    console = console or _quiet_console()
+    now = now or datetime.now(UTC)
+    audit = _start(model_ref, registry, conf_r, reason)
+    feedback = feedback_rows(registry, audit.champion, str(conf_r["window"]), now)
+    size = holdout_size(len(feedback), conf_r)
+    if size < int(conf_r["min_holdout"]) or len(feedback) - size < 1:
+        audit.details["labelled_rows"] = len(feedback)
+        return audit.decide(
+            "skipped",
+            f"{len(feedback)} labelled row(s) in the last {conf_r['window']}: need more than "
+            f"{conf_r['min_holdout']} (min_holdout) to hold out and some to train on",
+        )
+    config_file = audit.champion.run_dir / "config.yaml"
+    cfg = _champion_config(config_file)
+    if cfg is None:
+        return audit.decide(
+            "skipped", f"the champion's run config {config_file} is gone or not a mapping"
+        )
+    conf = _typed_config(cfg, config_file, audit)
+    holdout, new_rows = feedback.iloc[len(feedback) - size :], feedback.iloc[: len(feedback) - size]
+    combined, dropped = _training_rows(conf, new_rows, audit, console)
+    audit.details["holdout_rows"] = len(holdout)
+    audit.details["holdout_from"] = str(holdout["__created_at"].min())
+    registered = _train_challenger(cfg, combined, dropped, audit, console, now)
+    if not registered:
+        return audit.decide(
+            "kept", "the challenger did not meet the success criteria (not registered)"
+        )
+    return _judge(conf, holdout, registry.resolve(registered["ref"]), audit)
 
-    from mlconf.runner import run, typed
-    from mlconf.store.atomic import write_with
 
+def _settings(settings: dict[str, Any] | None) -> dict[str, Any]:
+    """The retrain settings over their defaults; an unknown key is a user error."""
     conf_r = {**DEFAULTS, **(settings or {})}
     unknown = sorted(set(conf_r) - set(DEFAULTS))
     if unknown:
@@ -239,13 +210,22 @@ def retrain(
             where="config key monitoring.retrain",
             fix=f"use: {', '.join(DEFAULTS)}",
         )
-    if console is None:
-        import io
+    return conf_r
 
-        from rich.console import Console
 
-        console = Console(file=io.StringIO(), width=200)
-    now = now or datetime.now(UTC)
+def _quiet_console() -> Console:
+    """The training run's progress goes nowhere unless the caller gives a console."""
+    import io
+
+    from rich.console import Console
+
+    return Console(file=io.StringIO(), width=200)
+
+
+def _start(
+    model_ref: str, registry: ModelRegistry, conf_r: dict[str, Any], reason: str
+) -> RetrainAudit:
+    """The champion (NAME means NAME@alias) and the details every decision records."""
     plain = "@" not in model_ref and ":" not in model_ref
     champion = registry.resolve(f"{model_ref}@{conf_r['alias']}" if plain else model_ref)
     details: dict[str, Any] = {
@@ -254,56 +234,70 @@ def retrain(
         "champion_run": str(champion.run_dir),
         "settings": {k: conf_r[k] for k in ("window", "holdout", "feedback_share", "margin")},
     }
+    return RetrainAudit(registry, champion, conf_r, details)
 
-    def decide(decision: str, why: str, to_version: int | None = None) -> dict[str, Any]:
-        details.update({"decision": decision, "why": why})
-        registry.record(
-            champion.name,
-            ACTION,
-            details,
-            from_version=champion.version,
-            to_version=to_version,
-            alias=conf_r["alias"] if decision == "promoted" else None,
-            actor=conf_r["actor"],
-        )
-        return dict(details)
 
-    feedback = feedback_rows(registry, champion, str(conf_r["window"]), now)
-    size = _holdout_size(len(feedback), conf_r)
-    if size < int(conf_r["min_holdout"]) or len(feedback) - size < 1:
-        details["labelled_rows"] = len(feedback)
-        return decide(
-            "skipped",
-            f"{len(feedback)} labelled row(s) in the last {conf_r['window']}: need more than "
-            f"{conf_r['min_holdout']} (min_holdout) to hold out and some to train on",
-        )
-    config_file = champion.run_dir / "config.yaml"
+def _champion_config(config_file: Path) -> DictConfig | None:
+    """The champion run's config.yaml; None when it is gone or not a mapping."""
+    from omegaconf import DictConfig, OmegaConf
+
     cfg = OmegaConf.load(config_file) if config_file.is_file() else None
-    if not isinstance(cfg, DictConfig):
-        return decide(
-            "skipped", f"the champion's run config {config_file} is gone or not a mapping"
-        )
+    return cfg if isinstance(cfg, DictConfig) else None
+
+
+def _typed_config(cfg: DictConfig, config_file: Path, audit: RetrainAudit) -> TrainConfig:
+    """The champion's config checked as a training config; a broken one is a recorded
+    failure, and an error for the caller (the run folder must be restored)."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    from mlconf.runner import typed
+
     try:
-        conf = typed(cfg)
+        return typed(cfg)
     except (MlconfError, OmegaConfBaseException) as exc:
         why = f"the champion's run config {config_file} is not valid: {exc}".splitlines()[0]
-        decide("failed", why)
+        audit.decide("failed", why)
         raise MlconfError(why, fix="restore the run folder of the champion") from exc
-    holdout, new_rows = feedback.iloc[len(feedback) - size :], feedback.iloc[: len(feedback) - size]
+
+
+def _training_rows(
+    conf: TrainConfig, new_rows: pd.DataFrame, audit: RetrainAudit, console: Console
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The reference mixed with the new feedback rows, and the columns the champion's
+    privacy policy drops from them."""
     from mlconf.privacy.policy import model_policy
     from mlconf.store.model_registry import open_model
 
+    champion, registry = audit.champion, audit.registry
     # The training rows are read again raw: the champion's privacy policy applies before
     # they are written beside the run (logged feedback inputs are already protected, and
     # hashing is idempotent, so the retraining pipeline sees one form of each value).
     policy = model_policy(open_model(champion.ref, registry.url)[0])
     reference = policy.rows(reference_frame(conf, console))
     combined, counts = mix(
-        reference, _align(new_rows, reference, conf), conf_r["feedback_share"], int(conf_r["seed"])
+        reference,
+        aligned(new_rows, reference, conf),
+        audit.settings["feedback_share"],
+        int(audit.settings["seed"]),
     )
-    details.update(counts)
-    details["holdout_rows"] = len(holdout)
-    details["holdout_from"] = str(holdout["__created_at"].min())
+    audit.details.update(counts)
+    return combined, policy.drop
+
+
+def _train_challenger(
+    cfg: DictConfig,
+    combined: pd.DataFrame,
+    dropped: tuple[str, ...],
+    audit: RetrainAudit,
+    console: Console,
+    now: datetime,
+) -> dict[str, Any] | None:
+    """Write the rows beside a new run folder and run the champion's pipeline on them;
+    the registered challenger's entry, or None when the run did not register one."""
+    from mlconf.runner import run
+    from mlconf.store.atomic import write_with
+
+    conf_r, champion = audit.settings, audit.champion
     stamp = now.strftime("%Y%m%d-%H%M%S")
     runs_dir = Path(conf_r["runs_dir"]) if conf_r["runs_dir"] else champion.run_dir.parent
     # A second retrain within the same second must not reuse (and overwrite) the folder of
@@ -312,28 +306,31 @@ def retrain(
     data_file = run_dir / "retrain_data.parquet"
     run_dir.mkdir(parents=True, exist_ok=False)
     write_with(data_file, lambda p: combined.to_parquet(p, index=False))
-    details["run_dir"] = str(run_dir)
+    audit.details["run_dir"] = str(run_dir)
+    new_cfg = _training_config(
+        cfg, data_file, champion, audit.registry, conf_r["challenger_alias"], dropped
+    )
     try:
-        result = run(
-            _training_config(
-                cfg, data_file, champion, registry, conf_r["challenger_alias"], policy.drop
-            ),
-            run_dir=run_dir,
-            console=console,
-        )
+        result = run(new_cfg, run_dir=run_dir, console=console)
     except MlconfError as exc:
-        decide("failed", f"the retraining run failed: {exc.what}")
+        audit.decide("failed", f"the retraining run failed: {exc.what}")
         raise
-    registered = result.record.counts.get("registered")
-    if not registered:
-        return decide("kept", "the challenger did not meet the success criteria (not registered)")
-    challenger = registry.resolve(registered["ref"])
+    registered: dict[str, Any] | None = result.record.counts.get("registered")
+    return registered
+
+
+def _judge(
+    conf: TrainConfig, holdout: pd.DataFrame, challenger: ModelVersion, audit: RetrainAudit
+) -> dict[str, Any]:
+    """Both models on the holdout: promote the challenger only when it is better by more
+    than the margin and fair enough; record the decision either way."""
+    details, champion, conf_r = audit.details, audit.champion, audit.settings
     details["challenger"] = challenger.version
     details["challenger_parent"] = challenger.parent_version
     metric = str(champion.metrics.get("primary_metric") or conf.problem.primary_metric)
     higher = greater_is_better(metric)
-    champ_score, _ = _score(champion.ref, registry, holdout, metric, champion)
-    chal_score, chal_pred = _score(challenger.ref, registry, holdout, metric, champion)
+    champ_score, _ = _score(champion.ref, audit.registry, holdout, metric, champion)
+    chal_score, chal_pred = _score(challenger.ref, audit.registry, holdout, metric, champion)
     details.update(
         {"metric": metric, "greater_is_better": higher, "champion_score": champ_score}
         | {"challenger_score": chal_score}
@@ -346,29 +343,33 @@ def retrain(
     better = not math.isnan(gain) and gain > float(conf_r["margin"])
     fair = fairness.get("passed") is not False or not conf_r["require_fairness"]
     if not better:
-        return decide(
+        return audit.decide(
             "kept",
             f"challenger {metric} {_fmt(a)} vs champion {_fmt(b)}: not better by more than "
             f"the margin {conf_r['margin']}",
             challenger.version,
         )
     if not fair:
-        return decide(
+        return audit.decide(
             "kept", "challenger is better but fails the fairness limits", challenger.version
         )
-    registry.promote(champion.name, challenger.version, conf_r["alias"], actor=conf_r["actor"])
-    if fairness.get("passed"):
-        fair_text = "passes the fairness limits"
-    elif not fairness.get("configured"):
-        fair_text = "no fairness limits configured"
-    else:
-        fair_text = f"fairness not judged ({fairness.get('note') or 'groups too small'})"
-    return decide(
+    audit.registry.promote(
+        champion.name, challenger.version, conf_r["alias"], actor=conf_r["actor"]
+    )
+    return audit.decide(
         "promoted",
         f"challenger {metric} {_fmt(a)} vs champion {_fmt(b)}: better by {gain:.4g} "
-        f"(> margin {conf_r['margin']}); {fair_text}",
+        f"(> margin {conf_r['margin']}); {_fairness_text(fairness)}",
         challenger.version,
     )
+
+
+def _fairness_text(fairness: dict[str, Any]) -> str:
+    if fairness.get("passed"):
+        return "passes the fairness limits"
+    if not fairness.get("configured"):
+        return "no fairness limits configured"
+    return f"fairness not judged ({fairness.get('note') or 'groups too small'})"
 
 
 def _fmt(x: float | None) -> str:
