@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from mlconf.errors import MlconfError
+from mlconf.ml.target import TrainingData
 from mlconf.store.atomic import write_with
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mlconf.config import TrainConfig
-    from mlconf.ml.training import TrainingData
     from mlconf.privacy.policy import PrivacyPolicy
     from mlconf.store.runs import RunRecord
 
@@ -90,7 +90,7 @@ class RunState:
 
     frame = Produced["pd.DataFrame"]()
     parts = Produced["dict[str, pd.DataFrame]"]()
-    training = Produced["TrainingData"]()
+    training = Produced[TrainingData]()
     pipeline = Produced[Any]()
     baseline = Produced[Any]()
     model_dir = Produced[Path]()

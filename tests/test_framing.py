@@ -393,7 +393,7 @@ def stage_context(tmp_path: Path, validation_labels: list[str]) -> Any:
     from helpers import compose_train, quiet_console
     from sklearn.linear_model import LogisticRegression
 
-    from mlconf.ml.training import TrainingData
+    from mlconf.ml.target import TrainingData
     from mlconf.run_state import RunState
     from mlconf.runner import typed
     from mlconf.store.runs import RunRecord

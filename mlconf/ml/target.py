@@ -1,4 +1,5 @@
-"""The target as the model sees it: class order, class codes, and the rows it can score."""
+"""The target as the model sees it: class order, class codes, the rows it can score, and the
+training matrices."""
 
 from __future__ import annotations
 
@@ -61,3 +62,17 @@ class Target:
             return frame, frame[self.column].to_numpy(dtype=float)
         frame = frame[known]
         return frame, encode(frame[self.column], list(self.classes))
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The training part as the model sees it: feature columns, classes, x and encoded y.
+
+    Made once after the split, so model selection, tuning and training fit on the same
+    matrices (the Dask engine makes it from its seeded sample).
+    """
+
+    columns: list[str]
+    classes: list[str]
+    x: pd.DataFrame
+    y: np.ndarray

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
 from mlconf.ml.features import feature_columns
-from mlconf.ml.target import Target, class_order, encode
+from mlconf.ml.target import Target, TrainingData, class_order, encode
 from mlconf.pipeline import build_pipeline
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
     from mlconf.config import ModelConfig, TrainConfig
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """The training part as the model sees it: feature columns, classes, x and encoded y.
-
-    Made once after the split, so model selection, tuning and training fit on the same
-    matrices (the Dask engine makes it from its seeded sample).
-    """
-
-    columns: list[str]
-    classes: list[str]
-    x: pd.DataFrame
-    y: np.ndarray
 
 
 def training_data(
