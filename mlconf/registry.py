@@ -265,6 +265,14 @@ def get(kind: str, name: str) -> Component:
     return REGISTRY.get(kind, name)
 
 
+def require(kind: str, name: str, key: str) -> Component:
+    """The component a config key names; an unknown name fails naming the key."""
+    try:
+        return REGISTRY.get(kind, name)
+    except MlconfError as exc:
+        raise MlconfError(exc.what, where=f"config key {key}", fix=exc.fix) from exc
+
+
 def build(kind: str, name: str, **params: Any) -> Any:
     """Call a component's factory, turning a wrong parameter into a clear config error."""
     component = REGISTRY.get(kind, name)

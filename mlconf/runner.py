@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
-from mlconf.config import ModelConfig, TrainConfig
+from mlconf.config import TrainConfig
 from mlconf.errors import MlconfError, did_you_mean
-from mlconf.framing import check_problem
 from mlconf.names import check_name
 from mlconf.registry import REGISTRY
+from mlconf.run_state import RunState, Stage
 from mlconf.scale.cluster import cluster_client
 from mlconf.secrets import mask_text, secrets_in
-from mlconf.stages.context import RunContext
 from mlconf.store.atomic import write_text
 from mlconf.store.runs import RunRecord
 
@@ -60,82 +59,31 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
     return obj
 
 
-def check_names(conf: TrainConfig) -> None:
-    """Fail on any unknown component name before reading a single row."""
+def stage_table(conf: TrainConfig) -> dict[str, Stage]:
+    """The stages of `conf.data.engine`: the pandas stages, or the Dask engine's partitioned
+    stages with the pandas ones run on a sample where a stage needs a whole frame."""
     from mlconf.stages import STAGES
 
-    wanted: list[tuple[str, str, str]] = [
-        ("model", conf.model.name, "model.name"),
-        ("splitter", conf.split.method, "split.method"),
-    ]
-    wanted += [("source", s.kind, f"data.sources.{n}.kind") for n, s in conf.data.sources.items()]
-    for set_name, cs in conf.features.column_sets.items():
-        wanted += [
-            ("transform", step.name, f"features.column_sets.{set_name}.steps[{i}].name")
-            for i, step in enumerate(cs.steps)
-        ]
-    if conf.features.selection is not None:
-        wanted.append(("selector", conf.features.selection.name, "features.selection.name"))
-    if conf.features.interactions is not None:
-        wanted.append(("transform", conf.features.interactions.name, "features.interactions.name"))
-    for column, rules in conf.schema.columns.items():
-        wanted += [
-            ("check", c.name, f"schema.columns.{column}.checks[{i}].name")
-            for i, c in enumerate(rules.checks)
-        ]
-    task = conf.problem.task
-    wanted += [("metric", m, f"metrics.{task}") for m in getattr(conf.metrics, task, [])]
-    wanted.append(("metric", conf.problem.primary_metric, "problem.primary_metric"))
-    for kind, name, key in wanted:
-        try:
-            REGISTRY.get(kind, name)
-        except MlconfError as exc:
-            raise MlconfError(exc.what, where=f"config key {key}", fix=exc.fix) from exc
-    from mlconf.pipeline import make_model
-    from mlconf.stages.select import candidate_models
+    if conf.data.engine != "pandas" or conf.model.params.get("external_memory"):
+        from mlconf.scale.engine import engine_stages
 
-    # Unknown models or misspelled params fail here, before any data is read.
-    make_model(conf.model, conf.problem.task)
-    for candidate in candidate_models(list(conf.model_selection.candidates)):
-        make_model(candidate, conf.problem.task)
-    if conf.search.space:
-        from mlconf.stages.tune import tuned_model
-        from mlconf.tuning.space import parse_space
+        return engine_stages(conf, STAGES)
+    return STAGES
 
-        parse_space(dict(conf.search.space))
-        make_model(ModelConfig(name=tuned_model(conf)), conf.problem.task)
-        if conf.tune.storage:
-            from mlconf.stages.tune import configured_study
 
-            configured_study(conf, tuned_model(conf))
-    _check_cluster(conf)
+def preflight(conf: TrainConfig) -> dict[str, Stage]:
+    """Check every stage before a single row is read; the stage table to run."""
+    table = stage_table(conf)
     for stage in conf.stages:
-        if stage not in STAGES:
+        if stage not in table:
             raise MlconfError(
-                f"unknown stage '{stage}'.{did_you_mean(stage, STAGES)}",
+                f"unknown stage '{stage}'.{did_you_mean(stage, table)}",
                 where="config key stages",
-                fix=f"use stages from: {', '.join(STAGES)}",
+                fix=f"use stages from: {', '.join(table)}",
             )
-
-
-def _check_cluster(conf: TrainConfig) -> None:
-    """A model that trains on a Dask cluster (registered with needs_cluster) needs one."""
-    from mlconf.scale.cluster import configured
-    from mlconf.stages.select import candidate_models
-
-    names = [conf.model.name, *(c.name for c in candidate_models(conf.model_selection.candidates))]
-    if conf.search.space:
-        from mlconf.stages.tune import tuned_model
-
-        names.append(tuned_model(conf))
-    needing = sorted({n for n in names if REGISTRY.get("model", n).meta.get("needs_cluster")})
-    if needing and not configured(conf.cluster):
-        raise MlconfError(
-            f"model {', '.join(needing)} trains on a Dask cluster, but none is configured",
-            where="config key cluster",
-            fix="add cluster=local (starts a local cluster for the run) or "
-            "cluster.address=tcp://host:port (an existing one)",
-        )
+    for checked in table.values():
+        checked.check(conf)
+    return table
 
 
 def _mask_hydra_files(folder: Path, secrets: list[str]) -> None:
@@ -156,8 +104,6 @@ def run(
     """Execute the configured stages; the run folder records everything, even on failure."""
     from rich.console import Console
 
-    from mlconf.stages import STAGES
-
     console = console or Console(stderr=True)
     conf = typed(cfg)
     if conf.problem.task not in ("classification", "regression"):
@@ -170,8 +116,7 @@ def run(
     check_name(conf.experiment_name, "config key experiment_name", kind="experiment name")
     model_name = conf.deploy.model_name
     check_name(model_name, "config key deploy.model_name", kind="model name", forbidden="@:")
-    check_names(conf)
-    check_problem(conf.problem)
+    stages = preflight(conf)
     folder = Path(run_dir) if run_dir is not None else _hydra_run_dir()
     folder.mkdir(parents=True, exist_ok=True)
     secrets = secrets_in(conf)
@@ -183,13 +128,8 @@ def run(
         run_dir=folder, experiment=conf.experiment_name, seed=conf.seed, secrets=secrets
     )
     record.save()
-    ctx = RunContext(conf=conf, run_dir=folder, record=record, console=console)
-    stages = STAGES
+    ctx = RunState(conf=conf, run_dir=folder, record=record, console=console)
     try:
-        if conf.data.engine != "pandas" or conf.model.params.get("external_memory"):
-            from mlconf.scale.engine import engine_stages
-
-            stages = engine_stages(conf)
         # A local cluster and what stages open live as long as the stages run, and are
         # closed even when one fails.
         with cluster_client(conf.cluster, console), ctx.resources:
@@ -204,8 +144,8 @@ def run(
     return RunResult(
         run_dir=folder,
         record=record,
-        metrics=ctx.items.get("metrics", {}),
-        model_dir=ctx.items.get("model_dir"),
+        metrics=ctx.metrics,
+        model_dir=ctx.model_dir if RunState.model_dir.made(ctx) else None,
     )
 
 

@@ -21,7 +21,7 @@ import mlconf.paths
 from mlconf.config import TrainConfig, store_schemas
 from mlconf.errors import MlconfError
 from mlconf.preflight import open_free_form
-from mlconf.runner import check_names, typed
+from mlconf.runner import preflight, typed
 
 CONF = mlconf.paths.conf_dir()
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
@@ -54,7 +54,7 @@ def test_the_shipped_groups_are_all_there() -> None:
 def test_default_config_composes_and_checks() -> None:
     conf = typed(compose_train([]))
     assert isinstance(conf, TrainConfig)
-    check_names(conf)
+    preflight(conf)
     assert conf.experiment_name == "breast_cancer"
     assert conf.model.name == "xgboost"
     assert conf.problem.task == "classification"
@@ -81,7 +81,7 @@ def test_default_config_composes_and_checks() -> None:
 def test_every_experiment_preset_composes(experiment: str) -> None:
     cfg = compose_train([f"experiment={experiment}"])
     conf = typed(cfg)
-    check_names(conf)
+    preflight(conf)
     assert conf.experiment_name == experiment
     assert conf.data.name == experiment
     assert conf.data.sources, "a preset must name at least one source"
@@ -128,7 +128,7 @@ def test_every_command_composes_every_option_of_every_group(command: str) -> Non
 @pytest.mark.parametrize(("group", "option"), list(_every_group_option()))
 def test_every_option_of_every_group_composes(group: str, option: str) -> None:
     conf = typed(compose_train(overrides_for(group, option)))
-    check_names(conf)
+    preflight(conf)
     if group == "model":
         assert conf.model.name == option
     if group == "split":

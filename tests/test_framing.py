@@ -393,8 +393,9 @@ def stage_context(tmp_path: Path, validation_labels: list[str]) -> Any:
     from helpers import compose_train, quiet_console
     from sklearn.linear_model import LogisticRegression
 
+    from mlconf.ml.target import TrainingData
+    from mlconf.run_state import RunState
     from mlconf.runner import typed
-    from mlconf.stages.context import RunContext
     from mlconf.store.runs import RunRecord
 
     conf = typed(compose_train([*FAST, "problem.threshold.optimize=cost"]))
@@ -404,30 +405,31 @@ def stage_context(tmp_path: Path, validation_labels: list[str]) -> Any:
     validation = pd.DataFrame(
         {"x": rng.normal(size=len(validation_labels)), "y": validation_labels}
     )
-    ctx = RunContext(
+    ctx = RunState(
         conf=conf,
         run_dir=tmp_path,
         record=RunRecord(run_dir=tmp_path, experiment="t", seed=0),
         console=quiet_console(),
     )
-    ctx["parts"] = {"train": train, "validation": validation, "test": validation}
-    ctx["columns"], ctx["classes"] = ["x"], ["a", "b"]
-    ctx["pipeline"] = LogisticRegression().fit(train[["x"]], (train["y"] == "b").astype(int))
+    ctx.parts = {"train": train, "validation": validation, "test": validation}
+    y = (train["y"] == "b").astype(int).to_numpy()
+    ctx.training = TrainingData(columns=["x"], classes=["a", "b"], x=train[["x"]], y=y)
+    ctx.pipeline = LogisticRegression().fit(train[["x"]], (train["y"] == "b").astype(int))
     return ctx
 
 
 def test_single_class_validation_in_a_run_warns_and_keeps_half(tmp_path: Path) -> None:
-    from mlconf.stages.threshold import choose
+    from mlconf.stages.train import choose_threshold as choose
 
     ctx = stage_context(tmp_path, ["a"] * 6)
     choose(ctx)
-    assert threshold_of(ctx["pipeline"]) == 0.5
-    assert ctx["threshold"].method == "fallback"
+    assert threshold_of(ctx.pipeline) == 0.5
+    assert ctx.threshold.method == "fallback"
     assert any("all negative" in w for w in ctx.record.warnings)
 
 
 def test_empty_validation_part_is_an_error(tmp_path: Path) -> None:
-    from mlconf.stages.threshold import choose
+    from mlconf.stages.train import choose_threshold as choose
 
     ctx = stage_context(tmp_path, [])
     with pytest.raises(MlconfError) as err:

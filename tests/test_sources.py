@@ -16,8 +16,8 @@ from helpers import csv_data, quiet_console, run_train
 from mlconf.components.sources import csv, parquet, sql
 from mlconf.config import DataConfig, ModelConfig, ProblemConfig, SourceConfig, TrainConfig
 from mlconf.errors import MlconfError
+from mlconf.run_state import RunState
 from mlconf.runner import run
-from mlconf.stages.context import RunContext
 from mlconf.stages.load import load
 from mlconf.store.runs import RunRecord
 
@@ -241,10 +241,10 @@ def multi_source_config(tmp_path: Path, customers: pd.DataFrame, shop_db: Path) 
     )
 
 
-def context_for(conf: TrainConfig, run_dir: Path) -> RunContext:
+def context_for(conf: TrainConfig, run_dir: Path) -> RunState:
     run_dir.mkdir(parents=True, exist_ok=True)
     record = RunRecord(run_dir=run_dir, experiment=conf.experiment_name, seed=conf.seed)
-    return RunContext(conf=conf, run_dir=run_dir, record=record, console=quiet_console())
+    return RunState(conf=conf, run_dir=run_dir, record=record, console=quiet_console())
 
 
 def test_several_sources_join_on_keys(
@@ -253,7 +253,7 @@ def test_several_sources_join_on_keys(
     conf = multi_source_config(tmp_path, customers, shop_db)
     ctx = context_for(conf, tmp_path / "run")
     load(ctx)
-    frame = ctx["frame"]
+    frame = ctx.frame
     assert len(frame) == len(customers)
     assert set(frame.columns) == {"customer_id", "age", "churned", "tenure", "n_orders", "spend"}
     by_id = frame.set_index("customer_id")

@@ -23,15 +23,15 @@ if TYPE_CHECKING:
 def reference_frame(conf: TrainConfig, console: Console) -> pd.DataFrame:
     """The champion's training rows, read again through the `load` stage (so the sources,
     joins and dropped columns are the champion's): the monitor's only use of a stage."""
-    from mlconf.stages.context import RunContext
+    from mlconf.run_state import RunState
     from mlconf.stages.load import load
     from mlconf.store.runs import RunRecord
 
     with tempfile.TemporaryDirectory(prefix="mlconf-reference-") as folder:
         record = RunRecord(run_dir=Path(folder), experiment=conf.experiment_name, seed=conf.seed)
-        ctx = RunContext(conf=conf, run_dir=Path(folder), record=record, console=console)
+        ctx = RunState(conf=conf, run_dir=Path(folder), record=record, console=console)
         load(ctx)
-        frame: pd.DataFrame = ctx["frame"]
+        frame: pd.DataFrame = ctx.frame
     return frame
 
 

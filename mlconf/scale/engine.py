@@ -10,7 +10,7 @@ seeded sample of `data.sample_rows` valid rows, and say so.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlconf.config import TrainConfig
+    from mlconf.run_state import RunState, Stage
     from mlconf.scale.partitioned import ScaleState
-    from mlconf.stages.context import RunContext
 
 ENGINES = ("pandas", "dask")
 SAMPLED = ("privacy", "explore", "select", "tune", "explain", "fairness")
@@ -99,35 +99,39 @@ def check_engine(conf: TrainConfig) -> None:
             )
 
 
-def engine_stages(conf: TrainConfig) -> dict[str, Callable[[RunContext], None]]:
-    """The stage table for `conf.data.engine`, after checking the combination."""
-    from mlconf.stages import STAGES
+def engine_stages(conf: TrainConfig, in_memory: Mapping[str, Stage]) -> dict[str, Stage]:
+    """The stage table for `conf.data.engine`, after checking the combination: the dask
+    stages, and the in-memory (pandas) ones run on a sample where a stage needs a frame.
+    Every stage keeps its in-memory check: the config means the same on both engines."""
+    from mlconf.run_state import Stage
 
     check_engine(conf)
     if conf.data.engine == "pandas":
-        return STAGES
-    stages = {name: _on_sample(name, STAGES[name]) for name in STAGES}
-    stages.update(
-        load=load,
-        validate=validate,
-        prepare=prepare,
-        split=split,
-        train=train,
-        evaluate=evaluate,
-    )
-    return stages
+        return dict(in_memory)
+    own: dict[str, Callable[[RunState], None]] = {
+        "load": load,
+        "validate": validate,
+        "prepare": prepare,
+        "split": split,
+        "train": train,
+        "evaluate": evaluate,
+    }
+    return {
+        name: Stage(own.get(name) or _on_sample(name, stage.run), stage.check)
+        for name, stage in in_memory.items()
+    }
 
 
-def _state(ctx: RunContext) -> ScaleState:
-    state: ScaleState = ctx["scale"]
+def _state(ctx: RunState) -> ScaleState:
+    state: ScaleState = ctx.partitions
     return state
 
 
-def _on_sample(name: str, stage: Callable[[RunContext], None]) -> Callable[[RunContext], None]:
+def _on_sample(name: str, stage: Callable[[RunState], None]) -> Callable[[RunState], None]:
     if name not in SAMPLED:
         return stage
 
-    def sampled(ctx: RunContext) -> None:
+    def sampled(ctx: RunState) -> None:
         state = _state(ctx)
         conf = ctx.conf
         idle = (name == "select" and not conf.model_selection.candidates) or (
@@ -135,7 +139,7 @@ def _on_sample(name: str, stage: Callable[[RunContext], None]) -> Callable[[RunC
         )
         if not idle:
             ctx.console.print(
-                f"  {name}: on a seeded sample of {len(ctx['frame']):,} of {state.sample_of:,} "
+                f"  {name}: on a seeded sample of {len(ctx.frame):,} of {state.sample_of:,} "
                 "valid rows (data.sample_rows)"
             )
         stage(ctx)
@@ -148,7 +152,7 @@ def _on_sample(name: str, stage: Callable[[RunContext], None]) -> Callable[[RunC
 # --- the partitioned stages ---------------------------------------------------------------
 
 
-def load(ctx: RunContext) -> None:
+def load(ctx: RunState) -> None:
     from mlconf.scale.lazy import fingerprint, open_table
     from mlconf.scale.partitioned import QuarantineStream, ScaleState
 
@@ -191,7 +195,7 @@ def load(ctx: RunContext) -> None:
     # of the run that is removed when the run's context is released.
     work = tempfile.TemporaryDirectory(prefix=".scale-", dir=ctx.run_dir)
     ctx.resources.callback(work.cleanup)
-    ctx["scale"] = ScaleState(
+    ctx.partitions = ScaleState(
         table=table,
         work=Path(work.name),
         quarantine=QuarantineStream(ctx.run_dir, Path(work.name), columns),
@@ -201,7 +205,7 @@ def load(ctx: RunContext) -> None:
     )
 
 
-def validate(ctx: RunContext) -> None:
+def validate(ctx: RunState) -> None:
     from mlconf.scale.partitioned import validate_pass
 
     state = _state(ctx)
@@ -214,37 +218,38 @@ def validate(ctx: RunContext) -> None:
             f"{bad} row(s) failed validation and were quarantined "
             f"(see {ctx.run_dir / 'data' / 'quarantine.csv'})"
         )
-    ctx["frame"] = sample
+    ctx.frame = sample
     ctx.console.print(
         f"  validated {state.rows_loaded:,} rows in {state.table.partitions} partition(s); "
         f"sample {len(sample):,} rows"
     )
 
 
-def prepare(ctx: RunContext) -> None:
+def prepare(ctx: RunState) -> None:
+    from mlconf.ml.features import feature_columns
     from mlconf.scale.partitioned import prepare_pass
-    from mlconf.stages.prepare import feature_columns
 
     state = _state(ctx)
     if ctx.conf.fairness.sensitive or ctx.conf.fairness.intersections:
         from mlconf.fairness.metrics import check_fairness_config
 
-        check_fairness_config(ctx.conf.fairness, list(ctx["frame"].columns))
-    sample = prepare_pass(ctx, state, ctx["frame"])
-    if not feature_columns(ctx, sample):
+        check_fairness_config(ctx.conf.fairness, list(ctx.frame.columns))
+    sample = prepare_pass(ctx, state, ctx.frame)
+    if not feature_columns(ctx.conf, sample):
         raise MlconfError(
             "no feature columns are left after preparation",
             where="config group prepare",
             fix="loosen prepare.missing.drop_columns_over, or check data.id_columns",
         )
     ctx.count("rows_prepared", sum(state.part_rows.values()))
-    ctx["frame"] = sample
+    ctx.frame = sample
 
 
-def split(ctx: RunContext) -> None:
+def split(ctx: RunState) -> None:
+    from mlconf.ml.leakage import leakage_checks
+    from mlconf.ml.training import training_data
     from mlconf.scale.partitioned import row_parts
     from mlconf.scale.rows import PART_NAMES
-    from mlconf.stages.split import leakage_checks
     from mlconf.store.atomic import write_json
 
     conf = ctx.conf
@@ -262,10 +267,10 @@ def split(ctx: RunContext) -> None:
             where="config group split",
             fix="use a different split or more rows",
         )
-    sample: pd.DataFrame = ctx["frame"]
+    sample: pd.DataFrame = ctx.frame
     codes = row_parts(ctx, sample)
     parts = {name: sample[codes == i] for i, name in enumerate(PART_NAMES)}
-    leakage_checks(ctx, parts)
+    leakage_checks(conf, sample, parts, ctx.warn)
     key = conf.split.group_column or "row number"
     write_json(
         ctx.artifact("data", "split.json"),
@@ -278,88 +283,101 @@ def split(ctx: RunContext) -> None:
             "sample_rows": {name: len(f) for name, f in parts.items()},
         },
     )
-    ctx["parts"] = parts
+    ctx.parts = parts
+    # The sample's training rows stand for the training part wherever a frame is needed
+    # (the preprocessing's fit, the monitoring reference, the explanation background); the
+    # classes come from the tally over every partition.
+    ctx.training = training_data(conf, parts, ctx.warn, classes_from=state.part_classes["train"])
     ctx.count("split", dict(state.part_rows))
     ctx.console.print(
         "  split " + ", ".join(f"{name} {n:,}" for name, n in state.part_rows.items())
     )
 
 
-def _loader(ctx: RunContext, columns: list[str]) -> Callable[[Path], tuple[pd.DataFrame, Any]]:
+def _loader(ctx: RunState, columns: list[str]) -> Callable[[Path], tuple[pd.DataFrame, Any]]:
     """Read one part file: its feature columns and its encoded target."""
+    from mlconf.ml.training import target_of
     from mlconf.scale.partitioned import read_part
-    from mlconf.stages.train import encode
 
     # Only plain values in the closure: a Dask cluster's workers receive this function.
-    target = ctx.conf.problem.target
-    classes = ctx["classes"]
-    classification = ctx.conf.problem.task == "classification"
+    target = target_of(ctx.conf, ctx.training)
 
     def load(path: Path) -> tuple[pd.DataFrame, Any]:
-        frame = read_part(path, [*columns, target])
-        if classification:
-            known = frame[target].astype(str).isin(classes).to_numpy()
-            frame = frame[known]
-            return frame[columns], encode(frame[target], classes)
-        return frame[columns], frame[target].to_numpy(dtype=float)
+        rows, y = target.labelled(read_part(path, [*columns, target.column]))
+        return rows[columns], y
 
     return load
 
 
-def train(ctx: RunContext) -> None:
+def train(ctx: RunState) -> None:
     import numpy as np
-    import pandas as pd
 
     from mlconf.config import ModelConfig
+    from mlconf.ml.thresholds import apply
+    from mlconf.ml.training import fit, seeded_pipeline, target_of, validation_data
     from mlconf.pipeline import make_model
-    from mlconf.stages.prepare import feature_columns
-    from mlconf.stages.threshold import choose
-    from mlconf.stages.train import class_order, encode, fit, seeded_pipeline, validation_data
 
     conf = ctx.conf
     state = _state(ctx)
-    parts: dict[str, pd.DataFrame] = ctx["parts"]
-    problem = conf.problem
-    columns = feature_columns(ctx, parts["train"])
-    if problem.task == "classification":
-        classes = class_order(state.part_classes["train"], problem.positive_class)
-        sample_y: Any = encode(parts["train"][problem.target], classes)
-    else:
-        classes = []
-        sample_y = parts["train"][problem.target].to_numpy(dtype=float)
-    ctx["classes"], ctx["columns"] = classes, columns
-    # The sample's training rows stand for the training part wherever a frame is needed
-    # (the preprocessing's fit, the monitoring reference, the explanation background).
-    ctx["x_train"], ctx["y_train"] = parts["train"][columns], sample_y
-    load = _loader(ctx, columns)
-    pipeline = seeded_pipeline(ctx, conf.model)
+    training = ctx.training
+    load = _loader(ctx, training.columns)
+    pipeline = seeded_pipeline(conf, conf.model, ctx.pipeline_privacy)
     files = state.part_files["train"]
+    held_out = validation_data(target_of(conf, training), ctx.parts["validation"], training.columns)
+    _fit(ctx, state, pipeline, load, held_out)
+    # The dummy ignores the features: its prior comes from every training target.
+    target_only = _loader(ctx, [])  # no feature column is read for the prior
+    targets = np.concatenate([target_only(p)[1] for p in files])
+    baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
+    ctx.baseline = fit(baseline, np.zeros((len(targets), 1)), targets, "dummy")
+    ctx.pipeline, ctx.threshold = apply(
+        conf, len(training.classes), pipeline, lambda: held_out, ctx.warn, ctx.console.print
+    )
+    if ctx.threshold is not None:
+        ctx.count("decision_threshold", ctx.threshold.threshold)
+
+
+def _fit(
+    ctx: RunState,
+    state: ScaleState,
+    pipeline: Any,
+    load: Callable[[Path], tuple[pd.DataFrame, Any]],
+    held_out: tuple[pd.DataFrame, Any] | None,
+) -> None:
+    """Fit on every training partition: streamed into xgboost's external memory, read by a
+    cluster's workers, or (neither configured) read into memory."""
+    import numpy as np
+    import pandas as pd
+
+    from mlconf.ml.training import fit
+
+    conf, training = ctx.conf, ctx.training
+    files = state.part_files["train"]
+    sampled = f"  fitting the preprocessing on {len(training.y):,} sampled training rows; "
     if conf.model.params.get("external_memory"):
         from mlconf.scale.external import fit_external
 
         ctx.console.print(
-            f"  fitting the preprocessing on {len(sample_y):,} sampled training rows; "
-            f"streaming {state.part_rows['train']:,} rows in {len(files)} partition(s) "
-            f"into xgboost's external memory"
+            f"{sampled}streaming {state.part_rows['train']:,} rows in {len(files)} "
+            f"partition(s) into xgboost's external memory"
         )
-        features = fit(pipeline[:-1], ctx["x_train"], sample_y, "features")
+        features = fit(pipeline[:-1], training.x, training.y, "features")
         fit_external(
             pipeline[-1],
             features,
             files,
             load,
-            n_classes=len(classes),
+            n_classes=len(training.classes),
             validation_files=state.part_files["validation"],
         )
     elif REGISTRY.get("model", conf.model.name).meta.get("needs_cluster"):
         from mlconf.scale.xgboost_dask import lazy_parts
 
         ctx.console.print(
-            f"  fitting the preprocessing on {len(sample_y):,} sampled training rows; the "
-            f"cluster's workers read {state.part_rows['train']:,} rows in {len(files)} "
-            f"partition(s)"
+            f"{sampled}the cluster's workers read {state.part_rows['train']:,} rows in "
+            f"{len(files)} partition(s)"
         )
-        features = fit(pipeline[:-1], ctx["x_train"], sample_y, "features")
+        features = fit(pipeline[:-1], training.x, training.y, "features")
         watch = state.part_files["validation"] if pipeline[-1].early_stopping_rounds else []
         eval_set = [lazy_parts(watch, load, features)] if watch else None
         try:
@@ -381,31 +399,32 @@ def train(ctx: RunContext) -> None:
         x = pd.concat([x for x, _ in loaded])
         y = np.concatenate([y for _, y in loaded])
         del loaded
-        fit(pipeline, x, y, conf.model.name, validation_data(ctx))
+        fit(pipeline, x, y, conf.model.name, held_out)
         del x
-    ctx["pipeline"] = pipeline
-    # The dummy ignores the features: its prior comes from every training target.
-    target_only = _loader(ctx, [])  # no feature column is read for the prior
-    targets = np.concatenate([target_only(p)[1] for p in files])
-    baseline = make_model(ModelConfig(name="dummy"), problem.task)
-    ctx["baseline"] = fit(baseline, np.zeros((len(targets), 1)), targets, "dummy")
-    choose(ctx)
 
 
-def evaluate(ctx: RunContext) -> None:
+def evaluate(ctx: RunState) -> None:
     """Metrics on every validation and test row, streamed partition by partition: only the
     truth and predictions (a few numbers a row) are kept, never the features."""
     import numpy as np
     import pandas as pd
 
+    from mlconf.ml.assessment import Trained, assess
+    from mlconf.ml.scoring import ROLES, Predicted, predict_part
+    from mlconf.ml.training import target_of
     from mlconf.scale.partitioned import read_part
-    from mlconf.stages.evaluate import ROLES, Predicted, evaluate_predicted, predict_part
 
     state = _state(ctx)
-    wanted = [*ctx["columns"], ctx.conf.problem.target]
+    training = ctx.training
+    target = target_of(ctx.conf, training)
+    models = {"model": ctx.pipeline, "baseline": ctx.baseline}
+    wanted = [*training.columns, target.column]
     predicted: dict[str, Predicted] = {}
     for part in ("validation", "test"):
-        pieces = [predict_part(ctx, read_part(p, wanted)) for p in state.part_files[part]]
+        pieces = [
+            predict_part(target, training.columns, models, read_part(p, wanted), ctx.warn)
+            for p in state.part_files[part]
+        ]
         pieces = [p for p in pieces if len(p.rows)]
         if not pieces:
             continue
@@ -424,4 +443,6 @@ def evaluate(ctx: RunContext) -> None:
                 for role in ROLES
             },
         )
-    evaluate_predicted(ctx, predicted, plot_rows=ctx.conf.data.sample_rows)
+    trained = Trained(ctx.conf, training.classes, ctx.threshold, ctx.cv, ctx.run_dir)
+    ctx.metrics, ctx.test_scores = assess(trained, predicted, ctx.conf.data.sample_rows)
+    ctx.record.counts["passed_success_criteria"] = ctx.metrics["passed"]

@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError, did_you_mean
+from mlconf.run_state import quarantine_rows
 from mlconf.scale.rows import PART_NAMES, SPLIT_SALT, BottomK, assign_parts, split_keys, unit_draws
-from mlconf.stages.context import quarantine_rows
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from mlconf.run_state import RunState
     from mlconf.scale.lazy import LazyTable
-    from mlconf.stages.context import RunContext
 
 ROW = "_row"
 
@@ -55,12 +55,12 @@ class QuarantineStream:
             kept.to_csv(fh, index=False, header=first)
         self.rows += len(kept)
 
-    def publish(self, ctx: RunContext) -> None:
+    def publish(self, ctx: RunState) -> None:
         if self.rows == 0:
             return
         from mlconf.store.atomic import write_with
 
-        privacy = ctx.items.get("privacy")
+        privacy = ctx.pipeline_privacy
 
         def copy(tmp: Path) -> None:
             if not privacy:
@@ -105,12 +105,12 @@ class ScaleState:
 # --- pass 1 -------------------------------------------------------------------------------
 
 
-def validate_pass(ctx: RunContext, state: ScaleState) -> pd.DataFrame:
+def validate_pass(ctx: RunState, state: ScaleState) -> pd.DataFrame:
     """Validate every partition; returns the seeded sample of valid rows."""
     import pandas as pd
 
-    from mlconf.stages.rows import row_hashes
-    from mlconf.stages.validate import cast_columns
+    from mlconf.ml.casting import cast_columns
+    from mlconf.ml.rows import row_hashes
 
     conf = ctx.conf
     sample = BottomK(conf.data.sample_rows, conf.seed)
@@ -163,7 +163,7 @@ def validate_pass(ctx: RunContext, state: ScaleState) -> pd.DataFrame:
     return found
 
 
-def _target_rows(ctx: RunContext, state: ScaleState, frame: pd.DataFrame) -> pd.DataFrame:
+def _target_rows(ctx: RunState, state: ScaleState, frame: pd.DataFrame) -> pd.DataFrame:
     """The per-row part of the pandas engine's target checks (rows without a usable target
     are quarantined); what needs every row is checked after the pass."""
     import pandas as pd
@@ -189,7 +189,7 @@ def _target_rows(ctx: RunContext, state: ScaleState, frame: pd.DataFrame) -> pd.
     return frame
 
 
-def _whole_table_checks(ctx: RunContext, state: ScaleState) -> None:
+def _whole_table_checks(ctx: RunState, state: ScaleState) -> None:
     problem = ctx.conf.problem
     if state.rows_loaded == 0:
         raise MlconfError(
@@ -230,12 +230,13 @@ def _whole_table_checks(ctx: RunContext, state: ScaleState) -> None:
 # --- pass 2 -------------------------------------------------------------------------------
 
 
-def dropped_columns(ctx: RunContext, state: ScaleState, features: list[str]) -> list[str]:
+def dropped_columns(ctx: RunState, state: ScaleState, features: list[str]) -> list[str]:
     """Feature columns entirely empty or sparser than prepare.missing.drop_columns_over, each
     named in a warning (the pandas engine's rule, from the pass-1 counts)."""
-    from mlconf.stages.prepare import too_sparse
+    from mlconf.ml.features import too_sparse
 
-    return too_sparse(ctx, {c: state.missing.get(c, 0) / state.rows_valid for c in features})
+    shares = {c: state.missing.get(c, 0) / state.rows_valid for c in features}
+    return too_sparse(ctx.conf, shares, ctx.warn)
 
 
 class _Duplicates:
@@ -271,15 +272,15 @@ class _Duplicates:
         return out
 
 
-def prepare_pass(ctx: RunContext, state: ScaleState, sample: pd.DataFrame) -> pd.DataFrame:
+def prepare_pass(ctx: RunState, state: ScaleState, sample: pd.DataFrame) -> pd.DataFrame:
     """Clean every valid partition, draw each row's part and write the parts; returns the
     sample with the same rows and columns removed."""
     import numpy as np
 
-    from mlconf.stages.prepare import feature_columns
+    from mlconf.ml.features import feature_columns
 
     conf = ctx.conf
-    drop = dropped_columns(ctx, state, feature_columns(ctx, sample))
+    drop = dropped_columns(ctx, state, feature_columns(ctx.conf, sample))
     ctx.count("columns_dropped", drop)
     duplicates = _Duplicates(state.hashes) if conf.prepare.duplicates.drop_exact else None
     if conf.prepare.duplicates.key_columns:
@@ -308,7 +309,7 @@ def prepare_pass(ctx: RunContext, state: ScaleState, sample: pd.DataFrame) -> pd
             frame = frame.drop(columns=drop)
         limit = conf.prepare.missing.drop_rows_over
         if limit is not None:
-            shares = frame[feature_columns(ctx, frame)].isna().mean(axis=1)
+            shares = frame[feature_columns(ctx.conf, frame)].isna().mean(axis=1)
             sparse = (shares > limit).to_numpy()
             state.quarantine.add(
                 frame[sparse],
@@ -350,14 +351,14 @@ def _near_duplicates(key_hashes: list[np.ndarray]) -> int:
     return int((counts[inverse] > 1).sum())
 
 
-def row_parts(ctx: RunContext, frame: pd.DataFrame) -> np.ndarray:
+def row_parts(ctx: RunState, frame: pd.DataFrame) -> np.ndarray:
     """Each row's part (0 train, 1 validation, 2 test), from its key and the seed alone."""
     split = ctx.conf.split
     draws = unit_draws(split_keys(frame, split.group_column), ctx.conf.seed, SPLIT_SALT)
     return assign_parts(draws, split.test_size, split.validation_size)
 
 
-def _write_parts(ctx: RunContext, state: ScaleState, frame: pd.DataFrame, i: int) -> None:
+def _write_parts(ctx: RunState, state: ScaleState, frame: pd.DataFrame, i: int) -> None:
     codes = row_parts(ctx, frame)
     target = ctx.conf.problem.target
     for code, name in enumerate(PART_NAMES):

@@ -1,43 +1,41 @@
-"""The stages of a run, in their default order. Each is a function of the run context."""
+"""The stages of a run, in their default order: each a `Stage` of a check (run on the config
+before any data is read) and a run (over the run state)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from mlconf.run_state import Stage
+from mlconf.stages import (
+    evaluate,
+    explain,
+    explore,
+    fairness,
+    load,
+    prepare,
+    privacy,
+    register,
+    report,
+    save,
+    select,
+    split,
+    train,
+    tune,
+    validate,
+)
 
-from mlconf.stages.evaluate import evaluate
-from mlconf.stages.explain import explain
-from mlconf.stages.explore import explore
-from mlconf.stages.fairness import fairness
-from mlconf.stages.load import load
-from mlconf.stages.prepare import prepare
-from mlconf.stages.privacy import privacy
-from mlconf.stages.register import register
-from mlconf.stages.report import report
-from mlconf.stages.save import save
-from mlconf.stages.select import select
-from mlconf.stages.split import split
-from mlconf.stages.train import train
-from mlconf.stages.tune import tune
-from mlconf.stages.validate import validate
-
-if TYPE_CHECKING:
-    from mlconf.stages.context import RunContext
-
-STAGES: dict[str, Callable[[RunContext], None]] = {
-    "load": load,
-    "validate": validate,
-    "privacy": privacy,
-    "explore": explore,
-    "prepare": prepare,
-    "split": split,
-    "select": select,
-    "tune": tune,
-    "train": train,
-    "evaluate": evaluate,
-    "explain": explain,
-    "fairness": fairness,
-    "save": save,
-    "report": report,
-    "register": register,
+STAGES: dict[str, Stage] = {
+    "load": Stage(load.load, load.check),
+    "validate": Stage(validate.validate, validate.check),
+    "privacy": Stage(privacy.privacy),
+    "explore": Stage(explore.explore),
+    "prepare": Stage(prepare.prepare),
+    "split": Stage(split.split, split.check),
+    "select": Stage(select.select, select.check),
+    "tune": Stage(tune.tune, tune.check),
+    "train": Stage(train.train, train.check),
+    "evaluate": Stage(evaluate.evaluate, evaluate.check),
+    "explain": Stage(explain.explain),
+    "fairness": Stage(fairness.fairness),
+    "save": Stage(save.save),
+    "report": Stage(report.report),
+    "register": Stage(register.register),
 }

@@ -13,18 +13,18 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
-from mlconf.stages.train import encode
+from mlconf.ml.training import target_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlconf.stages.context import RunContext
+    from mlconf.run_state import RunState
 
 SHAP_MODES = ("auto", "xgboost", "off")
 DEPENDENCE_PLOTS = 3
 
 
-def check_explain_config(ctx: RunContext) -> None:
+def check_explain_config(ctx: RunState) -> None:
     conf = ctx.conf.explain
     if conf.shap not in SHAP_MODES:
         raise MlconfError(
@@ -42,21 +42,15 @@ def check_explain_config(ctx: RunContext) -> None:
             raise MlconfError(f"must be >= 0, got {getattr(conf, key)}", where=f"explain.{key}")
 
 
-def explained_rows(ctx: RunContext) -> tuple[pd.DataFrame, Any, str]:
+def explained_rows(ctx: RunState) -> tuple[pd.DataFrame, Any, str]:
     """Validation rows (test rows when there is no validation part), target encoded."""
-    parts: dict[str, pd.DataFrame] = ctx["parts"]
+    parts: dict[str, pd.DataFrame] = ctx.parts
     part = "validation" if len(parts["validation"]) else "test"
-    frame = parts[part]
-    target = ctx.conf.problem.target
-    if ctx.conf.problem.task == "classification":
-        frame = frame[frame[target].astype(str).isin(ctx["classes"]).to_numpy()]
-        y: Any = encode(frame[target], ctx["classes"])
-    else:
-        y = frame[target].to_numpy(dtype=float)
-    return frame[ctx["columns"]], y, part
+    frame, y = target_of(ctx.conf, ctx.training).labelled(parts[part])
+    return frame[ctx.training.columns], y, part
 
 
-def explain(ctx: RunContext) -> None:
+def explain(ctx: RunState) -> None:
     from mlconf.store.atomic import write_json
 
     conf = ctx.conf.explain
@@ -98,13 +92,13 @@ def explain(ctx: RunContext) -> None:
     document["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     document["plots"] = plots
     write_json(ctx.artifact("interpretation.json"), document)
-    ctx["interpretation"] = document
+    ctx.interpretation = document
     shown = ", ".join(r["feature"] for r in importance[:3])
     ctx.console.print(f"  most important columns: {shown}")
 
 
 def _importance(
-    ctx: RunContext, x: pd.DataFrame, y: Any, plots: list[dict[str, str]]
+    ctx: RunState, x: pd.DataFrame, y: Any, plots: list[dict[str, str]]
 ) -> list[dict[str, Any]]:
     from mlconf.interpret import plots as draw
     from mlconf.interpret.importance import permutation_importance
@@ -112,12 +106,12 @@ def _importance(
     conf = ctx.conf
     metric = conf.problem.primary_metric
     rows = permutation_importance(
-        ctx["pipeline"],
+        ctx.pipeline,
         x,
         y,
         metric=metric,
         task=conf.problem.task,
-        labels=list(range(len(ctx["classes"]))),
+        labels=list(range(len(ctx.training.classes))),
         n_repeats=conf.explain.n_repeats,
         seed=conf.seed,
     )
@@ -135,7 +129,7 @@ def _importance(
     return rows
 
 
-def _contributions(ctx: RunContext, x: pd.DataFrame, plots: list[dict[str, str]]) -> dict[str, Any]:
+def _contributions(ctx: RunState, x: pd.DataFrame, plots: list[dict[str, str]]) -> dict[str, Any]:
     import numpy as np
 
     from mlconf.interpret import plots as draw
@@ -149,23 +143,23 @@ def _contributions(ctx: RunContext, x: pd.DataFrame, plots: list[dict[str, str]]
 
     conf = ctx.conf
     mode = conf.explain.shap
-    pipeline = ctx["pipeline"]
-    columns: list[str] = list(ctx["columns"])
+    pipeline = ctx.pipeline
+    columns: list[str] = list(ctx.training.columns)
     tree = is_xgboost(pipeline)
     if mode == "off" or (mode == "xgboost" and not tree):
         reason = "explain.shap=off" if mode == "off" else "the model is not xgboost"
         return {"available": False, "reason": reason}
     sources = None
     if tree:
-        sources = feature_sources(pipeline, ctx["x_train"], columns)
-        ctx["explain_sources"] = sources
+        sources = feature_sources(pipeline, ctx.training.x, columns)
+        ctx.explain_sources = sources
         rows = x
     else:
         limit = conf.explain.sampled_rows
         rows = x if len(x) <= limit else x.sample(limit, random_state=conf.seed)
         if len(rows) == 0:
             return {"available": False, "reason": "explain.sampled_rows=0"}
-    background = ctx["x_train"]
+    background = ctx.training.x
     if len(background) > 200:
         background = background.sample(200, random_state=conf.seed)
     frame = explain_rows(
@@ -173,7 +167,7 @@ def _contributions(ctx: RunContext, x: pd.DataFrame, plots: list[dict[str, str]]
         rows,
         task=conf.problem.task,
         columns=columns,
-        classes=list(ctx["classes"]),
+        classes=list(ctx.training.classes),
         background=background,
         sources=sources,
         seed=conf.seed,
@@ -222,8 +216,8 @@ def _contributions(ctx: RunContext, x: pd.DataFrame, plots: list[dict[str, str]]
     }
 
 
-def _explained_output(ctx: RunContext, units: str) -> str:
-    classes = ctx["classes"]
+def _explained_output(ctx: RunState, units: str) -> str:
+    classes = ctx.training.classes
     if ctx.conf.problem.task == "regression":
         return "the prediction"
     scale = "log-odds" if units == "margin" else "probability"
@@ -233,13 +227,13 @@ def _explained_output(ctx: RunContext, units: str) -> str:
 
 
 def _partial_dependence(
-    ctx: RunContext, x: pd.DataFrame, top: list[str], plots: list[dict[str, str]]
+    ctx: RunState, x: pd.DataFrame, top: list[str], plots: list[dict[str, str]]
 ) -> list[dict[str, Any]]:
     from mlconf.interpret import plots as draw
     from mlconf.interpret.importance import partial_dependence
 
     conf = ctx.conf
-    classes = [str(c) for c in ctx["classes"]]
+    classes = [str(c) for c in ctx.training.classes]
     if conf.problem.task == "regression":
         output = "prediction"
     elif len(classes) == 2:
@@ -249,7 +243,7 @@ def _partial_dependence(
     curves = []
     for i, column in enumerate(top):
         curve = partial_dependence(
-            ctx["pipeline"],
+            ctx.pipeline,
             x,
             column,
             task=conf.problem.task,
@@ -283,7 +277,7 @@ def _partial_dependence(
     return curves
 
 
-def _plot(ctx: RunContext, path: Any, title: str, caption: str) -> dict[str, str]:
+def _plot(ctx: RunState, path: Any, title: str, caption: str) -> dict[str, str]:
     return {"path": path.relative_to(ctx.run_dir).as_posix(), "title": title, "caption": caption}
 
 

@@ -13,12 +13,12 @@ from mlconf.store.atomic import write_json
 
 if TYPE_CHECKING:
     from mlconf.config import ExploreConfig
-    from mlconf.stages.context import RunContext
+    from mlconf.run_state import RunState
 
 MAX_RUN_WARNINGS = 20
 
 
-def explore(ctx: RunContext) -> None:
+def explore(ctx: RunState) -> None:
     conf = ctx.conf
     path = ctx.artifact("data", "profile.json")
     if not conf.explore.enabled:
@@ -27,7 +27,7 @@ def explore(ctx: RunContext) -> None:
     from mlconf.explore import profile_and_heatmap
 
     check_config(conf.explore)
-    frame = ctx["frame"]
+    frame = ctx.frame
     result, heatmap = profile_and_heatmap(
         frame,
         target=conf.problem.target,

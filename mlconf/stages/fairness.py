@@ -1,6 +1,6 @@
 """Fairness: model metrics per sensitive group, checked against the configured limits.
 
-Sensitive attributes stay out of the features (see stages/prepare.feature_columns)
+Sensitive attributes stay out of the features (see ml.features.feature_columns)
 unless `use_as_feature: true`, but remain in the held-out rows, where this stage
 reads them. Writes `fairness.json` and `plots/fairness/*.png`.
 """
@@ -12,13 +12,13 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError
-from mlconf.stages.train import encode
+from mlconf.ml.training import target_of
 
 if TYPE_CHECKING:
-    from mlconf.stages.context import RunContext
+    from mlconf.run_state import RunState
 
 
-def fairness(ctx: RunContext) -> None:
+def fairness(ctx: RunState) -> None:
     from mlconf.fairness.metrics import assess, check_fairness_config, groups_json
     from mlconf.store.atomic import write_json
 
@@ -34,22 +34,17 @@ def fairness(ctx: RunContext) -> None:
         )
         return
     problem = ctx.conf.problem
-    frame = ctx["parts"][conf.part]
+    frame = ctx.parts[conf.part]
     check_fairness_config(conf, list(frame.columns))
-    classes = list(ctx["classes"])
+    classes = list(ctx.training.classes)
     binary = problem.task == "classification" and (
         len(classes) == 2 or problem.positive_class is not None
     )
-    if problem.task == "classification":
-        frame = frame[frame[problem.target].astype(str).isin(classes).to_numpy()]
-        y_true: Any = encode(frame[problem.target], classes)
-        y_pred: Any = ctx["pipeline"].predict(frame[ctx["columns"]])
-        if binary:  # the positive class is the last code (see train.class_order)
-            positive = len(classes) - 1
-            y_true, y_pred = (y_true == positive).astype(int), (y_pred == positive).astype(int)
-    else:
-        y_true = frame[problem.target].to_numpy(dtype=float)
-        y_pred = ctx["pipeline"].predict(frame[ctx["columns"]])
+    frame, y_true = target_of(ctx.conf, ctx.training).labelled(frame)
+    y_pred: Any = ctx.pipeline.predict(frame[ctx.training.columns])
+    if binary:  # the positive class is the last code (see ml.target.class_order)
+        positive = len(classes) - 1
+        y_true, y_pred = (y_true == positive).astype(int), (y_pred == positive).astype(int)
     results = assess(y_true, y_pred, frame, conf, task=problem.task, binary=binary)
     plots = [_plot(ctx, r, problem.task, binary) for r in results]
     checks = [_clean(c) for r in results for c in r.checks]
@@ -82,7 +77,7 @@ def fairness(ctx: RunContext) -> None:
         "plots": plots,
     }
     write_json(ctx.artifact("fairness.json"), document)
-    ctx["fairness"] = document
+    ctx.fairness = document
     ctx.count("fairness_passed", document["passed"])
     _summary(ctx, document, failed)
     if failed and conf.on_fail == "error":
@@ -94,11 +89,11 @@ def fairness(ctx: RunContext) -> None:
         )
 
 
-def _used(ctx: RunContext, columns: list[str]) -> bool:
-    return any(c in ctx["columns"] for c in columns)
+def _used(ctx: RunState, columns: list[str]) -> bool:
+    return any(c in ctx.training.columns for c in columns)
 
 
-def _summary(ctx: RunContext, document: dict[str, Any], failed: list[dict[str, Any]]) -> None:
+def _summary(ctx: RunState, document: dict[str, Any], failed: list[dict[str, Any]]) -> None:
     for check in document["checks"]:
         mark = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "[dim]n/a[/]"}[check["passed"]]
         value = "n/a" if check["value"] is None else f"{check['value']:.3f}"
@@ -120,7 +115,7 @@ def _summary(ctx: RunContext, document: dict[str, Any], failed: list[dict[str, A
             )
 
 
-def _plot(ctx: RunContext, result: Any, task: str, binary: bool) -> dict[str, str]:
+def _plot(ctx: RunState, result: Any, task: str, binary: bool) -> dict[str, str]:
     from mlconf.fairness.plots import group_bars
 
     if task == "regression":

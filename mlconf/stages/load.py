@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.errors import MlconfError, did_you_mean
-from mlconf.registry import get
+from mlconf.registry import get, require
 from mlconf.secrets import mask_url
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlconf.config import SourceConfig
-    from mlconf.stages.context import RunContext
+    from mlconf.config import SourceConfig, TrainConfig
+    from mlconf.run_state import RunState
 
 SOURCE_INPUTS = ("path", "url", "query", "dataset", "options")
 
@@ -65,7 +65,7 @@ def read_source(name: str, source: SourceConfig) -> pd.DataFrame:
     return frame
 
 
-def load(ctx: RunContext) -> None:
+def load(ctx: RunState) -> None:
     data = ctx.conf.data
     if not data.sources:
         raise MlconfError(
@@ -106,7 +106,7 @@ def load(ctx: RunContext) -> None:
                 where="config key data.id_columns",
             )
     ctx.count("rows_loaded", len(frame))
-    ctx["frame"] = frame
+    ctx.frame = frame
     ctx.console.print(
         f"  loaded {len(frame):,} rows x {frame.shape[1]} columns from "
         f"{len(data.sources)} source(s)"
@@ -154,3 +154,9 @@ def _drop(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             fix="remove them from data.drop_columns, or check their spelling",
         )
     return frame.drop(columns=columns) if columns else frame
+
+
+def check(conf: TrainConfig) -> None:
+    """Every source names a registered kind."""
+    for name, source in conf.data.sources.items():
+        require("source", source.kind, f"data.sources.{name}.kind")

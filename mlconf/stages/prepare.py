@@ -10,27 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlconf.errors import MlconfError
+from mlconf.ml.features import feature_columns, too_sparse
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlconf.stages.context import RunContext
+    from mlconf.run_state import RunState
 
 
-def feature_columns(ctx: RunContext, frame: pd.DataFrame) -> list[str]:
-    """Every column but the target, the ids and the sensitive attributes (see fairness)."""
-    from mlconf.fairness.metrics import excluded_columns
-
-    protected = {
-        ctx.conf.problem.target,
-        *ctx.conf.data.id_columns,
-        *excluded_columns(ctx.conf.fairness),
-    }
-    return [c for c in frame.columns if c not in protected]
-
-
-def prepare(ctx: RunContext) -> None:
-    frame = ctx["frame"]
+def prepare(ctx: RunState) -> None:
+    frame = ctx.frame
     if ctx.conf.fairness.sensitive or ctx.conf.fairness.intersections:
         from mlconf.fairness.metrics import check_fairness_config
 
@@ -40,43 +29,29 @@ def prepare(ctx: RunContext) -> None:
     frame = _drop_sparse_rows(ctx, frame)
     frame = _duplicates(ctx, frame)
     frame = _outliers(ctx, frame)
-    if not feature_columns(ctx, frame):
+    if not feature_columns(ctx.conf, frame):
         raise MlconfError(
             "no feature columns are left after preparation",
             where="config group prepare",
             fix="loosen prepare.missing.drop_columns_over, or check data.id_columns",
         )
     ctx.count("rows_prepared", len(frame))
-    ctx["frame"] = frame
+    ctx.frame = frame
 
 
-def too_sparse(ctx: RunContext, shares: dict[str, float]) -> list[str]:
-    """Feature columns entirely empty or missing more than prepare.missing.drop_columns_over
-    (`shares`: column -> missing share), each named in a warning: one rule for both engines."""
-    limit = ctx.conf.prepare.missing.drop_columns_over
-    empty = [c for c, s in shares.items() if s == 1.0]
-    for column in empty:
-        ctx.warn(f"feature column '{column}' is entirely empty; it was dropped")
-    sparse = [c for c, s in shares.items() if limit is not None and s > limit and c not in empty]
-    for column in sparse:
-        ctx.warn(
-            f"feature column '{column}' is {shares[column]:.0%} missing (over "
-            f"prepare.missing.drop_columns_over={limit}); it was dropped"
-        )
-    return empty + sparse
-
-
-def _drop_sparse_columns(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
-    dropped = too_sparse(ctx, frame[feature_columns(ctx, frame)].isna().mean().to_dict())
+def _drop_sparse_columns(ctx: RunState, frame: pd.DataFrame) -> pd.DataFrame:
+    dropped = too_sparse(
+        ctx.conf, frame[feature_columns(ctx.conf, frame)].isna().mean().to_dict(), ctx.warn
+    )
     ctx.count("columns_dropped", dropped)
     return frame.drop(columns=dropped) if dropped else frame
 
 
-def _drop_sparse_rows(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
+def _drop_sparse_rows(ctx: RunState, frame: pd.DataFrame) -> pd.DataFrame:
     limit = ctx.conf.prepare.missing.drop_rows_over
     if limit is None:
         return frame
-    shares = frame[feature_columns(ctx, frame)].isna().mean(axis=1)
+    shares = frame[feature_columns(ctx.conf, frame)].isna().mean(axis=1)
     sparse = shares > limit
     ctx.set_aside(
         frame[sparse],
@@ -87,8 +62,8 @@ def _drop_sparse_rows(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~sparse]
 
 
-def _duplicates(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
-    from mlconf.stages.rows import duplicated
+def _duplicates(ctx: RunState, frame: pd.DataFrame) -> pd.DataFrame:
+    from mlconf.ml.rows import duplicated
 
     config = ctx.conf.prepare.duplicates
     if config.key_columns:
@@ -107,7 +82,7 @@ def _duplicates(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~exact]
 
 
-def _outliers(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
+def _outliers(ctx: RunState, frame: pd.DataFrame) -> pd.DataFrame:
     config = ctx.conf.prepare.outliers
     if config.method == "none" or config.action != "quarantine":
         if config.method not in ("none", "iqr", "zscore"):
@@ -120,7 +95,7 @@ def _outliers(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
     from mlconf.components._transformers import outlier_mask
 
     columns = list(config.columns) or [
-        c for c in feature_columns(ctx, frame) if _is_numeric(frame[c])
+        c for c in feature_columns(ctx.conf, frame) if _is_numeric(frame[c])
     ]
     mask = outlier_mask(frame, config.method, config.factor, config.threshold, columns)
     rows = mask.any(axis=1)

@@ -20,16 +20,16 @@ if TYPE_CHECKING:
 
     from mlconf.config import PrivacyConfig
     from mlconf.privacy.policy import PrivacyPolicy
-    from mlconf.stages.context import RunContext
+    from mlconf.run_state import RunState
 
 POLICIES = ("fail", "drop", "hash", "ignore")
 SEVERITY = {"ignore": 0, "hash": 1, "drop": 2, "fail": 3}
 EXAMPLES = 3
 
 
-def privacy(ctx: RunContext) -> None:
+def privacy(ctx: RunState) -> None:
     conf = ctx.conf.privacy
-    frame: pd.DataFrame = ctx["frame"]
+    frame: pd.DataFrame = ctx.frame
     target = ctx.conf.problem.target
     check_config(conf, frame, target)
     findings = scan(frame, conf, ctx.conf.seed) if conf.scan else []
@@ -69,15 +69,15 @@ def privacy(ctx: RunContext) -> None:
             )
     ctx.count("pii_findings", len([f for f in findings if f["kind"] != "configured"]))
     if policy:
-        ctx["frame"] = policy.rows(frame)
+        ctx.frame = policy.rows(frame)
         ctx.privacy = policy
-        ctx["privacy"] = policy.as_dict()
+        ctx.pipeline_privacy = policy.as_dict()
         ctx.console.print(
             f"  PII: dropped {', '.join(drop) or 'none'}; hashed {', '.join(hashed) or 'none'}"
         )
 
 
-def planned_policy(ctx: RunContext, frame: pd.DataFrame) -> PrivacyPolicy:
+def planned_policy(ctx: RunState, frame: pd.DataFrame) -> PrivacyPolicy:
     """The policy stage privacy will apply to `frame`, for what is written before it runs
     (rows set aside, error messages); a column whose policy is fail is withheld as dropped.
     Nothing is planned when the run has no privacy stage."""

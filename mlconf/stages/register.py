@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlconf.stages.context import RunContext
+    from mlconf.run_state import RunState
 
 
-def register(ctx: RunContext) -> None:
+def register(ctx: RunState) -> None:
     from mlconf.store.model_registry import ModelRegistry
 
     deploy = ctx.conf.deploy
@@ -21,7 +21,7 @@ def register(ctx: RunContext) -> None:
     if not options.enabled:
         ctx.count("registered", None)
         return
-    metrics = ctx.items.get("metrics", {})
+    metrics = ctx.metrics
     failed = [v["metric"] for v in metrics.get("success_criteria", []) if not v.get("passed")]
     if not metrics and ctx.conf.problem.success_criteria:
         failed = ["not evaluated: the evaluate stage did not run"]
@@ -37,7 +37,7 @@ def register(ctx: RunContext) -> None:
     version = registry.register(
         deploy.model_name,
         ctx.run_dir,
-        ctx["model_dir"],
+        ctx.model_dir,
         alias=options.alias or None,
         forced=not passed,
         metrics=_summary(metrics),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mlconf.stages.context import RunContext
+    from mlconf.run_state import RunState
 
 
-def report(ctx: RunContext) -> None:
+def report(ctx: RunState) -> None:
     from mlconf.report.html import REPORT_FILE, render_report
     from mlconf.report.model_card import write_model_card
     from mlconf.store.atomic import write_text

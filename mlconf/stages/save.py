@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from omegaconf import OmegaConf
 
 from mlconf import strict_json
 from mlconf.monitor.reference import REFERENCE_FILE
 from mlconf.pipeline import deployable
+from mlconf.run_state import RunState
 from mlconf.store.artifacts import BACKGROUND_FILE, TrainedModel, background_bytes, save_model
 
-if TYPE_CHECKING:
-    from mlconf.stages.context import RunContext
 
-
-def save(ctx: RunContext) -> None:
+def save(ctx: RunState) -> None:
     conf = ctx.conf
     # A model trained on a Dask cluster is stored as its ordinary xgboost estimator.
-    ctx["pipeline"] = deployable(ctx["pipeline"])
+    ctx.pipeline = deployable(ctx.pipeline)
     model = TrainedModel(
-        pipeline=ctx["pipeline"],
+        pipeline=ctx.pipeline,
         task=conf.problem.task,
         target=conf.problem.target,
-        input_columns=list(ctx["columns"]),
-        classes=list(ctx["classes"]),
+        input_columns=list(ctx.training.columns),
+        classes=list(ctx.training.classes),
     )
-    metrics = ctx.items.get("metrics", {})
+    metrics = ctx.metrics
     extra = {
         "run_id": ctx.record.id,
         "experiment": conf.experiment_name,
@@ -48,27 +46,26 @@ def save(ctx: RunContext) -> None:
         "data": ctx.record.fingerprints,
         # what batch scoring keeps and checks: id columns, and each input column's dtype
         "id_columns": list(conf.data.id_columns),
-        "input_dtypes": _dtypes(ctx.items.get("x_train"), model.input_columns),
+        "input_dtypes": _dtypes(ctx.training.x, model.input_columns),
         # what scoring, serving and monitoring drop and hash in everything they write
         "privacy": ctx.privacy.as_dict() if ctx.privacy else None,
         "versions": ctx.record.versions,
     }
     files: dict[str, bytes | Callable[[str], bytes]] = {}
-    if "x_train" in ctx.items:
-        # What "normal" looks like, for `mlconf monitor`; it names the pipeline's sha256.
-        files[REFERENCE_FILE] = _reference(ctx, model)
+    # What "normal" looks like, for `mlconf monitor`; it names the pipeline's sha256.
+    files[REFERENCE_FILE] = _reference(ctx, model)
     rows = conf.explain.background_rows
-    if rows > 0 and "x_train" in ctx.items:
+    if rows > 0:
         # Training rows kept beside the model so mlconf.explain can explain any model later.
-        files[BACKGROUND_FILE] = background_bytes(ctx["x_train"], rows, conf.seed)
+        files[BACKGROUND_FILE] = background_bytes(ctx.training.x, rows, conf.seed)
         extra["explain"] = {
             "background": BACKGROUND_FILE,
-            "feature_sources": ctx.items.get("explain_sources"),
+            "feature_sources": ctx.explain_sources,
         }
     folder = save_model(
         model, ctx.run_dir / "model", extra=extra, plugins=conf.plugins, files=files
     )
-    ctx["model_dir"] = folder
+    ctx.model_dir = folder
 
 
 def _dtypes(frame: Any, columns: list[str]) -> dict[str, str]:
@@ -78,13 +75,13 @@ def _dtypes(frame: Any, columns: list[str]) -> dict[str, str]:
     return {c: str(frame[c].dtype) for c in columns if c in frame.columns}
 
 
-def _reference(ctx: RunContext, model: TrainedModel) -> Callable[[str], bytes]:
+def _reference(ctx: RunState, model: TrainedModel) -> Callable[[str], bytes]:
     """The reference profile's bytes, given the pipeline sha256 (see mlconf.monitor.reference)."""
 
     from mlconf.monitor.reference import ProfileSettings, build_reference, prediction_profile
 
     conf = ctx.conf
-    parts = ctx.items.get("parts") or {}
+    parts = ctx.parts if RunState.parts.made(ctx) else {}
     held_out = parts.get("validation")
     if held_out is None or len(held_out) == 0:
         held_out = parts.get("test")
@@ -103,12 +100,12 @@ def _reference(ctx: RunContext, model: TrainedModel) -> Callable[[str], bytes]:
                 scores = proba[:, 1]
         predictions = prediction_profile(model.task, labels, scores, ProfileSettings())
         predictions["part"] = "validation" if parts.get("validation") is held_out else "test"
-    metrics = ctx.items.get("metrics", {})
+    metrics = ctx.metrics
     validation = metrics.get("validation", metrics.get("test", {})).get("model", {})
 
     def render(pipeline_sha256: str) -> bytes:
         document = build_reference(
-            ctx["x_train"],
+            ctx.training.x,
             model.input_columns,
             task=model.task,
             predictions=predictions,

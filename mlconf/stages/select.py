@@ -17,7 +17,8 @@ from mlconf.registry import get
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlconf.stages.context import RunContext
+    from mlconf.config import TrainConfig
+    from mlconf.run_state import RunState
 
 
 def candidate_models(candidates: list[Any]) -> list[ModelConfig]:
@@ -52,7 +53,7 @@ def label(model: ModelConfig) -> str:
     return f"{model.name}({', '.join(f'{k}={v}' for k, v in sorted(model.params.items()))})"
 
 
-def select(ctx: RunContext) -> None:
+def select(ctx: RunState) -> None:
     conf = ctx.conf
     selection = conf.model_selection
     if not selection.candidates:
@@ -62,18 +63,25 @@ def select(ctx: RunContext) -> None:
             f"model selection needs at least 2 folds, got {selection.folds}",
             where="config key model_selection.folds",
         )
+    from mlconf.ml.crossval import cross_validate
+    from mlconf.ml.training import seeded_pipeline
     from mlconf.pipeline import make_model
-    from mlconf.stages.crossval import cross_validate
-    from mlconf.stages.train import seeded_pipeline, training_data
 
     models = candidate_models(list(selection.candidates))
     for model in models:
         make_model(model, conf.problem.task)  # unknown names or params fail before any fit
-    x, y = training_data(ctx)
+    training = ctx.training
     rows = []
     for model in models:
         scores = cross_validate(
-            ctx, seeded_pipeline(ctx, model), x, y, selection.folds, label(model)
+            conf,
+            len(training.classes),
+            seeded_pipeline(conf, model, ctx.pipeline_privacy),
+            training.x,
+            training.y,
+            selection.folds,
+            say=ctx.console.print,
+            label=label(model),
         )
         row: dict[str, Any] = {"candidate": label(model), "model": model.name}
         for metric, summary in scores.items():
@@ -84,7 +92,7 @@ def select(ctx: RunContext) -> None:
     best = next(model for model, row in rows if row["candidate"] == board.iloc[0]["candidate"])
     _save(ctx, board)
     ctx.count("selected_model", label(best))
-    ctx["leaderboard"] = board
+    ctx.leaderboard = board
     conf.model = best
     primary = conf.problem.primary_metric
     ctx.console.print(
@@ -93,7 +101,7 @@ def select(ctx: RunContext) -> None:
     )
 
 
-def _rank(ctx: RunContext, rows: list[dict[str, Any]]) -> pd.DataFrame:
+def _rank(ctx: RunState, rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Best first by the primary metric's mean; a candidate with no score ranks last."""
     import pandas as pd
 
@@ -109,7 +117,15 @@ def _rank(ctx: RunContext, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return board
 
 
-def _save(ctx: RunContext, board: pd.DataFrame) -> None:
+def _save(ctx: RunState, board: pd.DataFrame) -> None:
     from mlconf.store.atomic import write_with
 
     write_with(ctx.artifact("leaderboard.csv"), lambda tmp: board.to_csv(tmp, index=False))
+
+
+def check(conf: TrainConfig) -> None:
+    """Unknown candidate models or misspelled params fail before any data is read."""
+    from mlconf.pipeline import make_model
+
+    for candidate in candidate_models(list(conf.model_selection.candidates)):
+        make_model(candidate, conf.problem.task)

@@ -5,21 +5,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlconf.errors import MlconfError
-from mlconf.registry import get
-from mlconf.stages.prepare import feature_columns
+from mlconf.ml.leakage import leakage_checks
+from mlconf.ml.training import training_data
+from mlconf.registry import get, require
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlconf.stages.context import RunContext
+    from mlconf.config import TrainConfig
+    from mlconf.run_state import RunState
 
 PARTS = ("train", "validation", "test")
-POLICIES = ("error", "warn", "ignore")
 
 
-def split(ctx: RunContext) -> None:
+def split(ctx: RunState) -> None:
     conf = ctx.conf
-    frame: pd.DataFrame = ctx["frame"]
+    frame: pd.DataFrame = ctx.frame
     y = frame[conf.problem.target]
     splitter = get("splitter", conf.split.method)
     parts = splitter.factory(
@@ -48,123 +49,15 @@ def split(ctx: RunContext) -> None:
             where="config group split",
             fix="use split.stratify=true or a different split",
         )
-    leakage_checks(ctx, frames)
+    leakage_checks(conf, frame, frames, ctx.warn)
     _write_manifest(ctx, frames)
-    ctx["parts"] = frames
+    ctx.parts = frames
+    ctx.training = training_data(conf, frames, ctx.warn)
     ctx.count("split", {name: len(f) for name, f in frames.items()})
     ctx.console.print("  split " + ", ".join(f"{name} {len(f):,}" for name, f in frames.items()))
 
 
-def _act(ctx: RunContext, policy: str, key: str, message: str, fix: str) -> None:
-    if policy not in POLICIES:
-        raise MlconfError(
-            f"unknown policy '{policy}'",
-            where=f"config key split.leakage.{key}",
-            fix="use error, warn or ignore",
-        )
-    if policy == "error":
-        raise MlconfError(
-            message,
-            where=f"leakage check split.leakage.{key}",
-            fix=f"{fix} (or set split.leakage.{key}=warn)",
-        )
-    if policy == "warn":
-        ctx.warn(message)
-
-
-def leakage_checks(ctx: RunContext, frames: dict[str, pd.DataFrame]) -> None:
-    """split.leakage's checks over the parts (the dask engine passes its sampled parts)."""
-    conf = ctx.conf
-    leakage = conf.split.leakage
-    target = conf.problem.target
-    train = frames["train"]
-    features = feature_columns(ctx, train)
-    copies = _target_copies(train, target, features)
-    if copies:
-        _act(
-            ctx,
-            leakage.target_in_features,
-            "target_in_features",
-            f"feature(s) {', '.join(copies)} equal the target '{target}' on every training row",
-            "drop them with data.drop_columns",
-        )
-    repeated = _rows_shared_with_train(ctx["frame"], frames, features)
-    for part, overlap in repeated.items():
-        if overlap:
-            _act(
-                ctx,
-                leakage.identical_rows,
-                "identical_rows",
-                f"{overlap} {part} row(s) have features identical to a training row",
-                "remove duplicates (prepare.duplicates.drop_exact=true) or split by group",
-            )
-    if conf.split.group_column:
-        groups = {name: set(f[conf.split.group_column].astype(str)) for name, f in frames.items()}
-        shared = (groups["train"] & groups["test"]) | (groups["train"] & groups["validation"])
-        if shared:
-            _act(
-                ctx,
-                leakage.group_overlap,
-                "group_overlap",
-                f"{len(shared)} group(s) of '{conf.split.group_column}' appear in train and in "
-                "validation/test",
-                "use split=group",
-            )
-    if conf.split.time_column:
-        import pandas as pd
-
-        stamps = {
-            name: pd.to_datetime(f[conf.split.time_column], errors="coerce")
-            for name, f in frames.items()
-        }
-        later = [
-            p
-            for p in ("validation", "test")
-            if len(stamps[p]) and stamps["train"].max() > stamps[p].min()
-        ]
-        if later:
-            _act(
-                ctx,
-                leakage.time_overlap,
-                "time_overlap",
-                f"training rows are later than some {' and '.join(later)} rows "
-                f"(by '{conf.split.time_column}'): the model would learn from the future",
-                "use split=time",
-            )
-
-
-def _target_copies(train: pd.DataFrame, target: str, features: list[str]) -> list[str]:
-    """Features equal to the target on every row; only same-kind columns can be."""
-    from mlconf.components._columns import column_kind
-
-    y = train[target]
-    kind = column_kind(y.dtype)
-    same_kind = [c for c in features if column_kind(train[c].dtype) == kind]
-    return [c for c in same_kind if bool((train[c].to_numpy() == y.to_numpy()).all())]
-
-
-def _rows_shared_with_train(
-    frame: pd.DataFrame, frames: dict[str, pd.DataFrame], features: list[str]
-) -> dict[str, int]:
-    """How many validation/test rows repeat a training row's features exactly.
-
-    A duplicate search over the whole frame is cheap and usually finds nothing; only
-    the rows it flags are compared part by part.
-    """
-    from mlconf.stages.rows import duplicated
-
-    candidates = frame.index[duplicated(frame, features, keep=False).to_numpy()]
-    if len(candidates) == 0:
-        return {"validation": 0, "test": 0}
-    rows = {p: f.loc[f.index.intersection(candidates), features] for p, f in frames.items()}
-    seen = set(rows["train"].itertuples(index=False, name=None))
-    return {
-        p: sum(r in seen for r in rows[p].itertuples(index=False, name=None))
-        for p in ("validation", "test")
-    }
-
-
-def _write_manifest(ctx: RunContext, frames: dict[str, pd.DataFrame]) -> None:
+def _write_manifest(ctx: RunState, frames: dict[str, pd.DataFrame]) -> None:
     import pandas as pd
 
     from mlconf.store.atomic import write_with
@@ -174,3 +67,7 @@ def _write_manifest(ctx: RunContext, frames: dict[str, pd.DataFrame]) -> None:
         ignore_index=True,
     ).sort_values("row", kind="stable")
     write_with(ctx.artifact("data", "split.csv"), lambda tmp: manifest.to_csv(tmp, index=False))
+
+
+def check(conf: TrainConfig) -> None:
+    require("splitter", conf.split.method, "split.method")

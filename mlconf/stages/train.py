@@ -1,4 +1,5 @@
-"""Train: fit the one pipeline on the training part, beside the dummy baseline."""
+"""Train: fit the one pipeline on the training part, beside the dummy baseline; then the
+cross-validation estimate and the decision threshold."""
 
 from __future__ import annotations
 
@@ -6,81 +7,23 @@ from typing import TYPE_CHECKING, Any
 
 from mlconf.config import ModelConfig
 from mlconf.errors import MlconfError
-from mlconf.pipeline import build_pipeline, make_model
-from mlconf.stages.prepare import feature_columns
+from mlconf.ml.training import fit, seeded_pipeline, target_of, validation_data
+from mlconf.pipeline import make_model
+from mlconf.registry import REGISTRY, require
 
 if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-
-    from mlconf.stages.context import RunContext
+    from mlconf.config import TrainConfig
+    from mlconf.run_state import RunState
 
 
-def class_order(values: Any, positive_class: Any) -> list[Any]:
-    """Sorted classes with the positive one last, so binary column 1 is its probability."""
-    classes = sorted({str(v) for v in values})
-    if positive_class is not None:
-        classes.remove(str(positive_class))
-        classes.append(str(positive_class))
-    return classes
-
-
-def encode(y: pd.Series, classes: list[Any]) -> np.ndarray:
-    """Class codes in the order of `classes` (vectorised: this runs on every row)."""
-    import numpy as np
-    import pandas as pd
-
-    codes = pd.Index(classes).get_indexer(pd.Series(y).astype(str))
-    if (codes < 0).any():
-        raise KeyError(f"labels not among the classes {classes}")
-    return codes.astype(np.int64)
-
-
-def training_data(ctx: RunContext) -> tuple[pd.DataFrame, Any]:
-    """Features and encoded target of the training part, computed once per run."""
-    if "x_train" in ctx.items:
-        return ctx["x_train"], ctx["y_train"]
-    problem = ctx.conf.problem
-    parts: dict[str, pd.DataFrame] = ctx["parts"]
-    columns = feature_columns(ctx, parts["train"])
-    x_train = parts["train"][columns]
-    if problem.task == "classification":
-        classes = class_order(parts["train"][problem.target], problem.positive_class)
-        y_train: Any = encode(parts["train"][problem.target], classes)
-        unseen = set(map(str, parts["test"][problem.target])) - set(classes)
-        if unseen:
-            ctx.warn(f"class(es) {sorted(unseen)} occur in test but not in train")
-    else:
-        classes = []
-        y_train = parts["train"][problem.target].to_numpy(dtype=float)
-    ctx["classes"] = classes
-    ctx["columns"] = columns
-    ctx["x_train"], ctx["y_train"] = x_train, y_train
-    return x_train, y_train
-
-
-def seeded_pipeline(ctx: RunContext, model: ModelConfig) -> Any:
-    """The configured pipeline around `model`, with every unset random_state seeded."""
+def train(ctx: RunState) -> None:
     conf = ctx.conf
-    pipeline = build_pipeline(
-        conf.features,
-        model,
-        task=conf.problem.task,
-        outliers=conf.prepare.outliers,
-        privacy=ctx.items.get("privacy"),
-    )
-    _set_seed(pipeline, conf.seed)
-    return pipeline
-
-
-def train(ctx: RunContext) -> None:
-    conf = ctx.conf
-    x_train, y_train = training_data(ctx)
-    pipeline = seeded_pipeline(ctx, conf.model)
+    training = ctx.training
+    pipeline = seeded_pipeline(conf, conf.model, ctx.pipeline_privacy)
     ctx.console.print(
-        f"  fitting {conf.model.name} on {len(x_train):,} rows x {x_train.shape[1]} columns"
+        f"  fitting {conf.model.name} on {len(training.x):,} rows x {training.x.shape[1]} columns"
     )
-    held_out = validation_data(ctx)
+    held_out = held_out_rows(ctx)
     if held_out is None and getattr(pipeline[-1], "early_stopping_rounds", None) is not None:
         ctx.warn(
             "model.params.early_stopping_rounds needs validation rows to stop on, but the "
@@ -88,83 +31,74 @@ def train(ctx: RunContext) -> None:
             "split.validation_size above 0 to stop early"
         )
         pipeline[-1].set_params(early_stopping_rounds=None)
-    ctx["pipeline"] = fit(pipeline, x_train, y_train, conf.model.name, held_out)
+    ctx.pipeline = fit(pipeline, training.x, training.y, conf.model.name, held_out)
     # The dummy ignores the features, so it needs no feature pipeline (a costly refit).
     baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
-    ctx["baseline"] = fit(baseline, x_train, y_train, "dummy")
+    ctx.baseline = fit(baseline, training.x, training.y, "dummy")
     if conf.split.folds > 1:
-        from mlconf.stages.crossval import cross_validate
+        from mlconf.ml.crossval import cross_validate
 
-        ctx["cv"] = cross_validate(ctx, pipeline, x_train, y_train, conf.split.folds)
-    from mlconf.stages.threshold import choose
-
-    choose(ctx)
-
-
-def fit(
-    pipeline: Any,
-    x: pd.DataFrame,
-    y: Any,
-    name: str,
-    eval_data: tuple[pd.DataFrame, Any] | None = None,
-) -> Any:
-    """Fit, turning a library's complaint about the data or params into a clear error.
-
-    A boosting model with `early_stopping_rounds` (or callbacks, as tuning's round
-    pruning) watches `eval_data`: validation rows it does not train on, seen through the
-    pipeline's own fitted feature steps.
-    """
-    try:
-        if eval_data is not None and len(eval_data[0]) and _watches_eval_set(pipeline):
-            features = pipeline[:-1].fit(x, y)
-            eval_x = features.transform(eval_data[0])
-            pipeline[-1].fit(
-                features.transform(x), y, eval_set=[(eval_x, eval_data[1])], verbose=False
-            )
-            return pipeline
-        return pipeline.fit(x, y)
-    except MlconfError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise MlconfError(
-            f"fitting '{name}' failed: {exc}",
-            where="stage train",
-            fix="check the features config (e.g. impute missing values for models that need "
-            "it) and the model params",
-        ) from exc
+        ctx.cv = cross_validate(
+            conf,
+            len(training.classes),
+            pipeline,
+            training.x,
+            training.y,
+            conf.split.folds,
+            say=ctx.console.print,
+        )
+    choose_threshold(ctx)
 
 
-def _watches_eval_set(pipeline: Any) -> bool:
-    from sklearn.pipeline import Pipeline
+def held_out_rows(ctx: RunState) -> tuple[Any, Any] | None:
+    """The validation part as the model sees it, for early stopping and the threshold."""
+    training = ctx.training
+    target = target_of(ctx.conf, training)
+    return validation_data(target, ctx.parts["validation"], training.columns)
 
-    if not isinstance(pipeline, Pipeline) or len(pipeline.steps) < 2:
-        return False
-    model = pipeline[-1]
-    # A callback that needs no scores (tuning's deadline) says so with watches_eval_set.
-    callbacks = getattr(model, "callbacks", None) or []
-    watches = getattr(model, "early_stopping_rounds", None) is not None or any(
-        getattr(c, "watches_eval_set", True) for c in callbacks
+
+def choose_threshold(ctx: RunState) -> None:
+    """Pick the threshold on the validation part and build it into the pipeline."""
+    from mlconf.ml.thresholds import apply
+
+    n_classes = len(ctx.training.classes)
+    held_out = lambda: held_out_rows(ctx)  # noqa: E731 - read only when a threshold is chosen
+    ctx.pipeline, ctx.threshold = apply(
+        ctx.conf, n_classes, ctx.pipeline, held_out, ctx.warn, ctx.console.print
     )
-    return watches and hasattr(model, "get_xgb_params")
+    if ctx.threshold is not None:
+        ctx.count("decision_threshold", ctx.threshold.threshold)
 
 
-def validation_data(ctx: RunContext) -> tuple[pd.DataFrame, Any] | None:
-    """The validation part, encoded like the training target, for early stopping."""
-    parts: dict[str, pd.DataFrame] = ctx["parts"]
-    frame = parts["validation"]
-    if len(frame) == 0:
-        return None
-    target = ctx.conf.problem.target
-    x = frame[ctx["columns"]]
-    if ctx.conf.problem.task == "classification":
-        known = frame[target].astype(str).isin(ctx["classes"]).to_numpy()
-        return x[known], encode(frame[target][known], ctx["classes"])
-    return x, frame[target].to_numpy(dtype=float)
+def check(conf: TrainConfig) -> None:
+    """The model, its params and every feature step name registered components; a model
+    that trains on a Dask cluster has one configured."""
+    require("model", conf.model.name, "model.name")
+    for set_name, column_set in conf.features.column_sets.items():
+        for i, step in enumerate(column_set.steps):
+            require("transform", step.name, f"features.column_sets.{set_name}.steps[{i}].name")
+    if conf.features.selection is not None:
+        require("selector", conf.features.selection.name, "features.selection.name")
+    if conf.features.interactions is not None:
+        require("transform", conf.features.interactions.name, "features.interactions.name")
+    make_model(conf.model, conf.problem.task)
+    _check_cluster(conf)
 
 
-def _set_seed(pipeline: Any, seed: int) -> None:
-    """Seed every step that takes a random_state, unless the config set one."""
-    params = pipeline.get_params()
-    seeds = {k: seed for k, v in params.items() if k.endswith("random_state") and v is None}
-    if seeds:
-        pipeline.set_params(**seeds)
+def _check_cluster(conf: TrainConfig) -> None:
+    """A model that trains on a Dask cluster (registered with needs_cluster) needs one."""
+    from mlconf.scale.cluster import configured
+    from mlconf.stages.select import candidate_models
+    from mlconf.stages.tune import tuned_model
+
+    names = [conf.model.name, *(c.name for c in candidate_models(conf.model_selection.candidates))]
+    if conf.search.space:
+        names.append(tuned_model(conf))
+    needing = sorted({n for n in names if REGISTRY.get("model", n).meta.get("needs_cluster")})
+    if needing and not configured(conf.cluster):
+        raise MlconfError(
+            f"model {', '.join(needing)} trains on a Dask cluster, but none is configured",
+            where="config key cluster",
+            fix="add cluster=local (starts a local cluster for the run) or "
+            "cluster.address=tcp://host:port (an existing one)",
+        )

@@ -19,41 +19,57 @@ from mlconf.registry import get
 
 if TYPE_CHECKING:
     from mlconf.config import TrainConfig
-    from mlconf.stages.context import RunContext
+    from mlconf.run_state import RunState
 
 
-def tune(ctx: RunContext) -> None:
+def tune(ctx: RunState) -> None:
     conf = ctx.conf
     if not conf.search.space:
         return
     import optuna
 
-    from mlconf.stages.crossval import cross_validate
-    from mlconf.stages.train import seeded_pipeline, training_data
-    from mlconf.store.atomic import write_json, write_with
     from mlconf.tuning.deadline import Deadline
-    from mlconf.tuning.rounds import deadline_callback, pruning_callback
     from mlconf.tuning.space import parse_space
-    from mlconf.tuning.study import trials_frame
 
     model_name = tuned_model(conf)
     space = parse_space(dict(conf.search.space))
-    tune_conf = conf.tune
-    primary = conf.problem.primary_metric
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = configured_study(conf, model_name)
-    x, y = training_data(ctx)
     base_params = dict(conf.model.params) if conf.model.name == model_name else {}
+    deadline = Deadline(conf.tune.timeout)  # from here: the trials, not the data before them
+    objective = _objective(ctx, model_name, space, base_params, deadline)
+    mine = _run_trials(ctx, study, objective, deadline)
+    best = _save_results(ctx, study, space, model_name, base_params, mine)
+    _check_timeout(ctx, mine, conf.tune.timeout)
+    conf.model = ModelConfig(name=model_name, params=best)
+    ctx.console.print(
+        f"  best of {len(study.trials)} trials: {conf.problem.primary_metric} "
+        f"{study.best_value:.4f} (trial {study.best_trial.number}; trials.csv, best_params.json)"
+    )
+
+
+def _objective(
+    ctx: RunState, model_name: str, space: Any, base_params: dict[str, Any], deadline: Any
+) -> Any:
+    """One trial: the suggested params cross-validated on the training part, its folds
+    reported to the pruner (or its boosting rounds, when the model prunes by round)."""
+    import optuna
+
+    from mlconf.ml.crossval import cross_validate
+    from mlconf.ml.training import seeded_pipeline
+    from mlconf.tuning.rounds import deadline_callback, pruning_callback
+
+    conf, training, tune_conf = ctx.conf, ctx.training, ctx.conf.tune
+    primary = conf.problem.primary_metric
     by_rounds = _round_pruning(ctx, model_name, space, base_params)
     each_round = model_name == "xgboost" and "callbacks" not in base_params
-
-    deadline = Deadline(tune_conf.timeout)  # from here: the trials, not the data before them
 
     def objective(trial: optuna.Trial) -> float:
         params = {**base_params, **space.suggest(trial)}
         if by_rounds is not None:
             params["eval_metric"] = by_rounds[0].eval_metric
-        pipeline = seeded_pipeline(ctx, ModelConfig(name=model_name, params=params))
+        model = ModelConfig(name=model_name, params=params)
+        pipeline = seeded_pipeline(conf, model, ctx.pipeline_privacy)
 
         def report(fold: int, values: dict[str, list[float]]) -> None:
             so_far = [v for v in values[primary] if not math.isnan(v)]
@@ -77,23 +93,38 @@ def tune(ctx: RunContext) -> None:
                 fold_pipeline[-1].set_params(callbacks=callbacks)
 
         scores = cross_validate(
-            ctx,
+            conf,
+            len(training.classes),
             pipeline,
-            x,
-            y,
+            training.x,
+            training.y,
             tune_conf.folds,
-            model_name,
+            label=model_name,
             on_fold=report,
-            quiet=True,
             before_fit=watch_rounds,
             metrics=[primary],
         )
-        value = scores[primary]["mean"]
+        value: float = scores[primary]["mean"]
         if math.isnan(value):
             raise MlconfError(f"{primary} is undefined on the folds", where="stage tune")
         return value
 
-    mine = _run_trials(ctx, study, objective, deadline)
+    return objective
+
+
+def _save_results(
+    ctx: RunState,
+    study: Any,
+    space: Any,
+    model_name: str,
+    base_params: dict[str, Any],
+    mine: list[Any],
+) -> dict[str, Any]:
+    """trials.csv, the plots and best_params.json; the best params found."""
+    from mlconf.report.tuning_plots import save_tuning_plots
+    from mlconf.store.atomic import write_json, write_with
+    from mlconf.tuning.study import trials_frame
+
     frame = trials_frame(study, space)
     write_with(ctx.artifact("trials.csv"), lambda tmp: frame.to_csv(tmp, index=False))
     if _completed(study) == 0:
@@ -102,8 +133,6 @@ def tune(ctx: RunContext) -> None:
             where="stage tune",
             fix="see trials.csv; widen the search space or use tune.pruner=none",
         )
-    from mlconf.report.tuning_plots import save_tuning_plots
-
     _, skipped = save_tuning_plots(study, ctx.run_dir / "plots")
     for reason in skipped:
         ctx.warn(f"tuning plot skipped: {reason}")
@@ -113,28 +142,21 @@ def tune(ctx: RunContext) -> None:
         {
             "model": model_name,
             "params": best,
-            primary: study.best_value,
+            ctx.conf.problem.primary_metric: study.best_value,
             "trial": study.best_trial.number,
             "overrides": [f"model={model_name}", *as_overrides("model.params", best)],
         },
     )
-    ctx.count(
-        "tuning",
-        {
-            "trials": len(mine),
-            "study_trials": len(study.trials),
-            "sampler_seed": sampler_seed(conf),
-        },
-    )
-    _check_timeout(ctx, mine, tune_conf.timeout)
-    conf.model = ModelConfig(name=model_name, params=best)
-    ctx.console.print(
-        f"  best of {len(study.trials)} trials: {primary} {study.best_value:.4f} "
-        f"(trial {study.best_trial.number}; trials.csv, best_params.json)"
-    )
+    counts = {
+        "trials": len(mine),
+        "study_trials": len(study.trials),
+        "sampler_seed": sampler_seed(ctx.conf),
+    }
+    ctx.count("tuning", counts)
+    return best
 
 
-def _run_trials(ctx: RunContext, study: Any, objective: Any, deadline: Any) -> list[Any]:
+def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> list[Any]:
     """Run this worker's trials (`tune.n_trials`, or up to the study's `tune.total_trials`)
     until `deadline` (tune.timeout) is spent: then no trial starts, and the objective stops
     a running one (mlconf.tuning.deadline).
@@ -298,7 +320,7 @@ def tuned_model(conf: TrainConfig) -> str:
 
 
 def _round_pruning(
-    ctx: RunContext, model_name: str, space: Any, base_params: dict[str, Any]
+    ctx: RunState, model_name: str, space: Any, base_params: dict[str, Any]
 ) -> tuple[Any, int] | None:
     """(xgboost metric, steps per fold) when trials can be pruned between rounds."""
     from mlconf.tuning.rounds import round_metric, round_stride
@@ -308,7 +330,7 @@ def _round_pruning(
         return None
     if "callbacks" in base_params or "eval_metric" in base_params:
         return None
-    metric = round_metric(conf.problem.primary_metric, conf.problem.task, len(ctx["classes"]))
+    metric = round_metric(conf.problem.primary_metric, conf.problem.task, len(ctx.training.classes))
     if metric is None:
         ctx.console.print(
             f"  pruning per fold: xgboost has no round-by-round {conf.problem.primary_metric}"
@@ -319,7 +341,7 @@ def _round_pruning(
     return metric, round_stride(high, base_params.get("n_estimators"))
 
 
-def _check_timeout(ctx: RunContext, trials: list[Any], timeout: float | None) -> None:
+def _check_timeout(ctx: RunState, trials: list[Any], timeout: float | None) -> None:
     """The study's first trial runs to its end (mlconf.tuning.deadline); say so when it
     alone outlasted the budget."""
     if timeout is None or not trials or trials[0].duration is None:
@@ -337,3 +359,16 @@ def _completed(study: Any) -> int:
     import optuna
 
     return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def check(conf: TrainConfig) -> None:
+    """The search space parses, its model exists, and a shared study's storage opens."""
+    if not conf.search.space:
+        return
+    from mlconf.pipeline import make_model
+    from mlconf.tuning.space import parse_space
+
+    parse_space(dict(conf.search.space))
+    make_model(ModelConfig(name=tuned_model(conf)), conf.problem.task)
+    if conf.tune.storage:
+        configured_study(conf, tuned_model(conf))

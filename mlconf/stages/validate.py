@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlconf.errors import MlconfError, did_you_mean
+from mlconf.ml.casting import cast_columns
+from mlconf.registry import require
 from mlconf.stages.privacy import planned_policy
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlconf.stages.context import RunContext
+    from mlconf.config import TrainConfig
+    from mlconf.run_state import RunState
 
 
-def validate(ctx: RunContext) -> None:
+def validate(ctx: RunState) -> None:
     conf = ctx.conf
-    frame = cast_columns(ctx["frame"], conf.prepare.cast)
+    frame = cast_columns(ctx.frame, conf.prepare.cast)
     if conf.schema.columns:
         from mlconf.validation import validate as check_schema
 
@@ -34,34 +37,10 @@ def validate(ctx: RunContext) -> None:
             )
         frame = result.valid
         ctx.count("schema_failures", len(result.failures))
-    ctx["frame"] = _usable_target(ctx, frame)
+    ctx.frame = _usable_target(ctx, frame)
 
 
-def cast_columns(frame: pd.DataFrame, cast: dict[str, str]) -> pd.DataFrame:
-    """prepare.cast applied before the schema checks (both engines call this one)."""
-    if not cast:
-        return frame
-    frame = frame.copy()
-    for column, dtype in cast.items():
-        if column not in frame.columns:
-            raise MlconfError(
-                f"cannot cast '{column}': no such column."
-                f"{did_you_mean(column, map(str, frame.columns))}",
-                where=f"config key prepare.cast.{column}",
-            )
-        try:
-            frame[column] = frame[column].astype(dtype)
-        except (TypeError, ValueError) as exc:
-            raise MlconfError(
-                f"cannot cast column '{column}' to {dtype}: {exc}",
-                where=f"config key prepare.cast.{column}",
-                fix="pick a dtype every value fits, or validate the column with a schema rule "
-                "(schema.on_error=quarantine sets bad rows aside)",
-            ) from exc
-    return frame
-
-
-def _usable_target(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
+def _usable_target(ctx: RunState, frame: pd.DataFrame) -> pd.DataFrame:
     """Rows without a target are set aside; a target with nothing to learn stops the run."""
     import pandas as pd
 
@@ -117,3 +96,10 @@ def _usable_target(ctx: RunContext, frame: pd.DataFrame) -> pd.DataFrame:
             fix="use classification or regression",
         )
     return frame
+
+
+def check(conf: TrainConfig) -> None:
+    """Every schema rule names a registered check."""
+    for column, rules in conf.schema.columns.items():
+        for i, rule in enumerate(rules.checks):
+            require("check", rule.name, f"schema.columns.{column}.checks[{i}].name")

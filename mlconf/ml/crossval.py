@@ -6,39 +6,40 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mlconf.ml.scoring import predictions, score_part
+from mlconf.ml.training import fit
+
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlconf.stages.context import RunContext
+    from mlconf.config import TrainConfig
 
 
 def cross_validate(
-    ctx: RunContext,
+    conf: TrainConfig,
+    n_classes: int,
     pipeline: Any,
     x: pd.DataFrame,
     y: Any,
     folds: int,
+    say: Callable[[str], None] | None = None,
     label: str = "",
     on_fold: Callable[[int, dict[str, list[float]]], None] | None = None,
-    quiet: bool = False,
     before_fit: Callable[[int, Any], None] | None = None,
     metrics: list[str] | None = None,
 ) -> dict[str, Any]:
     """Mean, spread and fold values of every metric, plus fit and predict seconds.
 
-    `on_fold(i, values_so_far)` runs after each fold: tuning reports to Optuna there,
-    and may raise to stop a hopeless trial early (pruning). `before_fit(i, pipeline)` may
-    adjust fold i's fresh copy of the pipeline (tuning adds a per-round pruning callback).
-    `metrics` limits scoring to those names (tuning scores only the primary metric).
+    `say` hears of each finished fold. `on_fold(i, values_so_far)` runs after each fold:
+    tuning reports to Optuna there, and may raise to stop a hopeless trial early
+    (pruning). `before_fit(i, pipeline)` may adjust fold i's fresh copy of the pipeline
+    (tuning adds a per-round pruning callback). `metrics` limits scoring to those names
+    (tuning scores only the primary metric).
     """
     import numpy as np
     from sklearn.base import clone
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    from mlconf.stages.evaluate import predictions, score_part
-    from mlconf.stages.train import fit
-
-    conf = ctx.conf
     splitter_cls = StratifiedKFold if conf.problem.task == "classification" else KFold
     splitter = splitter_cls(n_splits=folds, shuffle=True, random_state=conf.seed)
     per_fold: dict[str, list[float]] = {"fit_seconds": [], "predict_seconds": []}
@@ -54,12 +55,13 @@ def cross_validate(
         y_pred, y_proba = predictions(fold_model, held_out[0], conf.problem.task)
         per_fold["fit_seconds"].append(fitted - start)
         per_fold["predict_seconds"].append(time.perf_counter() - fitted)
-        for metric, value in score_part(
-            ctx, y[val_idx], y_pred, y_proba, bootstrap=0, metrics=metrics
-        ).items():
+        scores = score_part(
+            conf, n_classes, y[val_idx], y_pred, y_proba, bootstrap=0, metrics=metrics
+        )
+        for metric, value in scores.items():
             per_fold.setdefault(metric, []).append(value.value)
-        if not quiet:
-            ctx.console.print(f"  {name}: fold {i + 1}/{folds} done")
+        if say is not None:
+            say(f"  {name}: fold {i + 1}/{folds} done")
         if on_fold is not None:
             on_fold(i, per_fold)
     return {

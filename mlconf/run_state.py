@@ -1,0 +1,165 @@
+"""The run state: the typed config, the run folder, the record, and what the stages made.
+
+Each stage reads and writes named, typed fields here. A field a stage makes for later ones
+(`frame`, `parts`, `training`, `pipeline`, `baseline`) is a `Produced` field: reading it before
+any stage made it fails with an error that names the stage order, not an AttributeError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from mlconf.errors import MlconfError
+from mlconf.ml.target import TrainingData
+from mlconf.store.atomic import write_with
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
+    from mlconf.config import TrainConfig
+    from mlconf.privacy.policy import PrivacyPolicy
+    from mlconf.store.runs import RunRecord
+
+T = TypeVar("T")
+
+
+class Produced(Generic[T]):
+    """A field one stage makes and later stages need."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Produced[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> T | Produced[T]:
+        if obj is None:
+            return self
+        try:
+            value: T = obj.__dict__[self.name]
+        except KeyError:
+            raise MlconfError(
+                f"stage input '{self.name}' was not produced by an earlier stage",
+                where="config key stages",
+                fix="keep the default stage order: load, validate, prepare, split, train, "
+                "evaluate, save",
+            ) from None
+        return value
+
+    def __set__(self, obj: object, value: T) -> None:
+        obj.__dict__[self.name] = value
+
+    def made(self, obj: object) -> bool:
+        """Whether a stage has made the field yet (for stages that can do without it)."""
+        return self.name in obj.__dict__
+
+
+@dataclass
+class RunState:
+    """What a run's stages share. The engine-specific state of the Dask engine lives in
+    `partitions` (its own typed object); the pandas engine leaves it None."""
+
+    conf: TrainConfig
+    run_dir: Path
+    record: RunRecord
+    console: Console
+    quarantine: list[pd.DataFrame] = field(default_factory=list)
+    # What a stage opens for the rest of the run (temporary folders, ...): the runner closes
+    # it when the stages end, also when one fails.
+    resources: ExitStack = field(default_factory=ExitStack)
+    # The privacy policy rows set aside are written under (stage privacy decides it; stage
+    # validate plans it when it sets rows aside before that).
+    privacy: PrivacyPolicy | None = None
+    # The policy the pipeline's PII guard step applies (set by stage privacy only).
+    pipeline_privacy: dict[str, Any] | None = None
+    partitions: Any = None
+    cv: dict[str, Any] | None = None
+    threshold: Any = None
+    test_scores: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    leaderboard: Any = None
+    interpretation: dict[str, Any] | None = None
+    fairness: dict[str, Any] | None = None
+    explain_sources: Any = None
+
+    frame = Produced["pd.DataFrame"]()
+    parts = Produced["dict[str, pd.DataFrame]"]()
+    training = Produced[TrainingData]()
+    pipeline = Produced[Any]()
+    baseline = Produced[Any]()
+    model_dir = Produced[Path]()
+
+    def warn(self, message: str) -> None:
+        """Say it now and keep it in the run record."""
+        self.record.warnings.append(message)
+        self.console.print(f"[yellow]warning[/]: {message}")
+
+    def count(self, key: str, value: Any) -> None:
+        self.record.counts[key] = value
+
+    def set_aside(self, rows: pd.DataFrame, reasons: Any, stage: str) -> None:
+        """Quarantine rows with a reason each, so that nothing is dropped silently."""
+        if len(rows) == 0:
+            return
+        self.quarantine.append(_protected(quarantine_rows(rows, reasons, stage), self.privacy))
+        self.write_quarantine()
+
+    def protect_quarantine(self, policy: PrivacyPolicy) -> None:
+        """Rewrite the quarantine file with `policy` applied to its rows and their reasons."""
+        self.quarantine[:] = [_protected(q, policy) for q in self.quarantine]
+        self.write_quarantine()
+
+    def write_quarantine(self) -> Path | None:
+        if not self.quarantine:
+            return None
+        import pandas as pd
+
+        frame = pd.concat(self.quarantine, ignore_index=True)
+        path = self.run_dir / "data" / "quarantine.csv"
+        write_with(path, lambda tmp: frame.to_csv(tmp, index=False))
+        self.count("quarantined_rows", len(frame))
+        return path
+
+    def artifact(self, *parts: str) -> Path:
+        path = self.run_dir.joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def _protected(rows: pd.DataFrame, policy: PrivacyPolicy | None) -> pd.DataFrame:
+    """Quarantined rows with the policy applied to their values and to their reasons."""
+    if not policy:
+        return rows
+    return policy.rows(rows.assign(_reason=policy.texts(rows["_reason"].astype(object), rows)))
+
+
+def quarantine_rows(rows: pd.DataFrame, reasons: Any, stage: str) -> pd.DataFrame:
+    """The rows as data/quarantine.csv holds them: row number, stage and reason first."""
+    kept = rows.copy()
+    kept.insert(0, "_reason", reasons)
+    kept.insert(0, "_stage", stage)
+    kept.insert(0, "_row", rows.index)
+    return kept
+
+
+def _nothing_to_check(conf: TrainConfig) -> None:
+    """A stage whose config cannot be wrong before the data is read."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a run. `check(conf)` runs for every stage before any data is read (the
+    runner's preflight), so a misnamed component or a bad combination fails in a second,
+    not after an hour of training; `run(state)` does the work."""
+
+    run: Callable[[RunState], None]
+    check: Callable[[TrainConfig], None] = _nothing_to_check
+
+    def __call__(self, state: RunState) -> None:
+        self.run(state)
