@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from mlconf.config import TrainConfig
+    from mlconf.config import ModelConfig, TrainConfig
     from mlconf.privacy.policy import PrivacyPolicy
     from mlconf.store.runs import RunRecord
 
@@ -79,6 +79,9 @@ class RunState:
     # The policy the pipeline's PII guard step applies (set by stage privacy only).
     pipeline_privacy: dict[str, Any] | None = None
     partitions: Any = None
+    # The model the train stage fits: the configured one, or the one select or tune chose
+    # (stages never write the config: it stays what the user asked for).
+    model: ModelConfig = field(init=False)
     cv: dict[str, Any] | None = None
     threshold: Any = None
     test_scores: dict[str, Any] = field(default_factory=dict)
@@ -94,6 +97,9 @@ class RunState:
     pipeline = Produced[Any]()
     baseline = Produced[Any]()
     model_dir = Produced[Path]()
+
+    def __post_init__(self) -> None:
+        self.model = self.conf.model
 
     def warn(self, message: str) -> None:
         """Say it now and keep it in the run record."""

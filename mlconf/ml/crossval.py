@@ -22,19 +22,20 @@ def cross_validate(
     x: pd.DataFrame,
     y: Any,
     folds: int,
+    *,
+    label: str,
     say: Callable[[str], None] | None = None,
-    label: str = "",
     on_fold: Callable[[int, dict[str, list[float]]], None] | None = None,
     before_fit: Callable[[int, Any], None] | None = None,
     metrics: list[str] | None = None,
 ) -> dict[str, Any]:
     """Mean, spread and fold values of every metric, plus fit and predict seconds.
 
-    `say` hears of each finished fold. `on_fold(i, values_so_far)` runs after each fold:
-    tuning reports to Optuna there, and may raise to stop a hopeless trial early
-    (pruning). `before_fit(i, pipeline)` may adjust fold i's fresh copy of the pipeline
-    (tuning adds a per-round pruning callback). `metrics` limits scoring to those names
-    (tuning scores only the primary metric).
+    `label` names the model in messages; `say` hears of each finished fold.
+    `on_fold(i, values_so_far)` runs after each fold: tuning reports to Optuna there, and
+    may raise to stop a hopeless trial early (pruning). `before_fit(i, pipeline)` may
+    adjust fold i's fresh copy of the pipeline (tuning adds a per-round pruning callback).
+    `metrics` limits scoring to those names (tuning scores only the primary metric).
     """
     import numpy as np
     from sklearn.base import clone
@@ -43,14 +44,13 @@ def cross_validate(
     splitter_cls = StratifiedKFold if conf.problem.task == "classification" else KFold
     splitter = splitter_cls(n_splits=folds, shuffle=True, random_state=conf.seed)
     per_fold: dict[str, list[float]] = {"fit_seconds": [], "predict_seconds": []}
-    name = label or conf.model.name
     for i, (fit_idx, val_idx) in enumerate(splitter.split(x, y)):
         start = time.perf_counter()
         held_out = (x.iloc[val_idx], y[val_idx])
         fold_pipeline = clone(pipeline)
         if before_fit is not None:
             before_fit(i, fold_pipeline)
-        fold_model = fit(fold_pipeline, x.iloc[fit_idx], y[fit_idx], name, held_out)
+        fold_model = fit(fold_pipeline, x.iloc[fit_idx], y[fit_idx], label, held_out)
         fitted = time.perf_counter()
         y_pred, y_proba = predictions(fold_model, held_out[0], conf.problem.task)
         per_fold["fit_seconds"].append(fitted - start)
@@ -61,7 +61,7 @@ def cross_validate(
         for metric, value in scores.items():
             per_fold.setdefault(metric, []).append(value.value)
         if say is not None:
-            say(f"  {name}: fold {i + 1}/{folds} done")
+            say(f"  {label}: fold {i + 1}/{folds} done")
         if on_fold is not None:
             on_fold(i, per_fold)
     return {

@@ -39,6 +39,7 @@ def check_binary(problem: ProblemConfig, n_classes: int) -> None:
 
 def choose(
     conf: TrainConfig,
+    model_name: str,
     n_classes: int,
     pipeline: Any,
     validation: Callable[[], tuple[Any, Any] | None],
@@ -54,7 +55,7 @@ def choose(
         return None
     if not hasattr(pipeline, "predict_proba"):
         raise MlconfError(
-            f"model '{conf.model.name}' gives no probabilities, so no threshold can be chosen",
+            f"model '{model_name}' gives no probabilities, so no threshold can be chosen",
             where=THRESHOLD_KEY,
             fix="pick a model with predict_proba (e.g. svm needs model.params.probability=true)"
             ", or set problem.threshold.optimize=none",
@@ -73,6 +74,7 @@ def choose(
 
 def apply(
     conf: TrainConfig,
+    model_name: str,
     n_classes: int,
     pipeline: Any,
     validation: Callable[[], tuple[Any, Any] | None],
@@ -82,7 +84,7 @@ def apply(
     """The pipeline with the chosen threshold built in, and the choice (None: unchanged)."""
     from mlconf.framing import with_threshold
 
-    choice = choose(conf, n_classes, pipeline, validation)
+    choice = choose(conf, model_name, n_classes, pipeline, validation)
     if choice is None:
         return pipeline, None
     if choice.method == "fallback":

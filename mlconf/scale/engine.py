@@ -321,7 +321,7 @@ def train(ctx: RunState) -> None:
     state = _state(ctx)
     training = ctx.training
     load = _loader(ctx, training.columns)
-    pipeline = seeded_pipeline(conf, conf.model, ctx.pipeline_privacy)
+    pipeline = seeded_pipeline(conf, ctx.model, ctx.pipeline_privacy)
     files = state.part_files["train"]
     held_out = validation_data(target_of(conf, training), ctx.parts["validation"], training.columns)
     _fit(ctx, state, pipeline, load, held_out)
@@ -331,7 +331,13 @@ def train(ctx: RunState) -> None:
     baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
     ctx.baseline = fit(baseline, np.zeros((len(targets), 1)), targets, "dummy")
     ctx.pipeline, ctx.threshold = apply(
-        conf, len(training.classes), pipeline, lambda: held_out, ctx.warn, ctx.console.print
+        conf,
+        ctx.model.name,
+        len(training.classes),
+        pipeline,
+        lambda: held_out,
+        ctx.warn,
+        ctx.console.print,
     )
     if ctx.threshold is not None:
         ctx.count("decision_threshold", ctx.threshold.threshold)
@@ -351,10 +357,10 @@ def _fit(
 
     from mlconf.ml.training import fit
 
-    conf, training = ctx.conf, ctx.training
+    training = ctx.training
     files = state.part_files["train"]
     sampled = f"  fitting the preprocessing on {len(training.y):,} sampled training rows; "
-    if conf.model.params.get("external_memory"):
+    if ctx.model.params.get("external_memory"):
         from mlconf.scale.external import fit_external
 
         ctx.console.print(
@@ -370,7 +376,7 @@ def _fit(
             n_classes=len(training.classes),
             validation_files=state.part_files["validation"],
         )
-    elif REGISTRY.get("model", conf.model.name).meta.get("needs_cluster"):
+    elif REGISTRY.get("model", ctx.model.name).meta.get("needs_cluster"):
         from mlconf.scale.xgboost_dask import lazy_parts
 
         ctx.console.print(
@@ -399,7 +405,7 @@ def _fit(
         x = pd.concat([x for x, _ in loaded])
         y = np.concatenate([y for _, y in loaded])
         del loaded
-        fit(pipeline, x, y, conf.model.name, held_out)
+        fit(pipeline, x, y, ctx.model.name, held_out)
         del x
 
 

@@ -29,7 +29,7 @@ def save(ctx: RunState) -> None:
     extra = {
         "run_id": ctx.record.id,
         "experiment": conf.experiment_name,
-        "model": OmegaConf.to_container(OmegaConf.structured(conf.model)),
+        "model": OmegaConf.to_container(OmegaConf.structured(ctx.model)),
         "schema": OmegaConf.to_container(OmegaConf.structured(conf.schema)),
         "positive_class": conf.problem.positive_class,
         "primary_metric": conf.problem.primary_metric,

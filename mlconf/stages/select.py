@@ -93,7 +93,7 @@ def select(ctx: RunState) -> None:
     _save(ctx, board)
     ctx.count("selected_model", label(best))
     ctx.leaderboard = board
-    conf.model = best
+    ctx.model = best
     primary = conf.problem.primary_metric
     ctx.console.print(
         f"  selected {label(best)}: {primary} {board.iloc[0][f'{primary}_mean']:.4f} "

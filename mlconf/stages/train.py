@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 def train(ctx: RunState) -> None:
     conf = ctx.conf
     training = ctx.training
-    pipeline = seeded_pipeline(conf, conf.model, ctx.pipeline_privacy)
+    model = ctx.model
+    pipeline = seeded_pipeline(conf, model, ctx.pipeline_privacy)
     ctx.console.print(
-        f"  fitting {conf.model.name} on {len(training.x):,} rows x {training.x.shape[1]} columns"
+        f"  fitting {model.name} on {len(training.x):,} rows x {training.x.shape[1]} columns"
     )
     held_out = held_out_rows(ctx)
     if held_out is None and getattr(pipeline[-1], "early_stopping_rounds", None) is not None:
@@ -31,7 +32,7 @@ def train(ctx: RunState) -> None:
             "split.validation_size above 0 to stop early"
         )
         pipeline[-1].set_params(early_stopping_rounds=None)
-    ctx.pipeline = fit(pipeline, training.x, training.y, conf.model.name, held_out)
+    ctx.pipeline = fit(pipeline, training.x, training.y, model.name, held_out)
     # The dummy ignores the features, so it needs no feature pipeline (a costly refit).
     baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
     ctx.baseline = fit(baseline, training.x, training.y, "dummy")
@@ -46,6 +47,7 @@ def train(ctx: RunState) -> None:
             training.y,
             conf.split.folds,
             say=ctx.console.print,
+            label=model.name,
         )
     choose_threshold(ctx)
 
@@ -64,7 +66,7 @@ def choose_threshold(ctx: RunState) -> None:
     n_classes = len(ctx.training.classes)
     held_out = lambda: held_out_rows(ctx)  # noqa: E731 - read only when a threshold is chosen
     ctx.pipeline, ctx.threshold = apply(
-        ctx.conf, n_classes, ctx.pipeline, held_out, ctx.warn, ctx.console.print
+        ctx.conf, ctx.model.name, n_classes, ctx.pipeline, held_out, ctx.warn, ctx.console.print
     )
     if ctx.threshold is not None:
         ctx.count("decision_threshold", ctx.threshold.threshold)

@@ -31,17 +31,17 @@ def tune(ctx: RunState) -> None:
     from mlconf.tuning.deadline import Deadline
     from mlconf.tuning.space import parse_space
 
-    model_name = tuned_model(conf)
+    model_name = tuned_model(conf, ctx.model.name)
     space = parse_space(dict(conf.search.space))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = configured_study(conf, model_name)
-    base_params = dict(conf.model.params) if conf.model.name == model_name else {}
+    base_params = dict(ctx.model.params) if ctx.model.name == model_name else {}
     deadline = Deadline(conf.tune.timeout)  # from here: the trials, not the data before them
     objective = _objective(ctx, model_name, space, base_params, deadline)
     mine = _run_trials(ctx, study, objective, deadline)
     best = _save_results(ctx, study, space, model_name, base_params, mine)
     _check_timeout(ctx, mine, conf.tune.timeout)
-    conf.model = ModelConfig(name=model_name, params=best)
+    ctx.model = ModelConfig(name=model_name, params=best)
     ctx.console.print(
         f"  best of {len(study.trials)} trials: {conf.problem.primary_metric} "
         f"{study.best_value:.4f} (trial {study.best_trial.number}; trials.csv, best_params.json)"
@@ -265,7 +265,7 @@ def as_overrides(prefix: str, params: dict[str, Any]) -> list[str]:
     return [f"++{prefix}.{name}={text(value)}" for name, value in params.items()]
 
 
-def tuned_model(conf: TrainConfig) -> str:
+def tuned_model(conf: TrainConfig, current: str | None = None) -> str:
     """The space belongs to one model family; it must be the configured one.
 
     Also checks the budget, so that both mistakes surface before any data is read.
@@ -309,12 +309,13 @@ def tuned_model(conf: TrainConfig) -> str:
             f"tuning scores trials by k-fold CV and needs at least 2 folds, got {conf.tune.folds}",
             where="config key tune.folds",
         )
-    owner = conf.search.model or conf.model.name
-    if owner != conf.model.name and not conf.model_selection.candidates:
+    model = current or conf.model.name  # the model chosen so far (select may change it)
+    owner = conf.search.model or model
+    if owner != model and not conf.model_selection.candidates:
         raise MlconfError(
-            f"the search space is for model '{owner}', but the model is '{conf.model.name}'",
+            f"the search space is for model '{owner}', but the model is '{model}'",
             where="config key search.model",
-            fix=f"add model={owner}, or pick the search space of {conf.model.name}",
+            fix=f"add model={owner}, or pick the search space of {model}",
         )
     return owner
 
