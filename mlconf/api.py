@@ -176,7 +176,8 @@ def predict(
     looked up in `registry_url`, default the config's deploy.registry_url)."""
     import pandas as pd
 
-    from mlconf.deploy.batch import open_scoring_model, score
+    from mlconf.deploy.scoring import score
+    from mlconf.deploy.scoring_model import open_scoring_model
 
     if isinstance(model, str | Path):
         url = registry_url or str(compose("predict").deploy.registry_url)

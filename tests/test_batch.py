@@ -13,8 +13,9 @@ import pytest
 from helpers import CARS, FAST, TRACEBACK, cli, output_of, run_train
 
 from mlconf import load_model
-from mlconf.deploy import batch
-from mlconf.deploy.batch import predict_file, score
+from mlconf.deploy import batch, chunk_task
+from mlconf.deploy.batch import predict_file
+from mlconf.deploy.scoring import score
 from mlconf.errors import MlconfError
 from mlconf.store.artifacts import TrainedModel
 
@@ -171,7 +172,7 @@ def test_a_crash_midway_leaves_no_output(
             raise RuntimeError("disk on fire")
         return score(model, chunk)
 
-    monkeypatch.setattr(batch, "score", crash_on_third)
+    monkeypatch.setattr(chunk_task, "score", crash_on_third)
     out = tmp_path / "out" / "scored.parquet"
     with pytest.raises(RuntimeError, match="disk on fire"):
         run(model_dir, source, out)
@@ -183,25 +184,6 @@ def test_a_crash_midway_leaves_no_output(
         run(model_dir, source, out, overwrite=True)
     assert out.read_bytes() == b"old"
     assert sorted(p.name for p in out.parent.iterdir()) == ["scored.parquet"]
-
-
-def test_predictions_with_a_decision_threshold_match_predict() -> None:
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from mlconf.framing import with_threshold
-
-    x, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, y)
-    for threshold in (0.2, 0.9):
-        model = TrainedModel(
-            with_threshold(pipe, threshold), "classification", "t", list(x.columns), ["b", "m"]
-        )
-        labels, proba = score(model, x)
-        assert labels.tolist() == model.predict(x).tolist()
-        np.testing.assert_array_equal(proba, model.predict_proba(x))
 
 
 # --- bad input ----------------------------------------------------------------------------------
@@ -293,18 +275,3 @@ def test_cli_end_to_end(model_dir: Path, big: pd.DataFrame, tmp_path: Path) -> N
     assert proc.returncode == 2 and "Did you mean 'input'" in proc.stderr
     proc = cli(["predict", "--help"])
     assert proc.returncode == 0 and "chunk_rows=" in proc.stdout and "quarantine=" in proc.stdout
-
-
-def test_progress_shows_rows_per_second_on_a_terminal_only() -> None:
-    import io
-
-    from rich.console import Console
-
-    terminal = Console(file=io.StringIO(), force_terminal=True, width=120)
-    with batch._Progress(terminal, 10) as advance:
-        advance(10)
-    assert "rows/s" in terminal.file.getvalue()  # type: ignore[attr-defined]
-    pipe = Console(file=io.StringIO(), force_terminal=False)
-    with batch._Progress(pipe, None) as advance:
-        advance(3)
-    assert pipe.file.getvalue() == ""  # type: ignore[attr-defined]

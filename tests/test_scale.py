@@ -228,21 +228,6 @@ def test_engine_misconfigurations_name_the_key(overrides: list[str], where: str)
     assert info.value.where == where
 
 
-def test_partition_files_skip_hidden_folders_and_a_bracketed_name_is_one_file(
-    tmp_path: Path,
-) -> None:
-    from mlconf.scale.lazy import matching_files
-
-    single = tmp_path / "export [2024].csv"
-    single.write_text("a\n1\n")
-    parts = tmp_path / "parts"
-    for name in ("a.parquet", "_temporary/x.parquet", ".ipynb_checkpoints/y.parquet", "_z"):
-        (parts / name).parent.mkdir(parents=True, exist_ok=True)
-        (parts / name).write_text("")
-    assert matching_files(str(single)) is None  # read as the single file it is
-    assert matching_files(str(parts)) == [parts / "a.parquet"]
-
-
 def test_quarantined_rows_keep_no_raw_pii(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLCONF_PII_SALT", "test-salt")
     frame = partition_table(400)
