@@ -67,25 +67,25 @@ def load_parts(run_dir: Path, scratch: Path) -> tuple[Any, dict[str, Any], list[
     from omegaconf import OmegaConf
     from rich.console import Console
 
+    from mlconf.ml.features import feature_columns
+    from mlconf.run_state import RunState
     from mlconf.runner import typed
     from mlconf.stages import STAGES
-    from mlconf.stages.context import RunContext
-    from mlconf.stages.prepare import feature_columns
     from mlconf.store.runs import RunRecord
 
     conf = typed(OmegaConf.load(run_dir / "config.yaml"))
     scratch.mkdir(parents=True, exist_ok=True)
     record = RunRecord(run_dir=scratch, experiment=conf.experiment_name, seed=conf.seed)
-    ctx = RunContext(conf=conf, run_dir=scratch, record=record, console=Console(quiet=True))
+    ctx = RunState(conf=conf, run_dir=scratch, record=record, console=Console(quiet=True))
     for stage in ("load", "validate", "prepare", "split"):
         STAGES[stage](ctx)
-    parts = ctx["parts"]
+    parts = ctx.parts
     manifest = pd.read_csv(run_dir / "data" / "split.csv")
     for name, frame in parts.items():
         expected = sorted(manifest.loc[manifest["part"] == name, "row"].tolist())
         if sorted(frame.index.tolist()) != expected:
             raise SystemExit(f"{name} part differs from {run_dir}/data/split.csv")
-    return conf, parts, feature_columns(ctx, parts["train"])
+    return conf, parts, feature_columns(conf, parts["train"])
 
 
 def score(
@@ -123,7 +123,7 @@ def targets(conf: Any, parts: dict[str, Any]) -> tuple[Any, Any, list[str]]:
     """Encoded targets of the FLAML training rows and of the test rows, and the classes."""
     import pandas as pd
 
-    from mlconf.stages.train import class_order, encode
+    from mlconf.ml.target import class_order, encode
 
     problem = conf.problem
     fit_frame = pd.concat([parts["train"], parts["validation"]])
