@@ -37,7 +37,8 @@ MIGRATION_WAIT_MS = 300_000
 
 
 def ensure_schema(engine: sa.Engine) -> str | None:
-    """Create or upgrade the database; the revision it started from, or None if current."""
+    """Create or upgrade the database: the revision this call started from ("new",
+    "unversioned", "0001", ...), or None when it was current (or another process did it)."""
     if current_revision(engine) == REVISION:
         return None
     return _upgrade_locked(engine)
@@ -67,7 +68,7 @@ def script_directory() -> ScriptDirectory:
     return ScriptDirectory.from_config(config)
 
 
-def _upgrade_locked(engine: sa.Engine) -> str:
+def _upgrade_locked(engine: sa.Engine) -> str | None:
     """Take the lock on a connection of its own, then check again and upgrade."""
     from mlconf.store.db import make_engine, sqlite_file
 
@@ -94,7 +95,7 @@ def _upgrade_locked(engine: sa.Engine) -> str:
             migrator.dispose()
 
 
-def _upgrade(conn: sa.Connection) -> str:
+def _upgrade(conn: sa.Connection) -> str | None:
     import sqlalchemy as sa
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
@@ -104,7 +105,7 @@ def _upgrade(conn: sa.Connection) -> str:
     context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
     current = context.get_current_revision()
     if current == REVISION:
-        return REVISION  # another process upgraded it while we waited for the lock
+        return None  # another process upgraded it while we waited for the lock
     script = script_directory()
     where = str(mask_url(conn.engine.url.render_as_string(hide_password=False)))
     if current is None:
