@@ -297,3 +297,30 @@ def test_postgres_new_legacy_and_concurrent_opens(postgres_url: str) -> None:
     fired = rules.last_fired(registry, "m", "weekly")
     assert fired is not None and fired.isoformat() == "2026-12-06T22:28:17.201414+00:00"
     registry.engine.dispose()
+
+
+def test_revision_0002_downgrades_to_the_text_times_and_back(legacy: tuple[str, Path]) -> None:
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    from mlconf.store.db import make_engine
+
+    url, folder = legacy
+    before = legacy_times(folder)
+    open_engine(url).dispose()
+    script = script_directory()
+    engine = make_engine(url, foreign_keys=False)
+    with engine.connect() as conn, conn.begin():
+        context = MigrationContext.configure(conn, opts={"version_table": schema.VERSION_TABLE})
+        with Operations.context(context):
+            script.get_revision("0002").module.downgrade()
+        context.stamp(script, "0001")
+    engine.dispose()
+    downgraded = legacy_times(folder)
+    for table, values in before.items():
+        parsed = [datetime.fromisoformat(v) for v in downgraded[table]]
+        assert parsed == [datetime.fromisoformat(v) for v in values], table
+    engine = open_engine(url)  # upgrades again
+    assert current_revision(engine) == schema.REVISION
+    assert layout_differences(engine) == []
+    engine.dispose()

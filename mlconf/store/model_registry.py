@@ -1,7 +1,8 @@
 """The model registry: named models, numbered versions, aliases and an audit trail.
 
 One SQLAlchemy database (`sqlite:///experiments/mlconf.db` by default, any URL by
-config) holds four tables, created on first use:
+config) holds four tables of mlconf.store.schema, opened (created or migrated) by
+mlconf.store.db.open_engine on first use:
 
 - `models`: one row per model name;
 - `model_versions`: a version per registration, with the run folder, the model folder,
