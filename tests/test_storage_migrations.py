@@ -136,7 +136,7 @@ def test_serve_the_legacy_model_and_log_to_the_legacy_log(legacy: tuple[str, Pat
 
     url, _ = legacy
     app = create_app("world@production", ServeConfig(reload_interval=None), url)
-    with running(app) as base:
+    with running(app, timeout=120) as base:  # loading the pipeline takes seconds
         response = httpx.post(
             f"{base}/predict", json={"x1": 0.5, "x2": -0.2, "group": "a"}, timeout=60
         )
