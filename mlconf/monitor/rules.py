@@ -147,17 +147,10 @@ _RULE_FIX = (
 
 
 def _state_table(engine: sa.Engine) -> sa.Table:
-    import sqlalchemy as sa
+    """The table of mlconf.store.schema; the registry's engine (open_engine) made it."""
+    from mlconf.store.schema import monitor_rule_state
 
-    table = sa.Table(
-        "monitor_rule_state",
-        sa.MetaData(),
-        sa.Column("model_name", sa.String(200), primary_key=True),
-        sa.Column("rule", sa.String(200), primary_key=True),
-        sa.Column("fired_at", sa.String(40), nullable=False),
-    )
-    table.create(engine, checkfirst=True)
-    return table
+    return monitor_rule_state
 
 
 def last_fired(registry: ModelRegistry, model_name: str, rule: str) -> datetime | None:
@@ -168,7 +161,7 @@ def last_fired(registry: ModelRegistry, model_name: str, rule: str) -> datetime 
         found = conn.execute(
             sa.select(table.c.fired_at).filter_by(model_name=model_name, rule=rule)
         ).scalar()
-    return _parse(found) if found else None
+    return found
 
 
 def _mark_fired(registry: ModelRegistry, model_name: str, rule: str, at: datetime) -> None:
@@ -176,7 +169,7 @@ def _mark_fired(registry: ModelRegistry, model_name: str, rule: str, at: datetim
 
     table = _state_table(registry.engine)
     with registry.engine.connect() as conn, conn.begin():
-        values = {"fired_at": at.isoformat()}
+        values = {"fired_at": at}
         done = conn.execute(
             sa.update(table).filter_by(model_name=model_name, rule=rule).values(**values)
         )

@@ -1,7 +1,8 @@
 """The model registry: named models, numbered versions, aliases and an audit trail.
 
 One SQLAlchemy database (`sqlite:///experiments/mlconf.db` by default, any URL by
-config) holds four tables, created on first use:
+config) holds four tables of mlconf.store.schema, opened (created or migrated) by
+mlconf.store.db.open_engine on first use:
 
 - `models`: one row per model name;
 - `model_versions`: a version per registration, with the run folder, the model folder,
@@ -23,58 +24,34 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlconf import strict_json
-from mlconf.errors import MlconfError, did_you_mean
-from mlconf.names import check_name
-from mlconf.secrets import mask_text, mask_url
+from mlconf.errors import MlconfError
+from mlconf.secrets import mask_url
+from mlconf.store.db import BUSY_TIMEOUT_MS, as_text, sqlite_file
+from mlconf.store.model_refs import (
+    check_ref_name,
+    fingerprints,
+    open_model,
+    parse_ref,
+    pipeline_sha256,
+    schema_of,
+)
+from mlconf.store.registry_queries import ACTIVE, ModelVersion, RegistryQueries, now
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from mlconf.store.artifacts import TrainedModel
 
 T = TypeVar("T")
 
-ACTIVE = "active"
+__all__ = ["ModelRegistry", "ModelVersion", "open_model", "parse_ref"]
+
 ARCHIVED = "archived"
 PRODUCTION = "production"
-# Audit actions that move an alias; rollback undoes the latest of them.
-MOVES = ("register", "promote")
 LOCK_RETRIES = 5
-BUSY_TIMEOUT_MS = 10_000
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered version of a model, as stored in the registry."""
-
-    name: str
-    version: int
-    model_dir: Path
-    run_dir: Path
-    sha256: str
-    aliases: tuple[str, ...]
-    metrics: dict[str, Any]
-    status: str
-    created_at: str
-    forced: bool = False
-    criteria_passed: bool | None = None
-    parent_version: int | None = None
-    schema: dict[str, Any] = field(default_factory=dict)
-    fingerprints: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}:{self.version}"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _who(actor: str | None) -> str:
@@ -86,66 +63,13 @@ def _who(actor: str | None) -> str:
         return "unknown"
 
 
-def _tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
-    import sqlalchemy as sa
-
-    models = sa.Table(
-        "models",
-        metadata,
-        sa.Column("name", sa.String(200), primary_key=True),
-        sa.Column("created_at", sa.String(40), nullable=False),
-    )
-    versions = sa.Table(
-        "model_versions",
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("name", sa.String(200), sa.ForeignKey("models.name"), nullable=False),
-        sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("run_dir", sa.Text, nullable=False),
-        sa.Column("model_dir", sa.Text, nullable=False),
-        sa.Column("sha256", sa.String(64), nullable=False),
-        sa.Column("metrics", sa.Text, nullable=False),
-        sa.Column("schema", sa.Text, nullable=False),
-        sa.Column("fingerprints", sa.Text, nullable=False),
-        sa.Column("parent_version", sa.Integer, nullable=True),
-        sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("forced", sa.Boolean, nullable=False),
-        sa.Column("criteria_passed", sa.Boolean, nullable=True),
-        sa.Column("created_at", sa.String(40), nullable=False),
-        sa.UniqueConstraint("name", "version", name="uq_model_version"),
-    )
-    aliases = sa.Table(
-        "aliases",
-        metadata,
-        sa.Column("name", sa.String(200), sa.ForeignKey("models.name"), primary_key=True),
-        sa.Column("alias", sa.String(200), primary_key=True),
-        sa.Column("version", sa.Integer, nullable=False),
-    )
-    audit = sa.Table(
-        "audit",
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("at", sa.String(40), nullable=False),
-        sa.Column("who", sa.String(200), nullable=False),
-        sa.Column("action", sa.String(20), nullable=False),
-        sa.Column("name", sa.String(200), nullable=False),
-        sa.Column("alias", sa.String(200), nullable=True),
-        sa.Column("from_version", sa.Integer, nullable=True),
-        sa.Column("to_version", sa.Integer, nullable=True),
-        # JSON: the numbers behind a decision (retrain, promote by a monitor); optional
-        sa.Column("details", sa.Text, nullable=True),
-    )
-    return {"models": models, "versions": versions, "aliases": aliases, "audit": audit}
-
-
-class ModelRegistry:
+class ModelRegistry(RegistryQueries):
     """Models, versions, aliases and their audit trail in one SQLAlchemy database."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine: sa.Engine | None = None
-        self._tables: dict[str, sa.Table] = {}
-        self._sqlite_file = _sqlite_file(url)
+        self._sqlite_file = sqlite_file(url)
 
     # -- connection ---------------------------------------------------------------------
 
@@ -168,49 +92,9 @@ class ModelRegistry:
         return self._engine
 
     def _create_engine(self) -> sa.Engine:
-        import sqlalchemy as sa
-        from sqlalchemy import event
+        from mlconf.store.db import open_engine
 
-        if self._sqlite_file is not None:
-            self._sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            engine = sa.create_engine(self.url, future=True)
-        except (sa.exc.ArgumentError, ImportError) as exc:
-            raise MlconfError(
-                f"cannot open the model registry at {mask_url(self.url)!s}: {exc}",
-                where="config key deploy.registry_url (or --registry-url)",
-                fix="use a SQLAlchemy URL such as sqlite:///experiments/mlconf.db or "
-                "postgresql+psycopg://user:pw@host/db (with its driver installed)",
-            ) from exc
-        if engine.dialect.name == "sqlite":
-
-            @event.listens_for(engine, "connect")
-            def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-                # We issue BEGIN ourselves, so writers can take the lock up front.
-                dbapi_conn.isolation_level = None
-                cursor = dbapi_conn.cursor()
-                cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA foreign_keys=ON")
-                cursor.close()
-
-            @event.listens_for(engine, "begin")
-            def _on_begin(conn: sa.Connection) -> None:
-                write = conn.get_execution_options().get("mlconf_write", False)
-                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-        metadata = sa.MetaData()
-        self._tables = _tables(metadata)
-        from mlconf.store.db import create_tables
-
-        self._guard(lambda: create_tables(metadata, engine))
-        self._guard(lambda: _add_details_column(engine))
-        return engine
-
-    @property
-    def _t(self) -> dict[str, sa.Table]:
-        self.engine  # noqa: B018 - creates the tables on first use
-        return self._tables
+        return self._guard(lambda: open_engine(self.url, busy_timeout_ms=BUSY_TIMEOUT_MS))
 
     def _guard(self, action: Callable[[], T]) -> T:
         """Run a database action; retry while locked, then fail with the URL and the fix."""
@@ -286,19 +170,19 @@ class ModelRegistry:
         """Add the model folder as the next version of `name`; point `alias` at it."""
         from mlconf.store.artifacts import read_manifest
 
-        _check_name(name, "model name", "deploy.model_name")
+        check_ref_name(name, "model name", "deploy.model_name")
         if alias is not None:
-            _check_name(alias, "alias", "deploy.register.alias")
+            check_ref_name(alias, "alias", "deploy.register.alias")
         model_dir, run_dir = Path(model_dir).resolve(), Path(run_dir).resolve()
         manifest = read_manifest(model_dir)
         row = {
             "name": name,
             "run_dir": str(run_dir),
             "model_dir": str(model_dir),
-            "sha256": _pipeline_sha256(manifest, model_dir),
+            "sha256": pipeline_sha256(manifest, model_dir),
             "metrics": strict_json.dumps(metrics),
-            "schema": strict_json.dumps(_schema_of(manifest)),
-            "fingerprints": strict_json.dumps(_fingerprints(run_dir, manifest)),
+            "schema": strict_json.dumps(schema_of(manifest)),
+            "fingerprints": strict_json.dumps(fingerprints(run_dir, manifest)),
             "status": ACTIVE,
             "forced": bool(forced),
             "criteria_passed": criteria_passed,
@@ -329,9 +213,9 @@ class ModelRegistry:
         t = self._t
         name = row["name"]
         with self._write(name) as conn:
-            now = _now()
+            at = now()
             if conn.execute(sa.select(t["models"].c.name).filter_by(name=name)).first() is None:
-                conn.execute(sa.insert(t["models"]).values(name=name, created_at=now))
+                conn.execute(sa.insert(t["models"]).values(name=name, created_at=at))
             latest = conn.execute(
                 sa.select(sa.func.max(t["versions"].c.version)).filter_by(name=name)
             ).scalar()
@@ -339,7 +223,7 @@ class ModelRegistry:
             parent = self._alias_version(conn, name, PRODUCTION) or latest
             conn.execute(
                 sa.insert(t["versions"]).values(
-                    **row, version=version, parent_version=parent, created_at=now
+                    **row, version=version, parent_version=parent, created_at=at
                 )
             )
             previous = self._alias_version(conn, name, alias) if alias else None
@@ -373,7 +257,7 @@ class ModelRegistry:
 
     def promote(self, name: str, version: int, alias: str, actor: str | None = None) -> None:
         """Point `name@alias` at `version`, in one transaction, recorded in the audit."""
-        _check_name(alias, "alias", "ALIAS")
+        check_ref_name(alias, "alias", "ALIAS")
         self._require()
 
         def move() -> None:
@@ -500,268 +384,8 @@ class ModelRegistry:
                     query = query.filter_by(name=name)
                 rows = [dict(r._mapping) for r in conn.execute(query)]
                 for row in rows:
+                    row["at"] = as_text(row["at"])
                     row["details"] = json.loads(row["details"]) if row.get("details") else None
                 return rows
 
         return self._guard(read)
-
-    # -- helpers inside a transaction ---------------------------------------------------
-
-    def _rows(
-        self, conn: sa.Connection, name: str | None, version: int | None = None
-    ) -> list[ModelVersion]:
-        import sqlalchemy as sa
-
-        tv = self._t["versions"]
-        query = sa.select(tv).order_by(tv.c.name, tv.c.version)
-        if name is not None:
-            query = query.filter_by(name=name)
-        if version is not None:
-            query = query.filter_by(version=version)
-        rows = conn.execute(query).all()
-        aliases: dict[tuple[str, int], list[str]] = {}
-        for r in conn.execute(sa.select(self._t["aliases"]).order_by("alias")):
-            aliases.setdefault((r.name, r.version), []).append(r.alias)
-        return [
-            ModelVersion(
-                name=r.name,
-                version=r.version,
-                model_dir=Path(r.model_dir),
-                run_dir=Path(r.run_dir),
-                sha256=r.sha256,
-                aliases=tuple(aliases.get((r.name, r.version), ())),
-                metrics=json.loads(r.metrics),
-                status=r.status,
-                created_at=r.created_at,
-                forced=bool(r.forced),
-                criteria_passed=r.criteria_passed,
-                parent_version=r.parent_version,
-                schema=json.loads(r.schema),
-                fingerprints=json.loads(r.fingerprints),
-            )
-            for r in rows
-        ]
-
-    def _known_model(self, conn: sa.Connection, name: str) -> None:
-        import sqlalchemy as sa
-
-        names = list(conn.execute(sa.select(self._t["models"].c.name)).scalars())
-        if name not in names:
-            raise MlconfError(
-                f"no model named '{name}' in the registry at {self.where}."
-                f"{did_you_mean(name, names)}",
-                fix=f"registered models: {', '.join(sorted(names)) or 'none yet'}",
-            )
-
-    def _alias_version(self, conn: sa.Connection, name: str, alias: str) -> int | None:
-        import sqlalchemy as sa
-
-        ta = self._t["aliases"]
-        return conn.execute(sa.select(ta.c.version).filter_by(name=name, alias=alias)).scalar()
-
-    def _aliases_of(self, conn: sa.Connection, name: str) -> dict[int, tuple[str, ...]]:
-        import sqlalchemy as sa
-
-        found: dict[int, tuple[str, ...]] = {}
-        ta = self._t["aliases"]
-        for r in conn.execute(sa.select(ta).filter_by(name=name).order_by(ta.c.alias)):
-            found[r.version] = (*found.get(r.version, ()), r.alias)
-        return found
-
-    def _unknown_alias(self, conn: sa.Connection, name: str, alias: str) -> MlconfError:
-        known = sorted(a for held in self._aliases_of(conn, name).values() for a in held)
-        return MlconfError(
-            f"model '{name}' has no alias '{alias}'.{did_you_mean(alias, known)}",
-            fix=f"known aliases of {name}: {', '.join(known) or 'none'}; set one with "
-            f"`mlconf models promote {name} VERSION {alias}`",
-        )
-
-    def _active_version(self, conn: sa.Connection, name: str, version: int, verb: str) -> None:
-        import sqlalchemy as sa
-
-        self._known_model(conn, name)
-        tv = self._t["versions"]
-        status = conn.execute(sa.select(tv.c.status).filter_by(name=name, version=version)).scalar()
-        if status is None:
-            known = conn.execute(sa.select(tv.c.version).filter_by(name=name)).scalars()
-            raise MlconfError(
-                f"model '{name}' has no version {version}",
-                fix=f"use one of its versions: {', '.join(map(str, known))}",
-            )
-        if status != ACTIVE:
-            raise MlconfError(
-                f"cannot {verb} {name}:{version}: it is {status}",
-                fix="pick an active version (mlconf models list " + name + ")",
-            )
-
-    def _set_alias(self, conn: sa.Connection, name: str, alias: str, version: int) -> None:
-        import sqlalchemy as sa
-
-        ta = self._t["aliases"]
-        updated = conn.execute(
-            sa.update(ta).filter_by(name=name, alias=alias).values(version=version)
-        )
-        if updated.rowcount == 0:
-            conn.execute(sa.insert(ta).values(name=name, alias=alias, version=version))
-
-    def _audit(
-        self,
-        conn: sa.Connection,
-        who: str,
-        action: str,
-        name: str,
-        alias: str | None,
-        from_version: int | None,
-        to_version: int | None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        import sqlalchemy as sa
-
-        conn.execute(
-            sa.insert(self._t["audit"]).values(
-                at=_now(),
-                who=who,
-                action=action,
-                name=name,
-                alias=alias,
-                from_version=from_version,
-                to_version=to_version,
-                details=strict_json.dumps(details) if details is not None else None,
-            )
-        )
-
-    def _rollback_target(self, conn: sa.Connection, name: str, alias: str) -> int | None:
-        """Replay the alias's moves: each promotion pushes where it was, a rollback pops."""
-        import sqlalchemy as sa
-
-        ta = self._t["audit"]
-        stack: list[int | None] = []
-        events = conn.execute(sa.select(ta).filter_by(name=name, alias=alias).order_by(ta.c.id))
-        for event in events:
-            if event.action in MOVES:
-                stack.append(event.from_version)
-            elif event.action == "rollback" and stack:
-                stack.pop()
-        return stack[-1] if stack else None
-
-
-# -- refs, manifests ----------------------------------------------------------------------
-
-
-def _add_details_column(engine: sa.Engine) -> None:
-    """Registries made before the audit table had `details` get the column (nullable)."""
-    import sqlalchemy as sa
-
-    columns = {c["name"] for c in sa.inspect(engine).get_columns("audit")}
-    if "details" not in columns:
-        with engine.connect() as conn, conn.begin():
-            conn.exec_driver_sql("ALTER TABLE audit ADD COLUMN details TEXT")
-
-
-def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
-    """`name@alias` -> (name, alias, None); `name:3` -> (name, None, 3); `name` -> latest."""
-    if "@" in ref:
-        name, _, alias = ref.partition("@")
-        _check_name(name, "model name", f"model reference '{ref}'")
-        _check_name(alias, "alias", f"model reference '{ref}'")
-        return name, alias, None
-    if ":" in ref:
-        name, _, number = ref.rpartition(":")
-        _check_name(name, "model name", f"model reference '{ref}'")
-        if not number.isdigit() or int(number) < 1:
-            raise MlconfError(
-                f"'{number}' is not a version number",
-                where=f"model reference '{ref}'",
-                fix="write NAME:VERSION with a whole number >= 1, NAME@ALIAS, or NAME",
-            )
-        return name, None, int(number)
-    _check_name(ref, "model name", f"model reference '{ref}'")
-    return ref, None, None
-
-
-def _check_name(value: str, kind: str, where: str) -> None:
-    """Names and aliases also name folders (experiments/<name>/...): no @ : / \\ .. NUL."""
-    check_name(value, where, kind=kind, forbidden="@:")
-
-
-def _pipeline_sha256(manifest: dict[str, Any], model_dir: Path) -> str:
-    from mlconf.store.artifacts import MANIFEST_FILE, PIPELINE_FILE
-
-    digest = manifest.get("files", {}).get(PIPELINE_FILE)
-    if not digest:
-        raise MlconfError(
-            f"{model_dir / MANIFEST_FILE} has no sha256 for {PIPELINE_FILE}",
-            fix="register a model folder written by this version of mlconf",
-        )
-    return str(digest)
-
-
-def _schema_of(manifest: dict[str, Any]) -> dict[str, Any]:
-    keys = ("task", "target", "classes", "input_columns", "positive_class", "schema")
-    return {key: manifest.get(key) for key in keys}
-
-
-def _fingerprints(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """The data fingerprints from run.json (else from the manifest's copy)."""
-    try:
-        record = json.loads((run_dir / "run.json").read_text())
-        return dict(record.get("fingerprints") or {})
-    except (OSError, json.JSONDecodeError):
-        return dict(manifest.get("data") or {})
-
-
-def _sqlite_file(url: str) -> Path | None:
-    """The database file of a file-backed SQLite URL (relative to the working folder)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise MlconfError(
-            f"'{mask_text(url)}' is not a database URL: {mask_text(str(exc))}",
-            where="config key deploy.registry_url (or --registry-url)",
-            fix="use e.g. sqlite:///experiments/mlconf.db or postgresql+psycopg://u:pw@host/db",
-        ) from exc
-    database = parsed.database
-    if not parsed.drivername.startswith("sqlite") or database in (None, "", ":memory:"):
-        return None
-    if database.startswith("file:"):
-        return None
-    return Path(database)
-
-
-def open_model(ref_or_path: str, registry_url: str) -> tuple[TrainedModel, ModelVersion | None]:
-    """Load a model folder, or a registered version (`name@alias`, `name:3`, `name`).
-
-    A registry version's pipeline must still have the sha256 it was registered with;
-    load_model then checks every file against the manifest.
-    """
-    from mlconf.store.artifacts import MANIFEST_FILE, load_model
-
-    path = Path(ref_or_path).expanduser()
-    looks_like_path = any(sep in ref_or_path for sep in ("/", "\\")) or ref_or_path.startswith(".")
-    if path.is_file() or (path / MANIFEST_FILE).is_file() or (path.exists() and looks_like_path):
-        return load_model(path), None
-    if looks_like_path:
-        raise MlconfError(
-            f"model folder '{path}' does not exist (looked relative to {Path.cwd()})",
-            fix="pass a run's model/ folder, or a registered model as NAME@ALIAS, "
-            "NAME:VERSION or NAME",
-        )
-    registry = ModelRegistry(registry_url)
-    version = registry.resolve(ref_or_path)
-    if not version.model_dir.is_dir():
-        raise MlconfError(
-            f"{version.ref} is registered at {version.model_dir}, but that folder is gone",
-            fix="restore the run folder, or promote another version",
-        )
-    model = load_model(version.model_dir)
-    actual = _pipeline_sha256(model.manifest, version.model_dir)
-    if actual != version.sha256:
-        raise MlconfError(
-            f"{version.ref}: the model folder {version.model_dir} holds a pipeline with "
-            f"sha256 {actual[:12]}..., but {version.sha256[:12]}... was registered",
-            fix="the folder was replaced after registration; restore it or register it anew",
-        )
-    return model, version

@@ -1,10 +1,11 @@
 """The prediction log: every served prediction and its later outcome, in the registry database.
 
-Two tables beside the model registry's: `predictions` (id, created_at, model name and
-version, inputs and outputs as JSON, latency) and `prediction_feedback` (the true outcome
-for a prediction id). The service never writes on the request path: `PredictionLog.submit`
-puts a row on a bounded queue that a background thread writes in batches. A full queue or
-a failed write is counted and logged (and shown on /metrics), never raised to the caller.
+Two tables beside the model registry's (defined in mlconf.store.schema): `predictions` (id,
+created_at, model name and version, inputs and outputs as JSON, latency) and
+`prediction_feedback` (the true outcome for a prediction id). The service never writes on
+the request path: `PredictionLog.submit` puts a row on a bounded queue that a background
+thread writes in batches. A full queue or a failed write is counted and logged (and shown
+on /metrics), never raised to the caller.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf import strict_json
-from mlconf.store.db import create_tables
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -30,65 +29,23 @@ _BATCH = 500
 _RECENT_IDS = 100_000
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine for `url`; SQLite gets its folder created, WAL and a busy timeout."""
-    import sqlalchemy as sa
+def tables(_metadata: sa.MetaData | None = None) -> tuple[sa.Table, sa.Table]:
+    """The predictions and feedback tables of mlconf.store.schema (the argument is ignored:
+    callers from before the one schema pass a MetaData of their own)."""
+    from mlconf.store import schema
 
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        # WAL + NORMAL: no fsync per commit; a power cut may lose the last log rows only
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    return engine
-
-
-def tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
-    import sqlalchemy as sa
-
-    predictions = sa.Table(
-        "predictions",
-        metadata,
-        sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
-        sa.Column("model_name", sa.String(200), nullable=False, index=True),
-        sa.Column("model_version", sa.String(64), nullable=False),
-        sa.Column("inputs", sa.Text, nullable=False),
-        sa.Column("outputs", sa.Text, nullable=False),
-        sa.Column("latency_ms", sa.Float, nullable=False),
-    )
-    feedback = sa.Table(
-        "prediction_feedback",
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("prediction_id", sa.String(36), nullable=False, index=True),
-        sa.Column("outcome", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    )
-    return predictions, feedback
+    return schema.predictions, schema.prediction_feedback
 
 
 class PredictionLog:
     """A bounded queue in front of a writer thread; counters for what could not be written."""
 
     def __init__(self, url: str, queue_size: int = 10_000, engine: sa.Engine | None = None):
-        import sqlalchemy as sa
+        from mlconf.store.db import open_engine
 
         self.url = url
-        self.engine = engine if engine is not None else make_engine(url)
-        self.metadata = sa.MetaData()
-        self.predictions, self.feedback = tables(self.metadata)
-        create_tables(self.metadata, self.engine)
+        self.engine = engine if engine is not None else open_engine(url)
+        self.predictions, self.feedback = tables()
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=max(1, queue_size))
         self._lock = threading.Lock()
         # ids handed out but maybe not yet written, so feedback right after a prediction works;
