@@ -230,7 +230,7 @@ def test_every_answer_is_strict_json() -> None:
     # Starlette refuses NaN when rendering (a 500); mlconf's answers write null instead.
     import json
 
-    from mlconf.serve.app import StrictJSONResponse
+    from mlconf.serve.responses import StrictJSONResponse
 
     body = StrictJSONResponse({"score": float("nan"), "top": [float("inf"), 1.0]}).body
     assert json.loads(body) == {"score": None, "top": [None, 1.0]}

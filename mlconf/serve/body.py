@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlconf.serve.errors import RequestError, too_large
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 # An escaped UTF-16 surrogate; pairs are fine (json joins them), lone ones are not text.
@@ -50,6 +53,17 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replayed
+
+
+def openapi_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """A route's OpenAPI request body: routes read their JSON themselves (strictly, see
+    parse_json), so FastAPI cannot describe the body from a parameter."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+async def read_json(request: Request) -> Any:
+    """The body (read and size-checked by the middleware) parsed as strict JSON."""
+    return parse_json(await request.body())
 
 
 def _reject_constant(name: str) -> Any:

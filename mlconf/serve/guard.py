@@ -8,8 +8,14 @@ import time
 from typing import Any
 
 from mlconf import strict_json
-from mlconf.serve.app import ADMIN_RELOAD, OPEN_PATHS, ROUTES, ServiceState
+from mlconf.serve.body import read_body, replay
 from mlconf.serve.errors import RequestError, too_large
+from mlconf.serve.metrics import Metrics
+from mlconf.serve.paths import ADMIN_RELOAD, OPEN_PATHS, ROUTES
+from mlconf.serve.state import ServiceState
+
+KNOWN_PATHS = frozenset((*ROUTES, ADMIN_RELOAD))
+CLIENT_GONE = 499  # the status metrics record when the client left while sending
 
 
 class Guard:
@@ -23,40 +29,8 @@ class Guard:
 
 
 def _guard(app: Any, state: ServiceState) -> Any:
-    """Pure ASGI middleware: API key, body size (declared, and counted as it streams in, on
-    every route), request metrics."""
-    from mlconf.serve.body import read_body, replay
-
-    known = frozenset((*ROUTES, ADMIN_RELOAD))
+    """Pure ASGI middleware: request metrics around the API key and body checks."""
     limit = state.settings.max_body_bytes
-
-    async def refuse(send: Any, exc: RequestError, headers: list[Any] | None = None) -> None:
-        """Answer with the error before any route runs (counted under its kind)."""
-        state.metrics.error(exc.kind)
-        payload = strict_json.dumps(exc.payload()).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": exc.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    *(headers or []),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
-
-    def authorized(headers: dict[bytes, bytes]) -> bool:
-        key = state.api_key
-        if key is None:  # fail closed: never let a request in because the key went missing
-            return False
-        given = headers.get(b"x-api-key")
-        if given is None:
-            auth = headers.get(b"authorization", b"")
-            if auth[:7].lower() == b"bearer ":
-                given = auth[7:].strip()
-        return given is not None and hmac.compare_digest(given, key.encode())
 
     async def middleware(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -64,7 +38,7 @@ def _guard(app: Any, state: ServiceState) -> Any:
             return
         started = time.perf_counter()
         path = scope["path"]
-        route = path if path in known else "other"
+        route = path if path in KNOWN_PATHS else "other"
         status_box = [500]
 
         async def tracked_send(message: dict[str, Any]) -> None:
@@ -74,35 +48,15 @@ def _guard(app: Any, state: ServiceState) -> Any:
 
         try:
             headers = dict(scope["headers"])
-            if state.api_key is not None and path not in OPEN_PATHS and not authorized(headers):
-                await refuse(
-                    tracked_send,
-                    RequestError(
-                        401,
-                        "unauthorized",
-                        "missing or wrong API key; send it as the X-API-Key header "
-                        "or as 'Authorization: Bearer <key>'",
-                    ),
-                    [(b"www-authenticate", b"Bearer")],
-                )
-                return
             try:
-                declared = int(headers.get(b"content-length", 0))
-            except ValueError:
-                declared = -1
-            try:
-                if declared < 0:
-                    raise RequestError(
-                        400, "bad_content_length", "the Content-Length header is not a number"
-                    )
-                if declared > limit:
-                    raise too_large(limit)
-                body = await read_body(receive, limit)
+                if state.api_key is not None and path not in OPEN_PATHS:
+                    check_key(headers, state.api_key)
+                body = await _bounded_body(headers, receive, limit)
             except RequestError as exc:
-                await refuse(tracked_send, exc)
+                await refuse(state.metrics, tracked_send, exc)
                 return
             if body is None:  # the client went away while sending
-                status_box[0] = 499
+                status_box[0] = CLIENT_GONE
                 return
             await app(scope, replay(body, receive), tracked_send)
         finally:
@@ -111,3 +65,53 @@ def _guard(app: Any, state: ServiceState) -> Any:
             )
 
     return middleware
+
+
+def check_key(headers: dict[bytes, bytes], key: str) -> None:
+    """401 unless the request carries `key` as X-API-Key or as a bearer token (compared in
+    constant time)."""
+    given = headers.get(b"x-api-key")
+    if given is None:
+        auth = headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer ":
+            given = auth[7:].strip()
+    if given is None or not hmac.compare_digest(given, key.encode()):
+        raise RequestError(
+            401,
+            "unauthorized",
+            "missing or wrong API key; send it as the X-API-Key header "
+            "or as 'Authorization: Bearer <key>'",
+        )
+
+
+async def _bounded_body(headers: dict[bytes, bytes], receive: Any, limit: int) -> bytes | None:
+    """The whole body; 413 when it declares or streams more than `limit` bytes."""
+    try:
+        declared = int(headers.get(b"content-length", 0))
+    except ValueError:
+        declared = -1
+    if declared < 0:
+        raise RequestError(400, "bad_content_length", "the Content-Length header is not a number")
+    if declared > limit:
+        raise too_large(limit)
+    return await read_body(receive, limit)
+
+
+async def refuse(metrics: Metrics, send: Any, exc: RequestError) -> None:
+    """Answer with the error before any route runs (counted under its kind); a 401 says
+    how to authenticate."""
+    metrics.error(exc.kind)
+    challenge = [(b"www-authenticate", b"Bearer")] if exc.status == 401 else []
+    payload = strict_json.dumps(exc.payload()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": exc.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *challenge,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

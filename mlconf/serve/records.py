@@ -1,0 +1,81 @@
+"""The records of a /predict or /explain request: one object or a bounded list, each
+validated against the model's request model and its regex rules; 4xx naming what is wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlconf.serve.errors import RequestError, echo
+from mlconf.serve.loader import Loaded
+
+# The OpenAPI schema of the body: the record's columns depend on the model being served.
+RECORDS_SCHEMA = {
+    "description": "One record (an object with the model's input columns) or a list of "
+    "records. GET /model lists the columns and their rules.",
+}
+
+
+def _records(body: Any, max_records: int) -> list[Any]:
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list):
+        if not body:
+            raise RequestError(
+                422, "empty", "the list of records is empty", "send at least one record"
+            )
+        if len(body) > max_records:
+            raise RequestError(
+                413,
+                "too_many_records",
+                f"{len(body)} records in one request; at most {max_records} are accepted",
+                "split the records over several requests (deploy.serve.max_records)",
+            )
+        return body
+    raise RequestError(
+        422,
+        "validation",
+        "the body must be a JSON object (one record) or an array of objects",
+        [{"field": None, "rule": "type", "message": f"got {type(body).__name__}"}],
+    )
+
+
+def validate_records(loaded: Loaded, body: Any, max_records: int) -> list[Any]:
+    """Pydantic models for the records; 422 naming each bad field and rule."""
+    from pydantic import ValidationError
+
+    from mlconf.serve.schema import text_rule_problems
+
+    records = _records(body, max_records)
+    try:
+        validated = loaded.adapter.validate_python(records)
+    except ValidationError as exc:
+        raise RequestError(
+            422,
+            "validation",
+            f"{exc.error_count()} invalid value(s) in the request; see detail",
+            [_problem(error) for error in exc.errors(include_url=False)[:50]],
+        ) from None
+    problems = text_rule_problems(validated, loaded.rules)
+    if problems:
+        raise RequestError(
+            422,
+            "validation",
+            f"{len(problems)} value(s) break the schema's regex rules; see detail",
+            problems,
+        )
+    return validated
+
+
+def _problem(error: Any) -> dict[str, Any]:
+    """One pydantic error as {record, field, rule, message, input}."""
+    loc = list(error["loc"])
+    index = loc.pop(0) if loc and isinstance(loc[0], int) else None
+    item: dict[str, Any] = {
+        "record": index,
+        "field": ".".join(str(part) for part in loc) or None,
+        "rule": error["type"],
+        "message": error["msg"],
+    }
+    if error["type"] not in ("missing", "model_type") and "input" in error:
+        item["input"] = echo(error["input"])
+    return item

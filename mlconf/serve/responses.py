@@ -1,0 +1,15 @@
+"""The service's JSON response class."""
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from mlconf import strict_json
+
+
+class StrictJSONResponse(JSONResponse):
+    """Every answer is strict JSON: a non-finite number becomes null instead of a 500
+    (Starlette refuses NaN and Infinity when rendering)."""
+
+    def render(self, content: Any) -> bytes:
+        return strict_json.dumps(content, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,15 @@
+"""The service's routes, one router per concern, in the order the OpenAPI document lists them."""
+
+from fastapi import APIRouter
+
+from mlconf.serve.routes import admin, explain, feedback, health, metrics, model, predict
+
+ROUTERS: tuple[APIRouter, ...] = (
+    predict.router,
+    explain.router,
+    feedback.router,
+    health.router,
+    metrics.router,
+    model.router,
+    admin.router,
+)
