@@ -130,16 +130,7 @@ def _importance(
 
 
 def _contributions(ctx: RunState, x: pd.DataFrame, plots: list[dict[str, str]]) -> dict[str, Any]:
-    import numpy as np
-
-    from mlconf.interpret import plots as draw
-    from mlconf.interpret.contributions import (
-        BIAS,
-        OUTPUT,
-        explain_rows,
-        feature_sources,
-        is_xgboost,
-    )
+    from mlconf.interpret.contributions import BIAS, explain_rows, feature_sources, is_xgboost
 
     conf = ctx.conf
     mode = conf.explain.shap
@@ -174,6 +165,36 @@ def _contributions(ctx: RunState, x: pd.DataFrame, plots: list[dict[str, str]]) 
         samples=16,
     )
     method, units = frame.attrs["method"], frame.attrs["units"]
+    what = _explained_output(ctx, units)
+    mean_abs = _contribution_plots(ctx, frame, rows, units, what, plots)
+    return {
+        "available": True,
+        "method": method,
+        "exact": method == "tree",
+        "units": units,
+        "explained": what,
+        "rows": len(frame),
+        "bias": float(frame[BIAS].mean()),
+        "mean_abs": mean_abs,
+        "feature_sources": sources,
+    }
+
+
+def _contribution_plots(
+    ctx: RunState,
+    frame: pd.DataFrame,
+    rows: pd.DataFrame,
+    units: str,
+    what: str,
+    plots: list[dict[str, str]],
+) -> list[dict[str, Any]]:
+    """The summary plot and the dependence plots of the top columns; the columns ranked by
+    their mean absolute contribution."""
+    import numpy as np
+
+    from mlconf.interpret import plots as draw
+    from mlconf.interpret.contributions import BIAS, OUTPUT
+
     named = [c for c in frame.columns if c not in (BIAS, OUTPUT, "_class")]
     mean_abs = sorted(
         ({"feature": c, "mean_abs": float(np.abs(frame[c]).mean())} for c in named),
@@ -182,7 +203,6 @@ def _contributions(ctx: RunState, x: pd.DataFrame, plots: list[dict[str, str]]) 
     order = [r["feature"] for r in mean_abs]
     path = ctx.artifact("plots", "explain", "contributions_summary.png")
     draw.contribution_summary(frame, rows, order, path, units)
-    what = _explained_output(ctx, units)
     plots.append(
         _plot(
             ctx,
@@ -203,17 +223,7 @@ def _contributions(ctx: RunState, x: pd.DataFrame, plots: list[dict[str, str]]) 
                 f"Each dot is a row: its value of '{column}' and how much that value moved {what}.",
             )
         )
-    return {
-        "available": True,
-        "method": method,
-        "exact": method == "tree",
-        "units": units,
-        "explained": what,
-        "rows": len(frame),
-        "bias": float(frame[BIAS].mean()),
-        "mean_abs": mean_abs,
-        "feature_sources": sources,
-    }
+    return mean_abs
 
 
 def _explained_output(ctx: RunState, units: str) -> str:
