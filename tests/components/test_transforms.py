@@ -19,17 +19,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import check_estimator
 
 from mlconf.components import transforms
-from mlconf.components._transformers import (
-    AsCategory,
-    Bins,
-    DatetimeParts,
-    Expressions,
-    FrequencyEncoder,
-    NanPolynomialFeatures,
-    OutlierClipper,
-    SignedLog1p,
-    outlier_mask,
-)
+from mlconf.components.transformers.categories import AsCategory, FrequencyEncoder
+from mlconf.components.transformers.dates import DatetimeParts
+from mlconf.components.transformers.expressions import Expressions
+from mlconf.components.transformers.numeric import Bins, NanPolynomialFeatures, SignedLog1p
+from mlconf.components.transformers.outliers import OutlierClipper, outlier_mask
 from mlconf.errors import MlconfError
 from mlconf.registry import REGISTRY
 
