@@ -17,6 +17,7 @@ from mlconf.components.transformers.base import (
     iter_columns,
 )
 from mlconf.components.transformers.values import floats
+from mlconf.dtypes import kind
 
 DATETIME_PARTS: tuple[str, ...] = (
     "year",
@@ -40,7 +41,7 @@ def _parse_datetimes(series: pd.Series) -> pd.Series:
     differently, so a guess that loses values is retried element by element; mixed
     time zones are converted to UTC rather than failing.
     """
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+    if kind(series.dtype) == "datetime":
         return series
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
