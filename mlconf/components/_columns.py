@@ -29,14 +29,12 @@ class ColumnPicker:
         )
 
 
+# mlconf.dtypes' kind -> the column family; booleans and everything else are categorical.
+_FAMILIES = {"integer": "numeric", "float": "numeric", "number": "numeric", "datetime": "datetime"}
+
+
 def column_kind(dtype: Any) -> str:
     """numeric, categorical or datetime: the three families feature sets are built for."""
-    import pandas as pd
+    from mlconf.dtypes import kind
 
-    if pd.api.types.is_bool_dtype(dtype):
-        return "categorical"
-    if pd.api.types.is_numeric_dtype(dtype):
-        return "numeric"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    return "categorical"
+    return _FAMILIES.get(kind(dtype), "categorical")

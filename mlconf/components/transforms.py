@@ -31,7 +31,7 @@ def impute(
     """Fill missing values (median, mean, most_frequent or constant), optionally flagging them."""
     from sklearn.impute import SimpleImputer
 
-    from mlconf.components._transformers import check_choice
+    from mlconf.components.transformers.base import check_choice
 
     check_choice("transform impute", "strategy", strategy, IMPUTE_STRATEGIES)
     return SimpleImputer(strategy=strategy, fill_value=fill_value, add_indicator=add_indicator)
@@ -75,7 +75,7 @@ def robust_scaler(
 @register("transform", "log")
 def log() -> TransformerMixin:
     """sign(x) * log1p(|x|) of numeric columns: tames skew and never fails on zero or negatives."""
-    from mlconf.components._transformers import SignedLog1p
+    from mlconf.components.transformers.numeric import SignedLog1p
 
     return SignedLog1p()
 
@@ -85,7 +85,7 @@ def bins(
     *, n_bins: int = 5, strategy: str = "quantile", encode: str = "ordinal"
 ) -> TransformerMixin:
     """Discretize numeric columns into n_bins bins (ordinal codes, or onehot 0/1 columns)."""
-    from mlconf.components._transformers import Bins
+    from mlconf.components.transformers.numeric import Bins
 
     transformer = Bins(n_bins=n_bins, strategy=strategy, encode=encode)
     transformer._check_settings()
@@ -124,7 +124,7 @@ def ordinal() -> TransformerMixin:
 @register("transform", "frequency")
 def frequency() -> TransformerMixin:
     """Each category's share of the training rows; unseen categories become 0.0."""
-    from mlconf.components._transformers import FrequencyEncoder
+    from mlconf.components.transformers.categories import FrequencyEncoder
 
     return FrequencyEncoder()
 
@@ -140,7 +140,8 @@ def target(
     """Mean target per category, cross-fitted in training so it does not leak the target."""
     from sklearn.preprocessing import TargetEncoder
 
-    from mlconf.components._transformers import CrossFitFolds, check_choice
+    from mlconf.components.transformers.base import check_choice
+    from mlconf.components.transformers.categories import CrossFitFolds
 
     check_choice("transform target", "target_type", target_type, TARGET_TYPES)
     return TargetEncoder(
@@ -153,7 +154,7 @@ def target(
 @register("transform", "category")
 def category() -> TransformerMixin:
     """Cast to pandas categoricals of the training categories, for xgboost's categorical support."""
-    from mlconf.components._transformers import AsCategory
+    from mlconf.components.transformers.categories import AsCategory
 
     return AsCategory()
 
@@ -163,7 +164,7 @@ def datetime_parts(
     *, parts: str | Sequence[str] = ("year", "month", "dayofweek")
 ) -> TransformerMixin:
     """Parse dates and output numeric parts: year, month, day, dayofweek, hour, is_weekend, ..."""
-    from mlconf.components._transformers import DatetimeParts
+    from mlconf.components.transformers.dates import DatetimeParts
 
     transformer = DatetimeParts(parts=tuple(_names(parts)))
     transformer._check_settings()
@@ -175,7 +176,7 @@ def polynomial(
     *, degree: int = 2, interaction_only: bool = False, include_bias: bool = False
 ) -> TransformerMixin:
     """Products and powers of numeric columns up to degree; a term with a missing input is NaN."""
-    from mlconf.components._transformers import NanPolynomialFeatures
+    from mlconf.components.transformers.numeric import NanPolynomialFeatures
 
     return NanPolynomialFeatures(
         degree=degree, interaction_only=interaction_only, include_bias=include_bias
@@ -185,7 +186,7 @@ def polynomial(
 @register("transform", "expressions")
 def expressions(*, expressions: Mapping[str, str] | None = None) -> TransformerMixin:
     """New columns from arithmetic on columns, e.g. ratio: "Horsepower / Weight_in_lbs"."""
-    from mlconf.components._transformers import Expressions
+    from mlconf.components.transformers.expressions import Expressions
 
     transformer = Expressions(expressions=dict(expressions or {}))
     transformer._check_settings()
@@ -202,7 +203,7 @@ def outliers(
     action: str = "clip",
 ) -> TransformerMixin:
     """Clip numeric columns to training fences (IQR or z-score), or flag values beyond them."""
-    from mlconf.components._transformers import OutlierClipper
+    from mlconf.components.transformers.outliers import OutlierClipper
 
     transformer = OutlierClipper(
         method=method,

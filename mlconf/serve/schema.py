@@ -55,18 +55,21 @@ class FieldRule:
 _KINDS = {"int": "int", "float": "float", "str": "str", "category": "str", "bool": "bool"}
 
 
-def _kind_of_dtype(dtype: Any) -> str:
-    import pandas as pd
+# mlconf.dtypes' kind -> the JSON type a request field takes; any other kind takes "any".
+_REQUEST_TYPES = {
+    "boolean": "bool",
+    "integer": "int",
+    "float": "float",
+    "number": "float",
+    "category": "str",
+    "text": "str",
+}
 
-    if pd.api.types.is_bool_dtype(dtype):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "int"
-    if pd.api.types.is_numeric_dtype(dtype):
-        return "float"
-    if pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-        return "str"
-    return "any"
+
+def _kind_of_dtype(dtype: Any) -> str:
+    from mlconf.dtypes import kind
+
+    return _REQUEST_TYPES.get(kind(dtype), "any")
 
 
 def field_rules(model: TrainedModel) -> list[FieldRule]:

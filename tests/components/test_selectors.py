@@ -16,7 +16,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
 
 from mlconf.components import selectors
-from mlconf.components._transformers import KBestSelector
+from mlconf.components.transformers.selection import KBestSelector
 from mlconf.errors import MlconfError
 from mlconf.registry import REGISTRY
 
