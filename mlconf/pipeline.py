@@ -117,7 +117,7 @@ def build_pipeline(
             steps.append(("select", build("selector", sel.name, task=task, **sel.params)))
         except MlconfError as exc:
             raise MlconfError(exc.what, where="features.selection", fix=exc.fix) from exc
-    from mlconf.components._transformers import SafeFeatureNames
+    from mlconf.components.transformers.feature_names import SafeFeatureNames
 
     steps.append(("names", SafeFeatureNames()))
     steps.append(("model", make_model(model, task)))

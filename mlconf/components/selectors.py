@@ -20,7 +20,7 @@ SCORES = ("mutual_info", "f_test")
 
 
 def _task(task: str, selector: str) -> str:
-    from mlconf.components._transformers import check_choice
+    from mlconf.components.transformers.base import check_choice
 
     return check_choice(f"selector {selector}", "task", task, TASKS)
 
@@ -39,9 +39,9 @@ def k_best(*, task: str, k: int | str = 20, score: str = "mutual_info") -> Selec
     """Keep the k columns scoring best against the target (mutual_info or f_test); all if fewer."""
     from sklearn.feature_selection import f_classif, f_regression
 
-    from mlconf.components._transformers import (
+    from mlconf.components.transformers.base import check_choice
+    from mlconf.components.transformers.selection import (
         KBestSelector,
-        check_choice,
         seeded_mutual_info_classif,
         seeded_mutual_info_regression,
     )

@@ -107,7 +107,7 @@ def feature_sources(
 
 def _by_name(feature: str, columns: list[str]) -> list[str]:
     """The longest input column name the feature's name (after `<set>__`) starts with."""
-    from mlconf.components._transformers import safe_names
+    from mlconf.components.transformers.feature_names import safe_names
 
     stem = feature.split("__", 1)[-1]
     matches = [

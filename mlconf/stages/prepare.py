@@ -92,7 +92,7 @@ def _outliers(ctx: RunState, frame: pd.DataFrame) -> pd.DataFrame:
                 fix="use none, iqr or zscore",
             )
         return frame
-    from mlconf.components._transformers import outlier_mask
+    from mlconf.components.transformers.outliers import outlier_mask
 
     columns = list(config.columns) or [
         c for c in feature_columns(ctx.conf, frame) if _is_numeric(frame[c])
