@@ -9,12 +9,11 @@ serving, `mlconf.load_model`) applies the same threshold (README, "Architecture"
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlconf import registry
-from mlconf.components import metrics as builtin
 from mlconf.errors import MlconfError, did_you_mean
 
 if TYPE_CHECKING:
@@ -29,8 +28,6 @@ BY_COST = "cost"
 DEFAULT_THRESHOLD = 0.5
 # Candidate thresholds tried: midpoints between distinct validation scores, at most this many.
 MAX_CANDIDATES = 1000
-# Metrics without a formula on confusion counts are called once per candidate: fewer of them.
-MAX_SLOW_CANDIDATES = 200
 # Points of the threshold curve kept in metrics.json and the manifest.
 CURVE_POINTS = 101
 THRESHOLD_KEY = "problem.threshold.optimize"
@@ -222,54 +219,15 @@ def candidates(scores: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate([[0.0], middles]))
 
 
-def confusion_counts(
-    y_true: np.ndarray, scores: np.ndarray, thresholds: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """tp, fp, fn, tn at each threshold, a row being positive when its score >= threshold."""
-    import numpy as np
-
-    positive = y_true == 1
-    pos_scores, neg_scores = np.sort(scores[positive]), np.sort(scores[~positive])
-    tp = len(pos_scores) - np.searchsorted(pos_scores, thresholds, side="left")
-    fp = len(neg_scores) - np.searchsorted(neg_scores, thresholds, side="left")
-    return tp, fp, len(pos_scores) - tp, len(neg_scores) - fp
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
-    return np.divide(num, den, out=np.zeros_like(num), where=den != 0)
-
-
-def _mcc_from_counts(tp: Any, fp: Any, fn: Any, tn: Any) -> np.ndarray:
-    import numpy as np
-
-    tp, fp, fn, tn = (np.asarray(a, dtype=float) for a in (tp, fp, fn, tn))
-    return _ratio(tp * tn - fp * fn, np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)))
-
-
-# Binary label metrics as functions of the confusion counts (tp, fp, fn, tn) per threshold;
-# they agree with the registered functions (tests/test_framing.py checks that).
-_FROM_COUNTS: dict[Callable[..., float], Callable[..., np.ndarray]] = {
-    builtin.accuracy: lambda tp, fp, fn, tn: _ratio(tp + tn, tp + fp + fn + tn),
-    builtin.balanced_accuracy: lambda tp, fp, fn, tn: (
-        (_ratio(tp, tp + fn) + _ratio(tn, tn + fp)) / 2
-    ),
-    builtin.precision: lambda tp, fp, fn, tn: _ratio(tp, tp + fp),
-    builtin.recall: lambda tp, fp, fn, tn: _ratio(tp, tp + fn),
-    builtin.f1: lambda tp, fp, fn, tn: _ratio(2 * tp, 2 * tp + fp + fn),
-    builtin.mcc: _mcc_from_counts,
-}
-
-
 def expected_costs(costs: Mapping[str, float], tp: Any, fp: Any, fn: Any, tn: Any) -> np.ndarray:
     """Mean cost per row of the outcome counts."""
     import numpy as np
 
+    from mlconf.evaluation.kernels import divide
+
     tp, fp, fn, tn = (np.asarray(a, dtype=float) for a in (tp, fp, fn, tn))
     total = costs["tp"] * tp + costs["fp"] * fp + costs["fn"] * fn + costs["tn"] * tn
-    return _ratio(total, tp + fp + fn + tn)
+    return divide(total, tp + fp + fn + tn, 0.0)
 
 
 def row_costs(costs: Mapping[str, float], y_true: Any, y_pred: Any) -> np.ndarray:
@@ -298,6 +256,8 @@ def choose_threshold(
     """
     import numpy as np
 
+    from mlconf.evaluation.thresholds import confusion_counts, score_thresholds
+
     y = np.asarray(y_true)
     s = np.asarray(scores, dtype=float)
     if y.shape != s.shape or y.ndim != 1:
@@ -318,22 +278,8 @@ def choose_threshold(
         return _best(thresholds, values, optimize, "cost", greater=False, rows=len(y))
     component = threshold_metric(optimize)
     greater = bool(component.meta.get("greater_is_better", True))
-    counted = _FROM_COUNTS.get(component.factory)
-    thresholds = candidates(s)
-    if counted is not None:
-        values = counted(*confusion_counts(y, s, thresholds))
-    else:
-        if len(thresholds) > MAX_SLOW_CANDIDATES:
-            thresholds = np.unique(np.quantile(thresholds, np.linspace(0, 1, MAX_SLOW_CANDIDATES)))
-        values = np.array([_call(component, y, (s >= t).astype(int)) for t in thresholds])
+    thresholds, values = score_thresholds(component, y, s, candidates(s))
     return _best(thresholds, values, optimize, "metric", greater=greater, rows=len(y))
-
-
-def _call(component: registry.Component, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    try:
-        return float(component.factory(y_true, y_pred, None, labels=[0, 1], positive_class=1))
-    except (ValueError, ZeroDivisionError, FloatingPointError):
-        return math.nan
 
 
 def _best(

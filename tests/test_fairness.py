@@ -4,6 +4,7 @@ awkward groups (no positives, one row, one value), and the stage end to end."""
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import csv_data, quiet_console, run_train
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlconf.config import FairnessConfig, FairnessLimits, SensitiveAttribute
 from mlconf.errors import MlconfError
@@ -230,3 +233,40 @@ def test_fairness_errors(people: Path, tmp_path: Path) -> None:
             tmp_path / "strict",
         )
     assert (tmp_path / "strict" / "fairness.json").is_file()
+
+
+# --- per-group metrics: the evaluation kernels, equal to sklearn on random groups --------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), min_size=1, max_size=40),
+    errors=st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=40),
+)
+def test_group_metrics_equal_sklearn(rows: list[tuple[int, int]], errors: list[float]) -> None:
+    from sklearn import metrics as skm
+
+    from mlconf.fairness import metrics as fm
+
+    truth, pred = (np.array(col) for col in zip(*rows, strict=True))
+    positive, negative = truth == 1, truth == 0
+    expected_tpr = skm.recall_score(truth, pred) if positive.any() else math.nan
+    expected_fpr = float(np.mean(pred[negative] == 1)) if negative.any() else math.nan
+    assert fm.selection_rate(truth, pred) == np.mean(pred == 1)
+    assert fm.true_positive_rate(truth, pred) == pytest.approx(expected_tpr, nan_ok=True)
+    assert fm.false_positive_rate(truth, pred) == pytest.approx(expected_fpr, nan_ok=True)
+    assert fm.accuracy(truth, pred) == skm.accuracy_score(truth, pred)
+    assert fm.positives(truth, pred) == positive.sum()
+    y = np.arange(len(errors), dtype=float)
+    y_hat = y + np.array(errors)
+    assert fm.mae(y, y_hat) == pytest.approx(skm.mean_absolute_error(y, y_hat), rel=1e-12)
+    assert fm.rmse(y, y_hat) == pytest.approx(skm.root_mean_squared_error(y, y_hat), rel=1e-12)
+    assert fm.mean_prediction(y, y_hat) == pytest.approx(np.mean(y_hat), rel=1e-12)
+
+
+def test_multiclass_group_accuracy_counts_missing_values_as_misses() -> None:
+    from mlconf.fairness import metrics as fm
+
+    truth = np.array(["a", "b", None, "c"], dtype=object)
+    pred = np.array(["a", "c", None, "c"], dtype=object)
+    assert fm.accuracy(truth, pred) == 0.5

@@ -15,15 +15,12 @@ from helpers import FAST, run_train
 
 import mlconf
 from mlconf import registry
-from mlconf.components import metrics as builtin
 from mlconf.config import ProblemConfig, ThresholdConfig
 from mlconf.errors import MlconfError
 from mlconf.evaluation import MetricValue, mean_with_interval, success_verdict
 from mlconf.framing import (
-    _FROM_COUNTS,
     check_problem,
     choose_threshold,
-    confusion_counts,
     cost_matrix,
     final_estimator,
     row_costs,
@@ -101,21 +98,6 @@ def test_metric_without_a_count_formula_is_called_per_threshold(
     choice = choose_threshold(Y, SCORES, "hits_minus_2_alarms")
     assert choice.threshold == pytest.approx(0.75)
     assert choice.value == 1
-
-
-@pytest.mark.parametrize("metric", sorted(m.__name__ for m in _FROM_COUNTS))
-def test_count_formulas_agree_with_the_metric_functions(metric: str) -> None:
-    rng = np.random.default_rng(3)
-    y = rng.integers(0, 2, 60)
-    scores = np.round(rng.random(60), 2)
-    thresholds = np.array([0.0, 0.2, 0.5, 0.77, 0.99, 1.5])
-    function = getattr(builtin, metric)
-    from_counts = _FROM_COUNTS[function](*confusion_counts(y, scores, thresholds))
-    for t, value in zip(thresholds, from_counts, strict=True):
-        pred = (scores >= t).astype(int)
-        assert value == pytest.approx(
-            function(y, pred, None, labels=[0, 1], positive_class=1), abs=1e-12
-        ), t
 
 
 @pytest.mark.parametrize("y", [[0, 0, 0], [1, 1]])

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlconf.config import FairnessConfig
+    from mlconf.evaluation.kernels import Confusion
 
 MISSING_GROUP = "(missing)"
 FOUR_FIFTHS = 0.8
@@ -88,66 +89,86 @@ def group_labels(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 # --- per-group metrics: each takes (y_true, y_pred) arrays and returns nan when undefined -----
+# They compute through the evaluation kernels, the arithmetic every metric value comes from.
 
 
-def _rate(hits: np.ndarray, among: np.ndarray) -> float:
+def _binary(y_true: Any, y_pred: Any) -> Confusion:
+    """The confusion margins of one group, class code 1 being positive."""
     import numpy as np
 
-    n = int(np.count_nonzero(among))
-    return float(np.count_nonzero(hits & among) / n) if n else math.nan
+    from mlconf.evaluation.kernels import Confusion
+
+    codes = (np.asarray(c) == 1 for c in (y_true, y_pred))
+    true, pred = (c.astype(np.intp) for c in codes)
+    return Confusion.of_codes(true, pred, 2, positive=1)
+
+
+def _residual_sums(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(sum of absolute errors, sum of squared errors) of one group."""
+    import numpy as np
+
+    err = np.abs(np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float))
+    return np.sum(err), np.sum(err**2)
 
 
 def selection_rate(y_true: Any, y_pred: Any) -> float:
-    import numpy as np
+    from mlconf.evaluation import kernels
 
-    pred = np.asarray(y_pred) == 1
-    return _rate(pred, np.ones(len(pred), dtype=bool))
+    return float(kernels.selection_rate(_binary(y_true, y_pred))[0])
 
 
 def true_positive_rate(y_true: Any, y_pred: Any) -> float:
-    import numpy as np
+    from mlconf.evaluation import kernels
 
-    return _rate(np.asarray(y_pred) == 1, np.asarray(y_true) == 1)
+    return float(kernels.true_positive_rate(_binary(y_true, y_pred))[0])
 
 
 def false_positive_rate(y_true: Any, y_pred: Any) -> float:
-    import numpy as np
+    from mlconf.evaluation import kernels
 
-    return _rate(np.asarray(y_pred) == 1, np.asarray(y_true) != 1)
+    return float(kernels.false_positive_rate(_binary(y_true, y_pred))[0])
 
 
 def accuracy(y_true: Any, y_pred: Any) -> float:
+    """Share of rows predicted right, whatever the classes (binary or multiclass)."""
     import numpy as np
+    import pandas as pd
 
-    truth, pred = np.asarray(y_true), np.asarray(y_pred)
-    return float(np.mean(truth == pred)) if len(truth) else math.nan
+    from mlconf.evaluation import kernels
+    from mlconf.evaluation.kernels import Confusion
+
+    n = len(y_true)
+    codes, classes = pd.factorize(np.concatenate([np.asarray(y_true), np.asarray(y_pred)]))
+    k = len(classes)
+    true, pred = np.where(codes[:n] < 0, k, codes[:n]), np.where(codes[n:] < 0, k + 1, codes[n:])
+    return float(kernels.accuracy(Confusion.of_codes(true, pred, k + 2))[0])  # missing: a miss
 
 
 def positives(y_true: Any, y_pred: Any) -> float:
-    import numpy as np
-
-    return float(np.count_nonzero(np.asarray(y_true) == 1))
+    return float(_binary(y_true, y_pred).true[1, 0])
 
 
 def mae(y_true: Any, y_pred: Any) -> float:
-    import numpy as np
+    from mlconf.evaluation import kernels
 
-    err = np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float)
-    return float(np.mean(np.abs(err))) if len(err) else math.nan
+    absolute, _ = _residual_sums(y_true, y_pred)
+    return float(kernels.mean(absolute, len(y_true)))
 
 
 def rmse(y_true: Any, y_pred: Any) -> float:
-    import numpy as np
+    from mlconf.evaluation import kernels
 
-    err = np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float)
-    return float(np.sqrt(np.mean(err**2))) if len(err) else math.nan
+    _, squared = _residual_sums(y_true, y_pred)
+    return float(kernels.rmse(squared, len(y_true)))
 
 
 def mean_prediction(y_true: Any, y_pred: Any) -> float:
     import numpy as np
 
+    from mlconf.evaluation import kernels
+
     pred = np.asarray(y_pred, dtype=float)
-    return float(pred.mean()) if len(pred) else math.nan
+    return float(kernels.mean(np.sum(pred), len(pred)))
 
 
 BINARY: dict[str, Callable[[Any, Any], float]] = {
