@@ -49,8 +49,8 @@ def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
 
 def time_explore(frame: pd.DataFrame) -> tuple[float, float]:
     from mlconf.config import ExploreConfig
-    from mlconf.explore import profile_and_heatmap
-    from mlconf.explore.plots import save_profile_plots
+    from mlconf.ml.explore import profile_and_heatmap
+    from mlconf.ml.explore.plots import save_profile_plots
 
     start, cpu = time.perf_counter(), time.process_time()
     result, heatmap = profile_and_heatmap(

@@ -6,7 +6,7 @@ perf_counter in each child. Every child generates both tables the same way (seed
 
 - `mlconf`: build mlconf's reference profile from the reference table (what the save stage
   does at training time: quantile bins, 1,000 quantiles, category counts) and run the drift
-  step against it (`mlconf.monitor.drift.feature_drift`: every default test on every
+  step against it (`mlconf.monitoring.drift.feature_drift`: every default test on every
   feature, p-values corrected, levels set). Both are timed: the profile is mlconf's
   reference work, as the plain side's work on the raw reference is timed.
 - `plain`: the same statistics computed exactly, plainly but not naively: each numeric
@@ -94,10 +94,10 @@ def table(rows: int, seed: int, shifted: bool) -> Any:
 def child_mlconf(rows: int) -> dict[str, Any]:
     """mlconf: build the reference profile (the save stage's work at training time) and run
     the drift step against it. Both count: the profile is the reference work."""
-    from mlconf.monitor.config import MonitoringConfig
-    from mlconf.monitor.drift import feature_drift
-    from mlconf.monitor.reference import build_reference
-    from mlconf.registry import REGISTRY
+    from mlconf.config.monitoring import MonitoringConfig
+    from mlconf.core.component_registry import REGISTRY
+    from mlconf.ml.reference import build_reference
+    from mlconf.monitoring.drift import feature_drift
 
     REGISTRY.load_builtins()
     reference = table(rows, seed=1, shifted=False)

@@ -81,7 +81,7 @@ def server_command(kind: str, model_dir: Path, port: int, workdir: Path) -> list
         return [
             sys.executable,
             "-m",
-            "mlconf.cli",
+            "mlconf.cli.main",
             "serve",
             f"model={model_dir}",
             f"port={port}",

@@ -7,7 +7,7 @@ FLAML's seed), run one after the other, never two at once, each in its own child
    tune.timeout=<budget - reserve>`: a timeout-only Optuna study, then the final fit,
    evaluation and save. The whole command counts against the budget: the tuning gets the
    budget less a reserve for start-up, the final fit, evaluation and save. tune.timeout is
-   hard (mlconf.tuning.deadline): no trial starts after it, and a running trial stops.
+   hard (mlconf.ml.tuning.deadline): no trial starts after it, and a running trial stops.
 2. This script with `--flaml-child`: reads the training and test rows that the parent
    wrote (mlconf's own train/test parts, rebuilt by mlconf's load, validate, prepare and
    split stages and checked against the run's `data/split.csv`, outside any timer), runs

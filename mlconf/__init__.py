@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from mlconf.api import Run, compose, monitor, predict, train
-from mlconf.errors import MlconfError
-from mlconf.registry import register
+from mlconf.core.component_registry import register
+from mlconf.core.errors import MlconfError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,18 +69,11 @@ def explain(
     saved with the model (units: probability, or the prediction) for any other model;
     `method="sampled"` forces the latter. `frame.attrs` holds `method` and `units`.
     """
-    from mlconf.interpret.contributions import explain_rows
+    from mlconf.ml.interpret.contributions import explain_model
 
-    checked = model._check_columns(rows)
-    saved = model.manifest.get("explain") or {}
-    return explain_rows(
-        model.pipeline,
-        checked,
-        task=model.task,
-        columns=list(model.input_columns),
-        classes=list(model.classes),
-        background=model.background,
-        sources=saved.get("feature_sources"),
+    return explain_model(
+        model,
+        rows,
         method=method,
         explained_class=explained_class,
         samples=samples,

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
+from mlconf.config.compose import compose
+from mlconf.core.errors import MlconfError
 
 if TYPE_CHECKING:
     import pandas as pd
     from omegaconf import DictConfig
 
-    from mlconf.monitor.command import MonitorResult
+    from mlconf.monitoring.command import MonitorResult
     from mlconf.runner import RunResult
     from mlconf.store.artifacts import TrainedModel
 
@@ -66,69 +67,6 @@ class Run:
         )
 
 
-def compose(
-    command: str = "train",
-    overrides: Sequence[str] = (),
-    config_dir: str | Path | None = None,
-) -> DictConfig:
-    """The composed config of `mlconf <command> <overrides>`, as the CLI would build it
-    (short forms such as `model=cars@production` for serve and predict included).
-
-    `config_dir` adds a project's conf/ folder to the search path (default: ./conf when it
-    exists); the package's own groups are always there. Errors are MlconfErrors naming the
-    override or file, as on the command line.
-    """
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from mlconf.aliases import expand
-    from mlconf.compose_errors import translate
-    from mlconf.config import SCHEMAS, store_schemas
-    from mlconf.dict_overrides import install
-    from mlconf.paths import PROJECT_CONF, conf_dir, project_conf
-    from mlconf.preflight import check_overrides, open_free_form
-
-    if command not in SCHEMAS:
-        from mlconf.errors import did_you_mean
-
-        raise MlconfError(
-            f"unknown command '{command}'.{did_you_mean(command, SCHEMAS)}",
-            where="compose(command=...)",
-            fix=f"use one of: {', '.join(SCHEMAS)}",
-        )
-    store_schemas()
-    install()
-    args = expand(command, list(overrides))
-    project = Path(config_dir) if config_dir is not None else None
-    if project is not None and not project.is_dir():
-        raise MlconfError(
-            f"config folder '{project}' does not exist",
-            where="compose(config_dir=...)",
-            fix="pass the folder that holds your data/, problem/, experiment/ ... groups",
-        )
-    check_overrides(args)
-    # Inside a Hydra app (the user's own, or an mlconf command) Hydra's global state is in
-    # use: it is set aside for this composition and put back afterwards.
-    outer = GlobalHydra.instance().hydra
-    GlobalHydra.instance().clear()
-    PROJECT_CONF.append(project.resolve() if project is not None else Path.cwd() / "conf")
-    folders = [conf_dir(), *filter(None, [project_conf()])]
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            return hydra_compose(config_name=command, overrides=open_free_form(args))
-    except Exception as exc:
-        translated = translate(exc, folders, command)
-        if translated is None:
-            raise
-        raise translated from exc
-    finally:
-        PROJECT_CONF.pop()
-        GlobalHydra.instance().clear()
-        if outer is not None:
-            GlobalHydra.instance().initialize(outer)
-
-
 def train(
     cfg: DictConfig | None = None,
     *,
@@ -159,7 +97,7 @@ def train(
 
 def default_run_dir(cfg: Any) -> Path:
     """experiments/<experiment>/runs/<time>-<id>, the folder the CLI's Hydra app makes."""
-    from mlconf.names import check_name
+    from mlconf.core.names import check_name
 
     name = check_name(cfg.get("experiment_name"), "config key experiment_name", kind="experiment")
     stamp = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}-{uuid.uuid4().hex[:6]}"
@@ -202,7 +140,7 @@ def monitor(
     `model` is a model folder or registry ref (default: the experiment's
     <model_name>@production); `current` a CSV or Parquet file of recent inputs (or give
     `window=7d` / `last=N` in `overrides` for the prediction log)."""
-    from mlconf.monitor.jobs import monitor_once
+    from mlconf.monitoring.jobs import monitor_once
     from mlconf.runner import typed
 
     given = [f"model={model}"] if model is not None else []

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.ml.target import TrainingData
 from mlconf.store.atomic import write_with
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mlconf.config import ModelConfig, TrainConfig
-    from mlconf.privacy.policy import PrivacyPolicy
+    from mlconf.ml.privacy.policy import PrivacyPolicy
     from mlconf.store.runs import RunRecord
 
 T = TypeVar("T")

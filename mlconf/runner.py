@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
+from mlconf.components.cluster import cluster_client
 from mlconf.config import TrainConfig
-from mlconf.errors import MlconfError, did_you_mean
-from mlconf.names import check_name
-from mlconf.registry import REGISTRY
+from mlconf.core.component_registry import REGISTRY
+from mlconf.core.errors import MlconfError, did_you_mean
+from mlconf.core.names import check_name
+from mlconf.core.secrets import mask_text, secrets_in
 from mlconf.run_state import RunState, Stage
-from mlconf.scale.cluster import cluster_client
-from mlconf.secrets import mask_text, secrets_in
 from mlconf.store.atomic import write_text
 from mlconf.store.runs import RunRecord
 
@@ -39,8 +39,8 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
     """The config as dataclasses, for attribute access that type checkers follow."""
     if isinstance(cfg, TrainConfig):
         return cfg
-    from mlconf.compose_errors import unknown_key_error
-    from mlconf.config_keys import callable_keys, unknown_keys
+    from mlconf.config.compose_errors import unknown_key_error
+    from mlconf.config.keys import callable_keys, unknown_keys
 
     for key in callable_keys(cfg):
         raise MlconfError(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mlconf.registry import REGISTRY, Component, check_params
+from mlconf.core.component_registry import REGISTRY, Component, check_params
 
 Checks = list[str]
 

@@ -20,7 +20,7 @@ __all__ = ["FAST"]
 def run_cli() -> Callable[..., Any]:
     """Run the `mlconf` command: run_cli(args, cwd=None, env=None) -> CompletedProcess[str].
 
-    The command runs as `python -m mlconf.cli ARGS` with a timeout; `cwd` defaults to the
+    The command runs as `python -m mlconf.cli.main ARGS` with a timeout; `cwd` defaults to the
     current directory (the `workdir` fixture sets it).
     """
     return cli

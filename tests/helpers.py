@@ -48,7 +48,7 @@ def cli(
     env: dict[str, str] | None = None,
     timeout: float = CLI_TIMEOUT,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m mlconf.cli ARGS` in `cwd`, with a wide console and no forced tracebacks."""
+    """`python -m mlconf.cli.main ARGS` in `cwd`, with a wide console and no forced tracebacks."""
     full_env = {
         key: value
         for key, value in os.environ.items()
@@ -58,7 +58,7 @@ def cli(
     full_env.update({"COLUMNS": "400", "PYTHONIOENCODING": "utf-8"})
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "mlconf.cli", *args],
+        [sys.executable, "-m", "mlconf.cli.main", *args],
         cwd=str(cwd) if cwd is not None else None,
         env=full_env,
         capture_output=True,
@@ -80,7 +80,7 @@ def compose_train(overrides: Sequence[str] = ()) -> DictConfig:
     from hydra import compose, initialize_config_dir
 
     from mlconf.config import store_schemas
-    from mlconf.paths import conf_dir
+    from mlconf.core.paths import conf_dir
 
     store_schemas()
     OmegaConf.register_new_resolver("mlconf_run_id", lambda: "test", replace=True)

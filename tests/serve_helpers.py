@@ -134,7 +134,7 @@ def serve_process(
 def mlconf_serve(args: list[str], cwd: Path, timeout: float = 60.0) -> Iterator[Served]:
     """`mlconf serve ARGS port=FREE` in its own process, as a user starts it (serve_process)."""
     port = free_port()
-    command = [sys.executable, "-m", "mlconf.cli", "serve", *args, f"port={port}"]
+    command = [sys.executable, "-m", "mlconf.cli.main", "serve", *args, f"port={port}"]
     with serve_process(command, port, cwd, timeout) as served:
         yield served
 

@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import mlconf
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.store.artifacts import (
     MANIFEST_FILE,
     PIPELINE_FILE,
@@ -382,3 +382,42 @@ def test_atomic_dir_replaces_the_folder_when_complete(tmp_path: Path) -> None:
         assert not (target / "new.txt").exists()
     assert [p.name for p in target.iterdir()] == ["new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_model_saved_before_its_classes_moved_still_loads(tmp_path: Path) -> None:
+    """Saved pipelines name their classes by module path; a class whose module moved (the
+    PII guard went from mlconf.privacy.guard to the components) still loads by its old one."""
+    import json
+    import zipfile
+
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+
+    from mlconf.components.pii_guard import PiiGuard
+    from mlconf.store.artifacts import TrainedModel, load_model, save_model, sha256_file
+
+    frame = pd.DataFrame({"email": ["a@x.io", "b@y.io", "c@z.io"], "x": [1.0, 2.0, 3.0]})
+    pipeline = make_pipeline(PiiGuard(drop_columns=["email"]), LinearRegression())
+    pipeline.fit(frame, [1.0, 2.0, 3.0])
+    model = TrainedModel(pipeline=pipeline, task="regression", target="y", input_columns=["x"])
+    folder = save_model(model, tmp_path / "model")
+    skops_file = folder / "pipeline.skops"
+    rewritten = tmp_path / "old.skops"
+    with zipfile.ZipFile(skops_file) as source, zipfile.ZipFile(rewritten, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "schema.json":
+                text = content.decode().replace(
+                    "mlconf.components.pii_guard", "mlconf.privacy.guard"
+                )
+                assert "mlconf.privacy.guard" in text
+                content = text.encode()
+            target.writestr(item, content)
+    rewritten.replace(skops_file)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["pipeline.skops"] = sha256_file(skops_file)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    loaded = load_model(folder)
+    assert type(loaded.pipeline[0]).__name__ == "PiiGuard"
+    assert list(loaded.pipeline.predict(frame)) == list(pipeline.predict(frame))

@@ -3,7 +3,7 @@ bad inputs of issues 2-6 and a few more (binary garbage, BOM + CRLF, duplicate a
 column names, 10^5 columns, a 0-byte Parquet file, YAML with a tab or a duplicate key, an
 unbalanced bracket).
 
-One row per case. A CLI case runs `mlconf.cli.main(argv)` in-process, in a folder of its own
+One row per case. A CLI case runs `mlconf.cli.main.main(argv)` in-process, in a folder of its own
 (two also run the real `mlconf` console script; the data cases of `train` run the config
 that `mlconf train experiment=bad` composes, composed once, since Hydra takes most of a
 second per composition and has cases of its own), and checks: the exit code; that the
@@ -1123,7 +1123,7 @@ def _refuse_server(*_args: Any, **_kwargs: Any) -> None:
 
 def run_in_process(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     """`mlconf ARGV` in this process: the exit code and everything printed."""
-    from mlconf.cli import main
+    from mlconf.cli.main import main
 
     try:
         code = main(argv)
@@ -1143,8 +1143,8 @@ def run_config(
     from omegaconf import OmegaConf, open_dict
     from rich.console import Console
 
-    from mlconf.cli import report_error
-    from mlconf.errors import MlconfError
+    from mlconf.cli.main import report_error
+    from mlconf.core.errors import MlconfError
     from mlconf.runner import run
 
     cfg = copy.deepcopy(base)

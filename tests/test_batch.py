@@ -13,10 +13,10 @@ import pytest
 from helpers import CARS, FAST, TRACEBACK, cli, output_of, run_train
 
 from mlconf import load_model
+from mlconf.core.errors import MlconfError
 from mlconf.deploy import batch, chunk_task
 from mlconf.deploy.batch import predict_file
 from mlconf.deploy.scoring import score
-from mlconf.errors import MlconfError
 from mlconf.store.artifacts import TrainedModel
 
 ROWS = 2_500

@@ -14,7 +14,7 @@ def test_predictions_with_a_decision_threshold_match_predict() -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from mlconf.framing import with_threshold
+    from mlconf.ml.framing import with_threshold
 
     x, y = load_breast_cancer(return_X_y=True, as_frame=True)
     pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, y)

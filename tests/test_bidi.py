@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from report_fixtures import CITY, add_stage_artifacts, minimal_run
 
-from mlconf.monitor.report import render
+from mlconf.monitoring.report import render
 from mlconf.report import build_report, build_sweep_report
 from mlconf.report.model_card import md
 from mlconf.report.pages import BIDI_CONTROLS, visible_bidi

@@ -16,9 +16,9 @@ import pytest
 from helpers import FAST, cli, csv_data, output_of, quiet_console, run_train
 from partitions import PROBLEM, partition_table, write_parts
 
+from mlconf.components.cluster import cluster_client, parse_cluster, require_distributed
 from mlconf.config import ClusterConfig
-from mlconf.errors import MlconfError
-from mlconf.scale.cluster import cluster_client, parse_cluster, require_distributed
+from mlconf.core.errors import MlconfError
 
 pytest.importorskip("distributed")
 
@@ -180,7 +180,7 @@ def test_batch_scoring_on_the_cluster_equals_local(
 def test_drift_on_the_cluster_equals_local(
     trained: Any, rows: Path, address: str, tmp_path: Path
 ) -> None:
-    from mlconf.monitor.command import run_monitor
+    from mlconf.monitoring.command import run_monitor
 
     drifts = []
     for name, settings in (("local", {}), ("cluster", {"cluster": address})):
@@ -198,7 +198,7 @@ def test_drift_on_the_cluster_equals_local(
 
 @pytest.mark.parametrize("parts", [1, 2, 5])
 def test_partitioned_drift_values_equal_the_whole_frames(parts: int) -> None:
-    from mlconf.monitor.drift import column_values, combine_values
+    from mlconf.monitoring.drift import column_values, combine_values
 
     rng = np.random.default_rng(parts)
     frame = pd.DataFrame(

@@ -16,7 +16,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import mlconf
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 
 def _project(tmp_path: Path, experiments: dict[str, str]) -> Path:
@@ -210,7 +210,7 @@ def test_a_short_form_value_reaches_the_config_whole(value: str) -> None:
     # Paths, refs and SQL with quotes, commas, spaces and backslashes are taken as typed.
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from mlconf.aliases import quote
+    from mlconf.config.aliases import quote
 
     assume(value not in ("null", "None"))
     parsed = OverridesParser.create().parse_overrides([f"a={quote(value)}"])[0]
@@ -218,7 +218,7 @@ def test_a_short_form_value_reaches_the_config_whole(value: str) -> None:
 
 
 def test_short_forms_spell_the_full_keys() -> None:
-    from mlconf.aliases import expand
+    from mlconf.config.aliases import expand
 
     assert expand("predict", ["keep=Name, Year", "input=sql:SELECT a, b FROM t"]) == [
         "deploy.batch.keep=['Name','Year']",
@@ -347,7 +347,7 @@ def test_compose_inside_a_hydra_app_leaves_its_state_alone() -> None:
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from mlconf.paths import conf_dir
+    from mlconf.core.paths import conf_dir
 
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
         outer = GlobalHydra.instance().hydra

@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import DictConfig, OmegaConf
 
-import mlconf.paths
+import mlconf.core.paths
 from mlconf.config import TrainConfig, store_schemas
-from mlconf.errors import MlconfError
-from mlconf.preflight import open_free_form
+from mlconf.config.command_line import open_free_form
+from mlconf.core.errors import MlconfError
 from mlconf.runner import preflight, typed
 
-CONF = mlconf.paths.conf_dir()
+CONF = mlconf.core.paths.conf_dir()
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
 
 
@@ -143,7 +143,7 @@ def test_overrides_reach_the_typed_config() -> None:
 
 
 def test_readme_tour_override_of_an_unlisted_model_param() -> None:
-    """The CLI passes model.params.* as `++` overrides (mlconf.preflight.open_free_form)."""
+    """The CLI passes model.params.* as `++` overrides (config.command_line.open_free_form)."""
     overrides = ["model=random_forest", "split.test_size=0.3", "model.params.max_depth=4"]
     conf = typed(compose_train(open_free_form(overrides)))
     assert conf.model.params["max_depth"] == 4

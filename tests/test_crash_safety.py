@@ -142,7 +142,7 @@ def check_registry(url: str) -> ModelRegistry:
 
 
 def mlconf_cli(*args: str) -> list[str]:
-    return ["-m", "mlconf.cli", *args]
+    return ["-m", "mlconf.cli.main", *args]
 
 
 # --- training ---------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def test_training_killed_at_random_moments_leaves_nothing_partial(
 PROMOTER = textwrap.dedent(
     """
     import random, sys
-    from mlconf.cli import main
+    from mlconf.cli.main import main
 
     url, worker = sys.argv[1], sys.argv[2]
     pick = random.Random(worker)

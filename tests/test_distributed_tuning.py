@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, run_train
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 FAST = [
     "metrics.bootstrap=0",
@@ -46,7 +46,7 @@ HANG = textwrap.dedent(
 
 def train(tmp_path: Path, name: str, url: str, *extra: str, env: dict[str, str] | None = None):
     command = [
-        sys.executable, "-m", "mlconf.cli", "train", "experiment=wine", "model=logistic",
+        sys.executable, "-m", "mlconf.cli.main", "train", "experiment=wine", "model=logistic",
         "search=logistic", "tune.sampler=random", "tune.total_trials=6", f"tune.storage={url}",
         "tune.study_name=wine", "tune.heartbeat_interval=1", "tune.grace_period=3",
         f"deploy.registry_url=sqlite:///{tmp_path / 'mlconf.db'}", *FAST, *extra,

@@ -13,18 +13,18 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from mlconf.components.drift import chi2, histograms, jensen_shannon, ks, psi, wasserstein
-from mlconf.errors import MlconfError
-from mlconf.monitor.config import MonitoringConfig
-from mlconf.monitor.drift import adjust, feature_drift
-from mlconf.monitor.reference import (
+from mlconf.config.monitoring import MonitoringConfig
+from mlconf.core.component_registry import REGISTRY
+from mlconf.core.errors import MlconfError
+from mlconf.ml.reference import (
     ProfileSettings,
     build_reference,
     categorical_profile,
     load_reference,
     numeric_profile,
 )
-from mlconf.monitor.settings import load_settings
-from mlconf.registry import REGISTRY
+from mlconf.monitoring.drift import adjust, feature_drift
+from mlconf.monitoring.settings import load_settings
 
 
 @pytest.fixture
@@ -159,7 +159,7 @@ def test_settings_name_unknown_tests_and_corrections_clearly() -> None:
 
 
 def test_per_column_tests_and_user_registered_test() -> None:
-    from mlconf.registry import register
+    from mlconf.core.component_registry import register
 
     @register("drift", "mean_gap_test", applies_to=("numeric",))
     def mean_gap(reference: dict, current: np.ndarray) -> dict:
@@ -188,7 +188,7 @@ def test_shipped_monitoring_yaml_matches_the_defaults(tmp_path: Path) -> None:
     """conf/monitoring/default.yaml documents the defaults; a project copy of it is read."""
     import shutil
 
-    from mlconf.paths import conf_dir
+    from mlconf.core.paths import conf_dir
 
     shipped = conf_dir() / "monitoring" / "default.yaml"
     assert load_settings(project=tmp_path) == MonitoringConfig()

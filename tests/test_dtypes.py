@@ -1,4 +1,4 @@
-"""mlconf.dtypes.kind, and the callers that map its vocabulary to their own words."""
+"""mlconf.core.dtypes.kind, and the callers that map its vocabulary to their own words."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from mlconf.components._columns import column_kind as family
-from mlconf.dtypes import KINDS, NUMBERS, is_number, kind
-from mlconf.explore.columns import column_kind as profile_kind
+from mlconf.core.dtypes import KINDS, NUMBERS, is_number, kind
+from mlconf.ml.explore.columns import column_kind as profile_kind
+from mlconf.ml.validation.inference import _friendly as schema_dtype
 from mlconf.serve.schema import _kind_of_dtype as request_type
-from mlconf.validation.inference import _friendly as schema_dtype
 
 # dtype, kind, serving request type, column family, profile kind (None: by values), schema dtype
 CASES: list[tuple[str, str, str, str, str | None, str]] = [

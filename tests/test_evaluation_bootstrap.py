@@ -14,9 +14,9 @@ from helpers import CLASSIFICATION, REGRESSION
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlconf import registry
-from mlconf.errors import MlconfError
-from mlconf.evaluation import MetricValue, mean_with_interval, score
+from mlconf.core import component_registry as registry
+from mlconf.core.errors import MlconfError
+from mlconf.ml.evaluation import MetricValue, mean_with_interval, score
 
 
 def make_data(kind: str, n: int, seed: int = 0) -> dict[str, Any]:

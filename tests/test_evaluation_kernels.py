@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
-from mlconf import registry
-from mlconf.evaluation import score
-from mlconf.evaluation.design import Design
-from mlconf.evaluation.fast import KERNELS
-from mlconf.evaluation.kernels import order_positions
-from mlconf.evaluation.rows import Rows
+from mlconf.components.metrics.design import Design
+from mlconf.components.metrics.fast import KERNELS
+from mlconf.components.metrics.kernels import order_positions
+from mlconf.components.metrics.rows import Rows
+from mlconf.core import component_registry as registry
+from mlconf.ml.evaluation import score
 
 LABEL_METRICS = ["accuracy", "balanced_accuracy", "f1", "precision", "recall", "mcc"]
 RANKING_METRICS = ["roc_auc", "pr_auc", "log_loss", "brier"]

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from mlconf import registry
 from mlconf.components import metrics as builtin
-from mlconf.evaluation.fast import KERNELS
-from mlconf.evaluation.thresholds import MAX_SLOW_CANDIDATES, confusion_counts, score_thresholds
+from mlconf.components.metrics.fast import KERNELS
+from mlconf.core import component_registry as registry
+from mlconf.ml.evaluation.thresholds import MAX_SLOW_CANDIDATES, confusion_counts, score_thresholds
 
 COUNTED = sorted(name for name, fast in KERNELS.items() if fast.of_confusion is not None)
 SKLEARN = {

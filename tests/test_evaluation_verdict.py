@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from mlconf.errors import MlconfError
-from mlconf.evaluation import MetricValue, score, success_verdict
+from mlconf.core.errors import MlconfError
+from mlconf.ml.evaluation import MetricValue, score, success_verdict
 
 
 def test_to_dict_is_json_safe() -> None:

@@ -1,4 +1,4 @@
-"""The data profile (mlconf.explore) and the explore stage: statistics, warnings, bad input."""
+"""The data profile (mlconf.ml.explore) and the explore stage: statistics, warnings, bad input."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlconf.config import ExploreConfig
-from mlconf.explore import profile, profile_and_heatmap
+from mlconf.ml.explore import profile, profile_and_heatmap
 
 FASTER = ExploreConfig(association_rows=500)
 
@@ -144,7 +144,7 @@ def test_non_ascii_and_markup_names_stay_data(tmp_path: Path) -> None:
     values = {v["value"] for v in result["columns"]["<script>alert(1)</script>"]["top_values"]}
     assert values == {"<b>x</b>", "é", "日本"}
     assert strict_json(result)["columns"]["größe €"]["missing_share"] == 0.25
-    from mlconf.explore.plots import save_profile_plots
+    from mlconf.ml.explore.plots import save_profile_plots
 
     plots = save_profile_plots(result, heatmap, tmp_path / "plots" / "explore", tmp_path)
     assert plots and all((tmp_path / p["path"]).stat().st_size > 0 for p in plots)
@@ -153,7 +153,7 @@ def test_non_ascii_and_markup_names_stay_data(tmp_path: Path) -> None:
 def test_plots_are_small_pngs_with_captions(tmp_path: Path, cars: pd.DataFrame) -> None:
     from matplotlib.image import imread
 
-    from mlconf.explore.plots import save_profile_plots
+    from mlconf.ml.explore.plots import save_profile_plots
 
     result, heatmap = profile_and_heatmap(
         cars, target="Origin", task="classification", config=FASTER
@@ -248,7 +248,7 @@ def test_explore_can_be_switched_off(tmp_path: Path) -> None:
     [("explore.max_rows=0", "explore.max_rows"), ("explore.id_like_share=1.5", "explore.id_like")],
 )
 def test_bad_explore_settings_name_their_key(tmp_path: Path, override: str, key: str) -> None:
-    from mlconf.errors import MlconfError
+    from mlconf.core.errors import MlconfError
 
     with pytest.raises(MlconfError, match=key):
         run_train([override, "stages=[load,validate,explore]"], tmp_path / "run")

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlconf.config import FairnessConfig, FairnessLimits, SensitiveAttribute
-from mlconf.errors import MlconfError
-from mlconf.fairness.metrics import assess, check_fairness_config, groups_json
+from mlconf.core.errors import MlconfError
+from mlconf.ml.fairness.metrics import assess, check_fairness_config, groups_json
 
 
 def config(**kwargs: object) -> FairnessConfig:
@@ -246,7 +246,7 @@ def test_fairness_errors(people: Path, tmp_path: Path) -> None:
 def test_group_metrics_equal_sklearn(rows: list[tuple[int, int]], errors: list[float]) -> None:
     from sklearn import metrics as skm
 
-    from mlconf.fairness import metrics as fm
+    from mlconf.ml.fairness import metrics as fm
 
     truth, pred = (np.array(col) for col in zip(*rows, strict=True))
     positive, negative = truth == 1, truth == 0
@@ -265,7 +265,7 @@ def test_group_metrics_equal_sklearn(rows: list[tuple[int, int]], errors: list[f
 
 
 def test_multiclass_group_accuracy_counts_missing_values_as_misses() -> None:
-    from mlconf.fairness import metrics as fm
+    from mlconf.ml.fairness import metrics as fm
 
     truth = np.array(["a", "b", None, "c"], dtype=object)
     pred = np.array(["a", "c", None, "c"], dtype=object)

@@ -14,11 +14,11 @@ import pytest
 from helpers import FAST, run_train
 
 import mlconf
-from mlconf import registry
 from mlconf.config import ProblemConfig, ThresholdConfig
-from mlconf.errors import MlconfError
-from mlconf.evaluation import MetricValue, mean_with_interval, success_verdict
-from mlconf.framing import (
+from mlconf.core import component_registry as registry
+from mlconf.core.errors import MlconfError
+from mlconf.ml.evaluation import MetricValue, mean_with_interval, success_verdict
+from mlconf.ml.framing import (
     check_problem,
     choose_threshold,
     cost_matrix,
@@ -356,10 +356,10 @@ def test_bad_usage_fails_before_reading_data(tmp_path: Path) -> None:
 
 
 def test_costs_can_be_set_or_extended_from_the_command_line() -> None:
-    """The CLI passes problem.costs overrides as `++` (mlconf.preflight.open_free_form)."""
+    """The CLI passes problem.costs overrides as `++` (config.command_line.open_free_form)."""
     from helpers import compose_train
 
-    from mlconf.preflight import open_free_form
+    from mlconf.config.command_line import open_free_form
     from mlconf.runner import typed
 
     wine = typed(compose_train(open_free_form(["experiment=wine", "problem.costs={fp: 1}"])))
@@ -424,7 +424,7 @@ def test_empty_validation_part_is_an_error(tmp_path: Path) -> None:
 def test_summary_states_threshold_cost_and_each_criterion(cost_run: RunResult) -> None:
     from helpers import quiet_console
 
-    from mlconf.summary import print_summary
+    from mlconf.cli.summary import print_summary
 
     console = quiet_console()
     print_summary(cost_run, console)

@@ -16,10 +16,10 @@ from omegaconf import OmegaConf
 
 import mlconf
 from mlconf.config import FeaturesConfig, ModelConfig
-from mlconf.errors import MlconfError
-from mlconf.interpret.contributions import BIAS, OTHER, OUTPUT, explain_rows, feature_sources
-from mlconf.interpret.importance import metric_scorer, partial_dependence, permutation_importance
-from mlconf.pipeline import build_pipeline
+from mlconf.core.errors import MlconfError
+from mlconf.ml.interpret.contributions import BIAS, OTHER, OUTPUT, explain_rows, feature_sources
+from mlconf.ml.interpret.importance import metric_scorer, partial_dependence, permutation_importance
+from mlconf.ml.pipeline import build_pipeline
 from mlconf.runner import RunResult
 
 

@@ -32,7 +32,7 @@ def test_load_loses_nothing_and_memory_stays_flat(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'mlconf.db'}"
     port = free_port()
     command = [
-        *(sys.executable, "-m", "mlconf.cli", "serve"),
+        *(sys.executable, "-m", "mlconf.cli.main", "serve"),
         *(f"model={model_dir}", f"port={port}", "reload_interval=null", f"registry_url={db_url}"),
     ]
     report = load_test(

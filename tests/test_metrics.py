@@ -16,8 +16,8 @@ from helpers import CLASSIFICATION, REGRESSION
 from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
-from mlconf import registry
 from mlconf.components import metrics
+from mlconf.core import component_registry as registry
 
 PROBA = {"roc_auc", "pr_auc", "log_loss", "brier"}
 LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae", "mape", "median_ae"}

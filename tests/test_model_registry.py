@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, promotions
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.store.model_registry import ModelRegistry, open_model, parse_ref
 
 

@@ -14,8 +14,8 @@ import pytest
 from helpers import CARS, FAST, TRACEBACK, cli, output_of, run_train
 from shift_data import shift
 
-from mlconf.errors import MlconfError
-from mlconf.monitor.command import SECTIONS, Alert, run_monitor
+from mlconf.core.errors import MlconfError
+from mlconf.monitoring.command import SECTIONS, Alert, run_monitor
 
 SHIFTED = ["Horsepower", "Weight_in_lbs", "Make"]
 

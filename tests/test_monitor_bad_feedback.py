@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from monitor_world import give_feedback, log_rows, serve_world, train_champion, world
 
-from mlconf.cli import main as cli
-from mlconf.monitor import history
-from mlconf.monitor.command import run_monitor
-from mlconf.monitor.performance import labelled, performance
+from mlconf.cli.main import main as cli
+from mlconf.monitoring import history
+from mlconf.monitoring.command import run_monitor
+from mlconf.monitoring.performance import labelled, performance
 from mlconf.store.model_registry import ModelRegistry
 from mlconf.store.prediction_log import tables
 

@@ -10,7 +10,7 @@ from pages import assert_sound_page, chromium_or_fail, view_page
 from report_fixtures import SCRIPT
 from shift_data import shift
 
-from mlconf.monitor.command import run_monitor
+from mlconf.monitoring.command import run_monitor
 
 SECTION_IDS = [
     "alerts",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlconf.monitor.decisions import action_text, decisions_section, delivery_failures
+from mlconf.monitoring.decisions import action_text, decisions_section, delivery_failures
 
 NOTIFY_PARTLY_FAILED: dict[str, Any] = {
     "trigger": "notify",

@@ -18,7 +18,7 @@ from monitor_world import train_champion, world
 from serve_helpers import mlconf_serve
 from shift_data import shift
 
-from mlconf.monitor.command import run_monitor
+from mlconf.monitoring.command import run_monitor
 
 TIMEOUT = 30.0
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from monitor_world import log_rows
 
-from mlconf.errors import MlconfError
-from mlconf.monitor.health import health, parse_metrics, server_counters
-from mlconf.monitor.performance import read_predictions
+from mlconf.core.errors import MlconfError
+from mlconf.monitoring.health import health, parse_metrics, server_counters
+from mlconf.monitoring.performance import read_predictions
 from mlconf.serve.metrics import Metrics
 from mlconf.store.model_registry import ModelRegistry
 

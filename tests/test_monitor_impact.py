@@ -8,9 +8,9 @@ import pytest
 from monitor_world import give_feedback, log_rows
 
 from mlconf.config import FairnessConfig, SensitiveAttribute
-from mlconf.errors import MlconfError
-from mlconf.monitor.impact import impact
-from mlconf.monitor.performance import labelled, read_predictions
+from mlconf.core.errors import MlconfError
+from mlconf.monitoring.impact import impact
+from mlconf.monitoring.performance import labelled, read_predictions
 from mlconf.store.model_registry import ModelRegistry
 
 CLASSES = ["no", "yes"]

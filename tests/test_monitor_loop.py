@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from monitor_world import give_feedback, serve_world, train_champion, world
 
-from mlconf.monitor.command import run_monitor
+from mlconf.monitoring.command import run_monitor
 
 
 @pytest.mark.slow

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from monitor_world import give_feedback, log_rows
 
-from mlconf.errors import MlconfError
-from mlconf.monitor.performance import baseline, labelled, performance, seconds
+from mlconf.core.errors import MlconfError
+from mlconf.monitoring.performance import baseline, labelled, performance, seconds
 from mlconf.store.model_registry import ModelRegistry
 
 CLASSES = ["no", "yes"]

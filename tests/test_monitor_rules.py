@@ -12,13 +12,13 @@ import pytest
 from monitor_world import give_feedback, log_rows
 from test_model_registry import add
 
-from mlconf.errors import MlconfError
-from mlconf.monitor.rules import check_rules, evaluate_rules
+from mlconf.core.errors import MlconfError
+from mlconf.monitoring.rules import check_rules, evaluate_rules
 from mlconf.store.model_registry import ModelRegistry
 
 
 @dataclass
-class Alert:  # the shape of mlconf.monitor.command.Alert
+class Alert:  # the shape of mlconf.monitoring.command.Alert
     kind: str
     level: str
     message: str

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 from monitor_world import give_feedback, serve_world, train_champion, world
 
-from mlconf.monitor.loop_settings import LoopSettings
-from mlconf.monitor.rules import evaluate_rules
-from mlconf.monitor.sections import SECTION_FUNCTIONS, as_plain, install
+from mlconf.config.monitor_loop import LoopSettings
+from mlconf.monitoring.rules import evaluate_rules
+from mlconf.monitoring.sections import SECTION_FUNCTIONS, as_plain, install
 from mlconf.store.model_registry import open_model
 
 

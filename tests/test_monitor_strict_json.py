@@ -17,9 +17,9 @@ import pytest
 import yaml
 from monitor_world import train_champion, world
 
-from mlconf.cli import main as cli
-from mlconf.monitor.command import run_monitor
-from mlconf.strict_json import dumps, finite
+from mlconf.cli.main import main as cli
+from mlconf.core.strict_json import dumps, finite
+from mlconf.monitoring.command import run_monitor
 
 
 def strict(text: str) -> Any:

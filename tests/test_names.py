@@ -11,8 +11,8 @@ from helpers import cli, output_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlconf.errors import MlconfError
-from mlconf.names import MAX_LENGTH, check_name, check_path, inside, name_problem
+from mlconf.core.errors import MlconfError
+from mlconf.core.names import MAX_LENGTH, check_name, check_path, inside, name_problem
 from mlconf.store.model_registry import ModelRegistry, parse_ref
 
 GOOD = ["churn", "cars-v2", "my_model.1", "production", "Ünïcødé", "a" * MAX_LENGTH, "a b"]

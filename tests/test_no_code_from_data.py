@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import cli, compose_train, output_of
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.runner import typed
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mlconf"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from mlconf.errors import MlconfError
-from mlconf.monitor.notify import send
-from mlconf.registry import get
+from mlconf.core.component_registry import get
+from mlconf.core.errors import MlconfError
+from mlconf.monitoring.notify import send
 
 PAYLOAD = {"rule": "drift", "model": "world@production", "alerts": [{"message": "x1 drifted"}]}
 
@@ -85,7 +85,7 @@ def test_send_runs_every_notifier_and_records_failures(
         {"name": "webhook", "url": "http://127.0.0.1:9/x", "retries": 0, "timeout": 1},
         {"name": "file", "pth": "typo"},
     ]
-    with caplog.at_level(logging.WARNING, logger="mlconf.monitor"):
+    with caplog.at_level(logging.WARNING, logger="mlconf.monitoring"):
         results = send(PAYLOAD, notifiers)
         send({**PAYLOAD, "rule": "second"}, notifiers, only=["file"])
     assert [r["ok"] for r in results] == [True, True, True, False, False]

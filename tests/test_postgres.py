@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_model_registry import fake_model
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.store.model_registry import ModelRegistry
 
 
@@ -85,8 +85,8 @@ def test_concurrent_registrations_and_promotions_lose_nothing(
 
 
 def test_prediction_log_and_monitoring_reads(postgres_url: str) -> None:
-    from mlconf.monitor.performance import read_feedback, read_predictions
-    from mlconf.monitor.window import read_log
+    from mlconf.monitoring.performance import read_feedback, read_predictions
+    from mlconf.monitoring.window import read_log
     from mlconf.store.prediction_log import PredictionLog, new_row
 
     registry = ModelRegistry(postgres_url)

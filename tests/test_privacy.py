@@ -1,4 +1,4 @@
-"""PII detection (mlconf.privacy), the PiiGuard pipeline step and the privacy stage."""
+"""PII detection (mlconf.ml.privacy), the PiiGuard pipeline step and the privacy stage."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from helpers import FAST, csv_data, run_train
 
 import mlconf
-from mlconf.errors import MlconfError
-from mlconf.privacy import PiiGuard, hash_values, luhn_valid, mask, protect, scan_column
-from mlconf.privacy.detect import name_hint
+from mlconf.core.errors import MlconfError
+from mlconf.ml.privacy import PiiGuard, hash_values, luhn_valid, mask, protect, scan_column
+from mlconf.ml.privacy.detect import name_hint
 
 SALT = "MLCONF_PII_SALT"
 

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from serve_helpers import running
 
 from mlconf.config import ColumnSchema, ServeConfig
+from mlconf.core.errors import MlconfError
 from mlconf.deploy.batch import predict_file
-from mlconf.errors import MlconfError
-from mlconf.monitor.command import run_monitor
+from mlconf.monitoring.command import run_monitor
 from mlconf.runner import RunResult, run
 from mlconf.serve.app import create_app
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import FAST, quiet_console, run_train
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.store.model_registry import ModelRegistry, open_model
 
 # The stages a registration needs; the others only cost time here.

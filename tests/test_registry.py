@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from mlconf.errors import MlconfError
-from mlconf.registry import KINDS, REGISTRY, Component, Registry, check_params
+from mlconf.core.component_registry import KINDS, REGISTRY, Component, Registry, check_params
+from mlconf.core.errors import MlconfError
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_check_params_accepts_anything_with_var_keywords() -> None:
 
 
 def test_builtin_params_are_checked_through_build() -> None:
-    from mlconf.registry import build
+    from mlconf.core.component_registry import build
 
     with pytest.raises(MlconfError) as info:
         build("source", "csv", paht="x.csv")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from monitor_world import give_feedback, serve_world, train_champion, world
 
-from mlconf.deploy.models_cli import main as models_main
-from mlconf.monitor.retrain import retrain
-from mlconf.monitor.rules import evaluate_rules
+from mlconf.cli.models import main as models_main
+from mlconf.monitoring.retrain import retrain
+from mlconf.monitoring.rules import evaluate_rules
 
 
 @pytest.mark.slow
@@ -98,8 +98,8 @@ def test_retraining_rows_and_config_follow_the_champions_privacy_policy(
     from omegaconf import OmegaConf
 
     import mlconf
-    from mlconf.monitor.retrain import _training_config
-    from mlconf.privacy.policy import PrivacyPolicy
+    from mlconf.ml.privacy.policy import PrivacyPolicy
+    from mlconf.monitoring.retrain import _training_config
 
     monkeypatch.setenv("MLCONF_PII_SALT", "test-salt")
     policy = PrivacyPolicy(drop=("phone",), hash=("email",), salt_env="MLCONF_PII_SALT")

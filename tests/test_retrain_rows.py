@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mlconf.errors import MlconfError
-from mlconf.monitor.retrain_rows import holdout_size, mix
+from mlconf.core.errors import MlconfError
+from mlconf.monitoring.retrain_rows import holdout_size, mix
 
 
 def test_the_holdout_is_a_share_or_a_count_never_every_row() -> None:

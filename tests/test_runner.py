@@ -14,7 +14,7 @@ from helpers import CARS, FAST, compose_train, csv_data, quiet_console, run_trai
 
 import mlconf
 from mlconf import register
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.runner import RunResult, run
 
 STAGES = [

@@ -11,7 +11,7 @@ import pytest
 from helpers import FAST, cli, csv_data, output_of, run_train
 from partitions import PROBLEM, ROWS, partition_table, write_parts
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 pytest.importorskip("dask.dataframe")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import cli, output_of
 
-from mlconf import secrets
-from mlconf.secrets import (
+from mlconf.core import secrets
+from mlconf.core.secrets import (
     MaskedStream,
     format_exception,
     mask_text,
@@ -173,7 +173,7 @@ def test_tracebacks_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_unexpected_error_prints_a_masked_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mlconf import cli as cli_module
+    from mlconf.cli import main as cli_module
 
     def boom(_rest: list[str]) -> int:
         raise ValueError(f"cannot post to https://hooks.example.com/services/A/B/{SECRET}")
@@ -266,8 +266,8 @@ def test_registry_connection_error_masks_the_password(tmp_path: Path) -> None:
 
 
 def test_report_and_study_messages_use_the_shared_mask() -> None:
+    from mlconf.ml.tuning.study import _safe_url
     from mlconf.report.format import redact
-    from mlconf.tuning.study import _safe_url
 
     assert SECRET not in redact(f"url: postgresql://u:{SECRET}@h/d")
     assert _safe_url(f"postgresql://u:{SECRET}@h/d") == "postgresql://u:***@h/d"

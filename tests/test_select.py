@@ -11,7 +11,7 @@ import pytest
 from helpers import run_train
 
 from mlconf.config import ModelConfig
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.runner import RunResult
 from mlconf.stages.select import candidate_models, label
 

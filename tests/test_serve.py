@@ -286,7 +286,7 @@ def test_api_key(
 
 
 def test_api_key_env_unset_is_refused(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlconf.errors import MlconfError
+    from mlconf.core.errors import MlconfError
 
     monkeypatch.delenv("TEST_SERVE_UNSET", raising=False)
     with pytest.raises(MlconfError, match="TEST_SERVE_UNSET"):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 import mlconf
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.serve.command import settings_of
 from mlconf.serve.schema import FieldRule, field_rules, request_model, to_frame
 from mlconf.store.artifacts import TrainedModel

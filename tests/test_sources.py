@@ -15,7 +15,7 @@ from helpers import csv_data, quiet_console, run_train
 
 from mlconf.components.sources import csv, parquet, sql
 from mlconf.config import DataConfig, ModelConfig, ProblemConfig, SourceConfig, TrainConfig
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.run_state import RunState
 from mlconf.runner import run
 from mlconf.stages.load import load
@@ -422,7 +422,7 @@ def test_brackets_in_column_names_work_with_the_default_model(tmp_path: Path) ->
 
 
 def test_database_passwords_are_not_recorded() -> None:
-    from mlconf.secrets import mask_url as _safe_url
+    from mlconf.core.secrets import mask_url as _safe_url
 
     shown = _safe_url("postgresql://analyst:s3cret@db.internal:5432/shop")
     assert shown is not None

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlconf.components.splitters import group, holdout, time
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 PARTS = ("train", "validation", "test")
 

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from helpers import cli, output_of
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.store import schema
 from mlconf.store.db import open_engine
 from mlconf.store.migrate import current_revision, ensure_schema, script_directory
@@ -158,8 +158,8 @@ def test_serve_the_legacy_model_and_log_to_the_legacy_log(legacy: tuple[str, Pat
 def test_monitor_the_legacy_log_and_its_history_and_rule_state(
     legacy: tuple[str, Path],
 ) -> None:
-    from mlconf.monitor import history, rules
-    from mlconf.monitor.command import run_monitor
+    from mlconf.monitoring import history, rules
+    from mlconf.monitoring.command import run_monitor
     from mlconf.store.model_registry import ModelRegistry
 
     url, folder = legacy
@@ -292,7 +292,7 @@ def test_postgres_new_legacy_and_concurrent_opens(postgres_url: str) -> None:
         )
     engine.dispose()
     registry = ModelRegistry(postgres_url)
-    from mlconf.monitor import rules
+    from mlconf.monitoring import rules
 
     fired = rules.last_fired(registry, "m", "weekly")
     assert fired is not None and fired.isoformat() == "2026-12-06T22:28:17.201414+00:00"

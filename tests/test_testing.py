@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mlconf.registry import REGISTRY, Registry, register
+from mlconf.core.component_registry import REGISTRY, Registry, register
 from mlconf.testing import check_component
 
 PARAMS: dict[tuple[str, str], dict[str, Any]] = {
@@ -71,7 +71,7 @@ def test_a_model_whose_fit_does_not_return_self_fails_naming_the_rule() -> None:
 
 
 def test_unknown_params_are_refused_before_checking() -> None:
-    from mlconf.errors import MlconfError
+    from mlconf.core.errors import MlconfError
 
     with pytest.raises(MlconfError, match="no parameter 'strategi'"):
         check_component("transform", "impute", strategi="median")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from helpers import run_train
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 # One thread each: xgboost's OpenMP threads stall when another process wants the core.
 FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1"]
@@ -152,7 +152,7 @@ def test_two_processes_share_one_sqlite_study(tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "mlconf.cli",
+        "mlconf.cli.main",
         "train",
         "experiment=wine",
         "model=logistic",
@@ -248,7 +248,7 @@ def test_models_without_round_scores_prune_per_fold(tmp_path: Path) -> None:
 
 
 def test_round_metric_matches_the_primary_metric() -> None:
-    from mlconf.tuning.rounds import round_metric
+    from mlconf.ml.tuning.rounds import round_metric
 
     binary = round_metric("roc_auc", "classification", 2)
     assert binary is not None and binary.eval_metric == "auc"

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from validation_cases import error_of, failures_of, schema
 
-from mlconf.validation import (
+from mlconf.ml.validation import (
     validate,
 )
 

@@ -7,7 +7,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 from validation_cases import CARS
 
-from mlconf.validation import (
+from mlconf.ml.validation import (
     infer_schema,
     schema_yaml,
     validate,
@@ -28,8 +28,8 @@ def test_infer_schema_round_trips_on_cars() -> None:
     assert isinstance(columns["Year"]["min"], int) and columns["Year"]["min"] == 1970
     assert "allowed" not in columns["Name"]
 
-    text = schema_yaml(inferred, source="mlconf/datasets/cars.csv")
-    assert text.startswith("#") and "mlconf/datasets/cars.csv" in text.splitlines()[0]
+    text = schema_yaml(inferred, source="mlconf/core/datasets/cars.csv")
+    assert text.startswith("#") and "mlconf/core/datasets/cars.csv" in text.splitlines()[0]
     assert "review" in text.lower()
     loaded = OmegaConf.to_container(OmegaConf.create(text), resolve=True)
     assert isinstance(loaded, dict) and loaded == inferred

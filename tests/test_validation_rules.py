@@ -13,8 +13,8 @@ from omegaconf import DictConfig, OmegaConf
 from validation_cases import error_of, failures_of, schema
 
 from mlconf.config import ColumnSchema, NamedSpec, SchemaConfig
-from mlconf.errors import MlconfError
-from mlconf.validation import (
+from mlconf.core.errors import MlconfError
+from mlconf.ml.validation import (
     build_schema,
     validate,
 )
@@ -90,7 +90,7 @@ def test_a_backtracking_regex_is_bounded_and_named(caplog: pytest.LogCaptureFixt
     """Issue 13 item 8: one crafted value took `re` minutes; now it is set aside."""
     cfg = schema({"make": {"dtype": "str", "regex": REDOS}})
     crafted = "a" * 40 + "!"
-    with caplog.at_level("WARNING", logger="mlconf.validation"):
+    with caplog.at_level("WARNING", logger="mlconf.ml.validation"):
         result = validate(pd.DataFrame({"make": ["ford", crafted, "volvo", "Ford"]}), cfg)
     assert sorted(result.quarantined["_row"]) == [1, 3]
     assert ("make", f"regex({REDOS!r})", 1) in failures_of(result)
@@ -99,7 +99,7 @@ def test_a_backtracking_regex_is_bounded_and_named(caplog: pytest.LogCaptureFixt
 
 
 def test_regex_rules_agree_on_both_engines() -> None:
-    from mlconf.regex_rules import engine_of, full_matches
+    from mlconf.core.regex_rules import engine_of, full_matches
 
     values = ["AB1", "AB12", "xAB1", "CD9", "", "AB1\n"]
     expected = [True, False, False, True, False, False]
@@ -110,7 +110,7 @@ def test_regex_rules_agree_on_both_engines() -> None:
 
 
 def test_regex_gives_up_after_max_slow_values() -> None:
-    from mlconf.regex_rules import full_matches
+    from mlconf.core.regex_rules import full_matches
 
     crafted = "a" * 40 + "!"
     result = full_matches(REDOS, [crafted, crafted, "ok", "fine"], timeout=0.01, max_slow=2)

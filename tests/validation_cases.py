@@ -9,9 +9,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mlconf.errors import MlconfError
-from mlconf.registry import register
-from mlconf.validation import (
+from mlconf.core.component_registry import register
+from mlconf.core.errors import MlconfError
+from mlconf.ml.validation import (
     ValidationResult,
     validate,
 )

@@ -1,6 +1,6 @@
 """Hydra discovers sweepers in the `hydra_plugins` namespace; the code lives in mlconf."""
 
-from mlconf.optuna_sweeper import OptunaSweeper
+from mlconf.cli.optuna_sweeper import OptunaSweeper
 
 
 class MlconfOptunaSweeper(OptunaSweeper):

@@ -13,7 +13,7 @@ class MlconfProjectConf(SearchPathPlugin):
     """
 
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        from mlconf.paths import project_conf
+        from mlconf.core.paths import project_conf
 
         folder = project_conf()
         if folder is not None:

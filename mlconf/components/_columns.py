@@ -29,12 +29,12 @@ class ColumnPicker:
         )
 
 
-# mlconf.dtypes' kind -> the column family; booleans and everything else are categorical.
+# mlconf.core.dtypes' kind -> the column family; booleans and everything else are categorical.
 _FAMILIES = {"integer": "numeric", "float": "numeric", "number": "numeric", "datetime": "datetime"}
 
 
 def column_kind(dtype: Any) -> str:
     """numeric, categorical or datetime: the three families feature sets are built for."""
-    from mlconf.dtypes import kind
+    from mlconf.core.dtypes import kind
 
     return _FAMILIES.get(kind(dtype), "categorical")

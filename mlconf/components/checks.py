@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mlconf.errors import MlconfError
-from mlconf.registry import register
+from mlconf.core.component_registry import register
+from mlconf.core.errors import MlconfError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -2,7 +2,7 @@
 
 A drift component is `fn(reference, current) -> {"statistic": float, "p_value": float|None}`
 where `reference` is the column's entry in `model/reference.json` (see
-mlconf.monitor.reference) and `current` the column's current non-missing values: for
+mlconf.ml.reference) and `current` the column's current non-missing values: for
 numeric columns a sorted 1-D float array, for categorical ones a pandas Categorical of
 strings (`np.asarray(current)` gives the values; `category_counts` counts them against
 the reference's categories). Tests also accept plain arrays and lists. A test that
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlconf.registry import register
+from mlconf.core.component_registry import register
 
 if TYPE_CHECKING:
     import numpy as np

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlconf.errors import MlconfError
-from mlconf.registry import register
+from mlconf.core.component_registry import register
+from mlconf.core.errors import MlconfError
 
 TASKS = ("classification", "regression")
 
@@ -36,7 +36,7 @@ def xgboost(task: str, **params: Any) -> Any:
 @register("model", "xgboost_dask", needs_cluster=True)
 def xgboost_dask(task: str, **params: Any) -> Any:
     """XGBoost trained on the run's Dask cluster (xgboost.dask), saved as ordinary xgboost."""
-    from mlconf.scale.xgboost_dask import DaskTrainedXGBClassifier, DaskTrainedXGBRegressor
+    from mlconf.components.xgboost_dask import DaskTrainedXGBClassifier, DaskTrainedXGBRegressor
 
     merged = _xgboost_params(params)
     if task == "classification":

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mlconf import strict_json
-from mlconf.errors import MlconfError
-from mlconf.registry import register
-from mlconf.secrets import mask_text
+from mlconf.core import strict_json
+from mlconf.core.component_registry import register
+from mlconf.core.errors import MlconfError
+from mlconf.core.secrets import mask_text
 
-log = logging.getLogger("mlconf.monitor")
+log = logging.getLogger("mlconf.monitoring")
 
 
 def _json(payload: dict[str, Any], sort_keys: bool = False) -> str:
@@ -36,7 +36,7 @@ def _answer(exc: Exception, limit: int = 200) -> str:
 
 @register("notifier", "log")
 def log_notifier(payload: dict[str, Any], level: str = "warning") -> str:
-    """Write one line per alert to the `mlconf.monitor` logger."""
+    """Write one line per alert to the `mlconf.monitoring` logger."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise MlconfError(f"unknown log level '{level}'", fix="use info, warning or error")

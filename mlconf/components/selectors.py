@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlconf.registry import register
+from mlconf.core.component_registry import register
 
 if TYPE_CHECKING:
     from sklearn.feature_selection import SelectorMixin

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError, did_you_mean
-from mlconf.registry import register
-from mlconf.tables.files import existing_file
+from mlconf.core.component_registry import register
+from mlconf.core.errors import MlconfError, did_you_mean
+from mlconf.store.tables.files import existing_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,7 +17,7 @@ SKLEARN_DATASETS = ("breast_cancer", "wine", "diabetes", "iris")
 @register("source", "csv")
 def csv(path: str | None = None, options: dict[str, Any] | None = None) -> pd.DataFrame:
     """A CSV file; `options` go to pandas.read_csv (e.g. sep, engine: pyarrow)."""
-    from mlconf.tables.csv_reader import read_csv
+    from mlconf.store.tables.csv_reader import read_csv
 
     return read_csv(existing_file(path, "csv"), options)
 
@@ -25,7 +25,7 @@ def csv(path: str | None = None, options: dict[str, Any] | None = None) -> pd.Da
 @register("source", "parquet")
 def parquet(path: str | None = None, options: dict[str, Any] | None = None) -> pd.DataFrame:
     """A Parquet file or folder of files, read with pyarrow."""
-    from mlconf.tables.parquet_reader import read_parquet
+    from mlconf.store.tables.parquet_reader import read_parquet
 
     return read_parquet(existing_file(path, "parquet"), options)
 
@@ -35,7 +35,7 @@ def sql(
     url: str | None = None, query: str | None = None, options: dict[str, Any] | None = None
 ) -> pd.DataFrame:
     """The result of a SQL query on any SQLAlchemy URL (SQLite, PostgreSQL, ...)."""
-    from mlconf.tables.sql_reader import read_query
+    from mlconf.store.tables.sql_reader import read_query
 
     if not url or not query:
         raise MlconfError(
@@ -66,8 +66,8 @@ def sklearn_dataset(dataset: str | None = None) -> pd.DataFrame:
 
 @register("source", "embedded")
 def embedded(dataset: str | None = None, options: dict[str, Any] | None = None) -> pd.DataFrame:
-    """A CSV dataset shipped inside mlconf (see mlconf/datasets)."""
-    from mlconf.datasets import EMBEDDED, embedded_path
+    """A CSV dataset shipped inside mlconf (see mlconf/core/datasets)."""
+    from mlconf.core.datasets import EMBEDDED, embedded_path
 
     if dataset not in EMBEDDED:
         raise MlconfError(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
-from mlconf.registry import register
+from mlconf.core.component_registry import register
+from mlconf.core.errors import MlconfError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,7 +140,7 @@ def _column(frame: pd.DataFrame, name: str | None, key: str) -> pd.Series:
             fix=f"name the column on the command line: split.{key}=<column>",
         )
     if name not in frame.columns:
-        from mlconf.errors import did_you_mean
+        from mlconf.core.errors import did_you_mean
 
         raise MlconfError(
             f"split.{key} '{name}' is not a column.{did_you_mean(str(name), frame.columns)}",

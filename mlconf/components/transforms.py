@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlconf.registry import register
+from mlconf.core.component_registry import register
 
 if TYPE_CHECKING:
     from sklearn.base import TransformerMixin
@@ -224,7 +224,7 @@ def pii_guard(
     salt_env: str = "MLCONF_PII_SALT",
 ) -> TransformerMixin:
     """Drop PII columns and replace others by salted sha256 hashes (salt from salt_env)."""
-    from mlconf.privacy.guard import PiiGuard
+    from mlconf.components.pii_guard import PiiGuard
 
     return PiiGuard(
         drop_columns=_names(drop_columns), hash_columns=_names(hash_columns), salt_env=salt_env

@@ -1,6 +1,6 @@
 """Built-in triggers: what a fired rule does. Each is `fn(event, **options) -> dict`.
 
-`event` (mlconf.monitor.rules.TriggerEvent) carries the rule, its alerts, the model and
+`event` (mlconf.monitoring.rules.TriggerEvent) carries the rule, its alerts, the model and
 two services the monitor provides, so a trigger never imports the monitor itself:
 `event.notify(payload)` sends to every configured notifier and `event.retrain(**options)`
 runs the retrain loop. A project registers its own trigger the same way (e.g. open a
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlconf.registry import register
+from mlconf.core.component_registry import register
 
 
 @register("trigger", "notify")

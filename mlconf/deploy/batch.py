@@ -9,7 +9,7 @@ and renamed into place at the end, so a crash leaves no half-written output.
 
 This module runs the command; reading (batch_input), the checks before scoring (batch_paths,
 batch_plan), one chunk's work (chunk_task, quarantine, scoring) and the tables' writers
-(mlconf.tables) are each in their own.
+(mlconf.store.tables) are each in their own.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlconf.core.errors import MlconfError
 from mlconf.deploy.batch_columns import SCORED_AT, VERSION
 from mlconf.deploy.batch_paths import BatchPaths, batch_paths
 from mlconf.deploy.batch_plan import BatchPlan, plan_batch
 from mlconf.deploy.chunk_task import Scored, score_on_worker
 from mlconf.deploy.progress import ScoringProgress
 from mlconf.deploy.quarantine import QuarantineFile
-from mlconf.errors import MlconfError
-from mlconf.tables.writers import atomic_writer
+from mlconf.store.tables.writers import atomic_writer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,7 +126,7 @@ def _score_all(
     """Every chunk scored and written in input order, counted in `summary`; True when a
     quarantine file was written. Both files are renamed into place only if all goes well,
     the quarantine file first."""
-    from mlconf.scale.cluster import cluster_client, parse_cluster
+    from mlconf.components.cluster import cluster_client, parse_cluster
 
     with ExitStack() as stack, ScoringProgress(console, plan.source.total) as advance:
         writer = stack.enter_context(atomic_writer(paths.output, paths.output_format, plan.columns))
@@ -162,7 +162,7 @@ def _results(plan: BatchPlan, client: Any, chunks: Iterator[pd.DataFrame]) -> It
     """Each chunk's result, in order: scored here, or on the cluster's workers."""
     if client is None:
         return (plan.task.run(chunk, plan.model) for chunk in chunks)
-    from mlconf.scale.cluster import map_ordered
+    from mlconf.components.cluster import map_ordered
     from mlconf.store.artifacts import model_files
 
     if plan.folder is None:

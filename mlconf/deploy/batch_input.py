@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlconf.errors import MlconfError
-from mlconf.tables.files import existing_file, matching_files
-from mlconf.tables.formats import COMPRESSIONS, format_of
+from mlconf.core.errors import MlconfError
+from mlconf.store.tables.files import existing_file, matching_files
+from mlconf.store.tables.formats import COMPRESSIONS, format_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,7 +117,7 @@ def _chained(spec: str, inputs: list[BatchInput]) -> BatchInput:
 
 
 def _csv_input(path: Path, chunk_rows: int, text: Sequence[str]) -> BatchInput:
-    from mlconf.tables.csv_reader import iter_csv, read_csv
+    from mlconf.store.tables.csv_reader import iter_csv, read_csv
 
     header = read_csv(path, {"nrows": 0})  # the header, with the training sources' checks
     columns = [str(c) for c in header.columns]
@@ -131,7 +131,7 @@ def _csv_input(path: Path, chunk_rows: int, text: Sequence[str]) -> BatchInput:
 
 
 def _parquet_input(path: Path, chunk_rows: int) -> BatchInput:
-    from mlconf.tables.parquet_reader import iter_parquet, parquet_metadata
+    from mlconf.store.tables.parquet_reader import iter_parquet, parquet_metadata
 
     meta = parquet_metadata(
         path,
@@ -143,7 +143,7 @@ def _parquet_input(path: Path, chunk_rows: int) -> BatchInput:
 
 
 def _sql_input(query: str, chunk_rows: int, url: str | None) -> BatchInput:
-    from mlconf.tables.sql_reader import stream_query
+    from mlconf.store.tables.sql_reader import stream_query
 
     if not url or not query:
         raise MlconfError(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlconf.core.errors import MlconfError
 from mlconf.deploy.batch_input import SQL_PREFIX, input_format, output_format
-from mlconf.errors import MlconfError
-from mlconf.tables.files import writable_target
+from mlconf.store.tables.files import writable_target
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlconf.core.errors import MlconfError, did_you_mean
 from mlconf.deploy.batch_columns import added_columns, output_columns, proba_columns
 from mlconf.deploy.batch_input import BatchInput, open_input
 from mlconf.deploy.chunk_task import ChunkTask
 from mlconf.deploy.quarantine import scoring_schema
 from mlconf.deploy.scoring_model import id_columns, open_scoring_model, text_columns
-from mlconf.errors import MlconfError, did_you_mean
 from mlconf.store.artifacts import TrainedModel
 
 if TYPE_CHECKING:
-    from mlconf.privacy.policy import PrivacyPolicy
+    from mlconf.ml.privacy.policy import PrivacyPolicy
 
 
 @dataclass
@@ -42,7 +42,7 @@ def plan_batch(
     keep: Sequence[str],
 ) -> BatchPlan:
     """The model opened, the input opened, and every column it needs found."""
-    from mlconf.privacy.policy import model_policy
+    from mlconf.ml.privacy.policy import model_policy
 
     model, version, folder = open_scoring_model(model_ref, registry_url)
     source = open_input(input, chunk_rows, url=url, text=[*text_columns(model), *keep])

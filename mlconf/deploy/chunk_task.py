@@ -15,7 +15,7 @@ from mlconf.store.artifacts import MANIFEST_FILE, TrainedModel
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlconf.privacy.policy import PrivacyPolicy
+    from mlconf.ml.privacy.policy import PrivacyPolicy
 
 
 @dataclass

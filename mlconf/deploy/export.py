@@ -15,8 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
-from mlconf.names import check_path
+from mlconf.core.errors import MlconfError
+from mlconf.core.names import check_path
 from mlconf.store.atomic import atomic_dir, write_json, write_text
 
 if TYPE_CHECKING:

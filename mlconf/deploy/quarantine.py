@@ -8,16 +8,16 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlconf.core.errors import MlconfError
 from mlconf.deploy.batch_columns import REASON, ROW
 from mlconf.deploy.scoring_model import dtype_kind, training_dtypes
-from mlconf.errors import MlconfError
 from mlconf.store.artifacts import TrainedModel
-from mlconf.tables.writers import ChunkWriter, atomic_writer
+from mlconf.store.tables.writers import ChunkWriter, atomic_writer
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlconf.privacy.policy import PrivacyPolicy
+    from mlconf.ml.privacy.policy import PrivacyPolicy
 
 _NUMERIC_KINDS = "iuf"
 _DTYPE_ONLY = "_dtype_only"  # a rule that only says "a number": nothing to check on numbers
@@ -71,7 +71,7 @@ def split_chunk(
     rules = chunk_schema(schema, chunk)
     if not rules["columns"]:
         return chunk, None
-    from mlconf.validation import REASONS_COLUMN, ROW_COLUMN, validate
+    from mlconf.ml.validation import REASONS_COLUMN, ROW_COLUMN, validate
 
     try:
         result = validate(chunk, rules, source=f"rows {chunk.index[0]:,}..", allow_empty=True)

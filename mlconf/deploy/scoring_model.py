@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.store.artifacts import PIPELINE_FILE, TrainedModel
 
 FOLDER_FIX = "pass the `model/` folder of a run, e.g. model=experiments/<name>/runs/<run>/model"

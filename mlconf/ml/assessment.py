@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlconf.config import TrainConfig
-    from mlconf.evaluation import MetricValue
-    from mlconf.framing import ThresholdChoice
+    from mlconf.ml.evaluation import MetricValue
+    from mlconf.ml.framing import ThresholdChoice
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def assess(
 
     `plot_rows` caps the test rows the plots draw (a seeded sample); None plots them all.
     """
-    from mlconf.evaluation import success_verdict
+    from mlconf.ml.evaluation import success_verdict
     from mlconf.store.atomic import write_json
 
     conf = trained.conf
@@ -112,7 +112,7 @@ def _sampled(test: _Scored, rows: int | None, seed: int) -> _Scored:
 
 
 def _binary_costs(trained: Trained) -> dict[str, float] | None:
-    from mlconf.framing import cost_matrix
+    from mlconf.ml.framing import cost_matrix
     from mlconf.ml.thresholds import check_binary
 
     check_binary(trained.conf.problem, len(trained.classes))
@@ -123,8 +123,8 @@ def _expected_cost(
     conf: TrainConfig, costs: dict[str, float], y_true: Any, y_pred: Any, bootstrap: int | None
 ) -> dict[str, float | None]:
     """Mean cost per row of the predictions, with a bootstrap interval for the model."""
-    from mlconf.evaluation import mean_with_interval
-    from mlconf.framing import row_costs
+    from mlconf.ml.evaluation import mean_with_interval
+    from mlconf.ml.framing import row_costs
 
     m = conf.metrics
     return mean_with_interval(
@@ -138,7 +138,7 @@ def _expected_cost(
 
 def _threshold_record(trained: Trained) -> dict[str, Any] | None:
     """How a binary model turns probabilities into labels; None for other problems."""
-    from mlconf.framing import DEFAULT_THRESHOLD, NO_THRESHOLD
+    from mlconf.ml.framing import DEFAULT_THRESHOLD, NO_THRESHOLD
 
     if trained.conf.problem.task != "classification" or len(trained.classes) != 2:
         return None

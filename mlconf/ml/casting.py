@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlconf.errors import MlconfError, did_you_mean
+from mlconf.core.errors import MlconfError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd

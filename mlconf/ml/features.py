@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def feature_columns(conf: TrainConfig, frame: pd.DataFrame) -> list[str]:
     """Every column but the target, the ids and the sensitive attributes (see fairness)."""
-    from mlconf.fairness.metrics import excluded_columns
+    from mlconf.ml.fairness.metrics import excluded_columns
 
     protected = {conf.problem.target, *conf.data.id_columns, *excluded_columns(conf.fairness)}
     return [c for c in frame.columns if c not in protected]

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlconf.config import TrainConfig
-    from mlconf.evaluation import MetricValue
+    from mlconf.ml.evaluation import MetricValue
     from mlconf.ml.target import Target
 
 ROLES = ("model", "baseline")
@@ -53,7 +53,7 @@ def score_part(
     metrics: list[str] | None = None,
 ) -> dict[str, MetricValue]:
     """Every configured metric, or just `metrics` (tuning needs only the primary one)."""
-    from mlconf.evaluation import score
+    from mlconf.ml.evaluation import score
 
     labels = list(range(n_classes))
     return score(

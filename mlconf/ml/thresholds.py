@@ -1,6 +1,6 @@
 """The decision threshold of a binary classifier, chosen on validation rows.
 
-The chosen threshold goes into the fitted pipeline itself (mlconf.framing.with_threshold),
+The chosen threshold goes into the fitted pipeline itself (mlconf.ml.framing.with_threshold),
 so evaluation, the saved model and every later prediction apply it.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
-from mlconf.framing import NO_THRESHOLD, THRESHOLD_KEY, cost_matrix
+from mlconf.core.errors import MlconfError
+from mlconf.ml.framing import NO_THRESHOLD, THRESHOLD_KEY, cost_matrix
 
 if TYPE_CHECKING:
     from mlconf.config import ProblemConfig, TrainConfig
-    from mlconf.framing import ThresholdChoice
+    from mlconf.ml.framing import ThresholdChoice
 
 
 def check_binary(problem: ProblemConfig, n_classes: int) -> None:
@@ -46,7 +46,7 @@ def choose(
 ) -> ThresholdChoice | None:
     """The threshold chosen on the validation rows (`validation()` reads them, only when
     needed), or None where the problem takes none."""
-    from mlconf.framing import choose_threshold
+    from mlconf.ml.framing import choose_threshold
 
     problem = conf.problem
     check_binary(problem, n_classes)
@@ -82,7 +82,7 @@ def apply(
     say: Callable[[str], None],
 ) -> tuple[Any, ThresholdChoice | None]:
     """The pipeline with the chosen threshold built in, and the choice (None: unchanged)."""
-    from mlconf.framing import with_threshold
+    from mlconf.ml.framing import with_threshold
 
     choice = choose(conf, model_name, n_classes, pipeline, validation)
     if choice is None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.ml.features import feature_columns
+from mlconf.ml.pipeline import build_pipeline
 from mlconf.ml.target import Target, TrainingData, class_order, encode
-from mlconf.pipeline import build_pipeline
 
 if TYPE_CHECKING:
     import pandas as pd

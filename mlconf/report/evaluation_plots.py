@@ -34,7 +34,7 @@ def save_evaluation_plots(
 
     Classification takes class codes (the positive class of a binary problem is code 1)
     and probabilities with one column per class; `threshold` is the chosen decision
-    threshold's record (mlconf.framing.ThresholdChoice.to_dict) when one was optimised.
+    threshold's record (mlconf.ml.framing.ThresholdChoice.to_dict) when one was optimised.
     """
     import numpy as np
 

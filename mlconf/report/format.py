@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mlconf.secrets import mask_text
+from mlconf.core.secrets import mask_text
 
 # Rows of a table shown in full; the rest are counted ("and N more").
 MAX_TABLE_ROWS = 200

@@ -78,7 +78,7 @@ def build_sweep_report(sweep_dir: Path | str) -> Path:
     """Write `sweep_report.html`: the jobs of a multirun ranked, linked to their reports."""
     import csv
 
-    from mlconf.errors import MlconfError
+    from mlconf.core.errors import MlconfError
 
     folder = Path(sweep_dir)
     summary = folder / "sweep_summary.csv"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 RUN_FILES = ("run.json", "config.yaml")
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError, did_you_mean
-from mlconf.registry import REGISTRY
+from mlconf.core.component_registry import REGISTRY
+from mlconf.core.errors import MlconfError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -231,7 +231,7 @@ def prepare(ctx: RunState) -> None:
 
     state = _state(ctx)
     if ctx.conf.fairness.sensitive or ctx.conf.fairness.intersections:
-        from mlconf.fairness.metrics import check_fairness_config
+        from mlconf.ml.fairness.metrics import check_fairness_config
 
         check_fairness_config(ctx.conf.fairness, list(ctx.frame.columns))
     sample = prepare_pass(ctx, state, ctx.frame)
@@ -313,9 +313,9 @@ def train(ctx: RunState) -> None:
     import numpy as np
 
     from mlconf.config import ModelConfig
+    from mlconf.ml.pipeline import make_model
     from mlconf.ml.thresholds import apply
     from mlconf.ml.training import fit, seeded_pipeline, target_of, validation_data
-    from mlconf.pipeline import make_model
 
     conf = ctx.conf
     state = _state(ctx)
@@ -377,7 +377,7 @@ def _fit(
             validation_files=state.part_files["validation"],
         )
     elif REGISTRY.get("model", ctx.model.name).meta.get("needs_cluster"):
-        from mlconf.scale.xgboost_dask import lazy_parts
+        from mlconf.components.xgboost_dask import lazy_parts
 
         ctx.console.print(
             f"{sampled}the cluster's workers read {state.part_rows['train']:,} rows in "

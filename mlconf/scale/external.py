@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 if TYPE_CHECKING:
     import pandas as pd

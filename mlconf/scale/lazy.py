@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
-from mlconf.tables.files import matching_files
-from mlconf.tables.formats import FILE_FORMATS, format_of, suffixes
+from mlconf.core.errors import MlconfError
+from mlconf.store.tables.files import matching_files
+from mlconf.store.tables.formats import FILE_FORMATS, format_of, suffixes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,7 +99,7 @@ def source_files(name: str, source: SourceConfig) -> list[Path]:
 
 def open_table(name: str, source: SourceConfig) -> LazyTable:
     """The source as a lazy dask frame, after checking that every file has the same schema."""
-    from mlconf.tables.dask_reader import read_dask
+    from mlconf.store.tables.dask_reader import read_dask
 
     files = source_files(name, source)
     where = f"data.sources.{name}.path"

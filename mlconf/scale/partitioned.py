@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError, did_you_mean
+from mlconf.core.errors import MlconfError, did_you_mean
 from mlconf.run_state import quarantine_rows
 from mlconf.scale.rows import PART_NAMES, SPLIT_SALT, BottomK, assign_parts, split_keys, unit_draws
 
@@ -68,7 +68,7 @@ class QuarantineStream:
                 return
             import pandas as pd
 
-            from mlconf.privacy import protect
+            from mlconf.ml.privacy import protect
 
             # the rows as text, exactly as set aside; in chunks, as they were written
             chunks = pd.read_csv(self.partial, dtype=str, keep_default_na=False, chunksize=50_000)
@@ -126,7 +126,7 @@ def validate_pass(ctx: RunState, state: ScaleState) -> pd.DataFrame:
         state.rows_loaded += len(frame)
         frame = cast_columns(frame, conf.prepare.cast)
         if conf.schema.columns:
-            from mlconf.validation import validate as check_schema
+            from mlconf.ml.validation import validate as check_schema
 
             result = check_schema(
                 frame,

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from mlconf.config import ServeConfig
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 USAGE = """\
 usage: mlconf serve [model=REF] [port=N] [host=ADDR] [KEY=VALUE ...] [Hydra overrides]

@@ -7,7 +7,7 @@ import hmac
 import time
 from typing import Any
 
-from mlconf import strict_json
+from mlconf.core import strict_json
 from mlconf.serve.body import read_body, replay
 from mlconf.serve.errors import RequestError, too_large
 from mlconf.serve.metrics import Metrics

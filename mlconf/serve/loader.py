@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.serve.schema import FieldRule, field_rules, request_model
 from mlconf.store.artifacts import MANIFEST_FILE, PIPELINE_FILE, sha256_file
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from mlconf import strict_json
+from mlconf.core import strict_json
 
 
 class StrictJSONResponse(JSONResponse):

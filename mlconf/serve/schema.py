@@ -8,7 +8,7 @@ number, 3.5 is not an int, so a client bug is a 422 naming the field instead of 
 cast. Unknown categories in text columns without an `allowed` list pass through to the
 pipeline, which handles them as it did in training (e.g. one-hot encoders ignore them).
 A text column's `regex` rule is applied too, after the types, with the same bounded matcher
-as training and monitoring (mlconf.regex_rules), so a value that would be quarantined there
+as training and monitoring (mlconf.core.regex_rules), so a value that would be quarantined there
 is refused here, and a value crafted to make the pattern backtrack costs a bounded time.
 """
 
@@ -55,7 +55,7 @@ class FieldRule:
 _KINDS = {"int": "int", "float": "float", "str": "str", "category": "str", "bool": "bool"}
 
 
-# mlconf.dtypes' kind -> the JSON type a request field takes; any other kind takes "any".
+# mlconf.core.dtypes' kind -> the JSON type a request field takes; any other kind takes "any".
 _REQUEST_TYPES = {
     "boolean": "bool",
     "integer": "int",
@@ -67,7 +67,7 @@ _REQUEST_TYPES = {
 
 
 def _kind_of_dtype(dtype: Any) -> str:
-    from mlconf.dtypes import kind
+    from mlconf.core.dtypes import kind
 
     return _REQUEST_TYPES.get(kind(dtype), "any")
 
@@ -131,7 +131,7 @@ def request_model(rules: list[FieldRule], extra_fields: str = "ignore") -> type[
     from pydantic import ConfigDict, Field, create_model
 
     if extra_fields not in EXTRA_FIELDS:
-        from mlconf.errors import MlconfError
+        from mlconf.core.errors import MlconfError
 
         raise MlconfError(
             f"deploy.serve.extra_fields is '{extra_fields}'",
@@ -146,7 +146,7 @@ def request_model(rules: list[FieldRule], extra_fields: str = "ignore") -> type[
 
 def text_rule_problems(records: list[BaseModel], rules: list[FieldRule]) -> list[dict[str, Any]]:
     """The values that break a `regex` rule, as 422 detail items (at most MAX_PROBLEMS)."""
-    from mlconf.regex_rules import full_matches
+    from mlconf.core.regex_rules import full_matches
     from mlconf.serve.errors import echo
 
     problems: list[dict[str, Any]] = []

@@ -8,7 +8,7 @@ from typing import Any
 
 from anyio import to_thread
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.serve.errors import RequestError
 from mlconf.serve.loader import Loaded
 

@@ -15,7 +15,7 @@ from typing import Any
 from anyio import to_thread
 
 from mlconf.config import ServeConfig
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.serve.errors import RequestError
 from mlconf.serve.feedback import OutcomeRule, outcome_rule
 from mlconf.serve.loader import Loaded, change_token, open_ref, registered_schema

@@ -12,7 +12,7 @@ from mlconf.stages import (
     load,
     prepare,
     privacy,
-    register,
+    register_model,
     report,
     save,
     select,
@@ -37,5 +37,5 @@ STAGES: dict[str, Stage] = {
     "fairness": Stage(fairness.fairness),
     "save": Stage(save.save),
     "report": Stage(report.report),
-    "register": Stage(register.register),
+    "register": Stage(register_model.register),
 }

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlconf.core.component_registry import require
 from mlconf.ml import scoring
 from mlconf.ml.assessment import Trained, assess
 from mlconf.ml.training import target_of
-from mlconf.registry import require
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +42,7 @@ def record(ctx: RunState, predicted: dict[str, Predicted], plot_rows: int | None
 def check(conf: TrainConfig) -> None:
     """Every metric is registered, and the problem's framing (criteria, costs, threshold)
     holds together."""
-    from mlconf.framing import check_problem
+    from mlconf.ml.framing import check_problem
 
     task = conf.problem.task
     for metric in getattr(conf.metrics, task, []):

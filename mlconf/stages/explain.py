@@ -12,7 +12,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.ml.training import target_of
 
 if TYPE_CHECKING:
@@ -100,8 +100,8 @@ def explain(ctx: RunState) -> None:
 def _importance(
     ctx: RunState, x: pd.DataFrame, y: Any, plots: list[dict[str, str]]
 ) -> list[dict[str, Any]]:
-    from mlconf.interpret import plots as draw
-    from mlconf.interpret.importance import permutation_importance
+    from mlconf.ml.interpret import plots as draw
+    from mlconf.ml.interpret.importance import permutation_importance
 
     conf = ctx.conf
     metric = conf.problem.primary_metric
@@ -130,7 +130,7 @@ def _importance(
 
 
 def _contributions(ctx: RunState, x: pd.DataFrame, plots: list[dict[str, str]]) -> dict[str, Any]:
-    from mlconf.interpret.contributions import BIAS, explain_rows, feature_sources, is_xgboost
+    from mlconf.ml.interpret.contributions import BIAS, explain_rows, feature_sources, is_xgboost
 
     conf = ctx.conf
     mode = conf.explain.shap
@@ -192,8 +192,8 @@ def _contribution_plots(
     their mean absolute contribution."""
     import numpy as np
 
-    from mlconf.interpret import plots as draw
-    from mlconf.interpret.contributions import BIAS, OUTPUT
+    from mlconf.ml.interpret import plots as draw
+    from mlconf.ml.interpret.contributions import BIAS, OUTPUT
 
     named = [c for c in frame.columns if c not in (BIAS, OUTPUT, "_class")]
     mean_abs = sorted(
@@ -239,8 +239,8 @@ def _explained_output(ctx: RunState, units: str) -> str:
 def _partial_dependence(
     ctx: RunState, x: pd.DataFrame, top: list[str], plots: list[dict[str, str]]
 ) -> list[dict[str, Any]]:
-    from mlconf.interpret import plots as draw
-    from mlconf.interpret.importance import partial_dependence
+    from mlconf.ml.interpret import plots as draw
+    from mlconf.ml.interpret.importance import partial_dependence
 
     conf = ctx.conf
     classes = [str(c) for c in ctx.training.classes]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.store.atomic import write_json
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def explore(ctx: RunState) -> None:
     if not conf.explore.enabled:
         write_json(path, {"enabled": False, "reason": "explore.enabled is false"})
         return
-    from mlconf.explore import profile_and_heatmap
+    from mlconf.ml.explore import profile_and_heatmap
 
     check_config(conf.explore)
     frame = ctx.frame
@@ -38,7 +38,7 @@ def explore(ctx: RunState) -> None:
     )
     result["plots"] = []
     if conf.explore.plots:
-        from mlconf.explore.plots import save_profile_plots
+        from mlconf.ml.explore.plots import save_profile_plots
 
         folder = ctx.artifact("plots", "explore", "x").parent
         result["plots"] = save_profile_plots(result, heatmap, folder, ctx.run_dir)

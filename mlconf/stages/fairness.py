@@ -11,7 +11,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.ml.training import target_of
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def fairness(ctx: RunState) -> None:
-    from mlconf.fairness.metrics import assess, check_fairness_config, groups_json
+    from mlconf.ml.fairness.metrics import assess, check_fairness_config, groups_json
     from mlconf.store.atomic import write_json
 
     conf = ctx.conf.fairness
@@ -116,7 +116,7 @@ def _summary(ctx: RunState, document: dict[str, Any], failed: list[dict[str, Any
 
 
 def _plot(ctx: RunState, result: Any, task: str, binary: bool) -> dict[str, str]:
-    from mlconf.fairness.plots import group_bars
+    from mlconf.ml.fairness.plots import group_bars
 
     if task == "regression":
         metrics, what = ["mae", "rmse"], "mean absolute and root mean squared error"

@@ -6,9 +6,9 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError, did_you_mean
-from mlconf.registry import get, require
-from mlconf.secrets import mask_url
+from mlconf.core.component_registry import get, require
+from mlconf.core.errors import MlconfError, did_you_mean
+from mlconf.core.secrets import mask_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +44,7 @@ def read_source(name: str, source: SourceConfig) -> pd.DataFrame:
             for key in SOURCE_INPUTS
             if getattr(source, key) not in (None, {})
         }
-        from mlconf.registry import check_params
+        from mlconf.core.component_registry import check_params
 
         check_params(component, inputs)
         frame = component.factory(**inputs)

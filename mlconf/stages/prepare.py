@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 from mlconf.ml.features import feature_columns, too_sparse
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def prepare(ctx: RunState) -> None:
     frame = ctx.frame
     if ctx.conf.fairness.sensitive or ctx.conf.fairness.intersections:
-        from mlconf.fairness.metrics import check_fairness_config
+        from mlconf.ml.fairness.metrics import check_fairness_config
 
         # A misnamed sensitive attribute fails here, before any training.
         check_fairness_config(ctx.conf.fairness, list(frame.columns))

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError, did_you_mean
+from mlconf.core.errors import MlconfError, did_you_mean
 from mlconf.store.atomic import write_json
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from mlconf.config import PrivacyConfig
-    from mlconf.privacy.policy import PrivacyPolicy
+    from mlconf.ml.privacy.policy import PrivacyPolicy
     from mlconf.run_state import RunState
 
 POLICIES = ("fail", "drop", "hash", "ignore")
@@ -81,7 +81,7 @@ def planned_policy(ctx: RunState, frame: pd.DataFrame) -> PrivacyPolicy:
     """The policy stage privacy will apply to `frame`, for what is written before it runs
     (rows set aside, error messages); a column whose policy is fail is withheld as dropped.
     Nothing is planned when the run has no privacy stage."""
-    from mlconf.privacy.policy import PrivacyPolicy
+    from mlconf.ml.privacy.policy import PrivacyPolicy
 
     conf = ctx.conf.privacy
     if "privacy" not in ctx.conf.stages:
@@ -93,7 +93,7 @@ def planned_policy(ctx: RunState, frame: pd.DataFrame) -> PrivacyPolicy:
 
 def _policy(actions: dict[str, str], salt_env: str) -> PrivacyPolicy:
     """Columns to drop (drop, and fail: withheld from anything written) and to hash."""
-    from mlconf.privacy.policy import PrivacyPolicy
+    from mlconf.ml.privacy.policy import PrivacyPolicy
 
     return PrivacyPolicy(
         drop=tuple(c for c, a in actions.items() if a in ("drop", "fail")),
@@ -104,7 +104,7 @@ def _policy(actions: dict[str, str], salt_env: str) -> PrivacyPolicy:
 
 def check_config(conf: PrivacyConfig, frame: pd.DataFrame, target: str) -> None:
     """Known kinds and policies, existing columns, and no drop or hash of the target."""
-    from mlconf.privacy import KINDS
+    from mlconf.ml.privacy import KINDS
 
     for kind, policy in conf.policy.items():
         if kind not in KINDS:
@@ -152,7 +152,7 @@ def _check_policy(policy: str, key: str) -> None:
 
 def scan(frame: pd.DataFrame, conf: PrivacyConfig, seed: int) -> list[dict[str, Any]]:
     """Findings: every (string-like column, kind) with a share of matches >= min_share."""
-    from mlconf.privacy.detect import is_text, mask, scan_column
+    from mlconf.ml.privacy.detect import is_text, mask, scan_column
 
     sample = frame
     if len(frame) > conf.sample_rows:

@@ -7,9 +7,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from mlconf import strict_json
-from mlconf.monitor.reference import REFERENCE_FILE
-from mlconf.pipeline import deployable
+from mlconf.core import strict_json
+from mlconf.ml.pipeline import deployable
+from mlconf.ml.reference import REFERENCE_FILE
 from mlconf.run_state import RunState
 from mlconf.store.artifacts import BACKGROUND_FILE, TrainedModel, background_bytes, save_model
 
@@ -76,9 +76,9 @@ def _dtypes(frame: Any, columns: list[str]) -> dict[str, str]:
 
 
 def _reference(ctx: RunState, model: TrainedModel) -> Callable[[str], bytes]:
-    """The reference profile's bytes, given the pipeline sha256 (see mlconf.monitor.reference)."""
+    """The reference profile's bytes, given the pipeline sha256 (see mlconf.ml.reference)."""
 
-    from mlconf.monitor.reference import ProfileSettings, build_reference, prediction_profile
+    from mlconf.ml.reference import ProfileSettings, build_reference, prediction_profile
 
     conf = ctx.conf
     parts = ctx.parts if RunState.parts.made(ctx) else {}

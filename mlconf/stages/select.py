@@ -11,8 +11,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from mlconf.config import ModelConfig
-from mlconf.errors import MlconfError
-from mlconf.registry import get
+from mlconf.core.component_registry import get
+from mlconf.core.errors import MlconfError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,8 +64,8 @@ def select(ctx: RunState) -> None:
             where="config key model_selection.folds",
         )
     from mlconf.ml.crossval import cross_validate
+    from mlconf.ml.pipeline import make_model
     from mlconf.ml.training import seeded_pipeline
-    from mlconf.pipeline import make_model
 
     models = candidate_models(list(selection.candidates))
     for model in models:
@@ -125,7 +125,7 @@ def _save(ctx: RunState, board: pd.DataFrame) -> None:
 
 def check(conf: TrainConfig) -> None:
     """Unknown candidate models or misspelled params fail before any data is read."""
-    from mlconf.pipeline import make_model
+    from mlconf.ml.pipeline import make_model
 
     for candidate in candidate_models(list(conf.model_selection.candidates)):
         make_model(candidate, conf.problem.task)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlconf.errors import MlconfError
+from mlconf.core.component_registry import get, require
+from mlconf.core.errors import MlconfError
 from mlconf.ml.leakage import leakage_checks
 from mlconf.ml.training import training_data
-from mlconf.registry import get, require
 
 if TYPE_CHECKING:
     import pandas as pd

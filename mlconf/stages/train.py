@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlconf.config import ModelConfig
-from mlconf.errors import MlconfError
+from mlconf.core.component_registry import REGISTRY, require
+from mlconf.core.errors import MlconfError
+from mlconf.ml.pipeline import make_model
 from mlconf.ml.training import fit, seeded_pipeline, target_of, validation_data
-from mlconf.pipeline import make_model
-from mlconf.registry import REGISTRY, require
 
 if TYPE_CHECKING:
     from mlconf.config import TrainConfig
@@ -89,7 +89,7 @@ def check(conf: TrainConfig) -> None:
 
 def _check_cluster(conf: TrainConfig) -> None:
     """A model that trains on a Dask cluster (registered with needs_cluster) needs one."""
-    from mlconf.scale.cluster import configured
+    from mlconf.components.cluster import configured
     from mlconf.stages.select import candidate_models
     from mlconf.stages.tune import tuned_model
 

@@ -14,8 +14,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from mlconf.config import ModelConfig
-from mlconf.errors import MlconfError
-from mlconf.registry import get
+from mlconf.core.component_registry import get
+from mlconf.core.errors import MlconfError
 
 if TYPE_CHECKING:
     from mlconf.config import TrainConfig
@@ -28,8 +28,8 @@ def tune(ctx: RunState) -> None:
         return
     import optuna
 
-    from mlconf.tuning.deadline import Deadline
-    from mlconf.tuning.space import parse_space
+    from mlconf.ml.tuning.deadline import Deadline
+    from mlconf.ml.tuning.space import parse_space
 
     model_name = tuned_model(conf, ctx.model.name)
     space = parse_space(dict(conf.search.space))
@@ -57,7 +57,7 @@ def _objective(
 
     from mlconf.ml.crossval import cross_validate
     from mlconf.ml.training import seeded_pipeline
-    from mlconf.tuning.rounds import deadline_callback, pruning_callback
+    from mlconf.ml.tuning.rounds import deadline_callback, pruning_callback
 
     conf, training, tune_conf = ctx.conf, ctx.training, ctx.conf.tune
     primary = conf.problem.primary_metric
@@ -121,9 +121,9 @@ def _save_results(
     mine: list[Any],
 ) -> dict[str, Any]:
     """trials.csv, the plots and best_params.json; the best params found."""
+    from mlconf.ml.tuning.study import trials_frame
     from mlconf.report.tuning_plots import save_tuning_plots
     from mlconf.store.atomic import write_json, write_with
-    from mlconf.tuning.study import trials_frame
 
     frame = trials_frame(study, space)
     write_with(ctx.artifact("trials.csv"), lambda tmp: frame.to_csv(tmp, index=False))
@@ -159,12 +159,12 @@ def _save_results(
 def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> list[Any]:
     """Run this worker's trials (`tune.n_trials`, or up to the study's `tune.total_trials`)
     until `deadline` (tune.timeout) is spent: then no trial starts, and the objective stops
-    a running one (mlconf.tuning.deadline).
+    a running one (mlconf.ml.tuning.deadline).
 
     Returns the trials this process ran; on a shared study the others' are not among them.
     """
-    from mlconf.tuning.budget import run_to_total
-    from mlconf.tuning.progress import TrialProgress
+    from mlconf.ml.tuning.budget import run_to_total
+    from mlconf.ml.tuning.progress import TrialProgress
 
     tune_conf = ctx.conf.tune
     mine: list[Any] = []
@@ -185,7 +185,7 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
                 catch=(ValueError,),
             )
         if tune_conf.storage is not None:  # trials of killed runs: FAIL, not RUNNING forever
-            from mlconf.tuning.study import fail_stale
+            from mlconf.ml.tuning.study import fail_stale
 
             fail_stale(study)
         study.optimize(
@@ -206,7 +206,7 @@ def sampler_seed(conf: TrainConfig) -> int:
     the host and process: started together with one config, they would otherwise all draw
     the same parameters. QMC keeps the shared seed: its points spread out only when every
     worker walks the same scrambled sequence."""
-    from mlconf.tuning.budget import worker_seed
+    from mlconf.ml.tuning.budget import worker_seed
 
     tune_conf = conf.tune
     shared = tune_conf.total_trials is not None and tune_conf.storage is not None
@@ -219,7 +219,7 @@ def configured_study(conf: TrainConfig, model_name: str) -> Any:
     The runner calls this before loading any data when a storage is set, so a URL that
     cannot be opened, or a study stored with the other direction, fails at once.
     """
-    from mlconf.tuning.study import open_study
+    from mlconf.ml.tuning.study import open_study
 
     tune_conf = conf.tune
     seed = sampler_seed(conf)
@@ -324,7 +324,7 @@ def _round_pruning(
     ctx: RunState, model_name: str, space: Any, base_params: dict[str, Any]
 ) -> tuple[Any, int] | None:
     """(xgboost metric, steps per fold) when trials can be pruned between rounds."""
-    from mlconf.tuning.rounds import round_metric, round_stride
+    from mlconf.ml.tuning.rounds import round_metric, round_stride
 
     conf = ctx.conf
     if model_name != "xgboost" or conf.tune.pruner == "none" or not conf.tune.prune_every_rounds:
@@ -343,7 +343,7 @@ def _round_pruning(
 
 
 def _check_timeout(ctx: RunState, trials: list[Any], timeout: float | None) -> None:
-    """The study's first trial runs to its end (mlconf.tuning.deadline); say so when it
+    """The study's first trial runs to its end (mlconf.ml.tuning.deadline); say so when it
     alone outlasted the budget."""
     if timeout is None or not trials or trials[0].duration is None:
         return
@@ -366,8 +366,8 @@ def check(conf: TrainConfig) -> None:
     """The search space parses, its model exists, and a shared study's storage opens."""
     if not conf.search.space:
         return
-    from mlconf.pipeline import make_model
-    from mlconf.tuning.space import parse_space
+    from mlconf.ml.pipeline import make_model
+    from mlconf.ml.tuning.space import parse_space
 
     parse_space(dict(conf.search.space))
     make_model(ModelConfig(name=tuned_model(conf)), conf.problem.task)

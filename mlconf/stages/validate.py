@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlconf.errors import MlconfError, did_you_mean
+from mlconf.core.component_registry import require
+from mlconf.core.errors import MlconfError, did_you_mean
 from mlconf.ml.casting import cast_columns
-from mlconf.registry import require
 from mlconf.stages.privacy import planned_policy
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def validate(ctx: RunState) -> None:
     conf = ctx.conf
     frame = cast_columns(ctx.frame, conf.prepare.cast)
     if conf.schema.columns:
-        from mlconf.validation import validate as check_schema
+        from mlconf.ml.validation import validate as check_schema
 
         try:
             result = check_schema(frame, conf.schema, source=f"data '{conf.data.name}'")

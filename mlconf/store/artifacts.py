@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf import strict_json
-from mlconf.errors import MlconfError
+from mlconf.core import strict_json
+from mlconf.core.errors import MlconfError
 from mlconf.store.atomic import atomic_dir
 
 if TYPE_CHECKING:
@@ -136,6 +136,23 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+# Classes of saved pipelines whose module has moved since the model was saved: skops finds
+# a class by the module path recorded in the file, so the old path must still resolve.
+MOVED_MODULES = {
+    "mlconf.privacy.guard": "mlconf.components.pii_guard",
+    "mlconf.scale.xgboost_dask": "mlconf.components.xgboost_dask",
+}
+
+
+def _resolve_moved_modules(type_names: list[str]) -> None:
+    import importlib
+    import sys
+
+    for old, new in MOVED_MODULES.items():
+        if old not in sys.modules and any(t.startswith(old + ".") for t in type_names):
+            sys.modules[old] = importlib.import_module(new)
+
+
 def load_model(path: Path | str) -> TrainedModel:
     """Verify a model folder's checksums and allowed types, then load it."""
     import skops.io as sio
@@ -171,6 +188,7 @@ def load_model(path: Path | str) -> TrainedModel:
             f"{', '.join(refused)}",
             fix="only load models made by mlconf from registered components",
         )
+    _resolve_moved_modules(untrusted)
     pipeline = sio.loads(data, trusted=untrusted)
     background = None
     if BACKGROUND_FILE in manifest.get("files", {}):
@@ -227,7 +245,7 @@ def _registering_modules(plugins: list[str] | tuple[str, ...]) -> set[str]:
     Only classes from such modules are trusted beyond the allow-list. A manifest is data,
     not authority: naming `posix` as a plugin does not make `posix.system` loadable.
     """
-    from mlconf.registry import REGISTRY
+    from mlconf.core.component_registry import REGISTRY
 
     REGISTRY.import_plugins(list(plugins))
     return REGISTRY.origin_modules()

@@ -50,9 +50,9 @@ def write_text(target: Path | str, text: str) -> None:
 
 
 def write_json(target: Path | str, obj: Any, *, reasons_key: str | None = None) -> None:
-    """Strict JSON (mlconf.strict_json): non-finite numbers become null, listed under
+    """Strict JSON (mlconf.core.strict_json): non-finite numbers become null, listed under
     `reasons_key` when one is given, never the invalid `NaN`/`Infinity` literals."""
-    from mlconf.strict_json import dumps
+    from mlconf.core.strict_json import dumps
 
     write_text(target, dumps(obj, indent=2, reasons_key=reasons_key) + "\n")
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
-from mlconf.secrets import mask_text, mask_url
+from mlconf.core.errors import MlconfError
+from mlconf.core.secrets import mask_text, mask_url
 
 if TYPE_CHECKING:
     import sqlalchemy as sa

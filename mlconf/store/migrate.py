@@ -19,8 +19,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlconf.errors import MlconfError
-from mlconf.secrets import mask_url
+from mlconf.core.errors import MlconfError
+from mlconf.core.secrets import mask_url
 from mlconf.store.schema import REVISION, VERSION_TABLE
 
 if TYPE_CHECKING:

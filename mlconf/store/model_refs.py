@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.errors import MlconfError
-from mlconf.names import check_name
+from mlconf.core.errors import MlconfError
+from mlconf.core.names import check_name
 
 if TYPE_CHECKING:
     from mlconf.store.artifacts import TrainedModel

@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlconf import strict_json
-from mlconf.errors import MlconfError
-from mlconf.secrets import mask_url
+from mlconf.core import strict_json
+from mlconf.core.errors import MlconfError
+from mlconf.core.secrets import mask_url
 from mlconf.store.db import BUSY_TIMEOUT_MS, as_text, sqlite_file
 from mlconf.store.model_refs import (
     check_ref_name,

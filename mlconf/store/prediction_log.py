@@ -18,7 +18,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mlconf import strict_json
+from mlconf.core import strict_json
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -182,14 +182,6 @@ class PredictionLog:
             )
             return
         self.engine.dispose()
-
-
-def logged_inputs(model: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The records as the log stores them: the model's privacy policy applied (its dropped
-    columns left out, its hashed columns hashed), never the raw personal values."""
-    from mlconf.privacy.policy import model_policy
-
-    return model_policy(model).records(records)
 
 
 def new_row(

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf import strict_json
-from mlconf.errors import MlconfError, did_you_mean
+from mlconf.core import strict_json
+from mlconf.core.errors import MlconfError, did_you_mean
 from mlconf.store.db import as_text
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mlconf.secrets import mask_text
+from mlconf.core.secrets import mask_text
 from mlconf.store.atomic import write_json
 
 TRACKED_PACKAGES = (

@@ -17,8 +17,8 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from mlconf.components import selectors
 from mlconf.components.transformers.selection import KBestSelector
-from mlconf.errors import MlconfError
-from mlconf.registry import REGISTRY
+from mlconf.core.component_registry import REGISTRY
+from mlconf.core.errors import MlconfError
 
 # the constant column in `data` is there on purpose; f_test says so loudly
 pytestmark = pytest.mark.filterwarnings(

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from mlconf.components.transformers.dates import DatetimeParts
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 
 def test_datetime_parts_values_and_names() -> None:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlconf.components.transformers.expressions import Expressions
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 FAST = settings(max_examples=30, deadline=None)
 

@@ -8,7 +8,7 @@ import pytest
 from transformer_frames import mixed_frame
 
 from mlconf.components.transformers.numeric import SignedLog1p
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 
 def test_signed_log1p_round_trips_and_needs_numbers() -> None:

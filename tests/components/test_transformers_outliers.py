@@ -6,7 +6,7 @@ import pytest
 from transformer_frames import mixed_frame
 
 from mlconf.components.transformers.outliers import OutlierClipper, outlier_mask
-from mlconf.errors import MlconfError
+from mlconf.core.errors import MlconfError
 
 
 def test_outlier_clipper_clips_to_training_fences() -> None:

@@ -21,8 +21,8 @@ from sklearn.exceptions import NotFittedError
 from transformer_frames import mixed_frame
 
 from mlconf.components import transforms
-from mlconf.errors import MlconfError
-from mlconf.registry import REGISTRY
+from mlconf.core.component_registry import REGISTRY
+from mlconf.core.errors import MlconfError
 
 FAST = settings(max_examples=30, deadline=None)
 

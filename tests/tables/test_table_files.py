@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlconf.errors import MlconfError
-from mlconf.tables.files import existing_file, matching_files, writable_target
-from mlconf.tables.formats import COMPRESSIONS, format_of, suffixes
+from mlconf.core.errors import MlconfError
+from mlconf.store.tables.files import existing_file, matching_files, writable_target
+from mlconf.store.tables.formats import COMPRESSIONS, format_of, suffixes
 
 
 def test_partition_files_skip_hidden_folders_and_a_bracketed_name_is_one_file(

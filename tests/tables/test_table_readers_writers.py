@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlconf.errors import MlconfError
-from mlconf.tables.csv_reader import iter_csv, read_csv
-from mlconf.tables.parquet_reader import iter_parquet, parquet_metadata
-from mlconf.tables.sql_reader import read_query, stream_query
-from mlconf.tables.writers import atomic_writer
+from mlconf.core.errors import MlconfError
+from mlconf.store.tables.csv_reader import iter_csv, read_csv
+from mlconf.store.tables.parquet_reader import iter_parquet, parquet_metadata
+from mlconf.store.tables.sql_reader import read_query, stream_query
+from mlconf.store.tables.writers import atomic_writer
 
 FRAME = pd.DataFrame({"id": range(10), "code": [f"{i:03d}" for i in range(10)]})
 

@@ -11,8 +11,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from mlconf.tuning.budget import OVER_BUDGET, run_to_total
-from mlconf.tuning.study import open_study
+from mlconf.ml.tuning.budget import OVER_BUDGET, run_to_total
+from mlconf.ml.tuning.study import open_study
 
 
 def objective(trial: optuna.Trial) -> float:

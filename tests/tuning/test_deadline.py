@@ -17,9 +17,9 @@ import xgboost as xgb
 from helpers import run_train
 from optuna.trial import TrialState
 
-from mlconf.tuning import deadline as deadline_module
-from mlconf.tuning.deadline import Deadline, timed_out
-from mlconf.tuning.rounds import deadline_callback
+from mlconf.ml.tuning import deadline as deadline_module
+from mlconf.ml.tuning.deadline import Deadline, timed_out
+from mlconf.ml.tuning.rounds import deadline_callback
 
 
 class Clock:

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from mlconf.errors import MlconfError
-from mlconf.tuning.space import SearchSpace, parse_space
+from mlconf.core.errors import MlconfError
+from mlconf.ml.tuning.space import SearchSpace, parse_space
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -119,7 +119,7 @@ def test_omegaconf_nodes_are_accepted() -> None:
 
 
 def test_importing_the_space_does_not_import_optuna() -> None:
-    code = "import sys, mlconf.tuning.space; print('optuna' in sys.modules)"
+    code = "import sys, mlconf.ml.tuning.space; print('optuna' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

@@ -12,10 +12,10 @@ from pathlib import Path
 import optuna
 import pytest
 
-from mlconf.errors import MlconfError
-from mlconf.tuning import study as tuning
-from mlconf.tuning.space import parse_space
-from mlconf.tuning.study import (
+from mlconf.core.errors import MlconfError
+from mlconf.ml.tuning import study as tuning
+from mlconf.ml.tuning.space import parse_space
+from mlconf.ml.tuning.study import (
     PRUNERS,
     SAMPLERS,
     make_pruner,
@@ -169,8 +169,8 @@ RESUME = textwrap.dedent(
     """
     import json, sys
     import optuna
-    from mlconf.tuning.space import parse_space
-    from mlconf.tuning.study import open_study
+    from mlconf.ml.tuning.space import parse_space
+    from mlconf.ml.tuning.study import open_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = parse_space(json.loads(sys.argv[2]))
@@ -213,7 +213,7 @@ CRASH = textwrap.dedent(
     """
     import os, sys, time
     import optuna
-    from mlconf.tuning.study import open_study
+    from mlconf.ml.tuning.study import open_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(name="crash", storage=sys.argv[1], direction="maximize")
@@ -321,7 +321,7 @@ def test_trials_frame_of_empty_study() -> None:
 
 
 def test_importing_the_study_module_does_not_import_optuna() -> None:
-    code = "import sys, mlconf.tuning.study; print('optuna' in sys.modules)"
+    code = "import sys, mlconf.ml.tuning.study; print('optuna' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

@@ -14,8 +14,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from mlconf.dtypes import is_number
-from mlconf.errors import MlconfError, did_you_mean
+from mlconf.core.dtypes import is_number
+from mlconf.core.errors import MlconfError, did_you_mean
 
 
 class ParameterError(MlconfError, ValueError):

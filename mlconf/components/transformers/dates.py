@@ -17,7 +17,7 @@ from mlconf.components.transformers.base import (
     iter_columns,
 )
 from mlconf.components.transformers.values import floats
-from mlconf.dtypes import kind
+from mlconf.core.dtypes import kind
 
 DATETIME_PARTS: tuple[str, ...] = (
     "year",

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from mlconf.errors import MlconfError, did_you_mean
+from mlconf.core.errors import MlconfError, did_you_mean
 
 _BINARY_OPS: dict[type[ast.operator], Callable[..., Any]] = {
     ast.Add: np.add,

@@ -17,7 +17,7 @@ from mlconf.components.transformers.expression_language import (
     referenced_columns,
 )
 from mlconf.components.transformers.values import floats
-from mlconf.errors import did_you_mean
+from mlconf.core.errors import did_you_mean
 
 
 class Expressions(FrameTransformer):

@@ -14,8 +14,8 @@ from mlconf.components.transformers.base import (
     check_choice,
 )
 from mlconf.components.transformers.values import floats
-from mlconf.dtypes import is_number
-from mlconf.errors import did_you_mean
+from mlconf.core.dtypes import is_number
+from mlconf.core.errors import did_you_mean
 
 OUTLIER_METHODS: tuple[str, ...] = ("iqr", "zscore")
 OUTLIER_ACTIONS: tuple[str, ...] = ("clip", "flag")

@@ -16,7 +16,7 @@ router = APIRouter()
 @router.post("/explain", openapi_extra=openapi_body(RECORDS_SCHEMA))
 async def explain(request: Request, state: Service, loaded: ReadyModel) -> dict[str, Any]:
     """Per-feature contributions to each record's output (mlconf.explain)."""
-    from mlconf import explain as explain_rows
+    from mlconf.ml.interpret.contributions import explain_model as explain_rows
     from mlconf.serve.schema import to_frame
 
     body = await read_json(request)

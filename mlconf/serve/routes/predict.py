@@ -48,7 +48,8 @@ def _log(
     latency_ms: float,
 ) -> None:
     """Hand the rows to the prediction log's writer thread (never written on this path)."""
-    from mlconf.store.prediction_log import logged_inputs, new_row
+    from mlconf.ml.privacy.policy import logged_inputs
+    from mlconf.store.prediction_log import new_row
 
     per_record = latency_ms / len(records)
     inputs = logged_inputs(loaded.model, [r.model_dump(by_alias=True) for r in records])

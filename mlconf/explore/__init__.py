@@ -1,5 +1,0 @@
-"""Exploratory data analysis: the profile of a table and its plots (stage `explore`)."""
-
-from mlconf.explore.profile import profile, profile_and_heatmap
-
-__all__ = ["profile", "profile_and_heatmap"]

@@ -1,0 +1,90 @@
+"""Pruning on xgboost's own evaluation rounds, not only after whole folds.
+
+A hopeless xgboost trial shows it after a few dozen boosting rounds on the held-out fold;
+waiting for the fold to end wastes the rest. xgboost can score the held-out rows every
+round at little cost (it keeps their predictions), so the tune stage reports that score
+to the pruner while the fold trains. Only a metric xgboost computes the same way as
+mlconf's primary metric is used, so the value goes the study's direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# mlconf metric -> (xgboost eval_metric for binary, multiclass, regression; how to turn
+# xgboost's value into mlconf's). None: no xgboost equivalent for that kind of problem.
+_MATCHES: dict[str, tuple[str | None, str | None, str | None, Callable[[float], float]]] = {
+    "roc_auc": ("auc", None, None, float),
+    "pr_auc": ("aucpr", None, None, float),
+    "log_loss": ("logloss", "mlogloss", None, float),
+    "accuracy": ("error", "merror", None, lambda error: 1.0 - error),
+    "rmse": (None, None, "rmse", float),
+    "mae": (None, None, "mae", float),
+}
+
+
+@dataclass(frozen=True)
+class RoundMetric:
+    """The xgboost metric that stands for the primary metric during training."""
+
+    eval_metric: str
+    to_primary: Callable[[float], float]
+
+
+def round_metric(primary: str, task: str, n_classes: int) -> RoundMetric | None:
+    """xgboost's equivalent of `primary` for this problem, or None if it has none."""
+    match = _MATCHES.get(primary)
+    if match is None:
+        return None
+    binary, multiclass, regression, convert = match
+    by_kind = {"regression": regression, "binary": binary, "multiclass": multiclass}
+    kind = "regression" if task == "regression" else "binary" if n_classes <= 2 else "multiclass"
+    name = by_kind[kind]
+    return None if name is None else RoundMetric(name, convert)
+
+
+def round_stride(space_high: int | None, fixed: int | None) -> int:
+    """Steps per fold: rounds of fold k are reported at k * stride + round.
+
+    The pruner compares trials at equal steps, so every trial must put the same fold at
+    the same offset: the largest number of rounds any trial may run.
+    """
+    return max(space_high or 0, fixed or 0, 100)
+
+
+def pruning_callback(trial: Any, fold: int, metric: RoundMetric, stride: int, every: int) -> Any:
+    """An xgboost callback that reports every `every` rounds and stops a pruned trial."""
+    import optuna
+    import xgboost as xgb
+
+    class ReportRounds(xgb.callback.TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
+            rounds = epoch + 1
+            if rounds % every or not evals_log:
+                return False
+            history = next(iter(evals_log.values())).get(metric.eval_metric)
+            if not history:
+                return False
+            trial.report(metric.to_primary(float(history[-1])), step=fold * stride + rounds)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at fold {fold + 1}, round {rounds}")
+            return False
+
+    return ReportRounds()
+
+
+def deadline_callback(trial: Any, deadline: Any) -> Any:
+    """An xgboost callback that stops the trial within a round of `tune.timeout` running out
+    (mlconf.ml.tuning.deadline.Deadline.check)."""
+    import xgboost as xgb
+
+    class StopAtDeadline(xgb.callback.TrainingCallback):
+        watches_eval_set = False  # it reads the clock, not the held-out scores
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
+            deadline.check(trial)
+            return False
+
+    return StopAtDeadline()
