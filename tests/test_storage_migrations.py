@@ -19,8 +19,7 @@ from helpers import cli, output_of
 
 from mlconf.core.errors import MlconfError
 from mlconf.store import schema
-from mlconf.store.db import open_engine
-from mlconf.store.migrate import current_revision, ensure_schema, script_directory
+from mlconf.store.migrate import current_revision, ensure_schema, open_engine, script_directory
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "legacy_fd62e73"
 TEXT_TIMES = {  # the timestamps fd62e73 kept as ISO text: table -> column

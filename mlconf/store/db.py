@@ -21,22 +21,6 @@ BUSY_TIMEOUT_MS = 10_000
 WHERE = "config key deploy.registry_url (or --registry-url)"
 
 
-def open_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sa.Engine:
-    """An engine for `url` whose database is at the current schema (created or upgraded).
-
-    A current database costs one query; older ones are migrated once, under a lock.
-    """
-    from mlconf.store.migrate import ensure_schema
-
-    engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
-    try:
-        ensure_schema(engine)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
-
-
 def make_engine(
     url: str, *, foreign_keys: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kw: Any
 ) -> sa.Engine:

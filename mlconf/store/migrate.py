@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from mlconf.core.errors import MlconfError
 from mlconf.core.secrets import mask_url
+from mlconf.store.db import BUSY_TIMEOUT_MS, make_engine, sqlite_file
 from mlconf.store.schema import REVISION, VERSION_TABLE
 
 if TYPE_CHECKING:
@@ -34,6 +35,20 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK = int.from_bytes(b"mlconf", "big")
 # Waiting for another process's migration: a large table copy on SQLite may take a while.
 MIGRATION_WAIT_MS = 300_000
+
+
+def open_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sa.Engine:
+    """An engine for `url` whose database is at the current schema (created or upgraded).
+
+    A current database costs one query; older ones are migrated once, under a lock.
+    """
+    engine = make_engine(url, busy_timeout_ms=busy_timeout_ms)
+    try:
+        ensure_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def ensure_schema(engine: sa.Engine) -> str | None:
@@ -70,7 +85,6 @@ def script_directory() -> ScriptDirectory:
 
 def _upgrade_locked(engine: sa.Engine) -> str | None:
     """Take the lock on a connection of its own, then check again and upgrade."""
-    from mlconf.store.db import make_engine, sqlite_file
 
     url = engine.url.render_as_string(hide_password=False)
     sqlite = engine.dialect.name == "sqlite"

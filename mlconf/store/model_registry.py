@@ -34,7 +34,6 @@ from mlconf.store.db import BUSY_TIMEOUT_MS, as_text, sqlite_file
 from mlconf.store.model_refs import (
     check_ref_name,
     fingerprints,
-    open_model,
     parse_ref,
     pipeline_sha256,
     schema_of,
@@ -43,6 +42,8 @@ from mlconf.store.registry_queries import ACTIVE, ModelVersion, RegistryQueries,
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
+
+    from mlconf.store.artifacts import TrainedModel
 
 
 T = TypeVar("T")
@@ -92,7 +93,7 @@ class ModelRegistry(RegistryQueries):
         return self._engine
 
     def _create_engine(self) -> sa.Engine:
-        from mlconf.store.db import open_engine
+        from mlconf.store.migrate import open_engine
 
         return self._guard(lambda: open_engine(self.url, busy_timeout_ms=BUSY_TIMEOUT_MS))
 
@@ -389,3 +390,39 @@ class ModelRegistry(RegistryQueries):
                 return rows
 
         return self._guard(read)
+
+
+def open_model(ref_or_path: str, registry_url: str) -> tuple[TrainedModel, ModelVersion | None]:
+    """Load a model folder, or a registered version (`name@alias`, `name:3`, `name`).
+
+    A registry version's pipeline must still have the sha256 it was registered with;
+    load_model then checks every file against the manifest.
+    """
+    from mlconf.store.artifacts import MANIFEST_FILE, load_model
+
+    path = Path(ref_or_path).expanduser()
+    looks_like_path = any(sep in ref_or_path for sep in ("/", "\\")) or ref_or_path.startswith(".")
+    if path.is_file() or (path / MANIFEST_FILE).is_file() or (path.exists() and looks_like_path):
+        return load_model(path), None
+    if looks_like_path:
+        raise MlconfError(
+            f"model folder '{path}' does not exist (looked relative to {Path.cwd()})",
+            fix="pass a run's model/ folder, or a registered model as NAME@ALIAS, "
+            "NAME:VERSION or NAME",
+        )
+    registry = ModelRegistry(registry_url)
+    version = registry.resolve(ref_or_path)
+    if not version.model_dir.is_dir():
+        raise MlconfError(
+            f"{version.ref} is registered at {version.model_dir}, but that folder is gone",
+            fix="restore the run folder, or promote another version",
+        )
+    model = load_model(version.model_dir)
+    actual = pipeline_sha256(model.manifest, version.model_dir)
+    if actual != version.sha256:
+        raise MlconfError(
+            f"{version.ref}: the model folder {version.model_dir} holds a pipeline with "
+            f"sha256 {actual[:12]}..., but {version.sha256[:12]}... was registered",
+            fix="the folder was replaced after registration; restore it or register it anew",
+        )
+    return model, version

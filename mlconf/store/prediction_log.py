@@ -41,7 +41,7 @@ class PredictionLog:
     """A bounded queue in front of a writer thread; counters for what could not be written."""
 
     def __init__(self, url: str, queue_size: int = 10_000, engine: sa.Engine | None = None):
-        from mlconf.store.db import open_engine
+        from mlconf.store.migrate import open_engine
 
         self.url = url
         self.engine = engine if engine is not None else open_engine(url)

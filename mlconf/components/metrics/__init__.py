@@ -23,16 +23,6 @@ CLASSIFICATION = ("classification",)
 REGRESSION = ("regression",)
 
 
-def positive_label(labels: Sequence[Any], positive_class: Any) -> Any:
-    """The positive class of a binary problem: the configured one, else the last label."""
-    return labels[-1] if positive_class is None else positive_class
-
-
-def is_binary(labels: Sequence[Any] | None) -> bool:
-    """Two classes: label metrics score the positive class instead of a macro average."""
-    return labels is not None and len(labels) == 2
-
-
 def _kernel(
     name: str,
     task: str,

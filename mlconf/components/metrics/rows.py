@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mlconf.components import metrics as builtin
+from mlconf.components.metrics.labels import is_binary, positive_label
 from mlconf.core import component_registry as registry
 from mlconf.core.errors import MlconfError
 
@@ -69,8 +69,8 @@ class Rows:
         self.n_classes = len(index)
         self.true = self._codes(index, self.y_true, "y_true")
         self.pred = self._codes(index, self.y_pred, "y_pred")
-        if may_be_binary and builtin.is_binary(self.labels):
-            wanted = builtin.positive_label(self.labels, positive_class)
+        if may_be_binary and is_binary(self.labels):
+            wanted = positive_label(self.labels, positive_class)
             self.positive = int(index.get_indexer([wanted])[0])
             if self.positive < 0:
                 raise MlconfError(
