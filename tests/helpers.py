@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mlconf.runner import RunResult
 
 ROOT = Path(__file__).resolve().parents[1]
-CARS = ROOT / "mlconf" / "datasets" / "cars.csv"
+CARS = ROOT / "mlconf" / "core" / "datasets" / "cars.csv"
 
 # Few trees and few bootstrap resamples: an end-to-end run takes a few seconds.
 # The default metric sets of conf/metrics/default.yaml.

@@ -16,7 +16,7 @@ from mlconf.ml.validation import (
     validate,
 )
 
-CARS = Path(__file__).resolve().parents[1] / "mlconf" / "datasets" / "cars.csv"
+CARS = Path(__file__).resolve().parents[1] / "mlconf" / "core" / "datasets" / "cars.csv"
 
 
 @register("check", "tests_even")
