@@ -165,9 +165,8 @@ def logged_ids(db_url: str) -> set[str]:
     """Every prediction id in the prediction log of the registry database at `db_url`."""
     import sqlalchemy as sa
 
-    from mlconf.store.prediction_log import tables
+    from mlconf.store.schema import predictions
 
-    predictions, _ = tables(sa.MetaData())
     engine = sa.create_engine(db_url)
     try:
         with engine.connect() as conn:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from monitor_world import give_feedback, log_rows, serve_world, train_champion, world
 
 from mlconf.cli.main import main as cli
@@ -18,7 +17,7 @@ from mlconf.monitoring import history
 from mlconf.monitoring.command import run_monitor
 from mlconf.monitoring.performance import labelled, performance
 from mlconf.store.model_registry import ModelRegistry
-from mlconf.store.prediction_log import tables
+from mlconf.store.schema import prediction_feedback as feedback
 
 CLASSES = ["no", "yes"]
 HUGE = '"' + "x" * 900_000 + '"'
@@ -40,7 +39,6 @@ BAD_NUMBERS = ['"abc"', '"NaN"', "NaN", "Infinity", "-Infinity", "1e999", "true"
 
 def store_raw(registry: ModelRegistry, pairs: list[tuple[str, str]]) -> None:
     """Write (prediction_id, outcome JSON text) rows as an old server did: no checks."""
-    _, feedback = tables(sa.MetaData())
     with registry.engine.begin() as conn:
         conn.execute(
             feedback.insert(),

@@ -124,9 +124,8 @@ def read_predictions(
     import pandas as pd
     import sqlalchemy as sa
 
-    from mlconf.store.prediction_log import tables
+    from mlconf.store.schema import predictions
 
-    predictions, _ = tables(sa.MetaData())
     predictions.create(engine, checkfirst=True)
     query = sa.select(predictions).where(predictions.c.model_name == model_name)
     if since is not None:
@@ -155,9 +154,8 @@ def read_feedback(engine: sa.Engine, labels_file: str | Path | None = None) -> p
 
     if labels_file is not None:
         return _labels_file(Path(labels_file))
-    from mlconf.store.prediction_log import tables
+    from mlconf.store.schema import prediction_feedback as feedback
 
-    _, feedback = tables(sa.MetaData())
     feedback.create(engine, checkfirst=True)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(feedback).order_by(feedback.c.id)).all()
@@ -287,9 +285,8 @@ def _logged(engine: sa.Engine, ids: list[str], chunk: int = 500) -> int:
     """How many of `ids` are in the predictions table (any model, any time)."""
     import sqlalchemy as sa
 
-    from mlconf.store.prediction_log import tables
+    from mlconf.store.schema import predictions as table
 
-    table, _ = tables(sa.MetaData())
     found = 0
     with engine.connect() as conn:
         for start in range(0, len(ids), chunk):

@@ -193,11 +193,9 @@ def new_labels(registry: ModelRegistry, model_name: str, since: datetime) -> int
     """Feedback rows for the model's predictions that arrived after `since`."""
     import sqlalchemy as sa
 
-    from mlconf.store.prediction_log import tables
+    from mlconf.store.schema import prediction_feedback as feedback
+    from mlconf.store.schema import predictions
 
-    metadata = sa.MetaData()
-    predictions, feedback = tables(metadata)
-    metadata.create_all(registry.engine, checkfirst=True)
     query = (
         sa.select(sa.func.count())
         .select_from(feedback.join(predictions, feedback.c.prediction_id == predictions.c.id))

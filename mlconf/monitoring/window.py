@@ -76,9 +76,8 @@ def read_log(
     import pandas as pd
     import sqlalchemy as sa
 
-    from mlconf.store.prediction_log import tables
+    from mlconf.store.schema import predictions
 
-    predictions, _ = tables(sa.MetaData())
     query = sa.select(
         predictions.c.id, predictions.c.created_at, predictions.c.inputs, predictions.c.outputs
     ).where(predictions.c.model_name == model_name)

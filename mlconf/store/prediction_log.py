@@ -29,14 +29,6 @@ _BATCH = 500
 _RECENT_IDS = 100_000
 
 
-def tables(_metadata: sa.MetaData | None = None) -> tuple[sa.Table, sa.Table]:
-    """The predictions and feedback tables of mlconf.store.schema (the argument is ignored:
-    callers from before the one schema pass a MetaData of their own)."""
-    from mlconf.store import schema
-
-    return schema.predictions, schema.prediction_feedback
-
-
 class PredictionLog:
     """A bounded queue in front of a writer thread; counters for what could not be written."""
 
@@ -45,7 +37,9 @@ class PredictionLog:
 
         self.url = url
         self.engine = engine if engine is not None else open_engine(url)
-        self.predictions, self.feedback = tables()
+        from mlconf.store.schema import prediction_feedback, predictions
+
+        self.predictions, self.feedback = predictions, prediction_feedback
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=max(1, queue_size))
         self._lock = threading.Lock()
         # ids handed out but maybe not yet written, so feedback right after a prediction works;
