@@ -4,9 +4,7 @@ feedback, the holdout split off it, and the two mixed into the challenger's trai
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.core.errors import MlconfError
@@ -21,17 +19,15 @@ if TYPE_CHECKING:
 
 
 def reference_frame(conf: TrainConfig, console: Console) -> pd.DataFrame:
-    """The champion's training rows, read again through the `load` stage (so the sources,
-    joins and dropped columns are the champion's): the monitor's only use of a stage."""
-    from mlconf.run_state import RunState
-    from mlconf.stages.load import load
-    from mlconf.store.runs import RunRecord
+    """The champion's training rows, read again from its sources (so the sources, joins and
+    dropped columns are the champion's)."""
+    from mlconf.ml.data import read_data
 
-    with tempfile.TemporaryDirectory(prefix="mlconf-reference-") as folder:
-        record = RunRecord(run_dir=Path(folder), experiment=conf.experiment_name, seed=conf.seed)
-        ctx = RunState(conf=conf, run_dir=Path(folder), record=record, console=console)
-        load(ctx)
-        frame: pd.DataFrame = ctx.frame
+    frame, _ = read_data(conf)
+    console.print(
+        f"  loaded {len(frame):,} rows x {frame.shape[1]} columns from "
+        f"{len(conf.data.sources)} source(s)"
+    )
     return frame
 
 
