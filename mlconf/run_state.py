@@ -1,8 +1,9 @@
 """The run state: the typed config, the run folder, the record, and what the stages made.
 
 Each stage reads and writes named, typed fields here. A field a stage makes for later ones
-(`frame`, `parts`, `training`, `pipeline`, `baseline`) is a `Produced` field: reading it before
-any stage made it fails with an error that names the stage order, not an AttributeError.
+(`frame`, `parts`, `training`, `pipeline`, `baseline`, `model_dir`) is a `Produced` field:
+reading it before any stage made it fails with an error that names the stage order, not an
+AttributeError.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mlconf.config import ModelConfig, TrainConfig
+    from mlconf.ml.evaluation import MetricValue
+    from mlconf.ml.framing import ThresholdChoice
     from mlconf.ml.privacy.policy import PrivacyPolicy
     from mlconf.store.runs import RunRecord
 
@@ -78,18 +81,20 @@ class RunState:
     privacy: PrivacyPolicy | None = None
     # The policy the pipeline's PII guard step applies (set by stage privacy only).
     pipeline_privacy: dict[str, Any] | None = None
+    # The Dask engine's own state (mlconf.scale.partitioned.ScaleState); this layer sits
+    # below the engines, so it is not named here.
     partitions: Any = None
     # The model the train stage fits: the configured one, or the one select or tune chose
     # (stages never write the config: it stays what the user asked for).
     model: ModelConfig = field(init=False)
     cv: dict[str, Any] | None = None
-    threshold: Any = None
-    test_scores: dict[str, Any] = field(default_factory=dict)
+    threshold: ThresholdChoice | None = None
+    test_scores: dict[str, MetricValue] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
-    leaderboard: Any = None
+    leaderboard: pd.DataFrame | None = None
     interpretation: dict[str, Any] | None = None
     fairness: dict[str, Any] | None = None
-    explain_sources: Any = None
+    explain_sources: dict[str, list[str]] | None = None
 
     frame = Produced["pd.DataFrame"]()
     parts = Produced["dict[str, pd.DataFrame]"]()
