@@ -108,6 +108,10 @@ class ProblemConfig:
     costs: dict[str, Any] = field(default_factory=dict)
     success_criteria: dict[str, Criterion] = field(default_factory=dict)
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
+    # none | balanced: weight each training row by the inverse of its class's share, so a
+    # rare class counts as much as a common one (classification; models whose fit takes
+    # sample_weight)
+    class_weight: str = "none"
 
 
 @dataclass

@@ -50,7 +50,14 @@ def cross_validate(
         fold_pipeline = clone(pipeline)
         if before_fit is not None:
             before_fit(i, fold_pipeline)
-        fold_model = fit(fold_pipeline, x.iloc[fit_idx], y[fit_idx], label, held_out)
+        fold_model = fit(
+            fold_pipeline,
+            x.iloc[fit_idx],
+            y[fit_idx],
+            label,
+            held_out,
+            conf.problem.class_weight,
+        )
         fitted = time.perf_counter()
         y_pred, y_proba = predictions(fold_model, held_out[0], conf.problem.task)
         per_fold["fit_seconds"].append(fitted - start)

@@ -36,6 +36,9 @@ THRESHOLD_KEY = "problem.threshold.optimize"
 # --- static checks, before any data is read ----------------------------------------------------
 
 
+CLASS_WEIGHTS = ("none", "balanced")
+
+
 def check_problem(problem: ProblemConfig) -> None:
     """Usage, costs and threshold settings that are wrong whatever the data."""
     if problem.usage is not None and problem.usage not in USAGES:
@@ -43,6 +46,19 @@ def check_problem(problem: ProblemConfig) -> None:
             f"unknown usage '{problem.usage}'.{did_you_mean(str(problem.usage), USAGES)}",
             where="problem.usage",
             fix=f"use one of: {', '.join(USAGES)} (or null if not decided)",
+        )
+    if problem.class_weight not in CLASS_WEIGHTS:
+        raise MlconfError(
+            f"unknown class weighting '{problem.class_weight}'."
+            f"{did_you_mean(str(problem.class_weight), CLASS_WEIGHTS)}",
+            where="problem.class_weight",
+            fix=f"use one of: {', '.join(CLASS_WEIGHTS)}",
+        )
+    if problem.task == "regression" and problem.class_weight != "none":
+        raise MlconfError(
+            "class weighting applies to classification only, but problem.task is regression",
+            where="problem.class_weight",
+            fix="set problem.class_weight=none",
         )
     costs = cost_matrix(problem)
     optimize = problem.threshold.optimize

@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING, Any
 from mlconf.core.errors import MlconfError
 from mlconf.ml.framing import NO_THRESHOLD, THRESHOLD_KEY, cost_matrix
 
+# Below this many positive validation rows a chosen threshold is mostly noise: the choice is
+# made (as asked) and a warning says so.
+MIN_POSITIVES = 30
+
 if TYPE_CHECKING:
     from mlconf.config import ProblemConfig, TrainConfig
     from mlconf.ml.framing import ThresholdChoice
@@ -43,9 +47,13 @@ def choose(
     n_classes: int,
     pipeline: Any,
     validation: Callable[[], tuple[Any, Any] | None],
+    warn: Callable[[str], None] | None = None,
 ) -> ThresholdChoice | None:
     """The threshold chosen on the validation rows (`validation()` reads them, only when
-    needed), or None where the problem takes none."""
+    needed), or None where the problem takes none. `warn` hears when the rows hold too few
+    positives for the choice to be trusted."""
+    import numpy as np
+
     from mlconf.ml.framing import choose_threshold
 
     problem = conf.problem
@@ -68,6 +76,14 @@ def choose(
             fix="set split.validation_size > 0 (e.g. 0.2), or problem.threshold.optimize=none",
         )
     x_val, y_val = held_out
+    positives = int((np.asarray(y_val) == 1).sum())
+    if warn is not None and 0 < positives < MIN_POSITIVES:
+        warn(
+            f"the decision threshold is chosen from only {positives} positive validation "
+            f"row(s) (fewer than {MIN_POSITIVES}): it may not hold on new data; give the "
+            "validation part more rows (split.validation_size) or keep the model's own rule "
+            "(problem.threshold.optimize=none)"
+        )
     scores = pipeline.predict_proba(x_val)[:, 1]
     return choose_threshold(y_val, scores, optimize, cost_matrix(problem))
 
@@ -84,7 +100,7 @@ def apply(
     """The pipeline with the chosen threshold built in, and the choice (None: unchanged)."""
     from mlconf.ml.framing import with_threshold
 
-    choice = choose(conf, model_name, n_classes, pipeline, validation)
+    choice = choose(conf, model_name, n_classes, pipeline, validation, warn)
     if choice is None:
         return pipeline, None
     if choice.method == "fallback":

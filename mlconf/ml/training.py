@@ -81,22 +81,31 @@ def fit(
     y: Any,
     name: str,
     eval_data: tuple[pd.DataFrame, Any] | None = None,
+    class_weight: str = "none",
 ) -> Any:
     """Fit, turning a library's complaint about the data or params into a clear error.
 
     A boosting model with `early_stopping_rounds` (or callbacks, as tuning's round
     pruning) watches `eval_data`: validation rows it does not train on, seen through the
-    pipeline's own fitted feature steps.
+    pipeline's own fitted feature steps. `class_weight="balanced"` weights each row by
+    the inverse of its class's share (problem.class_weight).
     """
+    weights = _row_weights(y, class_weight)
     try:
         if eval_data is not None and len(eval_data[0]) and _watches_eval_set(pipeline):
             features = pipeline[:-1].fit(x, y)
             eval_x = features.transform(eval_data[0])
             pipeline[-1].fit(
-                features.transform(x), y, eval_set=[(eval_x, eval_data[1])], verbose=False
+                features.transform(x),
+                y,
+                eval_set=[(eval_x, eval_data[1])],
+                verbose=False,
+                **weights,
             )
             return pipeline
-        return pipeline.fit(x, y)
+        if weights and hasattr(pipeline, "steps"):
+            weights = {f"{pipeline.steps[-1][0]}__{k}": v for k, v in weights.items()}
+        return pipeline.fit(x, y, **weights)
     except MlconfError:
         raise
     except (ValueError, TypeError) as exc:
@@ -106,6 +115,23 @@ def fit(
             fix="check the features config (e.g. impute missing values for models that need "
             "it) and the model params",
         ) from exc
+
+
+def _row_weights(y: Any, class_weight: str) -> dict[str, Any]:
+    """The fit keyword that weights rows by class, or nothing."""
+    if class_weight != "balanced":
+        return {}
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    return {"sample_weight": compute_sample_weight("balanced", y)}
+
+
+def takes_row_weights(model: Any) -> bool:
+    """Whether a model's fit accepts sample_weight (what class weighting needs)."""
+    import inspect
+
+    estimator = model[-1] if hasattr(model, "steps") else model
+    return "sample_weight" in inspect.signature(estimator.fit).parameters
 
 
 def _watches_eval_set(pipeline: Any) -> bool:

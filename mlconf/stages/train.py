@@ -32,7 +32,8 @@ def train(ctx: RunState) -> None:
             "split.validation_size above 0 to stop early"
         )
         pipeline[-1].set_params(early_stopping_rounds=None)
-    ctx.pipeline = fit(pipeline, training.x, training.y, model.name, held_out)
+    weighting = conf.problem.class_weight
+    ctx.pipeline = fit(pipeline, training.x, training.y, model.name, held_out, weighting)
     # The dummy ignores the features, so it needs no feature pipeline (a costly refit).
     baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
     ctx.baseline = fit(baseline, training.x, training.y, "dummy")
@@ -84,7 +85,35 @@ def check(conf: TrainConfig) -> None:
     if conf.features.interactions is not None:
         require("transform", conf.features.interactions.name, "features.interactions.name")
     make_model(conf.model, conf.problem.task)
+    _check_weighting(conf)
     _check_cluster(conf)
+
+
+def _check_weighting(conf: TrainConfig) -> None:
+    """Class weighting needs models whose fit takes row weights, and the pandas engine."""
+    from mlconf.ml.training import takes_row_weights
+    from mlconf.stages.select import candidate_models
+    from mlconf.stages.tune import tuned_model
+
+    if conf.problem.class_weight == "none":
+        return
+    models = [conf.model, *candidate_models(list(conf.model_selection.candidates))]
+    if conf.search.space:
+        models.append(ModelConfig(name=tuned_model(conf)))
+    for model in models:
+        if model.name != "dummy" and not takes_row_weights(make_model(model, conf.problem.task)):
+            raise MlconfError(
+                f"model '{model.name}' cannot weight rows (its fit takes no sample_weight)",
+                where="problem.class_weight",
+                fix="pick a model that can (e.g. logistic_regression, random_forest, "
+                "xgboost), or set problem.class_weight=none",
+            )
+    if conf.data.engine != "pandas":
+        raise MlconfError(
+            "class weighting is not available with the dask engine",
+            where="problem.class_weight",
+            fix="set problem.class_weight=none with data.engine=dask",
+        )
 
 
 def _check_cluster(conf: TrainConfig) -> None:

@@ -66,7 +66,15 @@ def quality_warnings(
             )
     minority = (result["target"] or {}).get("minority_share")
     if minority is not None and minority < 0.05:
-        add(target, "imbalance", f"the rarest class of '{target}' is {minority:.1%} of rows")
+        add(
+            target,
+            "imbalance",
+            f"the rarest class of '{target}' is {minority:.1%} of rows: at the default "
+            "threshold a model may rarely predict it; weight the classes "
+            "(problem.class_weight=balanced), choose the decision threshold on validation "
+            "(problem.threshold.optimize=f1, or =cost with problem.costs), and judge it by "
+            "recall, pr_auc or balanced_accuracy rather than accuracy",
+        )
     dupes = result["duplicates"]
     if dupes["rows"]:
         add(None, "duplicates", f"{dupes['rows']:,} rows repeat an earlier row exactly")
