@@ -421,3 +421,25 @@ def test_a_model_saved_before_its_classes_moved_still_loads(tmp_path: Path) -> N
     loaded = load_model(folder)
     assert type(loaded.pipeline[0]).__name__ == "PiiGuard"
     assert list(loaded.pipeline.predict(frame)) == list(pipeline.predict(frame))
+
+
+@pytest.mark.parametrize(
+    ("umask", "file_mode", "dir_mode"), [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)]
+)
+def test_written_files_and_folders_follow_the_umask(
+    tmp_path: Path, umask: int, file_mode: int, dir_mode: int
+) -> None:
+    import os
+
+    from mlconf.store.atomic import atomic_dir, current_umask, write_text
+
+    old = os.umask(umask)
+    try:
+        assert current_umask() == umask
+        write_text(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "folder") as folder:
+            (folder / "f").write_text("y")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == file_mode
+    assert (tmp_path / "folder").stat().st_mode & 0o777 == dir_mode

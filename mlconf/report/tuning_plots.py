@@ -17,6 +17,7 @@ def save_tuning_plots(study: Any, folder: Path) -> tuple[list[Path], list[str]]:
     cannot give them is reported, not treated as an error.
     """
     pyplot()
+    import matplotlib
     import optuna
     from optuna.visualization import matplotlib as optuna_plots
 
@@ -27,7 +28,9 @@ def save_tuning_plots(study: Any, folder: Path) -> tuple[list[Path], list[str]]:
     written, skipped = [], []
     for name, plot in plots.items():
         try:
-            with warnings.catch_warnings():
+            # Optuna's plots switch matplotlib to its own style globally; the context puts
+            # every setting back, so later plots keep mlconf's look.
+            with warnings.catch_warnings(), matplotlib.rc_context():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 axes = plot(study)
         except (ValueError, RuntimeError, ZeroDivisionError) as exc:

@@ -72,6 +72,8 @@ class TrialProgress:
         )
         if not self.console.is_terminal:
             value = "" if trial.value is None else f" {self.metric} {trial.value:.4f}"
+            if value and state == "pruned":  # the score so far, not a finished trial's
+                value = f" at a partial{value} (its folds so far)"
             self.console.print(f"  trial {trial.number}: {state}{value} ({shown})", highlight=False)
 
 
