@@ -122,10 +122,10 @@ def _plugins(rest: list[str]) -> int:
         help="import your own module first (as listed under `plugins:` in config)",
     )
     ns = parser.parse_args(rest)
-    from rich.console import Console
     from rich.table import Table
 
     from mlconf.core.component_registry import KINDS, REGISTRY
+    from mlconf.core.tables_out import print_table
 
     if ns.kind and ns.kind not in KINDS:
         from mlconf.core.errors import did_you_mean
@@ -143,7 +143,7 @@ def _plugins(rest: list[str]) -> int:
         if ns.kind and component.kind != ns.kind:
             continue
         table.add_row(component.kind, component.name, component.origin, component.summary)
-    Console(width=max(100, Console().width)).print(table)
+    print_table(table)
     return 0
 
 

@@ -121,10 +121,10 @@ def _print(result: MonitorResult) -> None:
 
 def history_job(cfg: Any) -> int:
     """`mlconf monitor history`: the newest monitor runs, of one model or all."""
-    from rich.console import Console
     from rich.table import Table
 
     from mlconf.config.monitoring import check
+    from mlconf.core.tables_out import print_table
     from mlconf.monitoring import history
     from mlconf.monitoring.command import check_sections
     from mlconf.runner import typed
@@ -177,7 +177,7 @@ def history_job(cfg: Any) -> int:
             row["status"],
             row["source"],
         )
-    Console().print(table)
+    print_table(table)
     return 0
 
 
