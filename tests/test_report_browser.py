@@ -64,3 +64,33 @@ def test_sweep_report_renders_in_headless_chromium(chromium: str, report_path: P
     assert view.errors == [], view.errors
     assert view.facts["scripts"] == 0 and SCRIPT in view.facts["text"]
     assert view.values["link"] == (job / "report.html").as_uri()
+
+
+@pytest.mark.slow
+def test_narrow_tables_keep_headings_and_numbers_whole(chromium: str, tmp_path: Path) -> None:
+    """In a column narrower than its content, a heading or a number is never cut mid-word
+    (text cells such as paths may still break, so the page never scrolls sideways)."""
+    import json
+
+    from mlconf.report.html import TEMPLATES
+
+    style = (TEMPLATES / "style.css").read_text(encoding="utf-8")
+    headings = ["source", "columns", "rows", "missing", "p_value", "statistic"]
+    cells = ["0.123456", "12,345", "0.98765", "1,234,567", "0.000012", "3.14159"]
+    page = tmp_path / "narrow.html"
+    page.write_text(
+        f"<!doctype html><meta charset='utf-8'><style>{style}</style>"
+        "<div style='width:260px'><table><tr>"
+        + "".join(f"<th>{h}</th>" for h in headings)
+        + "</tr><tr>"
+        + "".join(f"<td class='num'>{c}</td>" for c in cells)
+        + "</tr></table></div>",
+        encoding="utf-8",
+    )
+    lines = (
+        "JSON.stringify([...document.querySelectorAll('th, td.num')].map(e => {"
+        "const r = document.createRange(); r.selectNodeContents(e);"
+        "return r.getClientRects().length;}))"
+    )
+    view = view_page(chromium, page, "narrow_table", lines=lines)
+    assert json.loads(view.values["lines"]) == [1] * 12
