@@ -132,7 +132,7 @@ def test_every_option_of_every_group_composes(group: str, option: str) -> None:
     if group == "model":
         assert conf.model.name == option
     if group == "split":
-        assert conf.split.method in ("holdout", "group", "time")
+        assert conf.split.method in ("holdout", "group", "time", "predefined")
 
 
 def test_overrides_reach_the_typed_config() -> None:

@@ -159,6 +159,7 @@ def test_global_listing_includes_builtins_with_origin_builtin() -> None:
         ("splitter", "holdout"),
         ("splitter", "group"),
         ("splitter", "time"),
+        ("splitter", "predefined"),
     ]:
         assert key in by_key, key
         assert by_key[key].origin == "builtin"

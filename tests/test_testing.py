@@ -13,6 +13,15 @@ PARAMS: dict[tuple[str, str], dict[str, Any]] = {
     ("source", "sklearn"): {"dataset": "wine"},
     ("source", "embedded"): {"dataset": "cars"},
     ("check", "max_missing_share"): {"share": 0.5},
+    # the check's frame has no part column: its group column g (0..11) stands in for one
+    ("splitter", "predefined"): {
+        "part_column": "g",
+        "part_labels": {
+            "train": [str(g) for g in range(8)],
+            "validation": ["8", "9"],
+            "test": ["10", "11"],
+        },
+    },
 }
 CHECKED_KINDS = ("model", "transform", "selector", "metric", "check", "splitter", "source")
 

@@ -132,6 +132,68 @@ def time(
     }
 
 
+@register("splitter", "predefined")
+def predefined(
+    frame: pd.DataFrame,
+    y: pd.Series,
+    *,
+    validation_size: float,
+    seed: int,
+    part_column: str | None = None,
+    part_labels: dict[str, list[str]] | None = None,
+    shuffle: bool = True,
+    stratify: bool = True,
+    task: str = "classification",
+    **_: Any,
+) -> Parts:
+    """The parts a column names (an official test set, or rows marked by hand); when it
+    names no validation rows, they are drawn from train as the holdout splitter would."""
+    import numpy as np
+
+    parts = part_of_each_row(_column(frame, part_column, "part_column"), part_labels)
+    found = {name: np.flatnonzero(parts == name) for name in ("train", "validation", "test")}
+    if len(found["validation"]) == 0:
+        train = found["train"]
+        strat = y.to_numpy()[train] if (stratify and shuffle and task == "classification") else None
+        kept, validation = _two_way(train, validation_size, seed + 1, shuffle, strat)
+        found["train"], found["validation"] = np.sort(kept), np.sort(validation)
+    return found
+
+
+def part_of_each_row(column: pd.Series, labels: dict[str, list[str]] | None) -> np.ndarray:
+    """train, validation or test for each value (matched without case or surrounding
+    spaces); any other value stops the run, named with the labels allowed."""
+    import numpy as np
+
+    from mlconf.config import PART_LABELS
+
+    meaning = {
+        str(label).strip().lower(): part
+        for part, names in (labels if labels is not None else PART_LABELS).items()
+        for label in names
+    }
+    unknown = sorted(set(meaning.values()) - {"train", "validation", "test"})
+    if unknown:
+        raise MlconfError(
+            f"split.part_labels names parts {unknown}; the parts are train, validation, test",
+            where="config key split.part_labels",
+        )
+    keys = column.astype("string").str.strip().str.lower()
+    parts = keys.map(meaning)
+    bad = column[parts.isna()]
+    if len(bad):
+        import pandas as pd
+
+        shown = sorted({"<missing>" if pd.isna(v) else str(v) for v in bad})[:10]
+        raise MlconfError(
+            f"column '{column.name}' has {len(bad)} values that name no part: "
+            f"{', '.join(shown)}. Allowed: {', '.join(meaning)}",
+            where="config key split.part_column",
+            fix="relabel those rows, or add their values to split.part_labels.<part>",
+        )
+    return np.asarray(parts.to_numpy(), dtype=object)
+
+
 def _column(frame: pd.DataFrame, name: str | None, key: str) -> pd.Series:
     if not name:
         raise MlconfError(

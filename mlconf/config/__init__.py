@@ -174,6 +174,9 @@ class LeakageConfig:
     time_overlap: str = "error"
 
 
+PART_LABELS = {"train": ["train"], "validation": ["validation", "valid", "val"], "test": ["test"]}
+
+
 @dataclass
 class SplitConfig:
     """How rows are divided into train, validation and test parts."""
@@ -185,6 +188,12 @@ class SplitConfig:
     shuffle: bool = True
     group_column: str | None = None
     time_column: str | None = None
+    # method=predefined: a column saying each row's part, and the source of the test rows
+    part_column: str | None = None
+    part_labels: dict[str, list[str]] = field(
+        default_factory=lambda: {k: list(v) for k, v in PART_LABELS.items()}
+    )
+    test_source: str = "test"
     folds: int = 0
     leakage: LeakageConfig = field(default_factory=LeakageConfig)
 

@@ -74,6 +74,8 @@ def read_data(conf: TrainConfig) -> tuple[pd.DataFrame, dict[str, dict[str, Any]
             "no data sources configured", where="config group data", fix="add data.sources.main"
         )
     frame: pd.DataFrame | None = None
+    test_rows: pd.DataFrame | None = None
+    appended = test_source(conf)
     fingerprints: dict[str, dict[str, Any]] = {}
     for name, source in data.sources.items():
         part = read_source(name, source)
@@ -84,9 +86,20 @@ def read_data(conf: TrainConfig) -> tuple[pd.DataFrame, dict[str, dict[str, Any]
             "rows": len(part),
             "columns": len(part.columns),
         }
-        frame = part if frame is None else _join(frame, part, name, source)
+        if name == appended:
+            test_rows = part
+        elif frame is None:
+            frame = part
+        else:
+            frame = _join(frame, part, name, source, conf.split.test_source)
     if frame is None:
-        raise RuntimeError("internal error: expected frame is not None")
+        raise MlconfError(
+            f"the only source is the test source '{appended}'; the training rows need another",
+            where="config group data",
+            fix="add data.sources.main for the training rows",
+        )
+    if test_rows is not None:
+        frame = _append_test_rows(conf, frame, test_rows, str(appended))
     frame = _drop(frame, data.drop_columns)
     if len(frame) == 0:
         raise MlconfError(
@@ -111,13 +124,54 @@ def read_data(conf: TrainConfig) -> tuple[pd.DataFrame, dict[str, dict[str, Any]
     return frame, fingerprints
 
 
-def _join(left: pd.DataFrame, right: pd.DataFrame, name: str, source: SourceConfig) -> pd.DataFrame:
+def test_source(conf: TrainConfig) -> str | None:
+    """The source whose rows are the test part: split.test_source, when the split reads
+    each row's part from a column (split=predefined) and such a source is configured."""
+    from mlconf.ml.features import part_column
+
+    name = conf.split.test_source
+    return name if part_column(conf) and name in conf.data.sources else None
+
+
+def _append_test_rows(
+    conf: TrainConfig, frame: pd.DataFrame, test_rows: pd.DataFrame, name: str
+) -> pd.DataFrame:
+    """The training rows (marked train unless they carry the part column) and below them the
+    test source's rows, marked test, so the predefined splitter serves both ways."""
+    import pandas as pd
+
+    marker = str(conf.split.part_column)
+    columns = [c for c in frame.columns if c != marker]
+    missing = [c for c in columns if c not in test_rows.columns]
+    extra = [c for c in test_rows.columns if c not in frame.columns and c != marker]
+    for names, what, others in (
+        (missing, "lacks column '{}' of the training data", test_rows.columns),
+        (extra, "has column '{}' that the training data lacks", frame.columns),
+    ):
+        if names:
+            raise MlconfError(
+                f"test source '{name}' {what.format(names[0])}."
+                f"{did_you_mean(str(names[0]), map(str, others))}"
+                + (f" (all {len(names)}: {', '.join(map(str, names))})" * (len(names) > 1)),
+                where=f"data.sources.{name}",
+                fix="give the test rows the same columns as the training data",
+            )
+    labels = dict(conf.split.part_labels)
+    train = frame if marker in frame.columns else frame.assign(**{marker: labels["train"][0]})
+    test = test_rows[columns].assign(**{marker: labels["test"][0]})
+    return pd.concat([train, test[list(train.columns)]], ignore_index=True)
+
+
+def _join(
+    left: pd.DataFrame, right: pd.DataFrame, name: str, source: SourceConfig, test: str | None
+) -> pd.DataFrame:
     where = f"data.sources.{name}.join_on"
     if not source.join_on:
         raise MlconfError(
             f"source '{name}' is not the first source, so it needs join keys",
             where=where,
-            fix="list the key columns, e.g. join_on: [customer_id]",
+            fix="list the key columns, e.g. join_on: [customer_id]"
+            + (", or use split=predefined to append its rows as the test part" * (name == test)),
         )
     for key in source.join_on:
         for side, frame in (("earlier sources", left), (f"source '{name}'", right)):

@@ -12,11 +12,20 @@ if TYPE_CHECKING:
 
 
 def feature_columns(conf: TrainConfig, frame: pd.DataFrame) -> list[str]:
-    """Every column but the target, the ids and the sensitive attributes (see fairness)."""
+    """Every column but the target, the ids, the sensitive attributes (see fairness) and
+    the column saying each row's part (it describes the split, not the row)."""
     from mlconf.ml.fairness.metrics import excluded_columns
 
     protected = {conf.problem.target, *conf.data.id_columns, *excluded_columns(conf.fairness)}
+    marker = part_column(conf)
+    if marker:
+        protected.add(marker)
     return [c for c in frame.columns if c not in protected]
+
+
+def part_column(conf: TrainConfig) -> str | None:
+    """The column naming each row's part, when the split reads one (split=predefined)."""
+    return conf.split.part_column if conf.split.method == "predefined" else None
 
 
 def too_sparse(

@@ -34,6 +34,8 @@ def split(ctx: RunState) -> None:
         task=conf.problem.task,
         group_column=conf.split.group_column,
         time_column=conf.split.time_column,
+        part_column=conf.split.part_column,
+        part_labels=dict(conf.split.part_labels),
     )
     for part in ("train", "test"):
         if len(parts.get(part, ())) == 0:
