@@ -128,7 +128,10 @@ def build_sweep_report(sweep_dir: Path | str) -> Path:
         "jobs": jobs,
         "scale": scale,
         "metrics": sorted({j["metric"] for j in jobs if j["metric"]}),
-        "bases": " / ".join(sorted({j["ranked_on"] for j in jobs if j["ranked_on"] != "-"}))
+        # in ranked order, so held-out scores come before a test fallback
+        "bases": " / ".join(
+            dict.fromkeys(str(j["ranked_on"]) for j in jobs if j["value"] is not None)
+        )
         or "validation",
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
