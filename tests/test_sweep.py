@@ -208,3 +208,27 @@ def test_without_validation_a_sweep_ranks_on_cv_then_says_it_fell_back_to_test(
     text = console.export_text()
     assert "ranked by the validation / cv mean / test score" in text
     assert "ranked on the test part: job(s) 0: no validation part" in text
+
+
+def test_candidate_goes_to_the_best_job_that_registered_a_version(tmp_path: Path) -> None:
+    import json
+
+    from mlconf.cli.sweep_candidate import best_registered
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    for job, registered in (("0", None), ("1", {"ref": "m:2", "alias": "candidate"})):
+        (tmp_path / job / ".hydra").mkdir(parents=True)
+        (tmp_path / job / ".hydra" / "config.yaml").write_text(f"deploy:\n  registry_url: {url}\n")
+        record = {"status": "succeeded", "counts": {"registered": registered}}
+        (tmp_path / job / "run.json").write_text(json.dumps(record))
+    frame = pd.DataFrame(
+        [
+            {"rank": r, "job": j, "status": "succeeded", "run_dir": str(tmp_path / j)}
+            for r, j in ((1, "0"), (2, "1"))
+        ]
+    )
+    # job 0 ranks first but failed its criteria (not registered): job 1 gets the alias
+    best = best_registered(frame)
+    assert list(best) == [(url, "m", "candidate")]
+    chosen = best[(url, "m", "candidate")]
+    assert (chosen["job"], chosen["version"]) == ("1", 2)
