@@ -178,10 +178,11 @@ def _hydra_raises() -> Iterator[None]:
 
 def _summarize_sweeps() -> int:
     """After a multirun, rank its jobs in sweep_summary.csv and sweep_report.html, print the
-    ranking; count failed jobs."""
+    ranking, point `candidate` at the best job; count failed jobs."""
     from rich.console import Console
 
     from mlconf.cli.sweep import print_summary, summarize
+    from mlconf.cli.sweep_candidate import point_candidates
     from mlconf.report import build_sweep_report
 
     failed = 0
@@ -189,6 +190,8 @@ def _summarize_sweeps() -> int:
         frame = summarize(sweep_dir)
         if len(frame):
             print_summary(frame, sweep_dir, Console())
+            for line in point_candidates(frame):
+                Console().print(f"best job: {line}", soft_wrap=True)
             report = build_sweep_report(sweep_dir)
             Console().print(f"comparison report: {report}", soft_wrap=True)
             failed += int((frame["status"] != "succeeded").sum())

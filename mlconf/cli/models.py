@@ -111,6 +111,23 @@ def _primary(version: ModelVersion) -> str:
     return f"{metric} {value:.4g}" if isinstance(value, (int, float)) else "-"
 
 
+def estimator(version: ModelVersion, most: int | None = None) -> str:
+    """The version's model and its set parameters, from its manifest: `knn (n_neighbors=3)`;
+    `most` caps how many parameters are named (a listing stays one short line)."""
+    from mlconf.core.errors import MlconfError
+    from mlconf.store.artifacts import read_manifest
+
+    try:
+        model = read_manifest(version.model_dir).get("model") or {}
+    except MlconfError:
+        return "- (model folder gone)"
+    params = [f"{k}={v}" for k, v in (model.get("params") or {}).items() if v is not None]
+    shown = params if most is None else params[:most]
+    more = f", +{len(params) - len(shown)} more" if len(params) > len(shown) else ""
+    name = str(model.get("name") or "-")
+    return f"{name} ({', '.join(shown)}{more})" if params else name
+
+
 def _criteria(version: ModelVersion) -> str:
     if version.forced:
         return "[red]failed, forced[/]"
@@ -121,7 +138,8 @@ def _list(console: Console, versions: list[ModelVersion], registry: ModelRegistr
     from rich.table import Table
 
     table = Table(title=f"model registry {registry.where}")
-    for column in ("name", "version", "aliases", "status", "test", "criteria", "created", "run"):
+    columns = ("name", "version", "aliases", "status", "model", "test", "criteria", "created")
+    for column in (*columns, "run"):
         table.add_column(column, overflow="fold")
     for v in versions:
         table.add_row(
@@ -129,6 +147,7 @@ def _list(console: Console, versions: list[ModelVersion], registry: ModelRegistr
             str(v.version),
             ", ".join(v.aliases),
             v.status,
+            estimator(v, most=3),
             _primary(v),
             _criteria(v),
             v.created_at,
@@ -150,6 +169,7 @@ def _show(console: Console, registry: ModelRegistry, name: str, which: str | Non
     rows: list[tuple[str, Any]] = [
         ("aliases", ", ".join(v.aliases) or "-"),
         ("status", v.status),
+        ("model", estimator(v)),
         ("success criteria", _criteria(v)),
         ("created", v.created_at),
         ("parent version", v.parent_version or "-"),

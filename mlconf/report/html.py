@@ -97,7 +97,10 @@ def build_sweep_report(sweep_dir: Path | str) -> Path:
         files = RunFiles(folder / job)
         metrics = files.json("metrics.json") or {}
         primary = metrics.get("primary_metric") or row.get("primary_metric") or ""
-        item = (metrics.get("test") or {}).get("model", {}).get(primary) or {}
+        # A summary written before sweeps ranked on validation has no ranked_on: test.
+        basis = row.get("ranked_on", "test") or ""
+        item = _ranked_score(metrics, basis, primary)
+        test = (metrics.get("test") or {}).get("model", {}).get(primary) or {}
         jobs.append(
             {
                 "rank": row.get("rank", ""),
@@ -105,11 +108,14 @@ def build_sweep_report(sweep_dir: Path | str) -> Path:
                 "overrides": row.get("overrides", ""),
                 "status": row.get("status", ""),
                 "metric": primary,
+                "ranked_on": basis or "-",
                 "value": item.get("value"),
                 "low": item.get("low"),
                 "high": item.get("high"),
                 "value_text": fmt(item.get("value")),
                 "interval": interval(item),
+                "test_text": fmt(test.get("value")),
+                "test_interval": interval(test),
                 "passed": {"True": "met", "False": "not met"}.get(str(row.get("passed")), "-"),
                 "seconds": row.get("seconds", ""),
                 "error": row.get("error", ""),
@@ -122,12 +128,26 @@ def build_sweep_report(sweep_dir: Path | str) -> Path:
         "jobs": jobs,
         "scale": scale,
         "metrics": sorted({j["metric"] for j in jobs if j["metric"]}),
+        # in ranked order, so held-out scores come before a test fallback
+        "bases": " / ".join(
+            dict.fromkeys(str(j["ranked_on"]) for j in jobs if j["value"] is not None)
+        )
+        or "validation",
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     html = render_page(_environment(), "sweep.html.j2", view)
     target = folder / SWEEP_REPORT_FILE
     write_text(target, html)
     return target
+
+
+def _ranked_score(metrics: dict[str, Any], basis: str, primary: str) -> dict[str, Any]:
+    """The score the sweep summary ranked a job on (its `ranked_on`), as value/low/high."""
+    if basis == "cv mean":
+        return {"value": ((metrics.get("cv") or {}).get(primary) or {}).get("mean")}
+    if basis not in ("validation", "test"):
+        return {}
+    return (metrics.get(basis) or {}).get("model", {}).get(primary) or {}
 
 
 def _bar_positions(jobs: list[dict[str, Any]]) -> tuple[str, str]:
