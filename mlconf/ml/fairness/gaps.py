@@ -130,7 +130,9 @@ def _row_columns(y_true: Any, y_pred: Any, task: str, binary: bool) -> np.ndarra
     if binary:
         t, p = true == 1, pred == 1
         return np.column_stack([t & p, ~t & p, t & ~p, ~t & ~p]).astype(float)
-    hit = np.asarray(true == pred, dtype=float)
+    import pandas as pd
+
+    hit = np.asarray((true == pred) & pd.notna(true), dtype=float)
     return np.column_stack([hit, one])  # a missing label is never equal: a miss
 
 

@@ -343,7 +343,7 @@ def assess(
         by_group.insert(1, "small", by_group["count"] < conf.min_group_size)
         result = GroupResult(str(labels.name), columns, by_group, [])
         compared = [str(g) for g in by_group.index[~by_group["small"]]]
-        codes = pd.Categorical(labels, categories=compared).codes.astype(np.intp)
+        codes = pd.Index(compared).get_indexer(labels.to_numpy()).astype(np.intp)  # -1: small
         draws = group_draws(
             y_true, y_pred, codes, len(compared), task=task, binary=binary, resampling=resampling
         )
