@@ -384,9 +384,13 @@ def interpretation_doc(run_dir: Path) -> dict[str, Any]:
     }
 
 
+BROKEN = "broken"
+
+
 def fairness_doc(run_dir: Path) -> dict[str, Any]:
     """fairness.json as the fairness stage writes it: one attribute with a small group, one
-    check failing, one passing, one without a limit (hostile names in groups and checks)."""
+    check confirmed broken, one that cannot be confirmed, one without a limit (hostile names
+    in groups and checks)."""
 
     def group(name: str, count: int, small: bool, rate: float, accuracy: float) -> dict:
         return {
@@ -403,16 +407,32 @@ def fairness_doc(run_dir: Path) -> dict[str, Any]:
             "note": "no negative rows, so the false positive rate is undefined",
         }
 
-    def check(name: str, value: float, limit: float | None, kind: str, passed: bool | None):
+    def check(
+        name: str,
+        value: float,
+        limit: float | None,
+        kind: str,
+        passed: bool | None,
+        interval: tuple[float, float] | None,
+        verdict: str,
+    ) -> dict[str, Any]:
+        low, high = interval or (None, None)
         return {
             "attribute": "Stadt",
             "name": name,
             "value": value,
+            "low": low,
+            "high": high,
             "value_all_groups": value,
             "limit": limit,
             "limit_is": kind,
             "passed": passed,
+            "rows": 6,
             "note": None,
+            "verdict": verdict,
+            "statement": f"{name}: {verdict} (cannot be confirmed either way on 6 rows)"
+            if verdict == "cannot confirm"
+            else f"{name}: {verdict}",
         }
 
     return {
@@ -433,11 +453,14 @@ def fairness_doc(run_dir: Path) -> dict[str, Any]:
         ],
         "groups": [group(CITY, 6, False, 0.5, 0.9), group(IMG, 1, True, 0.0, 1.0)],
         "checks": [
-            check("demographic_parity_difference", 0.5, 0.1, "maximum", False),
-            check(PIPE, 0.9, 0.8, "minimum", True),
-            check("accuracy_difference", 0.1, None, "maximum", None),
+            check("demographic_parity_difference", 0.5, 0.1, "maximum", False, (0.3, 0.7), BROKEN),
+            check(PIPE, 0.9, 0.8, "minimum", True, (0.6, 1.0), "cannot confirm"),
+            check("accuracy_difference", 0.1, None, "maximum", None, None, "not checked"),
         ],
         "passed": False,
+        "verdict": "broken",
+        "confidence": 0.95,
+        "bootstrap": 200,
         "on_fail": "warn",
         "note": None,
         "plots": [plot_entry(run_dir, "plots/fairness/Stadt.png", "Groups of Stadt")],

@@ -47,7 +47,8 @@ def test_group_metrics_and_checks_by_hand() -> None:
     checks = by_name(result.checks)
     assert checks["demographic_parity_difference"]["value"] == 0.5
     assert checks["demographic_parity_ratio"]["value"] == 0.5
-    assert checks["four_fifths"]["passed"] is False  # 0.5 < 0.8
+    assert checks["demographic_parity_ratio"]["passed"] is False  # 0.5 < 0.8
+    assert "four_fifths" not in checks  # the same number: one check, not two
     assert checks["equalized_odds_difference"]["value"] == 0.5
     assert checks["accuracy_difference"]["value"] == 0.0
     assert checks["accuracy_difference"]["passed"] is True
@@ -199,11 +200,16 @@ def test_fairness_stage_end_to_end(people: Path, tmp_path: Path) -> None:
     assert "island" in attributes["region"]["small_groups"]
     assert any(g["small"] for g in doc["groups"])
     names = {(c["attribute"], c["name"]) for c in doc["checks"]}
-    assert ("sex", "four_fifths") in names and (
+    assert ("sex", "demographic_parity_ratio") in names and (
         "sex x region",
         "equalized_odds_difference",
     ) in names
+    assert not any(name == "four_fifths" for _, name in names)
     assert doc["passed"] in (True, False)
+    assert doc["verdict"] in ("met", "broken", "cannot confirm")
+    judged = [c for c in doc["checks"] if c["verdict"] != "not checked"]
+    assert judged and all(c["statement"] for c in judged)
+    assert all(c["low"] <= c["high"] for c in judged if c["low"] is not None)
     assert len(doc["plots"]) == 3
     for plot in doc["plots"]:
         assert (result.run_dir / plot["path"]).is_file()
@@ -270,3 +276,125 @@ def test_multiclass_group_accuracy_counts_missing_values_as_misses() -> None:
     truth = np.array(["a", "b", None, "c"], dtype=object)
     pred = np.array(["a", "c", None, "c"], dtype=object)
     assert fm.accuracy(truth, pred) == 0.5
+
+
+# --- gaps with bootstrap intervals: met, confirmed broken, or cannot confirm ---------------------
+
+
+def two_groups(n_per_group: int, share_a: float, share_b: float) -> tuple[np.ndarray, ...]:
+    """Rows of groups A and B, each predicted positive for exactly its share of rows; truth
+    alternates, so both groups have positive and negative rows."""
+    predicted = [
+        (np.arange(n_per_group) < round(share * n_per_group)).astype(int)
+        for share in (share_a, share_b)
+    ]
+    truth = np.tile([1, 0], n_per_group)
+    frame = pd.DataFrame({"g": ["A"] * n_per_group + ["B"] * n_per_group})
+    return truth, np.concatenate(predicted), frame
+
+
+def selection_checks(n_per_group: int, share_a: float, share_b: float, **limits: object) -> dict:
+    truth, pred, frame = two_groups(n_per_group, share_a, share_b)
+    conf = config(min_group_size=10, limits=FairnessLimits(**limits))  # type: ignore[arg-type]
+    [result] = assess(truth, pred, frame, conf, task="classification", binary=True)
+    return by_name(result.checks)
+
+
+def test_a_small_gap_on_few_rows_cannot_be_confirmed() -> None:
+    # 32 rows a group, shares 0.5 and 0.625: a gap of 0.125 over the 0.1 limit, which
+    # today's estimate alone called a failure; the interval spans both sides of the limit.
+    check = selection_checks(32, 0.5, 0.625)["demographic_parity_difference"]
+    assert check["value"] == pytest.approx(0.125)
+    assert check["passed"] is False  # the estimate alone
+    assert check["low"] < 0.1 < check["high"]
+    assert check["verdict"] == "cannot confirm"
+    assert "cannot be confirmed either way on 64 rows" in check["statement"]
+    assert "95% interval" in check["statement"]
+
+
+def test_a_large_gap_on_many_rows_is_confirmed_and_a_small_one_met() -> None:
+    broken = selection_checks(2000, 0.3, 0.6)["demographic_parity_difference"]
+    assert broken["verdict"] == "broken" and broken["low"] > 0.1
+    assert "NOT met, confirmed" in broken["statement"]
+    met = selection_checks(2000, 0.5, 0.51)["demographic_parity_difference"]
+    assert met["verdict"] == "met" and met["high"] < 0.1
+    assert "the whole interval meets it" in met["statement"]
+
+
+def test_one_disparity_counts_once_and_four_fifths_is_an_alias() -> None:
+    checks = selection_checks(2000, 0.3, 0.6, four_fifths=True, demographic_parity_ratio=0.8)
+    ratio_checks = [
+        c for c in checks.values() if c["name"] in ("demographic_parity_ratio", "four_fifths")
+    ]
+    assert len(ratio_checks) == 1 and ratio_checks[0]["verdict"] == "broken"
+    alias = selection_checks(2000, 0.3, 0.6, four_fifths=True, demographic_parity_ratio=None)
+    assert alias["demographic_parity_ratio"]["limit"] == 0.8
+    assert "four_fifths (deprecated" in alias["demographic_parity_ratio"]["note"]
+    stricter = selection_checks(2000, 0.3, 0.6, four_fifths=True, demographic_parity_ratio=0.9)
+    assert stricter["demographic_parity_ratio"]["limit"] == 0.9
+    assert set(selection_checks(32, 0.5, 0.5)) == {
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+        "accuracy_difference",
+    }
+
+
+def test_gap_intervals_are_seeded_and_optional() -> None:
+    from mlconf.ml.fairness.gaps import Resampling
+
+    truth, pred, frame = two_groups(50, 0.4, 0.6)
+    conf = config(min_group_size=10)
+
+    def checks(resampling: Resampling) -> dict:
+        [r] = assess(
+            truth, pred, frame, conf, task="classification", binary=True, resampling=resampling
+        )
+        return by_name(r.checks)
+
+    first, again = checks(Resampling(seed=3)), checks(Resampling(seed=3))
+    assert first == again
+    none = checks(Resampling(bootstrap=0))["demographic_parity_difference"]
+    assert none["low"] is None and none["verdict"] == "broken"  # the estimate decides
+    assert "(no interval)" in none["statement"]
+
+
+def test_group_metrics_on_a_resample_match_metricframe_on_its_rows() -> None:
+    """The count-weighted kernels give each group what MetricFrame gives on the drawn rows."""
+    from mlconf.ml.evaluation.bootstrap import resamples
+    from mlconf.ml.fairness.gaps import Resampling, group_draws
+    from mlconf.ml.fairness.metrics import BINARY, group_metrics
+
+    rng = np.random.default_rng(1)
+    truth, pred = rng.integers(0, 2, 300), rng.integers(0, 2, 300)
+    labels = rng.choice(list("ABC"), 300)
+    codes = pd.Index(list("ABC")).get_indexer(labels)
+    once = Resampling(bootstrap=1, seed=7)
+    draws = group_draws(truth, pred, codes, 3, task="classification", binary=True, resampling=once)
+    [(_, idx)] = list(resamples(300, bootstrap=1, m=300, seed=7))
+    drawn = group_metrics(truth[idx[0]], pred[idx[0]], labels[idx[0]], BINARY)
+    assert draws is not None
+    for name in ("selection_rate", "true_positive_rate", "false_positive_rate", "accuracy"):
+        expected = drawn.loc[list("ABC"), name].to_numpy()
+        assert draws.metrics[name][:, 0] == pytest.approx(expected)
+
+
+def test_report_and_checklist_show_the_three_verdicts() -> None:
+    from mlconf.report.sections.compliance import _fairness_item
+    from mlconf.report.sections.fairness import fairness_section
+
+    truth, pred, frame = two_groups(32, 0.5, 0.625)
+    [result] = assess(
+        truth, pred, frame, config(min_group_size=10), task="classification", binary=True
+    )
+    checks = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in c.items()}
+        for c in result.checks
+    ]
+    doc = {"configured": True, "checks": checks, "groups": [], "attributes": [], "passed": True}
+    section = fairness_section(doc)
+    row = next(c for c in section["checks"] if c["name"] == "demographic_parity_difference")
+    assert row["verdict"] == "cannot confirm" and " .. " in row["interval"]
+    assert not section["failed"] and section["unconfirmed"]
+    _, status, detail = _fairness_item(section)
+    assert status == "pass" and "cannot be confirmed either way" in detail

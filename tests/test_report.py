@@ -142,9 +142,9 @@ def test_a_real_run_shows_its_real_results(real_run: Path) -> None:
     text = section(html, "fairness")
     for group in fairness["groups"]:
         assert f"<td>{escape(group['group'])}</td>" in text
-    failed = [c for c in fairness["checks"] if c["passed"] is False]
+    failed = [c for c in fairness["checks"] if c["verdict"] == "broken"]
     assert failed  # accuracy_difference with limit 0
-    assert text.count(">FAIL</span>") == len(failed)
+    assert text.count(">FAIL (confirmed)</span>") == len(failed)
     assert text.count("data:image/png;base64,") == len(fairness["plots"])
     assert "fail" in section(html, "glance")
 
@@ -272,7 +272,8 @@ def test_every_section_renders_from_the_artifacts(fixture_run: Path) -> None:
     fairness = section(html, "fairness")
     assert "demographic_parity_difference" in fairness and "1 group(s) are small" in fairness
     assert '<tr class="failed"><td>Stadt</td><td>demographic_parity_difference</td>' in fairness
-    assert ">FAIL</span>" in fairness and ">not checked</span>" in fairness
+    assert ">FAIL (confirmed)</span>" in fairness and ">not checked</span>" in fairness
+    assert ">cannot confirm</span>" in fairness and "0.3 .. 0.7" in fairness
     assert "at most 0.1" in fairness and "at least 0.8" in fairness
     assert "small: not compared" in fairness and "&lt;img src=x onerror=alert(2)&gt;" in fairness
     assert "no negative rows" in fairness
@@ -379,9 +380,9 @@ def test_model_card_has_every_section_and_escapes_cells(fixture_run: Path) -> No
     assert "Cost of a false negative: 10" in metrics
     assert "Expected cost per row on test: 0.2632 (interval 0.08772 .. 0.6184" in metrics
     analyses = card[card.index("## Quantitative analyses") : card.index("## Ethical")]
-    assert "| Stadt | demographic\\_parity\\_difference | 0.5 | 0.5 | at most 0.1 | FAIL |" in (
-        analyses
-    )
+    row = "| Stadt | demographic\\_parity\\_difference | 0.5 | 0.3 .. 0.7 | 0.5 | at most 0.1 |"
+    assert f"{row} FAIL \\(confirmed\\) |" in analyses
+    assert "cannot be confirmed either way" in analyses
     assert "| Stadt | Zürich | 6 |" in analyses
     assert "Zürich" in card
 

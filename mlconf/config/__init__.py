@@ -286,7 +286,7 @@ class FairnessLimits:
     demographic_parity_difference: float | None = 0.1
     demographic_parity_ratio: float | None = 0.8
     equalized_odds_difference: float | None = 0.1
-    four_fifths: bool = True
+    four_fifths: bool = False  # deprecated alias: demographic_parity_ratio of at least 0.8
     accuracy_difference: float | None = 0.1
     error_difference: float | None = None
 

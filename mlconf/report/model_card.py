@@ -228,20 +228,27 @@ def _quantitative_analyses(view: dict[str, Any]) -> list[str]:
         out += ["### Per group", ""]
         out += md_table(fairness["groups"]["columns"], fairness["groups"]["rows"])
         out += md_table(
-            ["attribute", "fairness check", "value", "all groups", "limit", "verdict", "note"],
+            ["attribute", "fairness check", "value", "interval", "all groups", "limit", "verdict"],
             [
                 [
                     c["attribute"],
                     c["name"],
                     c["value"],
+                    c["interval"],
                     c["all_groups"],
                     c["limit"],
                     c["verdict"],
-                    c["note"],
                 ]
                 for c in fairness["checks"]
             ],
         )
+        out += [
+            f"- {md(c['attribute'])}: {md(c['statement'])}"
+            + (f" ({md(c['note'])})" if c["note"] else "")
+            for c in fairness["checks"]
+            if c["statement"]
+        ]
+        out.append("")
     interpretation = view["interpretation"]
     if interpretation["present"] and interpretation["top"]:
         out.append(
@@ -293,8 +300,14 @@ def _caveats(view: dict[str, Any]) -> list[str]:
     ]
     if fairness.get("failed"):
         caveats.append(
-            f"{len(fairness['failed'])} fairness check(s) fail their limit (see Quantitative "
-            "analyses): investigate the groups before relying on the model for them."
+            f"{len(fairness['failed'])} fairness check(s) are confirmed to break their limit "
+            "(see Quantitative analyses): investigate the groups before relying on the model "
+            "for them."
+        )
+    if fairness.get("unconfirmed"):
+        caveats.append(
+            f"{len(fairness['unconfirmed'])} fairness check(s) cannot be confirmed either way "
+            "at this sample size: the gap's interval crosses the limit; judge them on more rows."
         )
     caveats += [
         f"{md(item['name'])}: not run for this model"

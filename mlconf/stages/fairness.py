@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 
 def fairness(ctx: RunState) -> None:
+    from mlconf.ml.fairness.gaps import Resampling
     from mlconf.ml.fairness.metrics import assess, check_fairness_config, groups_json
+    from mlconf.ml.fairness.verdict import BROKEN, overall
     from mlconf.store.atomic import write_json
 
     conf = ctx.conf.fairness
@@ -45,11 +47,15 @@ def fairness(ctx: RunState) -> None:
     if binary:  # the positive class is the last code (see ml.target.class_order)
         positive = len(classes) - 1
         y_true, y_pred = (y_true == positive).astype(int), (y_pred == positive).astype(int)
-    results = assess(y_true, y_pred, frame, conf, task=problem.task, binary=binary)
+    m = ctx.conf.metrics
+    resampling = Resampling(m.bootstrap, m.confidence, m.max_bootstrap_rows, ctx.conf.seed)
+    results = assess(
+        y_true, y_pred, frame, conf, task=problem.task, binary=binary, resampling=resampling
+    )
     plots = [_plot(ctx, r, problem.task, binary) for r in results]
     checks = [_clean(c) for r in results for c in r.checks]
     judged = [c["passed"] for c in checks if c["passed"] is not None]
-    failed = [c for c in checks if c["passed"] is False]
+    failed = [c for c in checks if c["verdict"] == BROKEN]
     document = {
         "configured": True,
         "part": conf.part,
@@ -69,7 +75,10 @@ def fairness(ctx: RunState) -> None:
         ],
         "groups": [g for r in results for g in groups_json(r)],
         "checks": checks,
-        "passed": (not failed) if judged else None,
+        "passed": (not failed) if judged else None,  # no limit confirmed broken
+        "verdict": overall([c["verdict"] for c in checks]),
+        "confidence": m.confidence,
+        "bootstrap": m.bootstrap,
         "on_fail": conf.on_fail,
         "note": None
         if binary or problem.task == "regression"
@@ -94,11 +103,14 @@ def _used(ctx: RunState, columns: list[str]) -> bool:
 
 
 def _summary(ctx: RunState, document: dict[str, Any], failed: list[dict[str, Any]]) -> None:
+    marks = {
+        "met": "[green]met[/]",
+        "broken": "[red]FAIL[/]",
+        "cannot confirm": "[yellow]unsure[/]",
+        "not checked": "[dim]n/a[/]",
+    }
     for check in document["checks"]:
-        mark = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "[dim]n/a[/]"}[check["passed"]]
-        value = "n/a" if check["value"] is None else f"{check['value']:.3f}"
-        limit = "" if check["limit"] is None else f" ({check['limit_is'][:3]} {check['limit']})"
-        ctx.console.print(f"  {mark} {check['attribute']}: {check['name']} = {value}{limit}")
+        ctx.console.print(f"  {marks[check['verdict']]} {check['attribute']}: {check['statement']}")
     for attribute in document["attributes"]:
         if attribute["small_groups"]:
             shown = ", ".join(attribute["small_groups"][:5])
@@ -109,10 +121,7 @@ def _summary(ctx: RunState, document: dict[str, Any], failed: list[dict[str, Any
             )
     for check in failed:
         if document["on_fail"] == "warn":
-            ctx.warn(
-                f"fairness: {check['attribute']}: {check['name']} = {check['value']:.3f} "
-                f"does not meet its {check['limit_is']} {check['limit']}"
-            )
+            ctx.warn(f"fairness: {check['attribute']}: {check['statement']}")
 
 
 def _plot(ctx: RunState, result: Any, task: str, binary: bool) -> dict[str, str]:

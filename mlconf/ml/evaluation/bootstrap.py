@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -68,7 +68,22 @@ def _check_settings(task: str, bootstrap: int, confidence: float, max_rows: int)
         )
 
 
-def _resample_counts(idx: np.ndarray, n: int) -> np.ndarray:
+def resamples(
+    n: int, *, bootstrap: int, m: int, seed: int, width: int = 0
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Row indices of `bootstrap` resamples of m rows out of n, a chunk (resamples x m) at a
+    time with its slice of the resamples: every caller with the same seed draws the same rows.
+
+    `width` is the number of per-row columns the caller scores, which bounds the chunk.
+    """
+    chunk = max(1, _CHUNK_CELLS // max(n, width))
+    rng = np.random.default_rng(seed)
+    for start in range(0, bootstrap, chunk):
+        idx = rng.integers(0, n, size=(min(chunk, bootstrap - start), m))
+        yield slice(start, start + len(idx)), idx
+
+
+def resample_counts(idx: np.ndarray, n: int) -> np.ndarray:
     """How often each row is drawn in each resample: (rows x resamples) from (resamples x m)."""
     counts = np.empty((n, len(idx)))
     for j, drawn in enumerate(idx):  # one bincount per resample stays in cache
@@ -76,7 +91,7 @@ def _resample_counts(idx: np.ndarray, n: int) -> np.ndarray:
     return counts
 
 
-def _interval(
+def percentile_interval(
     value: float, draws: np.ndarray, confidence: float, shrink: float
 ) -> tuple[float | None, float | None]:
     """Percentile interval of the finite draws, its deviations from `value` scaled by `shrink`.
@@ -150,7 +165,7 @@ def score(
     for name, value in values.items():
         low, high = (None, None)
         if name in draws:
-            low, high = _interval(value, draws[name], confidence, math.sqrt(m / rows.n))
+            low, high = percentile_interval(value, draws[name], confidence, math.sqrt(m / rows.n))
         out[name] = MetricValue(value, low, high)
     return out
 
@@ -167,13 +182,10 @@ def _draws(
 ) -> dict[str, np.ndarray]:
     """Each metric's value on `bootstrap` resamples of m rows, drawn a chunk at a time."""
     draws = {name: np.full(bootstrap, math.nan) for name in [*fast, *slow]}
-    chunk = max(1, _CHUNK_CELLS // max(rows.n, design.width if design else 0))
-    rng = np.random.default_rng(seed)
-    for start in range(0, bootstrap, chunk):
-        idx = rng.integers(0, rows.n, size=(min(chunk, bootstrap - start), m))
-        done = slice(start, start + len(idx))
+    width = design.width if design else 0
+    for done, idx in resamples(rows.n, bootstrap=bootstrap, m=m, seed=seed, width=width):
         if design is not None:
-            sums = design.sums(_resample_counts(idx, rows.n), m)
+            sums = design.sums(resample_counts(idx, rows.n), m)
             for name, f in fast.items():
                 draws[name][done] = f.compute(sums)
         for name, component in slow.items():
@@ -223,5 +235,5 @@ def mean_with_interval(
     m = min(len(x), max_rows)
     rng = np.random.default_rng(seed)
     draws = np.array([x[rng.integers(0, len(x), size=m)].mean() for _ in range(bootstrap)])
-    low, high = _interval(value, draws, confidence, math.sqrt(m / len(x)))
+    low, high = percentile_interval(value, draws, confidence, math.sqrt(m / len(x)))
     return MetricValue(value, low, high)

@@ -76,7 +76,8 @@ def _statement(verdict: dict[str, Any], confidence: float | None, *, reaches: bo
         return f"{head}: {'met' if verdict['passed'] else 'NOT met'}, {interval}"
     low, high = verdict["low"], verdict["high"]
     level = "" if confidence is None else f"{confidence:.0%} "
-    interval = f"{value:.4g} ({level}interval {low:.4g} .. {high:.4g}){_caveat(value, low, high)}"
+    caveat = interval_caveat(value, low, high)
+    interval = f"{value:.4g} ({level}interval {low:.4g} .. {high:.4g}){caveat}"
     if verdict["confident"]:
         return f"{head}: met, {interval}, and the whole interval meets it"
     if verdict["passed"] and low == high:
@@ -91,7 +92,7 @@ def _statement(verdict: dict[str, Any], confidence: float | None, *, reaches: bo
     return f"{head}: NOT met, {interval}"
 
 
-def _caveat(value: float, low: float, high: float) -> str:
+def interval_caveat(value: float, low: float, high: float) -> str:
     """What an interval that is a single point, or lies beside its estimate, means."""
     if low == high:
         return (

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlconf.components.metrics.kernels import Confusion
-    from mlconf.config import FairnessConfig
+    from mlconf.config import FairnessConfig, FairnessLimits
+    from mlconf.ml.fairness.gaps import GroupDraws, Resampling
 
 MISSING_GROUP = "(missing)"
 FOUR_FIFTHS = 0.8
@@ -221,20 +222,30 @@ def group_metrics(
     return by_group
 
 
-def _spread(values: pd.Series) -> tuple[float, float]:
-    """(max - min, min / max) of the defined values; nan when fewer than one is defined."""
-
-    defined = values.dropna().to_numpy(dtype=float)
-    if defined.size == 0:
-        return math.nan, math.nan
-    high, low = float(defined.max()), float(defined.min())
-    return high - low, (low / high) if high > 0 else math.nan
+def ratio_limit(limits: FairnessLimits) -> float | None:
+    """The minimum selection-rate ratio: `four_fifths: true` (a deprecated alias) asks for
+    at least 0.8, so the rule and demographic_parity_ratio are one check, not two."""
+    ratio = limits.demographic_parity_ratio
+    if not limits.four_fifths:
+        return ratio
+    return FOUR_FIFTHS if ratio is None else max(ratio, FOUR_FIFTHS)
 
 
 def checks_for(
-    attribute: str, by_group: pd.DataFrame, conf: FairnessConfig, task: str, binary: bool
+    result: GroupResult,
+    conf: FairnessConfig,
+    task: str,
+    binary: bool,
+    *,
+    draws: GroupDraws | None = None,
+    confidence: float = 0.95,
 ) -> list[dict[str, Any]]:
-    """Each configured limit against the spread between groups that are not small."""
+    """Each configured limit against the gap between groups that are not small, judged on
+    the gap's estimate and its bootstrap interval (`draws` of the groups that are not small)."""
+    from mlconf.ml.fairness.gaps import interval
+    from mlconf.ml.fairness.verdict import judge
+
+    by_group = result.by_group
     large = by_group[~by_group["small"]]
     limits = conf.limits
     wanted: list[tuple[str, str, str, float | None, str]] = []  # name, metric, kind, limit, dir
@@ -242,58 +253,65 @@ def checks_for(
         wanted += [
             ("demographic_parity_difference", "selection_rate", "difference",
              limits.demographic_parity_difference, "max"),
-            ("demographic_parity_ratio", "selection_rate", "ratio",
-             limits.demographic_parity_ratio, "min"),
+            ("demographic_parity_ratio", "selection_rate", "ratio", ratio_limit(limits), "min"),
+            ("equalized_odds_difference", "", "odds", limits.equalized_odds_difference, "max"),
         ]  # fmt: skip
-        if limits.four_fifths:
-            wanted.append(("four_fifths", "selection_rate", "ratio", FOUR_FIFTHS, "min"))
-        wanted.append(
-            ("equalized_odds_difference", "", "odds", limits.equalized_odds_difference, "max")
-        )
     if task == "classification":
         wanted.append(
             ("accuracy_difference", "accuracy", "difference", limits.accuracy_difference, "max")
         )
     else:
         wanted.append(("error_difference", "mae", "difference", limits.error_difference, "max"))
+    rows = int(large["count"].sum())
     checks = []
     for name, metric, kind, limit, direction in wanted:
         value = _statistic(large, metric, kind)
-        overall = _statistic(by_group, metric, kind)
-        note = None
-        if len(large) == 0:
-            note = f"no group has {conf.min_group_size} rows (fairness.min_group_size)"
-        elif len(large) == 1:
-            note = "only one group is large enough to compare"
-        elif math.isnan(value):
-            note = "undefined: a rate is undefined in every group (e.g. no positive rows)"
-        passed: bool | None = None
-        if limit is not None and not math.isnan(value):
-            passed = value <= limit if direction == "max" else value >= limit
-        checks.append(
-            {
-                "attribute": attribute,
-                "name": name,
-                "value": value,
-                "value_all_groups": overall,
-                "limit": limit,
-                "limit_is": "maximum" if direction == "max" else "minimum",
-                "passed": passed,
-                "note": note,
-            }
-        )
+        compared = draws if len(large) > 1 else None
+        low, high = interval(value, compared, metric, kind, confidence)
+        check = {
+            "attribute": result.attribute,
+            "name": name,
+            "value": value,
+            "low": low,
+            "high": high,
+            "value_all_groups": _statistic(by_group, metric, kind),
+            "limit": limit,
+            "limit_is": "maximum" if direction == "max" else "minimum",
+            "passed": _passed(value, limit, direction),
+            "rows": rows,
+            "note": _check_note(name, large, value, conf),
+        }
+        checks.append({**check, **judge(check, confidence, rows)})
     return checks
 
 
+def _passed(value: float, limit: float | None, direction: str) -> bool | None:
+    """The estimate alone meets the limit (None: no limit, or an undefined gap)."""
+    if limit is None or math.isnan(value):
+        return None
+    return value <= limit if direction == "max" else value >= limit
+
+
+def _check_note(name: str, large: pd.DataFrame, value: float, conf: FairnessConfig) -> str | None:
+    if len(large) == 0:
+        return f"no group has {conf.min_group_size} rows (fairness.min_group_size)"
+    if len(large) == 1:
+        return "only one group is large enough to compare"
+    if math.isnan(value):
+        return "undefined: a rate is undefined in every group (e.g. no positive rows)"
+    if name == "demographic_parity_ratio" and conf.limits.four_fifths:
+        return "limit includes four_fifths (deprecated: set demographic_parity_ratio: 0.8)"
+    return None
+
+
 def _statistic(by_group: pd.DataFrame, metric: str, kind: str) -> float:
+    """The check's statistic on the groups' metrics: the same code as on each resample."""
+    from mlconf.ml.fairness.gaps import statistic
+
     if len(by_group) == 0:
         return math.nan
-    if kind == "odds":  # as fairlearn's equalized_odds_difference: the larger of the two gaps
-        gaps = [_spread(by_group[m])[0] for m in ("true_positive_rate", "false_positive_rate")]
-        defined = [g for g in gaps if not math.isnan(g)]
-        return max(defined) if defined else math.nan
-    difference, ratio = _spread(by_group[metric])
-    return difference if kind == "difference" else ratio
+    one_draw = {str(c): by_group[[c]].to_numpy() for c in by_group.columns}
+    return float(statistic(one_draw, metric, kind)[0])
 
 
 def assess(
@@ -304,8 +322,18 @@ def assess(
     *,
     task: str,
     binary: bool,
+    resampling: Resampling | None = None,
 ) -> list[GroupResult]:
-    """Group metrics and checks for every sensitive attribute and configured intersection."""
+    """Group metrics and checks for every sensitive attribute and configured intersection.
+
+    The gaps' intervals come from `resampling` (default: 200 seeded resamples at 95%).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from mlconf.ml.fairness.gaps import Resampling, group_draws
+
+    resampling = resampling or Resampling()
     metrics = metric_set(task, binary)
     sets = [[a.column] for a in conf.sensitive] + [list(g) for g in conf.intersections]
     results = []
@@ -313,10 +341,16 @@ def assess(
         labels = group_labels(frame, columns)
         by_group = group_metrics(y_true, y_pred, labels.to_numpy(), metrics)
         by_group.insert(1, "small", by_group["count"] < conf.min_group_size)
-        name = str(labels.name)
-        results.append(
-            GroupResult(name, columns, by_group, checks_for(name, by_group, conf, task, binary))
+        result = GroupResult(str(labels.name), columns, by_group, [])
+        compared = [str(g) for g in by_group.index[~by_group["small"]]]
+        codes = pd.Index(compared).get_indexer(labels.to_numpy()).astype(np.intp)  # -1: small
+        draws = group_draws(
+            y_true, y_pred, codes, len(compared), task=task, binary=binary, resampling=resampling
         )
+        result.checks = checks_for(
+            result, conf, task, binary, draws=draws, confidence=resampling.confidence
+        )
+        results.append(result)
     return results
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlconf.report.run_files import RunFiles
-from mlconf.report.sections.fairness import failed_checks
+from mlconf.report.sections.fairness import failed_checks, unconfirmed_checks
 
 Item = tuple[str, str, str]
 
@@ -70,14 +70,13 @@ def _fairness_item(fair: dict[str, Any]) -> Item:
             "not run",
             f"groups of {fair['names']} measured, but no limit is set (fairness.limits)",
         )
-    failed = failed_checks(fair)
+    failed, unsure = failed_checks(fair), unconfirmed_checks(fair)
+    met = len(judged) - len(failed) - len(unsure)
+    detail = f"confirmed broken: {', '.join(failed)}" if failed else f"{met} check(s) met"
+    if unsure:
+        detail += f"; cannot be confirmed either way at this sample size: {', '.join(unsure)}"
     small = f"; {fair['small']} small group(s) not compared" if fair["small"] else ""
-    return (
-        name,
-        "fail" if failed else "pass",
-        (f"failed: {', '.join(failed)}" if failed else f"{len(judged)} check(s) within limits")
-        + small,
-    )
+    return name, "fail" if failed else "pass", detail + small
 
 
 def _criteria_item(metrics: dict[str, Any]) -> Item:

@@ -36,23 +36,7 @@ def fairness_section(doc: Any) -> dict[str, Any]:
         }
         for g in groups
     ]
-    checks = []
-    for check in doc.get("checks") or []:
-        if isinstance(check, dict):
-            passed = check.get("passed")
-            limit = check.get("limit")
-            checks.append(
-                {
-                    "name": str(check.get("name")),
-                    "attribute": str(check.get("attribute") or ""),
-                    "value": fmt(check.get("value")),
-                    "all_groups": fmt(check.get("value_all_groups")),
-                    "limit": limit_text(limit, check.get("limit_is")),
-                    "passed": passed,
-                    "verdict": "not checked" if passed is None else "pass" if passed else "FAIL",
-                    "note": str(check.get("note") or ""),
-                }
-            )
+    checks = [_check_row(c, doc) for c in doc.get("checks") or [] if isinstance(c, dict)]
     small = [g for g in groups if g.get("small")]
     return {
         "present": True,
@@ -76,11 +60,46 @@ def fairness_section(doc: Any) -> dict[str, Any]:
         "small": len(small),
         "small_names": [f"{g.get('attribute')}: {g.get('group')}" for g in small],
         "checks": checks,
-        "failed": [c for c in checks if c["passed"] is False],
+        "failed": [c for c in checks if c["verdict_key"] == "broken"],
+        "unconfirmed": [c for c in checks if c["verdict_key"] == "cannot confirm"],
         "passed": doc.get("passed"),
+        "confidence": fmt(doc.get("confidence")),
         "notes": [str(doc["note"])] if doc.get("note") else [],
         "plots": plots_of(doc),
     }
+
+
+def _check_row(check: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """A check as shown: its gap with the interval, and the three-way verdict in words.
+
+    A fairness.json written before gaps had intervals has no verdict: its estimate decides.
+    """
+    passed = check.get("passed")
+    legacy = "not checked" if passed is None else "met" if passed else "broken"
+    verdict = str(check.get("verdict") or legacy)
+    low, high = check.get("low"), check.get("high")
+    return {
+        "name": str(check.get("name")),
+        "attribute": str(check.get("attribute") or ""),
+        "value": fmt(check.get("value")),
+        "interval": f"{fmt(low)} .. {fmt(high)}" if low is not None and high is not None else "",
+        "all_groups": fmt(check.get("value_all_groups")),
+        "limit": limit_text(check.get("limit"), check.get("limit_is")),
+        "passed": passed,
+        "verdict": VERDICT_WORDS.get(verdict, verdict),
+        "verdict_key": verdict,
+        "statement": str(check.get("statement") or ""),
+        "note": str(check.get("note") or ""),
+    }
+
+
+# The verdicts of fairness.json in the words of the report and the model card.
+VERDICT_WORDS = {
+    "met": "met",
+    "broken": "FAIL (confirmed)",
+    "cannot confirm": "cannot confirm",
+    "not checked": "not checked",
+}
 
 
 def outcome(passed: bool | None) -> str:
@@ -89,5 +108,10 @@ def outcome(passed: bool | None) -> str:
 
 
 def failed_checks(fairness: dict[str, Any]) -> list[str]:
-    """The failed checks of a fairness section as `attribute: check value`."""
+    """The confirmed failures of a fairness section as `attribute: check value`."""
     return [f"{c['attribute']}: {c['name']} {c['value']}" for c in fairness["failed"]]
+
+
+def unconfirmed_checks(fairness: dict[str, Any]) -> list[str]:
+    """The checks the rows can confirm neither way, as `attribute: check value`."""
+    return [f"{c['attribute']}: {c['name']} {c['value']}" for c in fairness["unconfirmed"]]
