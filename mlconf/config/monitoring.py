@@ -159,8 +159,7 @@ def _check_count(value: object, where: str) -> None:
     """A row count: a whole number, 0 or more (0 judges drift on any number of rows)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise MlconfError(
-            f"{where.rsplit('.', 1)[-1]} must be a whole number of rows, 0 or more; "
-            f"got {value!r}",
+            f"{where.rsplit('.', 1)[-1]} must be a whole number of rows, 0 or more; got {value!r}",
             where=where,
             fix=f"e.g. {where.removeprefix('monitoring.')}=30",
         )
