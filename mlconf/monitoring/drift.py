@@ -281,7 +281,7 @@ def feature_drift(
                 {"feature": row["feature"], **{n: row["tests"][n] for n in fired}},
             )
         )
-    if share_level != "ok":
+    if share_level in ("warn", "alert"):
         alerts.append(
             Alert(
                 "drift",
