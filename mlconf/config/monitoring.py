@@ -47,6 +47,10 @@ class DriftSettings:
     # a feature drifts when one of its tests is at `alert`; the share of such features
     share_warn: float = 0.1
     share_alert: float = 0.3
+    # fewer current rows than this: drift is "insufficient data", never an alert
+    min_rows: int = 30
+    # fewer non-missing current values of a feature: that feature is "insufficient data"
+    min_rows_per_feature: int = 30
     prediction: bool = True  # compare the prediction distribution with validation's
     plots: int = 6  # reference-vs-current histograms of the most drifted features
 
@@ -135,6 +139,8 @@ def check(settings: MonitoringConfig) -> None:
                     fix=f"use registered drift tests: {', '.join(known)} (or register your own "
                     "with @mlconf.register('drift', NAME))",
                 )
+    for key in ("min_rows", "min_rows_per_feature"):
+        _check_count(getattr(drift, key), f"monitoring.drift.{key}")
     if settings.last is not None and settings.last < 1:
         raise MlconfError("last must be at least 1", where="monitoring.last")
     for key in ("times", "limit"):
@@ -147,6 +153,16 @@ def check(settings: MonitoringConfig) -> None:
             )
     if settings.interval <= 0:
         raise MlconfError("interval must be positive (seconds)", where="monitoring.interval")
+
+
+def _check_count(value: object, where: str) -> None:
+    """A row count: a whole number, 0 or more (0 judges drift on any number of rows)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MlconfError(
+            f"{where.rsplit('.', 1)[-1]} must be a whole number of rows, 0 or more; got {value!r}",
+            where=where,
+            fix=f"e.g. {where.removeprefix('monitoring.')}=30",
+        )
 
 
 def level_of(settings: MonitoringConfig, test: str) -> Level:

@@ -4,6 +4,11 @@ Each feature runs the tests its type (or its own entry in `drift.columns`) names
 are corrected across features per test (Benjamini-Hochberg by default), so fifty
 features do not raise fifty false alarms. A feature has drifted when one of its tests is
 at the alert level; the share of drifted features has its own levels.
+
+A handful of rows says nothing about a distribution: with fewer current rows than
+`drift.min_rows` (or fewer non-missing values of a feature than
+`drift.min_rows_per_feature`) the section (or that feature) is "insufficient data": not
+tested, shown as such, never an alert.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 LEVELS = ("ok", "warn", "alert")
+INSUFFICIENT = "insufficient data"  # the level of a feature (or section) too few rows judge
 _OUTPUTS = {"label": "predicted class", "score": "score"}
 
 
@@ -41,6 +47,22 @@ class Alert:
 
 def worst(levels: list[str]) -> str:
     return max(levels, key=LEVELS.index, default="ok")
+
+
+def judged_level(rows: list[dict[str, Any]]) -> str:
+    """The worst level of the rows that were judged; INSUFFICIENT when none was and some
+    had too few rows."""
+    judged = [r["level"] for r in rows if r["level"] != INSUFFICIENT]
+    if not judged and rows:
+        return INSUFFICIENT
+    return worst(judged)
+
+
+def too_few(count: int, minimum: int, what: str, key: str) -> str | None:
+    """Why `count` rows are too few to judge drift on, or None when they are enough."""
+    if count >= minimum:
+        return None
+    return f"{INSUFFICIENT}: {count} {what}, fewer than {key}={minimum}"
 
 
 def adjust(p_values: list[float], method: str) -> list[float]:
@@ -139,6 +161,8 @@ def run_tests(
     """
     from mlconf.core.component_registry import REGISTRY
 
+    drift = settings.drift
+    overall = too_few(len(frame), drift.min_rows, "current rows", "drift.min_rows")
     rows: list[dict[str, Any]] = []
     for column, profile in profiles.items():
         if column not in frame.columns:
@@ -153,8 +177,15 @@ def run_tests(
             "rows": len(values),
             "tests": {},
         }
-        if len(values) == 0 or profile.get("count", 0) == 0:
+        key = "drift.min_rows_per_feature"
+        short = overall or too_few(
+            len(values), drift.min_rows_per_feature, "non-missing values", key
+        )
+        if overall is None and (len(values) == 0 or profile.get("count", 0) == 0):
             row["note"] = "no values to compare (all missing in current data or in training)"
+        elif short is not None:
+            row["note"] = short
+            row["level"] = INSUFFICIENT
         else:
             names = (tests or {}).get(column) or tests_for(settings, column, profile["kind"])
             for name in names:
@@ -183,6 +214,9 @@ def _judge(rows: list[dict[str, Any]], settings: MonitoringConfig) -> None:
         for result, p in zip(results, adjusted, strict=True):
             result["p_adjusted"] = p
     for row in rows:
+        if row.get("level") == INSUFFICIENT:
+            row["drifted"], row["score"] = False, 0.0
+            continue
         levels = []
         for name, result in row["tests"].items():
             level = level_of(settings, name)
@@ -229,9 +263,13 @@ def feature_drift(
     )
     if not drifted:
         share_level = "ok"
+    overall = too_few(len(frame), drift.min_rows, "current rows", "drift.min_rows")
+    status = INSUFFICIENT if overall else judged_level(rows)
+    if status == INSUFFICIENT:
+        share_level = INSUFFICIENT
     alerts: list[Alert] = []
     for row in sorted(rows, key=lambda r: -r["score"]):
-        if row["level"] == "ok":
+        if row["level"] not in ("warn", "alert"):
             continue
         fired = {n: _brief(t) for n, t in row["tests"].items() if t["level"] != "ok"}
         alerts.append(
@@ -243,7 +281,7 @@ def feature_drift(
                 {"feature": row["feature"], **{n: row["tests"][n] for n in fired}},
             )
         )
-    if share_level != "ok":
+    if share_level in ("warn", "alert"):
         alerts.append(
             Alert(
                 "drift",
@@ -258,8 +296,14 @@ def feature_drift(
         "drifted": drifted,
         "share_drifted": share,
         "share_level": share_level,
+        "status": status if status == INSUFFICIENT else worst([status, share_level]),
+        "insufficient": [r["feature"] for r in rows if r["level"] == INSUFFICIENT],
+        "min_rows": drift.min_rows,
+        "min_rows_per_feature": drift.min_rows_per_feature,
         "correction": drift.correction,
     }
+    if overall:
+        summary["note"] = overall
     return summary, alerts
 
 
@@ -298,7 +342,7 @@ def prediction_drift(
             {"output": row["feature"]},
         )
         for row in rows
-        if row["level"] != "ok"
+        if row["level"] in ("warn", "alert")
     ]
-    level = worst([r["level"] for r in rows])
+    level = judged_level(rows)
     return {"outputs": rows, "level": level}, alerts

@@ -98,10 +98,7 @@ def _print(result: MonitorResult) -> None:
         tests = ", ".join(f"{n} {shown(t)}" for n, t in row["tests"].items())
         table.add_row(row["feature"], row["kind"], row["level"], tests or row.get("note", ""))
     console.print(table)
-    console.print(
-        f"{len(drift['drifted'])} of {drift['compared']} features drifted "
-        f"({drift['share_drifted']:.0%}); rows: {result.summary['current']['rows']}"
-    )
+    console.print(_drift_line(drift, result.summary["current"]["rows"]), markup=False)
     for alert in result.alerts:
         style = "red" if alert.level == "alert" else "yellow"
         console.print(
@@ -117,6 +114,19 @@ def _print(result: MonitorResult) -> None:
             highlight=False,
         )
     console.print(f"wrote {result.out_dir / SUMMARY_FILE}\nwrote {result.out_dir / REPORT_FILE}")
+
+
+def _drift_line(drift: dict[str, Any], rows: int) -> str:
+    """The drift verdict in one line: drifted features, or why drift was not judged."""
+    if drift.get("note"):
+        return f"drift: {drift['note']}; not judged, no drift alert"
+    line = (
+        f"{len(drift['drifted'])} of {drift['compared']} features drifted "
+        f"({drift['share_drifted']:.0%}); rows: {rows}"
+    )
+    if drift.get("insufficient"):
+        line += f"; {len(drift['insufficient'])} with insufficient data (not judged)"
+    return line
 
 
 def history_job(cfg: Any) -> int:

@@ -110,7 +110,8 @@ def render(summary: dict[str, Any], root: Path, max_image_px: int = 900) -> str:
             {
                 "output": r["feature"],
                 "level": r["level"],
-                "tests": ", ".join(f"{n} {shown(t)}" for n, t in r["tests"].items()),
+                "tests": ", ".join(f"{n} {shown(t)}" for n, t in r["tests"].items())
+                or r.get("note", ""),
             }
             for r in prediction.get("outputs", [])
         ],

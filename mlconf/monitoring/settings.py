@@ -40,9 +40,10 @@ def load_settings(
             dotlist = [o.removeprefix("monitoring.") for o in overrides]
             base = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
     except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None)
         raise MlconfError(
             f"invalid monitoring setting: {str(exc).splitlines()[0]}",
-            where=where,
+            where=f"{where}, monitoring.{key}" if key else where,
             fix="see conf/monitoring/default.yaml for the keys and their types",
         ) from exc
     settings: MonitoringConfig = OmegaConf.to_object(base)  # type: ignore[assignment]
