@@ -27,3 +27,22 @@ def test_mix_samples_the_reference_down_to_the_feedback_share() -> None:
     assert counts == {"reference_rows": 100, "feedback_rows": 20} and len(everything) == 120
     with pytest.raises(MlconfError, match="feedback_share must be between 0 and 1"):
         mix(reference, feedback, 1.5, seed=0)
+
+
+def test_feedback_rows_of_a_predefined_split_are_training_rows() -> None:
+    from helpers import compose_train
+
+    from mlconf.monitoring.retrain_rows import aligned
+    from mlconf.runner import typed
+
+    conf = typed(compose_train(["split=predefined"]))
+    reference = pd.DataFrame(
+        {"x": [1.0, 2.0], "y": [0, 1], conf.split.part_column: ["train", "test"]}
+    )
+    feedback = pd.DataFrame({"x": [3.0], "y": [1], "__prediction_id": ["p1"]})
+    rows = aligned(feedback, reference, conf)
+    assert rows[conf.split.part_column].tolist() == ["train"]
+    plain = aligned(
+        feedback, reference.drop(columns=[conf.split.part_column]), typed(compose_train([]))
+    )
+    assert "part" not in plain.columns

@@ -86,10 +86,15 @@ def aligned(feedback: pd.DataFrame, reference: pd.DataFrame, conf: TrainConfig) 
     """Feedback with the reference's columns and dtypes; id columns made up when not logged."""
     import pandas as pd
 
+    from mlconf.ml.features import part_column
+
     out = feedback.copy()
     for column in conf.data.id_columns:
         if column not in out.columns:
             out[column] = "feedback-" + out["__prediction_id"].astype(str)
+    marker = part_column(conf)
+    if marker and marker not in out.columns:  # split=predefined: feedback trains the challenger
+        out[marker] = conf.split.part_labels["train"][0]
     missing = [c for c in reference.columns if c not in out.columns]
     for column in missing:  # a column the model does not use (dropped later in the run)
         out[column] = pd.NA
