@@ -2,7 +2,8 @@
 
 1. The champion (`NAME@production` by default) names its run folder; the run's
    `config.yaml` says where the training data came from. The reference rows are read again
-   through the `load` stage, so the sources, joins and dropped columns are the champion's.
+   from those sources (mlconf.ml.data.read_data, as the load stage reads them), so the
+   sources, joins and dropped columns are the champion's.
 2. Labelled feedback of the last `window` (logged inputs + outcomes) is split by time: the
    most recent `holdout` rows are the common test set of champion and challenger, the rest
    is added to the training data (`feedback_share` mixes: the reference is sampled down so
