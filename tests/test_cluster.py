@@ -246,7 +246,7 @@ def test_missing_dask_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(MlconfError) as info:
         require_distributed("config key cluster")
-    assert "pip install 'mlconf[scale]'" in info.value.render()
+    assert "pip install 'mlconf-tabular[scale]'" in info.value.render()
 
 
 def test_a_local_cluster_is_closed_even_when_the_block_fails(

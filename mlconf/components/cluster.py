@@ -19,13 +19,14 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from mlconf.config import ClusterConfig
+from mlconf.core.distribution import install_hint
 from mlconf.core.errors import MlconfError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 KINDS = ("none", "local")
-INSTALL = "pip install 'mlconf[scale]'"
+INSTALL = install_hint("scale")
 START_HINT = (
     "start one with `dask scheduler` (it prints tcp://HOST:8786) and `dask worker "
     "tcp://HOST:8786` on each machine, or use cluster=local to start one for this run"

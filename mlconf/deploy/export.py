@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlconf.core.distribution import DISTRIBUTION
 from mlconf.core.errors import MlconfError
 from mlconf.core.names import check_path
 from mlconf.store.atomic import atomic_dir, write_json, write_text
@@ -55,8 +56,9 @@ def requirements() -> str:
     """mlconf's runtime dependencies (and its serve extra) pinned to the installed versions."""
     lines = ["# Pinned to the versions this model was exported with."]
     try:
-        lines.append(f"# mlconf {metadata.version('mlconf')}: install it from its source tree")
-        wanted = metadata.requires("mlconf") or []
+        version = metadata.version(DISTRIBUTION)
+        lines.append(f"# {DISTRIBUTION} {version}: install it from its source tree")
+        wanted = metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
         wanted = []
     pinned: dict[str, str] = {}

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from mlconf.config import ServeConfig
+from mlconf.core.distribution import install_hint
 from mlconf.core.errors import MlconfError
 
 USAGE = """\
@@ -81,7 +82,7 @@ def serve_job(cfg: Any) -> int:
         import uvicorn
     except ImportError as exc:
         raise MlconfError(
-            "serving needs fastapi and uvicorn", fix="pip install 'mlconf[serve]'"
+            "serving needs fastapi and uvicorn", fix=install_hint(upgrade=True)
         ) from exc
     from mlconf.serve.app import create_app
 

@@ -163,16 +163,13 @@ def _check_unversioned(
 
 
 def _newer(current: str, where: str) -> MlconfError:
-    from importlib.metadata import PackageNotFoundError, version
+    from mlconf.core.distribution import install_hint, installed_version
 
-    try:
-        mine = version("mlconf")
-    except PackageNotFoundError:
-        mine = "unknown"
+    mine = installed_version()
     return MlconfError(
         f"the database at {where} has schema revision '{current}', which this mlconf "
         f"({mine}, schema revision '{REVISION}') does not know: a newer mlconf wrote it",
         where="config key deploy.registry_url (or --registry-url)",
-        fix="upgrade mlconf (pip install -U mlconf) to the version that wrote the database; "
-        "older mlconf cannot read it safely",
+        fix=f"upgrade mlconf ({install_hint(upgrade=True)}) to the version that wrote the "
+        "database; older mlconf cannot read it safely",
     )

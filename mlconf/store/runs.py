@@ -12,11 +12,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mlconf.core.distribution import DISTRIBUTION
 from mlconf.core.secrets import mask_text
 from mlconf.store.atomic import write_json
 
 TRACKED_PACKAGES = (
-    "mlconf",
+    DISTRIBUTION,
     "hydra-core",
     "omegaconf",
     "pandas",
