@@ -109,8 +109,15 @@ def _factors(view: dict[str, Any]) -> list[str]:
     out = ["## Factors", ""]
     if not fairness["present"]:
         out.append(
-            "No sensitive attributes were configured: performance across groups was not evaluated."
+            "No sensitive attributes were configured (fairness.sensitive), so performance "
+            "across groups was not evaluated."
         )
+        looks = fairness.get("looks_sensitive") or []
+        if looks:
+            out.append(
+                f"Columns whose names suggest a protected attribute are features of this model: "
+                f"{md(', '.join(looks))}. List them under fairness.sensitive to compare groups."
+            )
         return out
     out.append(
         f"The model was measured per group of the sensitive attributes "

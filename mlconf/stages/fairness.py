@@ -26,14 +26,7 @@ def fairness(ctx: RunState) -> None:
 
     conf = ctx.conf.fairness
     if not conf.sensitive and not conf.intersections:
-        write_json(
-            ctx.artifact("fairness.json"),
-            {
-                "configured": False,
-                "note": "no sensitive attributes (fairness.sensitive)",
-                "plots": [],
-            },
-        )
+        _not_configured(ctx)
         return
     problem = ctx.conf.problem
     frame = ctx.parts[conf.part]
@@ -96,6 +89,22 @@ def fairness(ctx: RunState) -> None:
             where="config group fairness.limits",
             fix="investigate the groups in fairness.json, or set fairness.on_fail=warn",
         )
+
+
+def _not_configured(ctx: RunState) -> None:
+    """fairness.json without groups, naming the features that look like protected ones."""
+    from mlconf.ml.fairness.names import sensitive_looking
+    from mlconf.store.atomic import write_json
+
+    write_json(
+        ctx.artifact("fairness.json"),
+        {
+            "configured": False,
+            "note": "no sensitive attributes (fairness.sensitive)",
+            "looks_sensitive": sensitive_looking(ctx.training.columns),
+            "plots": [],
+        },
+    )
 
 
 def _used(ctx: RunState, columns: list[str]) -> bool:

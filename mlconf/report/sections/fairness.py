@@ -12,7 +12,12 @@ from mlconf.report.sections.not_run import not_run
 
 def fairness_section(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("configured") is False:
-        return {"present": False, "hint": not_run("fairness")}
+        looks = doc.get("looks_sensitive") if isinstance(doc, dict) else None
+        return {
+            "present": False,
+            "hint": not_run("fairness"),
+            "looks_sensitive": [str(c) for c in looks or []],
+        }
     attributes = [a for a in doc.get("attributes") or [] if isinstance(a, dict)]
     groups = [g for g in doc.get("groups") or [] if isinstance(g, dict)]
     metric_names: list[str] = []
