@@ -65,6 +65,14 @@ def read_source(name: str, source: SourceConfig) -> pd.DataFrame:
     return frame
 
 
+def loaded_line(frame: pd.DataFrame, conf: TrainConfig) -> str:
+    """What a read printed: the one wording for the load stage and for retraining."""
+    return (
+        f"  loaded {len(frame):,} rows x {frame.shape[1]} columns from "
+        f"{len(conf.data.sources)} source(s)"
+    )
+
+
 def read_data(conf: TrainConfig) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """Every configured source read, joined on its keys and stripped of the dropped columns,
     with what was read (kind, location, sha256, rows, columns) per source."""

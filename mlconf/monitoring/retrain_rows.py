@@ -21,13 +21,10 @@ if TYPE_CHECKING:
 def reference_frame(conf: TrainConfig, console: Console) -> pd.DataFrame:
     """The champion's training rows, read again from its sources (so the sources, joins and
     dropped columns are the champion's)."""
-    from mlconf.ml.data import read_data
+    from mlconf.ml.data import loaded_line, read_data
 
     frame, _ = read_data(conf)
-    console.print(
-        f"  loaded {len(frame):,} rows x {frame.shape[1]} columns from "
-        f"{len(conf.data.sources)} source(s)"
-    )
+    console.print(loaded_line(frame, conf))
     return frame
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlconf.core.component_registry import require
-from mlconf.ml.data import read_data
+from mlconf.ml.data import loaded_line, read_data
 
 if TYPE_CHECKING:
     from mlconf.config import TrainConfig
@@ -17,10 +17,7 @@ def load(ctx: RunState) -> None:
     ctx.record.fingerprints.update(fingerprints)
     ctx.count("rows_loaded", len(frame))
     ctx.frame = frame
-    ctx.console.print(
-        f"  loaded {len(frame):,} rows x {frame.shape[1]} columns from "
-        f"{len(ctx.conf.data.sources)} source(s)"
-    )
+    ctx.console.print(loaded_line(frame, ctx.conf))
 
 
 def check(conf: TrainConfig) -> None:
