@@ -364,7 +364,8 @@ CLI_CASES: list[Cli] = [
         schema__columns={"x1": {"dtype": "float"}},
         expect=(
             "1 schema failure(s) in 1 row(s)",
-            "x1      coerce_dtype('float64')  7    'oops'",
+            # row 7 counted from 0 is the 8th data row: rows count from 1, as in `predict`
+            "x1      coerce_dtype('float64')  8    'oops'",
             "schema.on_error=quarantine",
         ),
     ),

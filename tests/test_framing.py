@@ -313,6 +313,7 @@ def _test_features(run_dir: Path) -> pd.DataFrame:
     from sklearn.datasets import load_breast_cancer
 
     frame = load_breast_cancer(as_frame=True).frame
+    frame.index = frame.index + 1  # mlconf numbers data rows from 1
     rows = pd.read_csv(run_dir / "data" / "predictions.csv")["row"]
     return frame.loc[rows]
 

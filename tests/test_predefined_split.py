@@ -124,7 +124,7 @@ def test_a_part_column_drives_the_split_exactly(tmp_path: Path) -> None:
     result = run_train([*csv_data(path, name="marked"), *RUN], tmp_path / "run")
     assert result.record.status == "succeeded"
     written = manifest(tmp_path / "run").sort_values("row")
-    assert written["row"].tolist() == list(range(120))
+    assert written["row"].tolist() == list(range(1, 121))
     assert written["part"].tolist() == frame["part"].tolist()
     saved = (tmp_path / "run" / "model").rglob("*.json")
     model = next(json.loads(p.read_text()) for p in saved if "input_dtypes" in p.read_text())
@@ -138,8 +138,8 @@ def test_a_test_source_becomes_the_test_part(tmp_path: Path) -> None:
     result = run_with_test_source(RUN, "test", tmp_path)
     assert result.record.status == "succeeded"
     written = manifest(tmp_path / "run")
-    assert written.loc[written["row"] >= 100, "part"].eq("test").all()
-    assert written.loc[written["row"] < 100, "part"].isin(["train", "validation"]).all()
+    assert written.loc[written["row"] > 100, "part"].eq("test").all()
+    assert written.loc[written["row"] <= 100, "part"].isin(["train", "validation"]).all()
     assert (written["part"] == "validation").sum() == 20
     assert set(result.record.fingerprints) == {"main", "test"}
 

@@ -117,7 +117,7 @@ def test_metrics_json_has_model_and_baseline_with_intervals(default_run: RunResu
 def test_split_manifest_covers_every_row_once(default_run: RunResult) -> None:
     split = pd.read_csv(default_run.run_dir / "data" / "split.csv")
     assert list(split.columns) == ["row", "part"]
-    assert sorted(split["row"]) == list(range(569))
+    assert sorted(split["row"]) == list(range(1, 570))  # data rows count from 1
     assert set(split["part"]) == {"train", "validation", "test"}
     counts = split["part"].value_counts().to_dict()
     assert counts == read_json(default_run.run_dir / "run.json")["counts"]["split"]
@@ -200,19 +200,19 @@ def test_run_without_run_dir_outside_hydra_is_a_clear_error() -> None:
 def test_schema_failures_are_quarantined_and_the_run_trains(cars_run: RunResult) -> None:
     assert cars_run.record.status == "succeeded"
     quarantine = pd.read_csv(cars_run.run_dir / "data" / "quarantine.csv")
-    assert sorted(quarantine["_row"]) == [3, 7]
+    assert sorted(quarantine["_row"]) == [5, 9]  # data rows, counted from 1
     assert set(quarantine["_stage"]) == {"validate"}
     reasons = dict(zip(quarantine["_row"], quarantine["_reason"], strict=True))
-    assert "Origin" in reasons[3]
-    assert "Mars" in reasons[3]
-    assert "Horsepower" in reasons[7]
-    assert "abc" in reasons[7]
+    assert "Origin" in reasons[4]
+    assert "Mars" in reasons[4]
+    assert "Horsepower" in reasons[8]
+    assert "abc" in reasons[8]
     counts = cars_run.record.counts
     assert counts["quarantined_rows"] == 2
     assert counts["rows_loaded"] == 406
     split = pd.read_csv(cars_run.run_dir / "data" / "split.csv")
     assert len(split) == 404
-    assert not {3, 7} & set(split["row"])
+    assert not {4, 8} & set(split["row"])
     assert (cars_run.model_dir / "pipeline.skops").is_file()
 
 
@@ -297,7 +297,7 @@ def test_empty_feature_column_is_dropped_with_a_warning(messy_run: RunResult) ->
 
 def test_exact_duplicates_are_quarantined_with_their_reason(messy_run: RunResult) -> None:
     quarantine = pd.read_csv(messy_run.run_dir / "data" / "quarantine.csv")
-    assert sorted(quarantine["_row"]) == [150, 151, 152]
+    assert sorted(quarantine["_row"]) == [151, 152, 153]
     assert set(quarantine["_stage"]) == {"prepare"}
     assert set(quarantine["_reason"]) == {"exact duplicate of an earlier row"}
     assert messy_run.record.counts["exact_duplicates_dropped"] == 3

@@ -129,6 +129,11 @@ def read_data(conf: TrainConfig) -> tuple[pd.DataFrame, dict[str, dict[str, Any]
                 f"{did_you_mean(column, map(str, frame.columns))}",
                 where="config key data.id_columns",
             )
+    # Row numbers count data rows from 1, as `mlconf predict` counts them, so "row 7" in a
+    # validation table, quarantine.csv or the split file is the seventh row of the table.
+    import pandas as pd
+
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
     return frame, fingerprints
 
 

@@ -122,7 +122,9 @@ def validate_pass(ctx: RunState, state: ScaleState) -> pd.DataFrame:
         frame = (
             frame.drop(columns=list(conf.data.drop_columns)) if conf.data.drop_columns else frame
         )
-        frame.index = pd.RangeIndex(state.rows_loaded, state.rows_loaded + len(frame))
+        # Data rows count from 1, as the pandas engine and `mlconf predict` count them.
+        start = state.rows_loaded + 1
+        frame.index = pd.RangeIndex(start, start + len(frame))
         state.rows_loaded += len(frame)
         frame = cast_columns(frame, conf.prepare.cast)
         if conf.schema.columns:
