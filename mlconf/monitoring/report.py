@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.report.format import fmt, pct, table
+from mlconf.monitoring.section_view import section_view
+from mlconf.report.format import fmt, pct
 from mlconf.report.html import TEMPLATES
 from mlconf.report.pages import environment, render_page
 from mlconf.store.atomic import write_text
@@ -39,29 +40,36 @@ def shown(test: dict[str, Any]) -> str:
     return fmt(test.get("statistic"))
 
 
-def _section_view(name: str, data: dict[str, Any] | None) -> dict[str, Any]:
-    """A section's dict as facts (scalars) and tables (lists of dicts) for the template."""
-    view: dict[str, Any] = {
-        "name": name,
-        "facts": [],
-        "tables": [],
-        "alerts": [],
-        "empty": data is None,
+def _leads(summary: dict[str, Any]) -> dict[str, str]:
+    """One line each for drift, prediction drift and data quality, for "At a glance"."""
+    drift = summary["drift"]
+    if drift.get("note"):
+        drift_lead = f"insufficient data: {drift['note']}"
+    else:
+        drift_lead = (
+            f"{len(drift['drifted'])} of {drift['compared']} features drifted "
+            f"({pct(drift['share_drifted'])}, level {drift['share_level']})"
+        )
+    outputs = (summary.get("prediction_drift") or {}).get("outputs", [])
+    prediction_lead = ", ".join(f"{r['feature']}: {r['level']}" for r in outputs) or str(
+        (summary.get("prediction_drift") or {}).get("note") or "not computed"
+    )
+    quality = summary["quality"]
+    flagged = [
+        c["feature"]
+        for c in quality["columns"]
+        if c.get("missing_level", "ok") != "ok" or c.get("new_level", "ok") != "ok"
+    ]
+    quality_lead = f"{len(quality['columns'])} columns checked, {len(flagged)} flagged"
+    if flagged:
+        quality_lead += f" ({', '.join(map(str, flagged[:5]))}{', ...' * (len(flagged) > 5)})"
+    if quality.get("missing_features"):
+        quality_lead += f"; missing from the data: {', '.join(quality['missing_features'])}"
+    return {
+        "drift_lead": drift_lead,
+        "prediction_lead": prediction_lead,
+        "quality_lead": quality_lead,
     }
-    for key, value in (data or {}).items():
-        if key == "alerts":
-            view["alerts"] = value
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            view["tables"].append({"title": key, **table(value, flatten=False)})
-        elif isinstance(value, dict):
-            view["facts"] += [
-                (f"{key}.{k}", fmt(v)) for k, v in value.items() if not isinstance(v, (dict, list))
-            ]
-        elif not isinstance(value, list):
-            view["facts"].append((key, fmt(value)))
-        else:
-            view["facts"].append((key, ", ".join(map(str, value[:20]))))
-    return view
 
 
 def render(summary: dict[str, Any], root: Path, max_image_px: int = 900) -> str:
@@ -82,10 +90,8 @@ def render(summary: dict[str, Any], root: Path, max_image_px: int = 900) -> str:
             )
         features.append({**row, "tests": tests, "score": fmt(row["score"])})
     sections = summary.get("sections", {})
-    section_views = [_section_view(n, sections.get(n)) for n in EXPECTED_SECTIONS]
-    section_views += [
-        _section_view(n, d) for n, d in sections.items() if n not in EXPECTED_SECTIONS
-    ]
+    section_views = [section_view(n, sections.get(n)) for n in EXPECTED_SECTIONS]
+    section_views += [section_view(n, d) for n, d in sections.items() if n not in EXPECTED_SECTIONS]
     prediction = summary.get("prediction_drift") or {}
     quality = summary["quality"]
     view = {
@@ -117,6 +123,7 @@ def render(summary: dict[str, Any], root: Path, max_image_px: int = 900) -> str:
         ],
         "prediction_note": prediction.get("note"),
         "sections": section_views,
+        **_leads(summary),
         "metrics": {
             k: fmt(v.get("value") if isinstance(v, dict) else v)
             for k, v in summary["reference"].get("validation_metrics", {}).items()
