@@ -8,6 +8,7 @@ AttributeError.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -17,6 +18,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from mlconf.core.errors import MlconfError
 from mlconf.ml.target import TrainingData
 from mlconf.store.atomic import write_with
+
+# What a run says, for the run's log file (run.log under `mlconf train`, whose logging
+# config sends this logger there); silent where no handler is configured.
+log = logging.getLogger("mlconf.run")
+log.addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,6 +116,7 @@ class RunState:
         """Say it now and keep it in the run record."""
         self.record.warnings.append(message)
         self.console.print(f"[yellow]warning[/]: {message}")
+        log.warning(message)
 
     def count(self, key: str, value: Any) -> None:
         self.record.counts[key] = value

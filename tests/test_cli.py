@@ -100,6 +100,11 @@ def test_overrides_are_saved_in_config_yaml(run_cli: RunCli, workdir: Path) -> N
     assert "++model.params.max_depth=4" in overrides  # free-form params are passed as ++
     split = json.loads((folder / "run.json").read_text())["counts"]["split"]
     assert split["test"] == round(569 * 0.3)
+    # run.log holds the stages and the outcome with times; library chatter stays out
+    log = (folder / "run.log").read_text()
+    assert "[INFO] train done in" in log and "[INFO] register done in" in log
+    assert re.search(r"\[INFO\] succeeded: .*; test roc_auc 0\.\d+ \(0\.\d+ \.\. ", log)
+    assert "setup plugin" not in proc.stdout + log  # alembic's INFO lines
 
 
 def test_cfg_job_prints_the_config_and_runs_nothing(run_cli: RunCli, workdir: Path) -> None:

@@ -58,3 +58,16 @@ def test_a_stage_checks_the_config_and_runs_over_the_state(tmp_path: Path) -> No
     stage(run)
     assert seen == ["check", "run"]
     Stage(run=lambda s: None).check(run.conf)  # a stage without a check accepts any config
+
+
+def test_a_warning_is_shown_recorded_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = state(tmp_path)
+    with caplog.at_level("WARNING", logger="mlconf.run"):
+        run.warn("only 12 positive rows")
+    assert run.record.warnings == ["only 12 positive rows"]
+    assert "only 12 positive rows" in run.console.export_text()
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("mlconf.run", "WARNING", "only 12 positive rows")
+    ]
