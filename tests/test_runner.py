@@ -200,7 +200,7 @@ def test_run_without_run_dir_outside_hydra_is_a_clear_error() -> None:
 def test_schema_failures_are_quarantined_and_the_run_trains(cars_run: RunResult) -> None:
     assert cars_run.record.status == "succeeded"
     quarantine = pd.read_csv(cars_run.run_dir / "data" / "quarantine.csv")
-    assert sorted(quarantine["_row"]) == [5, 9]  # data rows, counted from 1
+    assert sorted(quarantine["_row"]) == [4, 8]  # data rows, counted from 1
     assert set(quarantine["_stage"]) == {"validate"}
     reasons = dict(zip(quarantine["_row"], quarantine["_reason"], strict=True))
     assert "Origin" in reasons[4]
@@ -322,7 +322,7 @@ def test_missing_targets_are_quarantined(tmp_path: Path) -> None:
         tmp_path / "run",
     )
     quarantine = pd.read_csv(result.run_dir / "data" / "quarantine.csv")
-    assert sorted(quarantine["_row"]) == [4, 8]
+    assert sorted(quarantine["_row"]) == [5, 9]
     assert set(quarantine["_reason"]) == {"target 'label' is missing"}
 
 
