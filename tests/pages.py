@@ -29,7 +29,15 @@ PAGE_FACTS = """JSON.stringify({
   handlers: document.querySelectorAll('[onerror],[onload],[onclick]').length,
   text: document.body.innerText,
   charset: document.characterSet,
+  height: document.documentElement.scrollHeight,
 })"""
+# The page as it first shows (folded sections closed), then with every section opened, so
+# that the facts cover everything the page holds.
+FOLDED = """JSON.stringify({
+  height: document.documentElement.scrollHeight,
+  folded: document.querySelectorAll('details:not([open])').length,
+})"""
+UNFOLD = "document.querySelectorAll('details').forEach(d => { d.open = true; }); true"
 
 
 def chromium_or_fail() -> str:
@@ -42,7 +50,8 @@ def chromium_or_fail() -> str:
 
 @dataclass
 class PageView:
-    facts: dict[str, Any]  # PAGE_FACTS
+    facts: dict[str, Any]  # PAGE_FACTS, with every folded section opened
+    folded: dict[str, Any]  # FOLDED: the page as it first shows
     values: dict[str, Any]  # the page's value of each expression asked for
     errors: list[str]  # console errors
     screenshot: Path
@@ -54,12 +63,14 @@ def view_page(chromium: str, page_file: Path, name: str, **expressions: str) -> 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with Browser(chromium) as page:
         page.open(page_file.as_uri())
+        folded = json.loads(page.evaluate(FOLDED))
+        page.evaluate(UNFOLD)
         facts = json.loads(page.evaluate(PAGE_FACTS))
         values = {key: page.evaluate(js) for key, js in expressions.items()}
         shot = page.screenshot(ARTIFACTS / f"{name}.png")
         shutil.copyfile(page_file, ARTIFACTS / f"{name}.html")
         errors = page.errors()
-    return PageView(facts, values, errors, shot)
+    return PageView(facts, folded, values, errors, shot)
 
 
 def assert_sound_page(view: PageView, section_ids: list[str], min_images: int) -> None:
@@ -76,3 +87,5 @@ def assert_sound_page(view: PageView, section_ids: list[str], min_images: int) -
         assert image["complete"] and image["width"] > 0 and image["height"] > 0, image
     assert facts["scripts"] == 0 and facts["handlers"] == 0
     assert view.screenshot.stat().st_size > 10_000
+    if view.folded["folded"]:  # opens short: "At a glance" and one heading per section
+        assert view.folded["height"] < facts["height"] / 2, (view.folded, facts["height"])

@@ -13,7 +13,7 @@ from shift_data import shift
 from mlconf.monitoring.command import run_monitor
 
 SECTION_IDS = [
-    "alerts",
+    "glance",
     "drift",
     "plots",
     "prediction",
@@ -51,6 +51,7 @@ def test_monitoring_report_renders_in_headless_chromium(
         rows="document.querySelectorAll('#drift-table tr').length",
     )
     assert_sound_page(view, SECTION_IDS, min_images=3)  # Horsepower, Weight_in_lbs, Make
+    assert view.folded["folded"] == len(SECTION_IDS) - 1  # every section but "At a glance"
     text = view.facts["text"]
     assert SCRIPT in text
     assert "Horsepower" in text and "no labelled predictions yet" in text

@@ -40,6 +40,7 @@ def test_report_renders_in_headless_chromium(chromium: str, report_path: Path) -
     view = view_page(chromium, report_path, "report")
     # tuning-free run: EDA, evaluation x2, explain, fairness images
     assert_sound_page(view, SECTIONS, min_images=5)
+    assert view.folded["folded"] >= len(SECTIONS) - 1  # every section but "At a glance"
     # The hostile column name is shown as text and did not become a script or a handler.
     assert SCRIPT in view.facts["text"] and UMLAUT in view.facts["text"]
 
