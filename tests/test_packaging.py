@@ -23,7 +23,12 @@ def test_the_distribution_is_not_the_unrelated_mlconf_on_the_index() -> None:
 
 
 def test_every_install_hint_with_an_extra_names_this_distribution() -> None:
-    places = [ROOT / "README.md", *ROOT.glob("conf/**/*.yaml"), *ROOT.glob("mlconf/**/*.py")]
+    places = [
+        ROOT / "README.md",
+        *ROOT.glob("docs/**/*.md"),
+        *ROOT.glob("conf/**/*.yaml"),
+        *ROOT.glob("mlconf/**/*.py"),
+    ]
     wrong = [
         f"{path.relative_to(ROOT)}: pip install {name}[...]"
         for path in places
