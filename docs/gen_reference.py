@@ -17,11 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 FIELD_LINE = re.compile(r"^    (\w+)\s*:[^=]*?(?:=.*?)?(?:#\s*(.*))?$")
 COMMENT_LINE = re.compile(r"^    #\s?(.*)$")
-NOT_GROUPS = {"experiment", "hydra", "local"}
+NOT_GROUPS = {"experiment", "hydra", "local", "optional local"}
+DATASET_GROUPS = {"data", "problem", "schema"}
 YAML_KEY = re.compile(r"^(\s*)([\w-]+):(?:\s[^#]*?)?(?:\s+#\s*(.*))?$")
 
 
@@ -56,9 +59,14 @@ def yaml_comments() -> dict[str, str]:
     means where its dataclass field has no comment of its own."""
     found: dict[str, str] = {}
     files = [(p, "") for p in CONF.glob("*.yaml")]
-    for folder in CONF.iterdir():
-        if folder.is_dir() and folder.name not in NOT_GROUPS:
-            files += [(p, folder.name) for p in sorted(folder.glob("*.yaml"))]
+    # the option `mlconf train` picks in each group; the dataset groups' comments describe
+    # their dataset, not the key
+    picked = yaml.safe_load((CONF / "train.yaml").read_text(encoding="utf-8"))["defaults"]
+    for entry in picked:
+        if isinstance(entry, dict):
+            (group, option), *_ = entry.items()
+            if group not in NOT_GROUPS | DATASET_GROUPS and option:
+                files.append((CONF / group / f"{option}.yaml", group))
     for path, package in files:
         stack: list[tuple[int, str]] = []
         above: list[str] = []
@@ -103,10 +111,27 @@ def type_name(hint: Any) -> str:
     return text.replace(" | ", " or ")
 
 
-def default_of(item: dataclasses.Field[Any]) -> str:
+_UNSET = object()
+
+
+def composed_value(composed: dict[str, Any], key: str) -> Any:
+    """The value of dotted `key` in the composed default config, or _UNSET."""
+    node: Any = composed
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _UNSET
+        node = node[part]
+    return node
+
+
+def default_of(item: dataclasses.Field[Any], composed: Any = _UNSET) -> str:
+    """What `mlconf train` uses with no overrides where the key is in its composed config,
+    else the schema's own default."""
     from omegaconf import MISSING
 
-    if item.default is not dataclasses.MISSING:
+    if composed is not _UNSET:
+        value = composed
+    elif item.default is not dataclasses.MISSING:
         value = item.default
     elif item.default_factory is not dataclasses.MISSING:
         value = item.default_factory()
@@ -116,12 +141,19 @@ def default_of(item: dataclasses.Field[Any]) -> str:
         return "required"
     if dataclasses.is_dataclass(value):
         return "see below"
+    return _json(value)
+
+
+def _json(value: Any) -> str:
     return json.dumps(value, default=lambda v: dataclasses.asdict(v), ensure_ascii=False)
 
 
-def rows(cls: type, prefix: str, described: dict[str, str]) -> Iterator[Row]:
+def rows(
+    cls: type, prefix: str, described: dict[str, str], composed: dict[str, Any]
+) -> Iterator[Row]:
     """Every key of `cls` under `prefix`, nested dataclasses spelled out after their key;
-    `described` gives what a key means where its field has no comment."""
+    `described` gives what a key means where its field has no comment, `composed` the
+    default config of `mlconf train`."""
     hints = typing.get_type_hints(cls)
     notes = comments(cls)
     for item in dataclasses.fields(cls):
@@ -129,10 +161,13 @@ def rows(cls: type, prefix: str, described: dict[str, str]) -> Iterator[Row]:
         hint = hints[item.name]
         nested = _dataclass_of(hint)
         what = notes.get(item.name) or described.get(key, "")
-        yield Row(key, type_name(hint), default_of(item), what)
+        value = composed_value(composed, key)
+        if nested is not None and not nested[0]:
+            value = _UNSET  # a section: its keys are listed below it
+        yield Row(key, type_name(hint), default_of(item, value), what)
         if nested is not None:
             suffix, inner = nested
-            yield from rows(inner, key + suffix, described)
+            yield from rows(inner, key + suffix, described, composed)
 
 
 def _cell(text: str) -> str:
@@ -140,9 +175,9 @@ def _cell(text: str) -> str:
 
 
 def _table(found: list[Row]) -> list[str]:
-    lines = ["| key | type | default | what it does |", "|---|---|---|---|"]
+    lines = ["| key | type | default in `mlconf train` | what it does |", "|---|---|---|---|"]
     for row in found:
-        default = row.default if len(row.default) <= 80 else row.default[:77] + "..."
+        default = row.default if len(row.default) <= 240 else row.default[:237] + "..."
         lines.append(
             f"| `{row.key}` | {_cell(row.type)} | `{_cell(default)}` | {_cell(row.what)} |"
         )
@@ -156,7 +191,14 @@ def choices(group: str) -> list[str]:
 
 def render() -> str:
     """The whole reference page as Markdown."""
+    from omegaconf import OmegaConf
+
     from mlconf.config import TrainConfig
+    from mlconf.config.compose import compose
+
+    composed = typing.cast(
+        dict[str, Any], OmegaConf.to_container(compose("train", []), resolve=False)
+    )
 
     hints = typing.get_type_hints(TrainConfig)
     out = [
@@ -176,7 +218,7 @@ def render() -> str:
     described = yaml_comments()
     groups = {f.name for f in dataclasses.fields(TrainConfig) if _dataclass_of(hints[f.name])}
     out += _table(
-        [r for r in rows(TrainConfig, "", described) if r.key.split(".")[0] not in groups]
+        [r for r in rows(TrainConfig, "", described, composed) if r.key.split(".")[0] not in groups]
     )
     for item in dataclasses.fields(TrainConfig):
         nested = _dataclass_of(hints[item.name])
@@ -189,7 +231,7 @@ def render() -> str:
         if options := choices(item.name):
             picks = ", ".join(f"`{o}`" for o in options)
             out += [f"Options in `conf/{item.name}/` ({item.name}=...): {picks}.", ""]
-        out += _table(list(rows(cls, item.name, described)))
+        out += _table(list(rows(cls, item.name, described, composed)))
     folders = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name not in NOT_GROUPS)
     out += ["", "## Presets", "", "`experiment=...` picks a preset from `conf/experiment/`:"]
     out += [", ".join(f"`{o}`" for o in choices("experiment")) + "."]
