@@ -1,5 +1,10 @@
 """Looking at mlconf's HTML pages (report, sweep report, monitoring report) in headless
-Chromium: what every page must be, checked once for all of them."""
+Chromium: what every page must be, checked once for all of them.
+
+Playwright drives Debian's `chromium` through `executable_path`: no browser download (none
+is possible offline), the flags below keep it off the network, and Playwright gives it a
+fresh profile that it removes afterwards.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdp import INSTALL_HINT, Browser, find_chromium
 from helpers import ROOT
 
 ARTIFACTS = Path(os.environ.get("MLCONF_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+# Playwright adds --headless and its own debugging pipe; these are the rest of what the
+# browser tests always ran with.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1200, "height": 900}
+INSTALL_HINT = (
+    "Debian's chromium is needed for the browser test: `apt-get install -y chromium` "
+    "(.ci/run installs it), or point MLCONF_CHROMIUM at a Chromium/Chrome binary"
+)
 
 PAGE_FACTS = """JSON.stringify({
   sections: [...document.querySelectorAll('main > section')].map(s => ({
@@ -40,6 +60,19 @@ FOLDED = """JSON.stringify({
 UNFOLD = "document.querySelectorAll('details').forEach(d => { d.open = true; }); true"
 
 
+def find_chromium() -> str | None:
+    candidates = [
+        os.environ.get("MLCONF_CHROMIUM"),
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ]
+    for name in candidates:
+        if name and (found := shutil.which(name)):
+            return found
+    return None
+
+
 def chromium_or_fail() -> str:
     """The Chromium binary; without one the browser tests fail, saying how to install it."""
     found = find_chromium()
@@ -53,23 +86,42 @@ class PageView:
     facts: dict[str, Any]  # PAGE_FACTS, with every folded section opened
     folded: dict[str, Any]  # FOLDED: the page as it first shows
     values: dict[str, Any]  # the page's value of each expression asked for
-    errors: list[str]  # console errors
+    errors: list[str]  # console errors, uncaught exceptions, failed loads, dialogs
     screenshot: Path
 
 
 def view_page(chromium: str, page_file: Path, name: str, **expressions: str) -> PageView:
     """Open the page, read its facts and `expressions`, and keep a screenshot (and, for a
     look after a failure, a copy of the page) under ARTIFACTS as `name`.png/.html."""
+    from playwright.sync_api import sync_playwright
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with Browser(chromium) as page:
-        page.open(page_file.as_uri())
-        folded = json.loads(page.evaluate(FOLDED))
-        page.evaluate(UNFOLD)
-        facts = json.loads(page.evaluate(PAGE_FACTS))
-        values = {key: page.evaluate(js) for key, js in expressions.items()}
-        shot = page.screenshot(ARTIFACTS / f"{name}.png")
-        shutil.copyfile(page_file, ARTIFACTS / f"{name}.html")
-        errors = page.errors()
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+            page.on(
+                "console",
+                lambda m: (
+                    errors.append(f"console.{m.type}: {m.text}")
+                    if m.type in ("error", "assert")
+                    else None
+                ),
+            )
+            page.on("pageerror", lambda exc: errors.append(f"exception: {exc}"))
+            page.on("requestfailed", lambda r: errors.append(f"load failed: {r.url}"))
+            page.on("dialog", lambda d: (errors.append(f"dialog opened: {d.message}"), d.dismiss()))
+            page.goto(page_file.as_uri(), wait_until="load")
+            folded = json.loads(page.evaluate(FOLDED))
+            page.evaluate(UNFOLD)
+            facts = json.loads(page.evaluate(PAGE_FACTS))
+            values = {key: page.evaluate(js) for key, js in expressions.items()}
+            shot = ARTIFACTS / f"{name}.png"
+            page.screenshot(path=shot, full_page=True)  # the whole page, not only the window
+        finally:
+            browser.close()
+    shutil.copyfile(page_file, ARTIFACTS / f"{name}.html")
     return PageView(facts, folded, values, errors, shot)
 
 

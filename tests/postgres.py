@@ -86,7 +86,8 @@ def server() -> Iterator[str]:
             "initdb",
         )
         # fsync=off: a throwaway server for speed. The tests kill mlconf's processes, never this
-        # server, so they check transactions, not durability across a crash (README: kill -9).
+        # server, so they check transactions, not durability across a crash (kill -9 in
+        # docs/reference/errors.md).
         options = f"-k {root} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off"
         pg_ctl = [str(folder / "pg_ctl"), "-D", str(data)]
         _run([*pg_ctl, "-o", options, "-l", str(root / "log"), "-w", "start"], "start")

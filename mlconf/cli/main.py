@@ -1,7 +1,7 @@
 """The `mlconf` command: Hydra apps for runs, plain subcommands for the rest.
 
 Heavy libraries are imported only by the subcommand that needs them, so
-`mlconf --help` and `mlconf plugins` start fast (README, "Architecture": fast start).
+`mlconf --help` and `mlconf plugins` start fast (docs/architecture.md: fast start).
 """
 
 from __future__ import annotations

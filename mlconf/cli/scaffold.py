@@ -10,7 +10,7 @@ from mlconf.core.errors import MlconfError
 
 FILES: dict[str, str] = {
     "conf/data/example.yaml": """\
-# Your data: one source, or several joined on keys (see the README's config reference).
+# Your data: one source, or several joined on keys (mlconf's docs: the config reference).
 name: example
 id_columns: [Name]
 sources:

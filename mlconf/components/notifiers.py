@@ -72,9 +72,10 @@ def webhook_notifier(
     headers: dict[str, str] | None = None,
 ) -> str:
     """POST the payload as JSON; retry on connection errors and 5xx answers."""
-    import time
     import urllib.error
     import urllib.request
+
+    from mlconf.core.retry import retry_call
 
     if not url.startswith(("http://", "https://")):
         raise MlconfError(
@@ -83,8 +84,10 @@ def webhook_notifier(
             fix="set url: https://hooks.example.com/...",
         )
     body = _json(payload).encode()
-    last, attempts = "", 0
-    for attempt in range(int(retries) + 1):
+    attempts = 0
+
+    def post() -> str:
+        nonlocal attempts
         attempts += 1
         # S310: the scheme was checked above (http/https only, no file: or custom schemes).
         request = urllib.request.Request(  # noqa: S310
@@ -93,17 +96,20 @@ def webhook_notifier(
             method="POST",
             headers={"Content-Type": "application/json", **(headers or {})},
         )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                return f"POST {mask_text(url)} -> {response.status}"
-        except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code}{_answer(exc)}"
-            if exc.code < 500:  # the receiver refused this payload: sending it again won't help
-                break
-        except (urllib.error.URLError, OSError) as exc:
-            last = str(getattr(exc, "reason", exc))
-        if attempt < int(retries):
-            time.sleep(backoff * 2**attempt)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return f"POST {mask_text(url)} -> {response.status}"
+
+    def passing(exc: BaseException) -> bool:
+        # a 4xx: the receiver refused this payload, sending it again won't help
+        refused = isinstance(exc, urllib.error.HTTPError) and exc.code < 500
+        return isinstance(exc, OSError) and not refused  # URLError and HTTPError are OSErrors
+
+    try:
+        return retry_call(post, retry_if=passing, attempts=int(retries) + 1, first_wait=backoff)
+    except urllib.error.HTTPError as exc:
+        last = f"HTTP {exc.code}{_answer(exc)}"
+    except OSError as exc:
+        last = str(getattr(exc, "reason", exc))
     raise MlconfError(
         f"webhook {mask_text(url)} failed after {attempts} attempt(s): {last}",
         where="config key monitoring.notifiers",

@@ -1,6 +1,6 @@
 """The component registry: every configurable part is found here by (kind, name).
 
-Configs name components; they never name Python paths (README, "Architecture": names, not code).
+Configs name components; they never name Python paths (docs/architecture.md: names, not code).
 Built-ins are registered when their module is first imported; modules keep heavy
 imports inside the factories so that listing the registry stays cheap.
 """

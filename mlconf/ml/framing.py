@@ -3,7 +3,7 @@
 The threshold of a binary classifier is chosen on the validation part (never on test)
 and then becomes part of the fitted pipeline: its last step is wrapped in scikit-learn's
 FixedThresholdClassifier, so every caller of `predict` (evaluation, batch scoring,
-serving, `mlconf.load_model`) applies the same threshold (README, "Architecture": one pipeline).
+serving, `mlconf.load_model`) applies the same threshold (docs/architecture.md: one pipeline).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Build the one sklearn Pipeline (clean -> features -> select -> model) from config.
 
 Training, batch scoring and serving all load this same fitted object, so the
-transformations cannot differ between them (README, "Architecture": one pipeline).
+transformations cannot differ between them (docs/architecture.md: one pipeline).
 """
 
 from __future__ import annotations

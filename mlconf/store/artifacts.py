@@ -2,7 +2,7 @@
 
 A model folder holds `pipeline.skops` and `manifest.json`. Loading verifies every
 file's sha256 against the manifest, then lets skops build only types from an
-explicit allow-list (README, "Architecture": safe artifacts): a tampered or foreign file is refused.
+explicit allow-list (docs/architecture.md: safe artifacts): a tampered or foreign file is refused.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,26 +100,27 @@ class ModelRegistry(RegistryQueries):
         """Run a database action; retry while locked, then fail with the URL and the fix."""
         import sqlalchemy as sa
 
-        for attempt in range(LOCK_RETRIES):
-            try:
-                return action()
-            except sa.exc.DatabaseError as exc:  # OperationalError (locked) is one too
-                text = str(exc.orig).lower()
-                if "locked" not in text and "busy" not in text:
-                    raise MlconfError(
-                        f"the model registry at {self.where} failed: {exc.orig}",
-                        fix="check the URL, that the database server is reachable, and the "
-                        "file's permissions (deploy.registry_url or --registry-url)",
-                    ) from exc
-                if attempt == LOCK_RETRIES - 1:
-                    raise MlconfError(
-                        f"the model registry at {self.where} is locked by another process "
-                        f"(still after {LOCK_RETRIES} tries of {BUSY_TIMEOUT_MS // 1000}s)",
-                        fix="wait for the other mlconf command to finish and retry; for many "
-                        "concurrent writers use a PostgreSQL URL in deploy.registry_url",
-                    ) from exc
-                time.sleep(0.2 * 2**attempt)
-        raise AssertionError("unreachable")
+        from mlconf.core.retry import retry_call
+
+        def locked(exc: BaseException) -> bool:
+            text = str(getattr(exc, "orig", exc)).lower()
+            return isinstance(exc, sa.exc.DatabaseError) and ("locked" in text or "busy" in text)
+
+        try:
+            return retry_call(action, retry_if=locked, attempts=LOCK_RETRIES, first_wait=0.2)
+        except sa.exc.DatabaseError as exc:  # OperationalError (locked) is one too
+            if locked(exc):
+                raise MlconfError(
+                    f"the model registry at {self.where} is locked by another process "
+                    f"(still after {LOCK_RETRIES} tries of {BUSY_TIMEOUT_MS // 1000}s)",
+                    fix="wait for the other mlconf command to finish and retry; for many "
+                    "concurrent writers use a PostgreSQL URL in deploy.registry_url",
+                ) from exc
+            raise MlconfError(
+                f"the model registry at {self.where} failed: {exc.orig}",
+                fix="check the URL, that the database server is reachable, and the "
+                "file's permissions (deploy.registry_url or --registry-url)",
+            ) from exc
 
     def _require(self) -> None:
         if not self.exists():
@@ -199,14 +199,14 @@ class ModelRegistry(RegistryQueries):
         """
         import sqlalchemy as sa
 
-        for attempt in range(LOCK_RETRIES):
-            try:
-                return self._insert_version(row, alias, who)
-            except sa.exc.IntegrityError:
-                if attempt == LOCK_RETRIES - 1:
-                    raise
-                time.sleep(0.05 * 2**attempt)
-        raise AssertionError("unreachable")
+        from mlconf.core.retry import retry_call
+
+        return retry_call(
+            lambda: self._insert_version(row, alias, who),
+            retry_if=lambda exc: isinstance(exc, sa.exc.IntegrityError),
+            attempts=LOCK_RETRIES,
+            first_wait=0.05,
+        )
 
     def _insert_version(self, row: dict[str, Any], alias: str | None, who: str) -> int:
         import sqlalchemy as sa

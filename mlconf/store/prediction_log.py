@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -152,13 +151,13 @@ class PredictionLog:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued row was written or counted as failed (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        from mlconf.core.retry import wait_until
+
+        def drained() -> bool:
             with self._lock:
-                if self.written + self.failed >= self.queued:
-                    return True
-            time.sleep(0.01)
-        return False
+                return self.written + self.failed >= self.queued
+
+        return wait_until(drained, timeout=timeout, interval=0.01)
 
     def close(self, timeout: float = 10.0) -> None:
         try:

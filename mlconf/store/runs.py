@@ -8,11 +8,10 @@ import subprocess
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mlconf.core.distribution import DISTRIBUTION
+from mlconf.core.distribution import DISTRIBUTION, package_version
 from mlconf.core.secrets import mask_text
 from mlconf.store.atomic import write_json
 
@@ -34,10 +33,8 @@ TRACKED_PACKAGES = (
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in TRACKED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+        if (version := package_version(name)) is not None:
+            versions[name] = version  # "xgboost" also when xgboost-cpu installed it
     return versions
 
 
