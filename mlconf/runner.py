@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from omegaconf import DictConfig, OmegaConf
 
 from mlconf.components.cluster import cluster_client
+from mlconf.components.trackers import open_tracker
 from mlconf.config import TrainConfig
 from mlconf.core.component_registry import REGISTRY
 from mlconf.core.errors import MlconfError, did_you_mean
@@ -117,6 +118,7 @@ def run(
     model_name = conf.deploy.model_name
     check_name(model_name, "config key deploy.model_name", kind="model name", forbidden="@:")
     stages = preflight(conf)
+    tracking = open_tracker(conf, console)  # an unreachable tracking store stops the run here
     folder = Path(run_dir) if run_dir is not None else _hydra_run_dir()
     folder.mkdir(parents=True, exist_ok=True)
     secrets = secrets_in(conf)
@@ -140,7 +142,10 @@ def run(
     except BaseException as exc:
         record.finish("crashed", f"{type(exc).__name__}: {exc}")
         raise
-    record.finish("succeeded")
+    else:
+        record.finish("succeeded")
+    finally:
+        tracking.log(folder, record, conf)
     return RunResult(
         run_dir=folder,
         record=record,
