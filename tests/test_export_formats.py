@@ -49,13 +49,18 @@ def _rows() -> pd.DataFrame:
     return load_breast_cancer(as_frame=True).frame.drop(columns="target").head(60)
 
 
+def _export(url: str, fmt: str, target: Path) -> Path:
+    """`mlconf models export breast_cancer@candidate TARGET --format FMT`."""
+    args = ["export", "breast_cancer@candidate", str(target), "--format", fmt]
+    assert models_main([*args, f"--registry-url={url}"]) == 0
+    return target
+
+
 def test_mlflow_export_loads_in_mlflow_and_returns_labels(
     registered: tuple[str, TrainedModel], tmp_path: Path
 ) -> None:
     url, model = registered
-    target = tmp_path / "pyfunc"
-    args = ["export", "breast_cancer@candidate", str(target), "--format", "mlflow"]
-    assert models_main([*args, f"--registry-url={url}"]) == 0
+    target = _export(url, "mlflow", tmp_path / "pyfunc")
     loaded = mlflow.pyfunc.load_model(str(target))
     rows = _rows()
     out = loaded.predict(rows)
@@ -78,9 +83,7 @@ def test_onnx_export_answers_in_labels_like_the_pipeline(
     registered: tuple[str, TrainedModel], tmp_path: Path
 ) -> None:
     url, model = registered
-    target = tmp_path / "onnx"
-    args = ["export", "breast_cancer@candidate", str(target), "--format", "onnx"]
-    assert models_main([*args, f"--registry-url={url}"]) == 0
+    target = _export(url, "onnx", tmp_path / "onnx")
     about = json.loads((target / "onnx.json").read_text())
     assert about["check"]["reference_rows"] > 0
     assert about["check"]["share_that_differs"] <= 0.01

@@ -74,6 +74,10 @@ def test_a_run_is_logged_with_params_metrics_tags_and_artifacts(store: str, tmp_
         assert data.tags["mlflow.source.git.commit"] == record["git"]["commit"]
     # the run folder's report, model card, plots as artifacts
     client = mlflow.MlflowClient(store)
+    # kept beside the SQLite file, not in ./mlruns under whatever folder the run started in
+    database = Path(store.split(":///", 1)[1])
+    artifacts = client.get_experiment_by_name("logged").artifact_location
+    assert artifacts == (database.parent / "mlflow-artifacts").as_uri()
     names = {a.path for a in client.list_artifacts(logged.info.run_id)}
     assert {"report.html", "model_card.md", "plots", "metrics.json", "verdicts.json"} <= names
     assert client.list_artifacts(logged.info.run_id, "plots")

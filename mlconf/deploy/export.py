@@ -51,7 +51,7 @@ def export_model(
     if fmt == "mlflow":
         from mlconf.deploy.export_mlflow import export_mlflow
 
-        return found, export_mlflow(model, Path(found.model_dir), folder)
+        return found, export_mlflow(model, Path(found.model_dir), folder, requirements())
     from mlconf.deploy.export_onnx import export_onnx
 
     return found, export_onnx(model, folder, max_disagreement)

@@ -58,8 +58,9 @@ def signature(model: TrainedModel) -> Any:
     return ModelSignature(**parts)
 
 
-def export_mlflow(model: TrainedModel, model_dir: Path, target: Path) -> Path:
-    """Write the pyfunc model into the new folder `target`."""
+def export_mlflow(model: TrainedModel, model_dir: Path, target: Path, requirements: str) -> Path:
+    """Write the pyfunc model into the new folder `target`; `requirements` is the pinned
+    requirements.txt text of mlconf's dependencies (mlconf.deploy.export.requirements)."""
     try:
         import mlflow.pyfunc
     except ImportError as exc:
@@ -67,9 +68,7 @@ def export_mlflow(model: TrainedModel, model_dir: Path, target: Path) -> Path:
             f"--format mlflow needs MLflow, which is not installed ({exc})",
             fix=install_hint("mlflow"),
         ) from exc
-    from mlconf.deploy.export import requirements
-
-    pins = [line for line in requirements().splitlines() if line and not line.startswith("#")]
+    pins = [line for line in requirements.splitlines() if line and not line.startswith("#")]
     example = model.background.head(5) if model.background is not None else None
     with tempfile.TemporaryDirectory(prefix="mlconf-pyfunc-") as scratch:
         script = Path(scratch) / "mlconf_model.py"

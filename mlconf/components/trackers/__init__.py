@@ -42,9 +42,10 @@ class Tracking:
     def log(self, run_dir: Path, record: RunRecord, conf: TrainConfig) -> None:
         """Log the finished run; a tracker that fails then is reported, never raised: the
         run itself is done and saved."""
-        record.warnings.extend(w for w in self.warnings if w not in record.warnings)
-        if self.tracker is None:
+        if self.warnings:
+            record.warnings.extend(w for w in self.warnings if w not in record.warnings)
             record.save()
+        if self.tracker is None:
             return
         try:
             self.tracker.log_run(tracked_run(run_dir, record, conf))
@@ -54,7 +55,7 @@ class Tracking:
             record.warnings.append(warning)
             if self.console is not None:
                 self.console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
-        record.save()
+            record.save()
 
 
 def open_tracker(conf: TrainConfig, console: Console | None = None) -> Tracking:

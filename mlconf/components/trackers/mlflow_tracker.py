@@ -92,13 +92,21 @@ class MlflowTracker(Tracker):
         except Exception as exc:  # any store error: say which store, and how to fix it
             raise self._unreachable(f"{type(exc).__name__}: {str(exc)[:300]}") from exc
 
+    def _artifacts(self) -> str | None:
+        """Where a new experiment keeps its artifacts: beside a SQLite store's file (MLflow's
+        own default is ./mlruns under whatever folder the run started in); a server or
+        database store decides for itself."""
+        if urlsplit(self.uri).scheme != "sqlite":
+            return None
+        return (sqlite_folder(self.uri) / "mlflow-artifacts").resolve().as_uri()
+
     def _experiment_id(self, client: Any, name: str) -> str:
         from mlflow.exceptions import MlflowException
 
         found = client.get_experiment_by_name(name)
         if found is None:
             try:
-                return str(client.create_experiment(name))
+                return str(client.create_experiment(name, artifact_location=self._artifacts()))
             except MlflowException:  # a parallel job made it first
                 found = client.get_experiment_by_name(name)
         if found is None or found.lifecycle_stage == "deleted":
