@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 # The params `predict` takes, with their defaults (also declared in the signature).
@@ -24,11 +25,11 @@ class MlconfPyfunc(PythonModel):
 
         self.model = load_model(context.artifacts["model"])
 
-    # Unannotated on purpose: MLflow reads predict's type hints as an input schema of their
-    # own (and warns at every load); the signature saved with the model is the schema.
-    def predict(self, context, model_input, params=None):
-        import pandas as pd
-
+    # A DataFrame hint: MLflow reads predict's hints, and takes this one as "no schema from
+    # hints" (the saved signature is the schema); `Any` or no hint makes it warn at each load.
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         from mlconf.deploy.scoring import score
 
         model = self.model
