@@ -5,10 +5,11 @@ converters for its own steps that have one (the feature-name step is an identity
 refuses, naming the step, a pipeline with a step that has none. The graph answers in
 labels: the class codes of the model are decoded inside it. Before anything is written,
 onnxruntime runs the graph on the model's reference rows (the training sample kept beside
-it) and compares the labels (values for regression) with the pipeline's. ONNX runs the
-feature steps in float32, so a row whose feature lies within rounding of a tree's split may
-go the other way: more rows with another label than `max_disagreement` allows refuse the
-export, and how many rows' probabilities differ, and by how much, is recorded in onnx.json.
+it) and compares the labels (values for regression) with the pipeline's. The feature steps
+run in double, as scikit-learn's do, and a tree model gets its features cast to float32, as
+xgboost and scikit-learn's trees cast them themselves, so the answers agree to rounding;
+more rows with another label than `max_disagreement` allows refuse the export, and how
+many rows' probabilities differ, and by how much, is recorded in onnx.json.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 ONNX_FILE = "model.onnx"
 OPSET = {"": 17, "ai.onnx.ml": 3}
+# A missing value of a text column, as the ONNX model is fed it (strings have no NaN).
+MISSING_TEXT = ""
 # Regression values (relative) closer than this count as the same; probabilities further
 # apart than this are counted and reported.
 TOLERANCE = 1e-3
@@ -52,26 +55,40 @@ def _register_converters() -> None:
     """xgboost's converter (onnxmltools) and identities for mlconf's name-only step."""
     from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
     from skl2onnx import update_registered_converter
+    from skl2onnx.common.data_types import FloatTensorType
     from skl2onnx.common.shape_calculator import (
         calculate_linear_classifier_output_shapes,
         calculate_linear_regressor_output_shapes,
     )
+    from skl2onnx.shape_calculators.imputer import calculate_sklearn_imputer_output_shapes
+    from sklearn.impute import SimpleImputer
     from xgboost import XGBClassifier, XGBRegressor
 
     from mlconf.components.transformers.feature_names import SafeFeatureNames
 
+    def classifier_shapes(operator: Any) -> None:
+        calculate_linear_classifier_output_shapes(operator)
+        operator.outputs[1].type = FloatTensorType(operator.outputs[1].type.shape)
+
+    def regressor_shapes(operator: Any) -> None:
+        calculate_linear_regressor_output_shapes(operator)
+        operator.outputs[0].type = FloatTensorType(operator.outputs[0].type.shape)
+
+    # xgboost computes in float32 whatever it is given: so do its ONNX outputs.
     options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
     update_registered_converter(
-        XGBClassifier,
-        "XGBoostXGBClassifier",
-        calculate_linear_classifier_output_shapes,
-        convert_xgboost,
-        options=options,
+        XGBClassifier, "XGBoostXGBClassifier", classifier_shapes, convert_xgboost, options=options
     )
-    regressor_shapes = calculate_linear_regressor_output_shapes
     update_registered_converter(
         XGBRegressor, "XGBoostXGBRegressor", regressor_shapes, convert_xgboost
     )
+
+    def imputer_shapes(operator: Any) -> None:
+        # the output is of the input's type (skl2onnx presets the graph's number type)
+        operator.outputs[0].type = type(operator.inputs[0].type)([None, None])
+        calculate_sklearn_imputer_output_shapes(operator)
+
+    update_registered_converter(SimpleImputer, "SklearnSimpleImputer", imputer_shapes, _imputer)
 
     def same_shape(operator: Any) -> None:
         operator.outputs[0].type = copy.deepcopy(operator.inputs[0].type)
@@ -83,6 +100,36 @@ def _register_converters() -> None:
         )
 
     update_registered_converter(SafeFeatureNames, "MlconfSafeFeatureNames", same_shape, identity)
+
+
+def _imputer(scope: Any, operator: Any, container: Any) -> None:
+    """SimpleImputer on double columns: IsNaN and Where in double (skl2onnx's own converter
+    uses the Imputer operator, which onnxruntime runs on float32 only); else skl2onnx's."""
+    import math
+
+    from onnx import TensorProto
+    from skl2onnx.common.data_types import DoubleTensorType
+    from skl2onnx.operator_converters.common import concatenate_variables
+    from skl2onnx.operator_converters.imputer_op import convert_sklearn_imputer
+
+    op = operator.raw_operator
+    missing = op.missing_values
+    is_nan = isinstance(missing, float) and math.isnan(missing)
+    if not isinstance(operator.inputs[0].type, DoubleTensorType) or not is_nan:
+        convert_sklearn_imputer(scope, operator, container)
+        return
+    x = concatenate_variables(scope, operator.inputs, container)
+    fill = scope.get_unique_variable_name("fill")
+    values = [float(v) for v in op.statistics_]
+    container.add_initializer(fill, TensorProto.DOUBLE, [len(values)], values)
+    nan = scope.get_unique_variable_name("isnan")
+    container.add_node("IsNaN", [x], [nan], name=scope.get_unique_operator_name("IsNaN"))
+    container.add_node(
+        "Where",
+        [nan, fill, x],
+        [operator.outputs[0].full_name],
+        name=scope.get_unique_operator_name("Where"),
+    )
 
 
 def _steps(obj: Any, path: str) -> list[tuple[str, Any]]:
@@ -122,26 +169,57 @@ def refuse_unconvertible(pipeline: Any) -> None:
 
 
 def _convertible(pipeline: Any) -> Any:
-    """A copy whose xgboost booster forgets its feature names (the converter wants f0..)."""
+    """A copy whose xgboost booster forgets its feature names (the converter wants f0..),
+    its features cast to float32 right before a model that does so itself (xgboost, trees):
+    the feature steps run in double, like scikit-learn's, and rows on a split go the same
+    way."""
+    import numpy as np
+    from skl2onnx.sklapi import CastTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+
     pipeline = copy.deepcopy(pipeline)
     for _, step in _steps(pipeline, "pipeline"):
         if hasattr(step, "get_booster"):
             step.get_booster().feature_names = None
+        if isinstance(step, SimpleImputer) and step.statistics_.dtype.kind in "OSU":
+            step.missing_values = MISSING_TEXT  # ONNX strings have no NaN: see `feeds`
+    steps = getattr(pipeline, "steps", None)
+    if steps and _float32_model(steps[-1][1]):
+        cast = CastTransformer(dtype=np.float32).fit(np.zeros((1, 1)))
+        pipeline = Pipeline([*steps[:-1], ("mlconf_float32", cast), steps[-1]])
     return pipeline
 
 
+def _float32_model(estimator: Any) -> bool:
+    """Models that cast their features to float32 before the trees: xgboost, and
+    scikit-learn's decision trees and forests."""
+    from sklearn.ensemble._forest import BaseForest
+    from sklearn.tree import BaseDecisionTree
+
+    return hasattr(estimator, "get_booster") or isinstance(estimator, BaseForest | BaseDecisionTree)
+
+
 def _input_types(model: TrainedModel) -> list[tuple[str, Any]]:
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
 
     dtypes = training_dtypes(model)
     return [
-        (c, FloatTensorType([None, 1]) if _numeric(dtypes.get(c)) else StringTensorType([None, 1]))
+        (c, DoubleTensorType([None, 1]) if _numeric(dtypes.get(c)) else StringTensorType([None, 1]))
         for c in model.input_columns
     ]
 
 
 def _numeric(dtype: str | None) -> bool:
-    return dtype is not None and dtype_kind(dtype) in "fiub"
+    """Whether a training dtype is numbers, pandas' nullable ones (Int64, Float64) too."""
+    import pandas as pd
+
+    if dtype is None:
+        return False
+    try:
+        return bool(pd.api.types.is_numeric_dtype(pd.api.types.pandas_dtype(dtype)))
+    except TypeError:
+        return dtype_kind(dtype) in "fiub"
 
 
 def _decode_labels(onx: Any, classes: list[str]) -> None:
@@ -190,16 +268,18 @@ def convert(model: TrainedModel) -> Any:
 
 def feeds(session: Any, model: TrainedModel, rows: pd.DataFrame) -> dict[str, np.ndarray]:
     """The ONNX inputs for `rows`: one [n, 1] tensor per input column, in the model's order
-    (ONNX input names are the column names made safe, e.g. spaces become _)."""
+    (ONNX input names are the column names made safe, e.g. spaces become _); numbers as
+    double, text as strings with "" for a missing value."""
     import numpy as np
 
     out = {}
     for node, column in zip(session.get_inputs(), model.input_columns, strict=True):
         values = rows[[column]]
-        if node.type == "tensor(float)":
-            out[node.name] = values.to_numpy(dtype=np.float32)
+        if node.type == "tensor(double)":
+            out[node.name] = values.astype("float64").to_numpy(dtype=np.float64)
         else:
-            out[node.name] = values.astype(str).to_numpy(dtype=object)
+            text = values.astype(object).where(values.notna(), MISSING_TEXT).astype(str)
+            out[node.name] = text.to_numpy(dtype=object)
     return out
 
 
@@ -215,8 +295,15 @@ def check(onx: Any, model: TrainedModel, max_disagreement: float) -> dict[str, A
             where="--format onnx",
             fix="retrain with explain.background_rows > 0 (the default keeps 100 rows)",
         )
-    session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
-    got = session.run(None, feeds(session, model, rows))
+    try:
+        session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+        got = session.run(None, feeds(session, model, rows))
+    except Exception as exc:  # the runtime cannot run what the converters wrote
+        raise MlconfError(
+            f"onnxruntime cannot run the converted model: {type(exc).__name__}: {str(exc)[:400]}",
+            where="--format onnx",
+            fix="export with --format mlflow or as a bundle (no --format)",
+        ) from exc
     expected, proba = score(model, rows)
     result: dict[str, Any] = {"reference_rows": len(rows)}
     if model.task == "classification":
