@@ -26,14 +26,123 @@ if TYPE_CHECKING:
     from mlconf.store.artifacts import TrainedModel
 
 
-@dataclass
+@dataclass(frozen=True)
+class Table:
+    """Rows of text cells: an HTML table in a notebook (`_repr_html_`), aligned text
+    wherever there is no HTML display (`__repr__`)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+            for row in self.rows
+        )
+        return (
+            f'<table class="mlconf"><caption>{html.escape(self.title)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+    def __repr__(self) -> str:
+        lines = [self.columns, *self.rows]
+        widths = [max(len(line[i]) for line in lines) for i in range(len(self.columns))]
+        text = [
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+            for line in lines
+        ]
+        return "\n".join([self.title, *text])
+
+
+class Metrics(dict[str, Any]):
+    """metrics.json as a dict; shown as one row per part and metric, with the 95%
+    interval and the baseline's value beside the model's."""
+
+    def table(self) -> Table:
+        from mlconf.report.format import fmt, interval
+
+        rows = []
+        for part in ("validation", "test"):
+            scores = self.get(part) or {}
+            baseline = scores.get("baseline") or {}
+            for name, score in (scores.get("model") or {}).items():
+                value = score.get("value") if isinstance(score, dict) else score
+                base = baseline.get(name)
+                base = base.get("value") if isinstance(base, dict) else base
+                rows.append([part, name, fmt(value), interval(score), fmt(base)])
+        columns = ["part", "metric", "value", "95% interval", "baseline"]
+        return Table("metrics", columns, rows)
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
+    def __repr__(self) -> str:
+        return repr(self.table())
+
+
+@dataclass(repr=False)
 class Run:
-    """A finished training run: its folder, metrics, verdicts and model."""
+    """A finished training run: its folder, metrics, verdicts and model. In a notebook it
+    shows as tables: the run, its verdicts, its metrics and the leaderboard."""
 
     run_dir: Path
     status: str
-    metrics: dict[str, Any]
+    metrics: Metrics
     model_dir: Path | None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.metrics, Metrics):
+            self.metrics = Metrics(self.metrics)
+
+    @property
+    def leaderboard(self) -> Table | None:
+        """The model-selection leaderboard (leaderboard.csv), best first; None without one."""
+        import csv
+
+        from mlconf.report.format import fmt
+
+        path = self.run_dir / "leaderboard.csv"
+        if not path.is_file():
+            return None
+        with path.open(newline="", encoding="utf-8") as fh:
+            lines = list(csv.reader(fh))
+        if not lines:
+            return None
+        rows = [[fmt(_number(cell)) for cell in line] for line in lines[1:]]
+        return Table("leaderboard", lines[0], rows)
+
+    def tables(self) -> list[Table]:
+        """What the run shows: facts, verdicts, metrics and the leaderboard, if any."""
+        from mlconf.report.format import fmt
+
+        facts = [
+            ["status", self.status],
+            ["run folder", str(self.run_dir)],
+            ["model folder", str(self.model_dir) if self.model_dir else "-"],
+            ["primary metric", str(self.metrics.get("primary_metric") or "-")],
+            ["success criteria", fmt(self.passed)],
+        ]
+        shown = [Table("run", ["", ""], facts)]
+        if self.verdicts:
+            verdicts = [
+                [str(v.get("metric")), fmt(v.get("passed")), str(v.get("statement", ""))]
+                for v in self.verdicts
+            ]
+            shown.append(Table("verdicts", ["metric", "met", "verdict"], verdicts))
+        if self.metrics.table().rows:
+            shown.append(self.metrics.table())
+        board = self.leaderboard
+        return [*shown, board] if board is not None else shown
+
+    def _repr_html_(self) -> str:
+        return "".join(table._repr_html_() for table in self.tables())
+
+    def __repr__(self) -> str:
+        return "\n\n".join(repr(table) for table in self.tables())
 
     @property
     def verdicts(self) -> list[dict[str, Any]]:
@@ -62,9 +171,17 @@ class Run:
         return cls(
             run_dir=result.run_dir,
             status=result.record.status,
-            metrics=result.metrics,
+            metrics=Metrics(result.metrics),
             model_dir=result.model_dir,
         )
+
+
+def _number(cell: str) -> Any:
+    """A CSV cell as a number where it is one (for formatting), else the text."""
+    try:
+        return float(cell) if cell else None
+    except ValueError:
+        return cell
 
 
 def train(

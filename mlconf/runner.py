@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from omegaconf import DictConfig, OmegaConf
 
 from mlconf.components.cluster import cluster_client
+from mlconf.components.trackers import open_tracker
 from mlconf.config import TrainConfig
 from mlconf.core.component_registry import REGISTRY
 from mlconf.core.errors import MlconfError, did_you_mean
@@ -117,6 +118,7 @@ def run(
     model_name = conf.deploy.model_name
     check_name(model_name, "config key deploy.model_name", kind="model name", forbidden="@:")
     stages = preflight(conf)
+    tracking = open_tracker(conf, console)  # an unreachable tracking store stops the run here
     folder = Path(run_dir) if run_dir is not None else _hydra_run_dir()
     folder.mkdir(parents=True, exist_ok=True)
     secrets = secrets_in(conf)
@@ -143,8 +145,11 @@ def run(
         record.finish("crashed", f"{type(exc).__name__}: {exc}")
         log.exception("crashed")
         raise
-    record.finish("succeeded")
-    log.info("succeeded: %s%s", folder, _headline(ctx.metrics))
+    else:
+        record.finish("succeeded")
+        log.info("succeeded: %s%s", folder, _headline(ctx.metrics))
+    finally:
+        tracking.log(folder, record, conf)
     return RunResult(
         run_dir=folder,
         record=record,

@@ -63,11 +63,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--json", action="store_true", help="print the lineage as JSON")
     p = sub.add_parser(
-        "export", parents=[common], help="write a self-contained bundle of a version into DIR"
+        "export",
+        parents=[common],
+        help="write a version into DIR: a self-contained bundle, an MLflow model or ONNX",
     )
-    p.add_argument("name")
-    p.add_argument("version", type=int)
-    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("name", metavar="NAME[@ALIAS|:VERSION]")
+    p.add_argument("rest", nargs="*", metavar="[VERSION] [DIR]")
+    p.add_argument(
+        "--format",
+        choices=("bundle", "mlflow", "onnx"),
+        default="bundle",
+        help="bundle (default): the model folder, schema, pinned requirements; mlflow: a "
+        "pyfunc model for mlflow.pyfunc.load_model; onnx: model.onnx, checked at export",
+    )
+    p.add_argument(
+        "--max-disagreement",
+        type=float,
+        default=0.01,
+        help="onnx: the share of reference rows allowed another label (float32 rounding "
+        "at tree splits; default 0.01)",
+    )
     return main
 
 
@@ -97,12 +112,34 @@ def main(rest: list[str]) -> int:
     elif ns.action == "lineage":
         _lineage(console, registry, ns.name, as_json=ns.json)
     elif ns.action == "export":
-        from mlconf.deploy.export import export_bundle
-
-        folder = export_bundle(registry, ns.name, ns.version, ns.dir)
-        console.print(f"exported {ns.name}:{ns.version} to {folder}", soft_wrap=True)
-        console.print(f"serve it: cd {folder} && mlconf serve model=./model", soft_wrap=True)
+        _export(console, registry, ns)
     return 0
+
+
+def _export(console: Console, registry: ModelRegistry, ns: argparse.Namespace) -> None:
+    """`export NAME VERSION [DIR]` or `export NAME@ALIAS|NAME:VERSION|NAME [DIR]`."""
+    from mlconf.core.errors import MlconfError
+    from mlconf.deploy.export import export_model
+
+    ref, rest = ns.name, list(ns.rest)
+    if rest and rest[0].isdigit() and not any(c in ref for c in "@:"):
+        ref, rest = f"{ref}:{rest.pop(0)}", rest
+    if len(rest) > 1:
+        raise MlconfError(
+            f"too many arguments: {' '.join(ns.rest)}",
+            where="mlconf models export",
+            fix="give NAME VERSION DIR, or NAME@ALIAS DIR (DIR is optional)",
+        )
+    target = Path(rest[0]) if rest else None
+    found, folder = export_model(registry, ref, target, ns.format, ns.max_disagreement)
+    console.print(f"exported {found.name}:{found.version} to {folder}", soft_wrap=True)
+    hints = {
+        "bundle": f"serve it: cd {folder} && mlconf serve model=./model",
+        "mlflow": f"load it: mlflow.pyfunc.load_model('{folder}')",
+        "onnx": f"run it: onnxruntime.InferenceSession('{folder}/model.onnx'); inputs in "
+        f"{folder}/onnx.json",
+    }
+    console.print(hints[ns.format], soft_wrap=True)
 
 
 def _primary(version: ModelVersion) -> str:

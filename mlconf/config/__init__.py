@@ -13,6 +13,7 @@ from omegaconf import MISSING
 
 # The monitoring group's schema is written beside the monitor that reads it.
 from mlconf.config.monitoring import MonitoringConfig
+from mlconf.config.tracker import TrackerConfig
 
 
 @dataclass
@@ -470,6 +471,7 @@ class TrainConfig:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
 
 # The primary config of each command that composes with Hydra, and its schema.

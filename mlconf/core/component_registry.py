@@ -43,6 +43,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "mlconf.components.drift",
     "mlconf.components.notifiers",
     "mlconf.components.triggers",
+    "mlconf.components.trackers",
 )
 
 ENTRY_POINT_GROUP = "mlconf.plugins"

@@ -1,10 +1,11 @@
-"""`mlconf models export`: a self-contained bundle of one registered version.
+"""`mlconf models export`: one registered version as a bundle, an MLflow model or ONNX.
 
-The bundle holds the model folder (copied, then verified again by loading it),
-the input schema, `requirements.txt` pinned to the versions installed here, the
-registry's record of the version and a README with the serve command. It is built
-in a temporary sibling folder and renamed into place, so it appears complete or
-not at all.
+`export_model` resolves the ref and writes the format asked for (`export_mlflow` and
+`export_onnx` live beside this module). The bundle holds the model folder (copied, then
+verified again by loading it), the input schema, `requirements.txt` pinned to the versions
+installed here, the registry's record of the version and a README with the serve command.
+It is built in a temporary sibling folder and renamed into place, so it appears complete
+or not at all.
 """
 
 from __future__ import annotations
@@ -25,18 +26,53 @@ if TYPE_CHECKING:
 
 # The extras a served bundle also needs, when they are installed.
 SERVE_EXTRAS = ("serve",)
+FORMATS = ("bundle", "mlflow", "onnx")
 
 
-def export_bundle(registry: ModelRegistry, name: str, version: int, target: Path) -> Path:
-    """Write NAME:VERSION as a bundle into the (new or empty) folder `target`."""
+def export_model(
+    registry: ModelRegistry,
+    ref: str,
+    target: Path | None = None,
+    fmt: str = "bundle",
+    max_disagreement: float = 0.01,
+) -> tuple[ModelVersion, Path]:
+    """Write the version `ref` (NAME@ALIAS, NAME:VERSION or NAME) in format `fmt` into the
+    new or empty folder `target` (default: ./NAME-VERSION-FORMAT); the version and folder."""
+    found = registry.resolve(ref)
+    folder = Path(target or f"{found.name}-{found.version}-{fmt}")
+    if fmt == "bundle":
+        return found, export_bundle(registry, found.name, found.version, folder)
+    if fmt not in FORMATS:
+        raise MlconfError(f"unknown export format '{fmt}'", fix=f"use one of {', '.join(FORMATS)}")
+    folder = _new_folder(folder)
     from mlconf.store.model_registry import open_model
 
+    model, _ = open_model(f"{found.name}:{found.version}", registry.url)
+    if fmt == "mlflow":
+        from mlconf.deploy.export_mlflow import export_mlflow
+
+        return found, export_mlflow(model, Path(found.model_dir), folder, requirements())
+    from mlconf.deploy.export_onnx import export_onnx
+
+    return found, export_onnx(model, folder, max_disagreement)
+
+
+def _new_folder(target: Path) -> Path:
+    """`target` checked to be a new or empty folder: nothing is overwritten."""
     target = check_path(target, "the export folder (DIR)")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise MlconfError(
             f"'{target}' already exists and is not an empty folder",
             fix="export into a new or empty folder (nothing is overwritten)",
         )
+    return target
+
+
+def export_bundle(registry: ModelRegistry, name: str, version: int, target: Path) -> Path:
+    """Write NAME:VERSION as a bundle into the (new or empty) folder `target`."""
+    from mlconf.store.model_registry import open_model
+
+    target = _new_folder(target)
     model, found = open_model(f"{name}:{version}", registry.url)
     if found is None:
         raise RuntimeError("internal error: expected found is not None")
@@ -53,7 +89,14 @@ def export_bundle(registry: ModelRegistry, name: str, version: int, target: Path
 
 
 def requirements() -> str:
-    """mlconf's runtime dependencies (and its serve extra) pinned to the installed versions."""
+    """mlconf's runtime dependencies (and its serve extra) pinned to the installed versions.
+
+    A dependency that differs by platform (xgboost-cpu on Linux and Windows, xgboost on
+    macOS) keeps its environment marker, so the file installs on the machine that serves
+    the bundle, not only on the one that exported it.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
     lines = ["# Pinned to the versions this model was exported with."]
     try:
         version = metadata.version(DISTRIBUTION)
@@ -62,20 +105,24 @@ def requirements() -> str:
     except metadata.PackageNotFoundError:
         wanted = []
     pinned: dict[str, str] = {}
-    for requirement in wanted:
-        spec, _, marker = requirement.partition(";")
+    for text in wanted:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        marker = str(requirement.marker or "")
         extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
         if extra and extra.group(1) not in SERVE_EXTRAS:
             continue
-        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
-        if match is None:
-            continue
-        package = match.group(1)
+        platform = "" if extra or not marker else f"; {marker}"
         try:
-            pinned[package.lower()] = f"{package}=={metadata.version(package)}"
+            pin = f"{requirement.name}=={metadata.version(requirement.name)}{platform}"
         except metadata.PackageNotFoundError:
-            if not extra:
-                pinned[package.lower()] = f"# {spec.strip()}  (not installed here)"
+            if extra:
+                continue
+            # Not for this platform (or not installed): the range as declared, with its marker.
+            pin = f"{requirement.name}{requirement.specifier}{platform}"
+        pinned[requirement.name.lower()] = pin
     return "\n".join([*lines, *(pinned[key] for key in sorted(pinned))]) + "\n"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from omegaconf import OmegaConf
@@ -15,6 +16,8 @@ from mlconf.store.artifacts import BACKGROUND_FILE, TrainedModel, background_byt
 
 
 def save(ctx: RunState) -> None:
+    from mlconf.ml.labelled import with_labels
+
     conf = ctx.conf
     # A model trained on a Dask cluster is stored as its ordinary xgboost estimator.
     ctx.pipeline = deployable(ctx.pipeline)
@@ -62,8 +65,10 @@ def save(ctx: RunState) -> None:
             "background": BACKGROUND_FILE,
             "feature_sources": ctx.explain_sources,
         }
+    # The file answers in labels outside mlconf; mlconf's loader scores with the codes.
+    labelled = replace(model, pipeline=with_labels(model.pipeline, model.classes))
     folder = save_model(
-        model, ctx.run_dir / "model", extra=extra, plugins=conf.plugins, files=files
+        labelled, ctx.run_dir / "model", extra=extra, plugins=conf.plugins, files=files
     )
     ctx.model_dir = folder
 

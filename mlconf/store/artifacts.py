@@ -189,7 +189,7 @@ def load_model(path: Path | str) -> TrainedModel:
             fix="only load models made by mlconf from registered components",
         )
     _resolve_moved_modules(untrusted)
-    pipeline = sio.loads(data, trusted=untrusted)
+    pipeline = code_pipeline(sio.loads(data, trusted=untrusted))
     background = None
     if BACKGROUND_FILE in manifest.get("files", {}):
         import pandas as pd
@@ -204,6 +204,20 @@ def load_model(path: Path | str) -> TrainedModel:
         manifest=manifest,
         background=background,
     )
+
+
+def code_pipeline(pipeline: Any) -> Any:
+    """The pipeline as mlconf scores with it, on class codes: a saved last step that decodes
+    codes into labels for users outside mlconf (mlconf.ml.labelled) gives way to the code
+    estimator it wraps. Models saved before that step existed load unchanged."""
+    steps = getattr(pipeline, "steps", None)
+    last = steps[-1][1] if steps else pipeline
+    if not getattr(last, "decodes_class_codes", False):
+        return pipeline
+    if not steps:
+        return last.estimator_
+    steps[-1] = (steps[-1][0], last.estimator_)
+    return pipeline
 
 
 def model_files(folder: Path | str) -> dict[str, bytes]:
