@@ -8,7 +8,10 @@ AttributeError.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +66,52 @@ class Produced(Generic[T]):
         return self.name in obj.__dict__
 
 
+class Background:
+    """Work nothing later in the run reads (plots, their JSON, the report), done by one worker
+    thread while the stages go on, in the order it was handed in.
+
+    The runner waits for it before it records the run as finished, so a finished run has
+    every artifact; a failed or killed run stops it (queued work dropped, the running job
+    finished), and each file is written atomically, so a run folder never holds half a file.
+    One thread, not a process: the jobs need no pickling and end with the run. numpy,
+    xgboost and file writes release the GIL, so the stages' own work overlaps with it.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: list[Future[None]] = []
+        self._lock = threading.Lock()
+        self.seconds: dict[str, float] = {}  # worker time per stage that handed work in
+
+    def submit(self, stage: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run `job(*args, **kwargs)` on the worker; its time counts for `stage`."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlconf-artifacts")
+
+        def timed() -> None:
+            start = time.perf_counter()
+            try:
+                job(*args, **kwargs)
+            finally:
+                with self._lock:
+                    elapsed = time.perf_counter() - start
+                    self.seconds[stage] = round(self.seconds.get(stage, 0.0) + elapsed, 4)
+
+        self._futures.append(self._pool.submit(timed))
+
+    def wait(self) -> None:
+        """Block until every job has run; the first job's error is raised here."""
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.result()
+
+    def close(self) -> None:
+        """Drop queued jobs and wait for the running one (the run failed or ended)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 @dataclass
 class RunState:
     """What a run's stages share. The engine-specific state of the Dask engine lives in
@@ -95,6 +144,8 @@ class RunState:
     interpretation: dict[str, Any] | None = None
     fairness: dict[str, Any] | None = None
     explain_sources: dict[str, list[str]] | None = None
+    # Plots and reports nothing later reads, written while the stages go on (see Background).
+    background: Background = field(default_factory=Background)
 
     frame = Produced["pd.DataFrame"]()
     parts = Produced["dict[str, pd.DataFrame]"]()
@@ -105,6 +156,15 @@ class RunState:
 
     def __post_init__(self) -> None:
         self.model = self.conf.model
+        self.resources.callback(self.background.close)
+
+    def later(self, stage: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Hand work nothing later in the run reads to the background worker (Background)."""
+        self.background.submit(stage, job, *args, **kwargs)
+
+    def sampled(self, purpose: str, rows: int, of: int, meaning: str) -> None:
+        """Record in run.json that `purpose` used `rows` of `of` rows, and what that means."""
+        self.record.samples[purpose] = sample_note(rows, of, meaning)
 
     def warn(self, message: str) -> None:
         """Say it now and keep it in the run record."""
@@ -141,6 +201,28 @@ class RunState:
         path = self.run_dir.joinpath(*parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def sample_note(rows: int, of: int, meaning: str) -> dict[str, Any]:
+    """How many rows an analysis used, of how many, and the bound on its sampling error.
+
+    A share (a missing rate, a histogram bin, a class frequency) estimated from `rows` of
+    `of` rows drawn at random lies within `share_margin_95` of the share over all rows, 19
+    times in 20 (normal bound at p = 0.5, with the finite-population correction).
+    """
+    import math
+
+    sampled = rows < of
+    margin = 0.0
+    if sampled and rows > 0 and of > 1:
+        margin = 1.96 * 0.5 / math.sqrt(rows) * math.sqrt((of - rows) / (of - 1))
+    return {
+        "rows": rows,
+        "of": of,
+        "sampled": sampled,
+        "share_margin_95": round(margin, 4),
+        "meaning": meaning,
+    }
 
 
 def _protected(rows: pd.DataFrame, policy: PrivacyPolicy | None) -> pd.DataFrame:

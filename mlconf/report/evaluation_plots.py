@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlconf.report.figures import pyplot, save_figure
+from mlconf.report.figures import one_at_a_time, pyplot, save_figure
 
 FOLDER = Path("plots") / "evaluation"
 # name, title, caption, and the function that draws the plot on an axes
@@ -20,6 +20,7 @@ _Plot = tuple[str, str, str, Callable[[Any], None]]
 MAX_POINTS = 5000
 
 
+@one_at_a_time
 def save_evaluation_plots(
     run_dir: Path,
     *,
