@@ -47,7 +47,7 @@ def test_the_stages_up_to_training_import_none_of_the_late_libraries(tmp_path: P
     code = f"""
     from mlconf.cli.main import main
     code = main(["train", "stages=[load,validate,prepare,split,train]",
-                 "hydra.run.dir={tmp_path / 'run'}"])
+                 "hydra.run.dir={tmp_path / "run"}"])
     assert code == 0, code
     """
     assert imported_after(code, tmp_path) == []

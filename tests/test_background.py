@@ -1,0 +1,105 @@
+"""Plots and the report are written beside the stages, and a run is still whole or failed.
+
+The summary (`on_metrics`) comes when the stages end; `run` returns, and run.json says
+succeeded, only once every artifact is written. A failing background job fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import FAST, compose_train, quiet_console
+
+from mlconf.run_state import Background
+from mlconf.runner import RunResult, run
+
+
+def test_background_keeps_the_order_and_raises_the_first_error_on_wait() -> None:
+    done: list[int] = []
+    worker = Background()
+    for i in range(3):
+        worker.submit("explore", done.append, i)
+    worker.submit("explain", _fail)
+    worker.submit("explain", done.append, 99)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        worker.wait()
+    worker.close()
+    assert done[:3] == [0, 1, 2]
+    assert set(worker.seconds) == {"explore", "explain"}
+
+
+def test_closing_drops_queued_work_and_waits_for_the_running_job() -> None:
+    started, release = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def slow() -> None:
+        started.set()
+        release.wait(5)
+        done.append("slow")
+
+    worker = Background()
+    worker.submit("report", slow)
+    for _ in range(5):
+        worker.submit("report", done.append, "queued")
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    worker.close()  # returns after the running job; the queued ones never run
+    assert done == ["slow"]
+
+
+def _fail() -> None:
+    raise RuntimeError("drawing failed")
+
+
+def _train(run_dir: Path, on_metrics: Any = None) -> RunResult:
+    overrides = [*FAST, f"deploy.registry_url=sqlite:///{run_dir.parent / 'mlconf.db'}"]
+    return run(
+        compose_train(overrides), run_dir=run_dir, console=quiet_console(), on_metrics=on_metrics
+    )
+
+
+def test_metrics_come_first_and_the_run_returns_with_every_artifact(tmp_path: Path) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def on_metrics(result: RunResult) -> None:
+        seen.append((result.record.status, result.metrics))
+
+    result = _train(tmp_path / "run", on_metrics)
+    assert len(seen) == 1 and seen[0][0] == "running" and seen[0][1]["test"]
+    record = json.loads((result.run_dir / "run.json").read_text())
+    assert record["status"] == "succeeded"
+    timing = record["timing"]
+    assert 0 < timing["to_metrics"] <= timing["to_last_artifact"]
+    assert {"explore", "explain", "report"} <= set(record["background"])
+    assert set(record["samples"]) >= {"explore", "explain", "reference"}
+    for name in ("report.html", "model_card.md", "interpretation.json", "data/profile.json"):
+        assert (result.run_dir / name).is_file(), name
+    for name in ("interpretation.json", "data/profile.json"):
+        document = json.loads((result.run_dir / name).read_text())
+        assert document["plots"], name
+        assert all((result.run_dir / p["path"]).is_file() for p in document["plots"]), name
+    assert document["sample"]["rows"] == document["rows"]  # profile.json: 569 of 569 rows
+
+
+def test_a_failing_plot_fails_the_run_and_leaves_no_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlconf.ml.interpret import plots
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        time.sleep(0.2)
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(plots, "importance_bars", broken)
+    summaries: list[RunResult] = []
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        _train(tmp_path / "run", summaries.append)
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["status"] == "crashed" and "drawing failed" in record["error"]
+    assert not (tmp_path / "run" / "report.html").exists()
+    assert not list((tmp_path / "run").rglob("*.tmp"))
