@@ -513,7 +513,15 @@ def machine() -> dict[str, Any]:
                 cpu = line.split(":", 1)[1].strip()
                 break
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    packages = ("mlconf", "pandas", "numpy", "scikit-learn", "xgboost", "hydra-core", "skops")
+    packages = (
+        "mlconf-tabular",
+        "pandas",
+        "numpy",
+        "scikit-learn",
+        "xgboost",
+        "hydra-core",
+        "skops",
+    )
     return {
         "nproc": os.cpu_count(),
         "memory_gb": round(memory_gb, 1),
