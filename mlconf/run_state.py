@@ -8,15 +8,13 @@ AttributeError.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from mlconf.core.background import Background
 from mlconf.core.errors import MlconfError
 from mlconf.ml.target import TrainingData
 from mlconf.store.atomic import write_with
@@ -66,52 +64,6 @@ class Produced(Generic[T]):
         return self.name in obj.__dict__
 
 
-class Background:
-    """Work nothing later in the run reads (plots, their JSON, the report), done by one worker
-    thread while the stages go on, in the order it was handed in.
-
-    The runner waits for it before it records the run as finished, so a finished run has
-    every artifact; a failed or killed run stops it (queued work dropped, the running job
-    finished), and each file is written atomically, so a run folder never holds half a file.
-    One thread, not a process: the jobs need no pickling and end with the run. numpy,
-    xgboost and file writes release the GIL, so the stages' own work overlaps with it.
-    """
-
-    def __init__(self) -> None:
-        self._pool: ThreadPoolExecutor | None = None
-        self._futures: list[Future[None]] = []
-        self._lock = threading.Lock()
-        self.seconds: dict[str, float] = {}  # worker time per stage that handed work in
-
-    def submit(self, stage: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run `job(*args, **kwargs)` on the worker; its time counts for `stage`."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlconf-artifacts")
-
-        def timed() -> None:
-            start = time.perf_counter()
-            try:
-                job(*args, **kwargs)
-            finally:
-                with self._lock:
-                    elapsed = time.perf_counter() - start
-                    self.seconds[stage] = round(self.seconds.get(stage, 0.0) + elapsed, 4)
-
-        self._futures.append(self._pool.submit(timed))
-
-    def wait(self) -> None:
-        """Block until every job has run; the first job's error is raised here."""
-        futures, self._futures = self._futures, []
-        for future in futures:
-            future.result()
-
-    def close(self) -> None:
-        """Drop queued jobs and wait for the running one (the run failed or ended)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-
 @dataclass
 class RunState:
     """What a run's stages share. The engine-specific state of the Dask engine lives in
@@ -159,8 +111,13 @@ class RunState:
         self.resources.callback(self.background.close)
 
     def later(self, stage: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Hand work nothing later in the run reads to the background worker (Background)."""
+        """Hand work nothing later in the run reads to the background thread (Background)."""
         self.background.submit(stage, job, *args, **kwargs)
+
+    def draw(self, stage: str, job: Callable[..., Any], *args: Any) -> None:
+        """Hand a plot (a module-level function and picklable arguments) to the background
+        drawing process (Background.draw), after what was handed in before."""
+        self.background.draw(stage, job, *args)
 
     def sampled(self, purpose: str, rows: int, of: int, meaning: str) -> None:
         """Record in run.json that `purpose` used `rows` of `of` rows, and what that means."""

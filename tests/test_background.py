@@ -33,6 +33,24 @@ def test_background_keeps_the_order_and_raises_the_first_error_on_wait() -> None
     assert set(worker.seconds) == {"explore", "explain"}
 
 
+def test_a_thread_job_waits_for_the_drawing_handed_in_before_it(tmp_path: Path) -> None:
+    """Drawing runs in another process; the report (a thread job) sees every plot."""
+    worker = Background()
+    plot = tmp_path / "plot.txt"
+    worker.draw("explain", _slow_write, plot, "drawn")
+    seen: list[bool] = []
+    worker.submit("report", lambda: seen.append(plot.is_file()))
+    worker.wait()
+    worker.close()
+    assert seen == [True] and plot.read_text() == "drawn"
+    assert worker.seconds["explain"] >= 0.3
+    worker = Background()
+    worker.draw("explain", _fail)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        worker.wait()
+    worker.close()
+
+
 def test_closing_drops_queued_work_and_waits_for_the_running_job() -> None:
     started, release = threading.Event(), threading.Event()
     done: list[str] = []
@@ -52,8 +70,13 @@ def test_closing_drops_queued_work_and_waits_for_the_running_job() -> None:
     assert done == ["slow"]
 
 
-def _fail() -> None:
+def _fail(*args: Any) -> None:
     raise RuntimeError("drawing failed")
+
+
+def _slow_write(path: Path, text: str) -> None:
+    time.sleep(0.3)
+    path.write_text(text)
 
 
 def _train(run_dir: Path, on_metrics: Any = None) -> RunResult:
@@ -91,11 +114,9 @@ def test_a_failing_plot_fails_the_run_and_leaves_no_report(
 ) -> None:
     from mlconf.ml.interpret import plots
 
-    def broken(*args: Any, **kwargs: Any) -> None:
-        time.sleep(0.2)
-        raise RuntimeError("drawing failed")
-
-    monkeypatch.setattr(plots, "importance_bars", broken)
+    # The drawing process finds the job by name: test_background._fail (tests/ is on the
+    # path it is given).
+    monkeypatch.setattr(plots, "importance_bars", _fail)
     summaries: list[RunResult] = []
     with pytest.raises(RuntimeError, match="drawing failed"):
         _train(tmp_path / "run", summaries.append)

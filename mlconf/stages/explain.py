@@ -94,7 +94,7 @@ def explain(ctx: RunState) -> None:
     document["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     document["plots"] = plots
     # After its plots (the worker keeps the order), so the document never names a missing one.
-    ctx.later("explain", write_json, ctx.artifact("interpretation.json"), document)
+    ctx.draw("explain", write_json, ctx.artifact("interpretation.json"), document)
     ctx.interpretation = document
     shown = ", ".join(r["feature"] for r in importance[:3])
     ctx.console.print(f"  most important columns: {shown}")
@@ -119,7 +119,7 @@ def _importance(
         seed=conf.seed,
     )
     path = ctx.artifact("plots", "explain", "permutation_importance.png")
-    ctx.later("explain", draw.importance_bars, rows, path, metric)
+    ctx.draw("explain", draw.importance_bars, rows, path, metric)
     plots.append(
         _plot(
             ctx,
@@ -205,7 +205,7 @@ def _contribution_plots(
     )
     order = [r["feature"] for r in mean_abs]
     path = ctx.artifact("plots", "explain", "contributions_summary.png")
-    ctx.later("explain", draw.contribution_summary, frame, rows, order, path, units)
+    ctx.draw("explain", draw.contribution_summary, frame, rows, order, path, units)
     plots.append(
         _plot(
             ctx,
@@ -217,7 +217,7 @@ def _contribution_plots(
     )
     for i, column in enumerate(c for c in order[:DEPENDENCE_PLOTS] if c in rows.columns):
         path = ctx.artifact("plots", "explain", f"dependence_{i + 1}_{_slug(column)}.png")
-        ctx.later("explain", draw.dependence, frame[column], rows[column], path, units)
+        ctx.draw("explain", draw.dependence, frame[column], rows[column], path, units)
         plots.append(
             _plot(
                 ctx,
@@ -287,7 +287,7 @@ def _partial_dependence(
             curves.append({"feature": column, "skipped": "fewer than two values, or a date"})
             continue
         path = ctx.artifact("plots", "explain", f"partial_dependence_{i + 1}_{_slug(column)}.png")
-        ctx.later("explain", draw.partial_dependence, curve, path, output, classes)
+        ctx.draw("explain", draw.partial_dependence, curve, path, output, classes)
         plots.append(
             _plot(
                 ctx,

@@ -6,7 +6,6 @@ changes nothing; its warnings also go into run.json.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.core.errors import MlconfError
@@ -43,7 +42,9 @@ def explore(ctx: RunState) -> None:
         # Nothing later in the run reads the plots or profile.json (the report does, after
         # the worker has written them): both are written beside the following stages.
         folder = ctx.artifact("plots", "explore", "x").parent
-        ctx.later("explore", _plot_and_write, dict(result), heatmap, folder, ctx.run_dir, path)
+        from mlconf.ml.explore.plots import write_profile
+
+        ctx.draw("explore", write_profile, dict(result), heatmap, folder, ctx.run_dir, path)
     else:
         write_json(path, result)
     for warning in result["warnings"][:MAX_RUN_WARNINGS]:
@@ -59,16 +60,6 @@ def explore(ctx: RunState) -> None:
         f"  profiled {result['rows']:,} rows{sampled} x {len(result['columns'])} columns, "
         f"{len(result['warnings'])} warning(s)"
     )
-
-
-def _plot_and_write(
-    result: dict[str, Any], heatmap: Any, folder: Path, run_dir: Path, path: Path
-) -> None:
-    """The profile's plots, then profile.json naming them."""
-    from mlconf.ml.explore.plots import save_profile_plots
-
-    result["plots"] = save_profile_plots(result, heatmap, folder, run_dir)
-    write_json(path, result)
 
 
 def _sample(ctx: RunState, result: dict[str, Any]) -> dict[str, Any]:

@@ -145,8 +145,8 @@ def _plot(ctx: RunState, result: Any, task: str, binary: bool) -> dict[str, str]
         metrics, what = ["accuracy"], "accuracy"
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.attribute)[:40] or "attribute"
     path = ctx.artifact("plots", "fairness", f"{slug}.png")
-    # Drawn by the background worker, the one thread that draws while the stages go on.
-    ctx.later(
+    # Drawn by the background drawing process while the stages go on.
+    ctx.draw(
         "fairness", group_bars, result.by_group, metrics, path, f"{what} by {result.attribute}"
     )
     return {
