@@ -124,3 +124,58 @@ def test_a_failing_plot_fails_the_run_and_leaves_no_report(
     assert record["status"] == "crashed" and "drawing failed" in record["error"]
     assert not (tmp_path / "run" / "report.html").exists()
     assert not list((tmp_path / "run").rglob("*.tmp"))
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(c) for c in task.read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_killed_while_drawing_leaves_whole_files_and_no_drawing_process(tmp_path: Path) -> None:
+    """kill -9 of `mlconf train` after explain handed its plots over: the drawing process
+    exits by itself, and every file in the run folder is whole (or hidden as *.tmp)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "mlconf.cli.main", "train", *FAST]
+    command += [f"hydra.run.dir={run_dir}", f"deploy.registry_url=sqlite:///{tmp_path / 'r.db'}"]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    drawing: list[int] = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        drawing = [c for c in _children(proc.pid) if _alive(c)]
+        record = run_dir / "run.json"
+        stages = json.loads(record.read_text())["stages"] if record.is_file() else {}
+        if "explain" in stages and drawing:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None and drawing, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(c) for c in drawing) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(c) for c in drawing), "the drawing process outlived the run"
+    for path in run_dir.rglob("*"):
+        if path.suffix == ".tmp":
+            assert path.name.startswith("."), path
+        elif path.suffix == ".png":
+            data = path.read_bytes()
+            assert data.startswith(b"\x89PNG") and data.endswith(b"IEND\xaeB`\x82"), path
+        elif path.suffix == ".json":
+            json.loads(path.read_text())  # whole

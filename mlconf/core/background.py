@@ -10,8 +10,8 @@ always sees its plots.
 The runner waits for both lanes before it records the run as finished, so a finished run
 has every artifact. A failed run closes them: queued jobs are dropped and the running
 ones finish; every file is written atomically, so a run folder never holds half a file.
-If the whole process is killed, the drawing process stops at its next job (its queue's
-pipe closes), having written only whole files.
+If the run's process is killed, the drawing process sees it within half a second and
+exits; a file it was writing stays under its hidden temporary name.
 """
 
 from __future__ import annotations
@@ -21,6 +21,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
+
+
+def _exit_with(parent: int) -> None:
+    """In the drawing process: end it when the run's process is gone (killed), instead of
+    waiting on its queue for ever (the queue's pipe stays open in this process too)."""
+    import os
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="mlconf-watch-run", daemon=True).start()
 
 
 def _timed(job: Callable[..., Any], *args: Any) -> float:
@@ -49,10 +62,16 @@ class Background:
         """Run `job(*args)` in the drawing process, after the drawing handed in before."""
         if self._process is None:
             import multiprocessing
+            import os
 
             # spawn, not fork: a fork of a process running OpenMP (xgboost) threads can hang.
             context = multiprocessing.get_context("spawn")
-            self._process = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self._process = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=context,
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
+            )
         future = self._process.submit(_timed, job, *args)
 
         def count(done: Future[float]) -> None:
