@@ -179,3 +179,15 @@ def test_killed_while_drawing_leaves_whole_files_and_no_drawing_process(tmp_path
             assert data.startswith(b"\x89PNG") and data.endswith(b"IEND\xaeB`\x82"), path
         elif path.suffix == ".json":
             json.loads(path.read_text())  # whole
+
+
+def test_with_one_core_the_thread_draws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlconf.core import background
+
+    monkeypatch.setattr(background, "_usable_cores", lambda: 1)
+    worker = Background()
+    worker.draw("explain", _slow_write, tmp_path / "plot.txt", "drawn")
+    assert worker._process is None
+    worker.wait()
+    worker.close()
+    assert (tmp_path / "plot.txt").read_text() == "drawn"

@@ -43,6 +43,14 @@ def _timed(job: Callable[..., Any], *args: Any) -> float:
     return time.perf_counter() - start
 
 
+def _usable_cores() -> int:
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class Background:
     """The run's background lanes (module doc); `seconds` is worker time per stage."""
 
@@ -59,7 +67,12 @@ class Background:
             self.seconds[stage] = round(self.seconds.get(stage, 0.0) + seconds, 4)
 
     def draw(self, stage: str, job: Callable[..., Any], *args: Any) -> None:
-        """Run `job(*args)` in the drawing process, after the drawing handed in before."""
+        """Run `job(*args)` in the drawing process, after the drawing handed in before.
+
+        With a single usable core there is no other core to draw on: the thread draws."""
+        if _usable_cores() < 2:
+            self.submit(stage, job, *args)
+            return
         if self._process is None:
             import multiprocessing
             import os
