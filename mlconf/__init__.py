@@ -10,14 +10,37 @@ from typing import TYPE_CHECKING, Any
 # Sleeping threads cost little on an idle machine. Set OMP_WAIT_POLICY=ACTIVE to spin.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from mlconf.api import Run, compose, monitor, predict, train
-from mlconf.core.component_registry import register
 from mlconf.core.errors import MlconfError
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mlconf.api import Run, compose, monitor, predict, train
+    from mlconf.core.component_registry import register
     from mlconf.store.artifacts import TrainedModel
+
+# Imported on first use (PEP 562): any `import mlconf.x` runs this file first, and the
+# processes that need only a part of mlconf (the drawing process of a run, `mlconf --help`)
+# should not pay for the config system (OmegaConf, Hydra: about 0.3 s) to get it.
+_LAZY = {
+    "Run": "mlconf.api",
+    "compose": "mlconf.api",
+    "monitor": "mlconf.api",
+    "predict": "mlconf.api",
+    "train": "mlconf.api",
+    "register": "mlconf.core.component_registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mlconf' has no attribute {name!r}")
+
 
 __all__ = [
     "MlconfError",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from mlconf.core.background import Background
 from mlconf.core.errors import MlconfError
 from mlconf.ml.target import TrainingData
 from mlconf.store.atomic import write_with
@@ -101,6 +102,8 @@ class RunState:
     interpretation: dict[str, Any] | None = None
     fairness: dict[str, Any] | None = None
     explain_sources: dict[str, list[str]] | None = None
+    # Plots and reports nothing later reads, written while the stages go on (see Background).
+    background: Background = field(default_factory=Background)
 
     frame = Produced["pd.DataFrame"]()
     parts = Produced["dict[str, pd.DataFrame]"]()
@@ -111,6 +114,20 @@ class RunState:
 
     def __post_init__(self) -> None:
         self.model = self.conf.model
+        self.resources.callback(self.background.close)
+
+    def later(self, stage: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Hand work nothing later in the run reads to the background thread (Background)."""
+        self.background.submit(stage, job, *args, **kwargs)
+
+    def draw(self, stage: str, job: Callable[..., Any], *args: Any) -> None:
+        """Hand a plot (a module-level function and picklable arguments) to the background
+        drawing process (Background.draw), after what was handed in before."""
+        self.background.draw(stage, job, *args)
+
+    def sampled(self, purpose: str, rows: int, of: int, meaning: str) -> None:
+        """Record in run.json that `purpose` used `rows` of `of` rows, and what that means."""
+        self.record.samples[purpose] = sample_note(rows, of, meaning)
 
     def warn(self, message: str) -> None:
         """Say it now and keep it in the run record."""
@@ -148,6 +165,28 @@ class RunState:
         path = self.run_dir.joinpath(*parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def sample_note(rows: int, of: int, meaning: str) -> dict[str, Any]:
+    """How many rows an analysis used, of how many, and the bound on its sampling error.
+
+    A share (a missing rate, a histogram bin, a class frequency) estimated from `rows` of
+    `of` rows drawn at random lies within `share_margin_95` of the share over all rows, 19
+    times in 20 (normal bound at p = 0.5, with the finite-population correction).
+    """
+    import math
+
+    sampled = rows < of
+    margin = 0.0
+    if sampled and rows > 0 and of > 1:
+        margin = 1.96 * 0.5 / math.sqrt(rows) * math.sqrt((of - rows) / (of - 1))
+    return {
+        "rows": rows,
+        "of": of,
+        "sampled": sampled,
+        "share_margin_95": round(margin, 4),
+        "meaning": meaning,
+    }
 
 
 def _protected(rows: pd.DataFrame, policy: PrivacyPolicy | None) -> pd.DataFrame:

@@ -101,8 +101,13 @@ def run(
     cfg: DictConfig | TrainConfig,
     run_dir: Path | str | None = None,
     console: Console | None = None,
+    on_metrics: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
-    """Execute the configured stages; the run folder records everything, even on failure."""
+    """Execute the configured stages; the run folder records everything, even on failure.
+
+    `on_metrics` (the CLI's summary) is called once the stages have run, while plots and the
+    report may still be written in the background; `run` returns when everything is.
+    """
     from rich.console import Console
 
     console = console or Console(stderr=True)
@@ -136,7 +141,14 @@ def run(
         # A local cluster and what stages open live as long as the stages run, and are
         # closed even when one fails.
         with cluster_client(conf.cluster, console), ctx.resources:
+            start = time.perf_counter()
             run_stages(stages, conf.stages, ctx, console, record.timed)
+            record.timing["to_metrics"] = round(time.perf_counter() - start, 4)
+            if on_metrics is not None:
+                on_metrics(_result(ctx))
+            ctx.background.wait()
+            record.background = dict(ctx.background.seconds)
+            record.timing["to_last_artifact"] = round(time.perf_counter() - start, 4)
     except MlconfError as exc:
         record.finish("failed", exc.render())
         log.error("failed: %s", exc.render())
@@ -150,9 +162,13 @@ def run(
         log.info("succeeded: %s%s", folder, _headline(ctx.metrics))
     finally:
         tracking.log(folder, record, conf)
+    return _result(ctx)
+
+
+def _result(ctx: RunState) -> RunResult:
     return RunResult(
-        run_dir=folder,
-        record=record,
+        run_dir=ctx.run_dir,
+        record=ctx.record,
         metrics=ctx.metrics,
         model_dir=ctx.model_dir if RunState.model_dir.made(ctx) else None,
     )

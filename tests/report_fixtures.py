@@ -346,6 +346,14 @@ def interpretation_doc(run_dir: Path) -> dict[str, Any]:
         "rows": 2,
         "metric": "roc_auc",
         "n_repeats": 5,
+        "sample": {
+            "rows": 2,
+            "of": 2,
+            "sampled": False,
+            "share_margin_95": 0.0,
+            "meaning": "permutation importance, contributions and partial dependence use 2 "
+            "of the 2 validation rows",
+        },
         "permutation_importance": [
             {"feature": UMLAUT, "mean": 0.05, "std": 0.02},
             {"feature": TOP_FEATURE, "mean": 0.2, "std": 0.01},

@@ -134,8 +134,17 @@ def _train_job(cfg: DictConfig) -> dict[str, Any]:
     from mlconf.cli.summary import print_summary
     from mlconf.runner import run
 
-    result = run(cfg, console=Console(stderr=True))
-    print_summary(result, Console())
+    console = Console(stderr=True)
+
+    # The summary is printed as soon as the stages have run; plots and the report may still
+    # be in the making (the run waits for them before it records success).
+    result = run(cfg, console=console, on_metrics=lambda done: print_summary(done, Console()))
+    timing = result.record.timing
+    if timing.get("to_last_artifact", 0.0) > timing.get("to_metrics", 0.0) + 0.05:
+        console.print(
+            f"metrics after {timing['to_metrics']:.2f}s, last artifact after "
+            f"{timing['to_last_artifact']:.2f}s (run.json: timing)"
+        )
     return result.metrics
 
 

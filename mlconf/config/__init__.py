@@ -371,7 +371,7 @@ class ExploreConfig:
     """The data profile (stage explore): what is computed, on how many rows, what is flagged."""
 
     enabled: bool = True
-    max_rows: int = 100_000
+    max_rows: int = 20_000
     max_mi_columns: int = 50
     association_rows: int = 5_000
     bins: int = 20

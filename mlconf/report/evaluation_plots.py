@@ -7,13 +7,17 @@ caption a reader without a statistics background understands.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from mlconf.report.figures import pyplot, save_figure
+from mlconf.report.figures import one_at_a_time, pyplot, save_figure
 
 FOLDER = Path("plots") / "evaluation"
+# Set by drawn_by: who draws the listed plots, when not save_evaluation_plots itself.
+_DRAW_LATER: ContextVar[Callable[..., None] | None] = ContextVar("draw_later", default=None)
 # name, title, caption, and the function that draws the plot on an axes
 _Plot = tuple[str, str, str, Callable[[Any], None]]
 # Rows drawn in scatter plots: more add ink, not information, and slow the report.
@@ -45,14 +49,37 @@ def save_evaluation_plots(
     else:
         probabilities = None if proba is None else np.asarray(proba, dtype=float)
         plots = _classification(y_true, y_pred, probabilities, list(classes), threshold)
-    listed = []
-    for name, title, caption, draw in plots:
+    listed = [
+        {"path": (FOLDER / f"{name}.png").as_posix(), "title": title, "caption": caption}
+        for name, title, caption, _ in plots
+    ]
+    later = _DRAW_LATER.get()
+    if later is None:
+        draw_plots(run_dir, plots)
+    else:
+        later(draw_plots, run_dir, plots)
+    return listed
+
+
+@one_at_a_time
+def draw_plots(run_dir: Path, plots: list[_Plot]) -> None:
+    """Draw and write each listed plot (a module-level function: the drawing process runs it)."""
+    for name, _, _, draw in plots:
         figure = pyplot().figure(figsize=(6, 4.5))
         draw(figure.add_subplot())
-        path = FOLDER / f"{name}.png"
-        save_figure(figure, run_dir / path)
-        listed.append({"path": path.as_posix(), "title": title, "caption": caption})
-    return listed
+        save_figure(figure, run_dir / FOLDER / f"{name}.png")
+
+
+@contextmanager
+def drawn_by(later: Callable[..., None]) -> Iterator[None]:
+    """Within the block, save_evaluation_plots lists its plots and hands the drawing to
+    `later(draw_plots, run_dir, plots)` (a run's background drawing process) instead of
+    drawing them itself: the caller that lists them (the assessment) needs only the list."""
+    token = _DRAW_LATER.set(later)
+    try:
+        yield
+    finally:
+        _DRAW_LATER.reset(token)
 
 
 # --- classification ------------------------------------------------------------------------------

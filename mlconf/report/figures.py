@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from functools import partial
+import threading
+from collections.abc import Callable
+from functools import partial, wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from mlconf.store.atomic import write_with
 
 DPI = 100
 # Widest figure in inches: 900 px at DPI, the limit of the run directory contract.
 MAX_WIDTH = 9.0
+
+P = ParamSpec("P")
+R = TypeVar("R")
+# pyplot keeps global state (its figure list, rcParams): a run draws on two threads (its
+# stages, and the background worker that writes plots beside them), one figure at a time.
+_DRAWING = threading.RLock()
+
+
+def one_at_a_time(draw: Callable[P, R]) -> Callable[P, R]:
+    """Let `draw` (a function that makes, saves and closes figures) hold the drawing lock."""
+
+    @wraps(draw)
+    def locked(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _DRAWING:
+            return draw(*args, **kwargs)
+
+    return locked
 
 
 def pyplot() -> Any:

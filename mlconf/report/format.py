@@ -70,6 +70,20 @@ def limit_text(limit: Any, kind: Any) -> str:
     return f"{LIMIT_WORDS.get(str(kind), '')} {fmt(limit)}".strip()
 
 
+def sample_sentence(note: Any) -> str:
+    """A sample note (run_state.sample_note) as one sentence for a reader; '' when absent."""
+    if not isinstance(note, dict) or not note.get("meaning"):
+        return ""
+    text = str(note["meaning"])
+    text = text[:1].upper() + text[1:]
+    if note.get("sampled"):
+        text += (
+            f". A share estimated from the sample is within ±{fmt(note.get('share_margin_95'))} "
+            "of the share over all rows, 19 times in 20"
+        )
+    return f"{text}."
+
+
 def redact(text: str) -> str:
     """Hide passwords in URLs (`postgresql://user:secret@host` -> `user:***@host`)."""
     return mask_text(text)

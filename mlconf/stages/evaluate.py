@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 def evaluate(ctx: RunState) -> None:
     parts: dict[str, pd.DataFrame] = ctx.parts
     predicted = {p: predict_part(ctx, parts[p]) for p in ("validation", "test") if len(parts[p])}
-    record(ctx, predicted)
+    from mlconf.report.evaluation_plots import drawn_by
+
+    # metrics.json lists the plots; the background drawing process draws them.
+    with drawn_by(lambda job, *args: ctx.draw("evaluate", job, *args)):
+        record(ctx, predicted)
 
 
 def predict_part(ctx: RunState, frame: pd.DataFrame) -> Predicted:

@@ -63,6 +63,7 @@ def explain(ctx: RunState) -> None:
         ctx.warn("explain: no validation or test rows to explain")
         write_json(ctx.artifact("interpretation.json"), {"enabled": True, "rows": 0, "plots": []})
         return
+    total = len(x)
     if len(x) > conf.max_rows:
         import numpy as np
 
@@ -77,6 +78,7 @@ def explain(ctx: RunState) -> None:
         "rows": len(x),
         "metric": ctx.conf.problem.primary_metric,
         "n_repeats": conf.n_repeats,
+        "sample": _sample(ctx, len(x), total, part),
     }
     start = time.perf_counter()
     importance = _importance(ctx, x, y, plots)
@@ -91,7 +93,8 @@ def explain(ctx: RunState) -> None:
     seconds["partial_dependence"] = time.perf_counter() - start
     document["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     document["plots"] = plots
-    write_json(ctx.artifact("interpretation.json"), document)
+    # After its plots (the worker keeps the order), so the document never names a missing one.
+    ctx.draw("explain", write_json, ctx.artifact("interpretation.json"), document)
     ctx.interpretation = document
     shown = ", ".join(r["feature"] for r in importance[:3])
     ctx.console.print(f"  most important columns: {shown}")
@@ -116,7 +119,7 @@ def _importance(
         seed=conf.seed,
     )
     path = ctx.artifact("plots", "explain", "permutation_importance.png")
-    draw.importance_bars(rows, path, metric)
+    ctx.draw("explain", draw.importance_bars, rows, path, metric)
     plots.append(
         _plot(
             ctx,
@@ -202,7 +205,7 @@ def _contribution_plots(
     )
     order = [r["feature"] for r in mean_abs]
     path = ctx.artifact("plots", "explain", "contributions_summary.png")
-    draw.contribution_summary(frame, rows, order, path, units)
+    ctx.draw("explain", draw.contribution_summary, frame, rows, order, path, units)
     plots.append(
         _plot(
             ctx,
@@ -214,7 +217,7 @@ def _contribution_plots(
     )
     for i, column in enumerate(c for c in order[:DEPENDENCE_PLOTS] if c in rows.columns):
         path = ctx.artifact("plots", "explain", f"dependence_{i + 1}_{_slug(column)}.png")
-        draw.dependence(frame[column], rows[column], path, units)
+        ctx.draw("explain", draw.dependence, frame[column], rows[column], path, units)
         plots.append(
             _plot(
                 ctx,
@@ -224,6 +227,25 @@ def _contribution_plots(
             )
         )
     return mean_abs
+
+
+def _sample(ctx: RunState, rows: int, total: int, part: str) -> dict[str, Any]:
+    """What the number of explained rows means for the importances (also in run.json)."""
+    meaning = (
+        f"permutation importance, contributions and partial dependence use {rows:,} of the "
+        f"{total:,} {part} rows"
+        + (
+            f" (a seeded random sample, explain.max_rows={ctx.conf.explain.max_rows})"
+            if rows < total
+            else ""
+        )
+        + f"; the metric on {rows:,} rows carries sampling noise of the order of "
+        f"1/sqrt({rows:,}) = {1 / max(rows, 1) ** 0.5:.3f}, so importances closer than that "
+        "are not told apart"
+    )
+    ctx.sampled("explain", rows, total, meaning)
+    note: dict[str, Any] = ctx.record.samples["explain"]
+    return note
 
 
 def _explained_output(ctx: RunState, units: str) -> str:
@@ -265,7 +287,7 @@ def _partial_dependence(
             curves.append({"feature": column, "skipped": "fewer than two values, or a date"})
             continue
         path = ctx.artifact("plots", "explain", f"partial_dependence_{i + 1}_{_slug(column)}.png")
-        draw.partial_dependence(curve, path, output, classes)
+        ctx.draw("explain", draw.partial_dependence, curve, path, output, classes)
         plots.append(
             _plot(
                 ctx,

@@ -6,7 +6,7 @@ changes nothing; its warnings also go into run.json.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlconf.core.errors import MlconfError
 from mlconf.store.atomic import write_json
@@ -37,12 +37,16 @@ def explore(ctx: RunState) -> None:
         exclude=tuple(conf.data.id_columns),
     )
     result["plots"] = []
+    result["sample"] = _sample(ctx, result)
     if conf.explore.plots:
-        from mlconf.ml.explore.plots import save_profile_plots
-
+        # Nothing later in the run reads the plots or profile.json (the report does, after
+        # the worker has written them): both are written beside the following stages.
         folder = ctx.artifact("plots", "explore", "x").parent
-        result["plots"] = save_profile_plots(result, heatmap, folder, ctx.run_dir)
-    write_json(path, result)
+        from mlconf.ml.explore.plots import write_profile
+
+        ctx.draw("explore", write_profile, dict(result), heatmap, folder, ctx.run_dir, path)
+    else:
+        write_json(path, result)
     for warning in result["warnings"][:MAX_RUN_WARNINGS]:
         ctx.warn(f"explore: {warning['message']}")
     if len(result["warnings"]) > MAX_RUN_WARNINGS:
@@ -56,6 +60,25 @@ def explore(ctx: RunState) -> None:
         f"  profiled {result['rows']:,} rows{sampled} x {len(result['columns'])} columns, "
         f"{len(result['warnings'])} warning(s)"
     )
+
+
+def _sample(ctx: RunState, result: dict[str, Any]) -> dict[str, Any]:
+    """The rows the profile's statistics come from, and what the sample means for them."""
+    rows, used = result["rows"], result["sampled_rows"]
+    meaning = (
+        f"quantiles, histograms, distinct and top values, outliers and correlations use "
+        f"{used:,} of {rows:,} rows"
+        + (
+            f" (a seeded random sample, explore.max_rows={ctx.conf.explore.max_rows})"
+            if used < rows
+            else ""
+        )
+        + f", associations with the target at most explore.association_rows="
+        f"{ctx.conf.explore.association_rows:,}; missing shares and duplicates count every row"
+    )
+    ctx.sampled("explore", used, rows, meaning)
+    note: dict[str, Any] = ctx.record.samples["explore"]
+    return note
 
 
 def check_config(config: ExploreConfig) -> None:

@@ -145,7 +145,10 @@ def _plot(ctx: RunState, result: Any, task: str, binary: bool) -> dict[str, str]
         metrics, what = ["accuracy"], "accuracy"
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.attribute)[:40] or "attribute"
     path = ctx.artifact("plots", "fairness", f"{slug}.png")
-    group_bars(result.by_group, metrics, path, f"{what} by {result.attribute}")
+    # Drawn by the background drawing process while the stages go on.
+    ctx.draw(
+        "fairness", group_bars, result.by_group, metrics, path, f"{what} by {result.attribute}"
+    )
     return {
         "path": path.relative_to(ctx.run_dir).as_posix(),
         "title": f"Groups of {result.attribute}",

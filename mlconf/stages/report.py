@@ -1,4 +1,8 @@
-"""Report: `report.html` and `model_card.md` from the run folder, written last."""
+"""Report: `report.html` and `model_card.md` from the run folder, written last.
+
+Nothing later in the run reads them, so the background worker writes them after the plots
+it was handed before (it keeps the order) while the run goes on to register the model.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,17 @@ if TYPE_CHECKING:
 
 
 def report(ctx: RunState) -> None:
+    if not ctx.conf.report.enabled:
+        return
+    ctx.later("report", write_report, ctx)
+
+
+def write_report(ctx: RunState) -> None:
     from mlconf.report.html import REPORT_FILE, render_report
     from mlconf.report.model_card import write_model_card
     from mlconf.store.atomic import write_text
 
     options = ctx.conf.report
-    if not options.enabled:
-        return
     # Every earlier stage finished, or this one would not run; run.json says "running".
     html, view = render_report(
         ctx.run_dir,

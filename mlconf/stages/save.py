@@ -107,6 +107,14 @@ def _reference(ctx: RunState, model: TrainedModel) -> Callable[[str], bytes]:
         predictions["part"] = "validation" if parts.get("validation") is held_out else "test"
     metrics = ctx.metrics
     validation = metrics.get("validation", metrics.get("test", {})).get("model", {})
+    rows = len(ctx.training.x)
+    ctx.sampled(
+        "reference",
+        rows,
+        rows,
+        f"the drift reference (model/{REFERENCE_FILE}) counts every one of the {rows:,} "
+        "training rows: drift tests compare counts, so it is never built from a sample",
+    )
 
     def render(pipeline_sha256: str) -> bytes:
         document = build_reference(

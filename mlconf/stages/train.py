@@ -33,6 +33,7 @@ def train(ctx: RunState) -> None:
         )
         pipeline[-1].set_params(early_stopping_rounds=None)
     weighting = conf.problem.class_weight
+    warm_up_later_stages(ctx)
     ctx.pipeline = fit(pipeline, training.x, training.y, model.name, held_out, weighting)
     # The dummy ignores the features, so it needs no feature pipeline (a costly refit).
     baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
@@ -51,6 +52,34 @@ def train(ctx: RunState) -> None:
             label=model.name,
         )
     choose_threshold(ctx)
+
+
+# Libraries the stages after training import (save: skops, which imports every scikit-learn
+# estimator it trusts; register: SQLAlchemy and alembic; report: jinja2). Imported by the
+# background worker while the model fits (xgboost releases the GIL), they cost those
+# stages nothing; each is named by the stage that uses it, so a run without it skips it.
+LATER_IMPORTS = {
+    "save": ("skops.io",),
+    "register": ("sqlalchemy", "alembic.config", "alembic.script", "alembic.runtime.migration"),
+    "report": ("jinja2",),
+}
+
+
+def warm_up_later_stages(ctx: RunState) -> None:
+    modules = [m for stage in ctx.conf.stages for m in LATER_IMPORTS.get(stage, ())]
+    if modules:
+        ctx.later("train", _import_quietly, modules)
+
+
+def _import_quietly(modules: list[str]) -> None:
+    """Import each module now; a failure is left for the stage that needs it to report."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: S112 - the stage's own import says what is wrong
+            continue
 
 
 def held_out_rows(ctx: RunState) -> tuple[Any, Any] | None:

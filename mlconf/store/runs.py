@@ -80,6 +80,12 @@ class RunRecord:
     stages: dict[str, float] = field(default_factory=dict)
     fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)
+    # Worker seconds per stage for the plots and reports written beside the stages.
+    background: dict[str, float] = field(default_factory=dict)
+    # Seconds from the start of the stages: to the printed metrics, to the last artifact.
+    timing: dict[str, float] = field(default_factory=dict)
+    # Analyses that ran on a seeded sample: rows used, of how many, and what that means.
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     versions: dict[str, str] = field(default_factory=package_versions)

@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from mlconf.report.figures import one_at_a_time
 from mlconf.store.atomic import write_with
 
 WIDTH = 8.5  # inches at 100 dpi: 850 px
@@ -27,6 +28,17 @@ def label(name: object, limit: int = 40) -> str:
     return text.replace("$", r"\$")
 
 
+def write_profile(
+    profile: dict[str, Any], corr: Any, folder: Path, run_dir: Path, path: Path
+) -> None:
+    """The profile's plots, then the profile document (data/profile.json) naming them."""
+    from mlconf.store.atomic import write_json
+
+    profile["plots"] = save_profile_plots(profile, corr, folder, run_dir)
+    write_json(path, profile)
+
+
+@one_at_a_time
 def save_profile_plots(
     profile: dict[str, Any], corr: Any, folder: Path, run_dir: Path
 ) -> list[dict[str, str]]:

@@ -65,13 +65,17 @@ def _transform(pipeline: Any, rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _changed(before: pd.Series, after: pd.Series) -> bool:
-    a = before.astype(object).to_numpy()
-    b = after.astype(object).to_numpy()
+def _changed(before: pd.Series, after: pd.Series, blocks: int) -> np.ndarray:
+    """Per block of `after` (`blocks` copies of `before`'s rows, stacked): whether any value
+    differs from `before` (two missing values are equal). One comparison per feature for all
+    probed columns at once: per (column, feature) pair it cost 2 s at 50 columns."""
+    import numpy as np
     import pandas as pd
 
-    both_missing = pd.isna(a) & pd.isna(b)
-    return bool(((a != b) & ~both_missing).any())
+    a = before.astype(object).to_numpy()
+    b = after.astype(object).to_numpy().reshape(blocks, len(a))
+    both_missing = pd.isna(a)[None, :] & pd.isna(b)
+    return np.asarray(((b != a[None, :]) & ~both_missing).any(axis=1))
 
 
 def feature_sources(
@@ -96,11 +100,9 @@ def feature_sources(
             probe[column] = sample[column].iloc[shift].to_numpy()
             probes.append(probe)
         moved = _transform(pipeline, pd.concat(probes, ignore_index=True))
-        for k, column in enumerate(columns):
-            block = moved.iloc[k * n : (k + 1) * n].reset_index(drop=True)
-            for j, feature in enumerate(features):
-                if _changed(base.iloc[:, j], block.iloc[:, j]):
-                    sources[feature].append(column)
+        for j, feature in enumerate(features):
+            changed = _changed(base.iloc[:, j], moved.iloc[:, j], len(columns))
+            sources[feature].extend(c for c, hit in zip(columns, changed, strict=True) if hit)
     for feature, found in sources.items():
         if not found:
             sources[feature] = _by_name(feature, columns)

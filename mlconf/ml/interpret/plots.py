@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlconf.report.figures import one_at_a_time
 from mlconf.store.atomic import write_with
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def _save_png(figure: Any, path: Path) -> None:
     figure.savefig(path, format="png", dpi=100)
 
 
+@one_at_a_time
 def importance_bars(rows: list[dict[str, Any]], path: Path, metric: str) -> None:
     plt = pyplot()
     top = rows[:MAX_BARS][::-1]
@@ -53,6 +55,7 @@ def importance_bars(rows: list[dict[str, Any]], path: Path, metric: str) -> None
     save(figure, path)
 
 
+@one_at_a_time
 def contribution_summary(
     contributions: pd.DataFrame, values: pd.DataFrame, order: list[str], path: Path, units: str
 ) -> None:
@@ -89,6 +92,7 @@ def contribution_summary(
     save(figure, path)
 
 
+@one_at_a_time
 def dependence(contribution: pd.Series, value: pd.Series, path: Path, units: str) -> None:
     """One column's value against its contribution, row by row."""
     import numpy as np
@@ -115,6 +119,7 @@ def dependence(contribution: pd.Series, value: pd.Series, path: Path, units: str
     save(figure, path)
 
 
+@one_at_a_time
 def partial_dependence(curve: dict[str, Any], path: Path, output: str, classes: list[str]) -> None:
     """ICE lines (thin) and their average (bold) over the column's grid."""
     import numpy as np

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlconf.report.format import fmt, pct, rows_of, table
+from mlconf.report.format import fmt, pct, rows_of, sample_sentence, table
 from mlconf.report.run_files import as_dict, number, plots_of
 from mlconf.report.sections.not_run import not_run
 
@@ -40,6 +40,7 @@ def eda_section(doc: Any) -> dict[str, Any]:
         "rows": fmt(doc.get("rows")),
         "sampled": bool(doc.get("sampled")),
         "sampled_rows": fmt(doc.get("sampled_rows")),
+        "sample": sample_sentence(doc.get("sample")),
         "columns": {"rows": shown, "more": more},
         "target": target,
         "classes": table(classes, ["value", "count", "share"]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlconf.report.format import fmt, table
+from mlconf.report.format import fmt, sample_sentence, table
 from mlconf.report.run_files import number, plots_of
 from mlconf.report.sections.not_run import not_run
 
@@ -33,6 +33,7 @@ def interpretation_section(doc: Any) -> dict[str, Any]:
         "present": True,
         "part": doc.get("part") or "-",
         "rows": fmt(doc.get("rows")),
+        "sample": sample_sentence(doc.get("sample")),
         "metric": doc.get("metric") or "-",
         "repeats": fmt(doc.get("n_repeats")),
         "top": [str(p.get("feature")) for p in importance[:3]],

@@ -1,0 +1,128 @@
+"""Work nothing later in a run reads (plots, their JSON, the report), done beside the stages.
+
+Two lanes, one order. `draw` jobs (plots: a module-level function and picklable
+arguments) run in one worker *process*, so they draw on another core while the stages
+work: matplotlib is pure Python under the GIL, and a thread would only take turns with
+the stages. `submit` jobs (the report, imports to warm up) run on one worker *thread* in
+this process, and each first waits for the drawing handed in before it, so a report
+always sees its plots.
+
+The runner waits for both lanes before it records the run as finished, so a finished run
+has every artifact. A failed run closes them: queued jobs are dropped and the running
+ones finish; every file is written atomically, so a run folder never holds half a file.
+If the run's process is killed, the drawing process sees it within half a second and
+exits; a file it was writing stays under its hidden temporary name.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+
+def _exit_with(parent: int) -> None:
+    """In the drawing process: end it when the run's process is gone (killed), instead of
+    waiting on its queue for ever (the queue's pipe stays open in this process too)."""
+    import os
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="mlconf-watch-run", daemon=True).start()
+
+
+def _timed(job: Callable[..., Any], *args: Any) -> float:
+    """Run the job (in the drawing process); its seconds."""
+    start = time.perf_counter()
+    job(*args)
+    return time.perf_counter() - start
+
+
+def _usable_cores() -> int:
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class Background:
+    """The run's background lanes (module doc); `seconds` is worker time per stage."""
+
+    def __init__(self) -> None:
+        self._thread: ThreadPoolExecutor | None = None
+        self._process: ProcessPoolExecutor | None = None
+        self._futures: list[Future[Any]] = []
+        self._drawn: list[Future[float]] = []
+        self._lock = threading.Lock()
+        self.seconds: dict[str, float] = {}
+
+    def _count(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] = round(self.seconds.get(stage, 0.0) + seconds, 4)
+
+    def draw(self, stage: str, job: Callable[..., Any], *args: Any) -> None:
+        """Run `job(*args)` in the drawing process, after the drawing handed in before.
+
+        With a single usable core there is no other core to draw on: the thread draws."""
+        if _usable_cores() < 2:
+            self.submit(stage, job, *args)
+            return
+        if self._process is None:
+            import multiprocessing
+            import os
+
+            # spawn, not fork: a fork of a process running OpenMP (xgboost) threads can hang.
+            context = multiprocessing.get_context("spawn")
+            self._process = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=context,
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
+            )
+        future = self._process.submit(_timed, job, *args)
+
+        def count(done: Future[float]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._count(stage, done.result())
+
+        future.add_done_callback(count)
+        self._drawn.append(future)
+        self._futures.append(future)
+
+    def submit(self, stage: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run `job(*args, **kwargs)` on the worker thread once the drawing handed in before
+        it is done; its time counts for `stage`."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlconf-later")
+        before = list(self._drawn)
+
+        def timed() -> None:
+            for drawing in before:
+                drawing.result()
+            start = time.perf_counter()
+            try:
+                job(*args, **kwargs)
+            finally:
+                self._count(stage, time.perf_counter() - start)
+
+        self._futures.append(self._thread.submit(timed))
+
+    def wait(self) -> None:
+        """Block until every job has run; the first failed job's error is raised here."""
+        futures, self._futures, self._drawn = self._futures, [], []
+        for future in futures:
+            future.result()
+
+    def close(self) -> None:
+        """Drop queued jobs and wait for the running ones (the run failed or ended)."""
+        pools: list[Executor | None] = [self._thread, self._process]
+        self._thread = self._process = None
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,193 @@
+"""Plots and the report are written beside the stages, and a run is still whole or failed.
+
+The summary (`on_metrics`) comes when the stages end; `run` returns, and run.json says
+succeeded, only once every artifact is written. A failing background job fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import FAST, compose_train, quiet_console
+
+from mlconf.run_state import Background
+from mlconf.runner import RunResult, run
+
+
+def test_background_keeps_the_order_and_raises_the_first_error_on_wait() -> None:
+    done: list[int] = []
+    worker = Background()
+    for i in range(3):
+        worker.submit("explore", done.append, i)
+    worker.submit("explain", _fail)
+    worker.submit("explain", done.append, 99)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        worker.wait()
+    worker.close()
+    assert done[:3] == [0, 1, 2]
+    assert set(worker.seconds) == {"explore", "explain"}
+
+
+def test_a_thread_job_waits_for_the_drawing_handed_in_before_it(tmp_path: Path) -> None:
+    """Drawing runs in another process; the report (a thread job) sees every plot."""
+    worker = Background()
+    plot = tmp_path / "plot.txt"
+    worker.draw("explain", _slow_write, plot, "drawn")
+    seen: list[bool] = []
+    worker.submit("report", lambda: seen.append(plot.is_file()))
+    worker.wait()
+    worker.close()
+    assert seen == [True] and plot.read_text() == "drawn"
+    assert worker.seconds["explain"] >= 0.3
+    worker = Background()
+    worker.draw("explain", _fail)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        worker.wait()
+    worker.close()
+
+
+def test_closing_drops_queued_work_and_waits_for_the_running_job() -> None:
+    started, release = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def slow() -> None:
+        started.set()
+        release.wait(5)
+        done.append("slow")
+
+    worker = Background()
+    worker.submit("report", slow)
+    for _ in range(5):
+        worker.submit("report", done.append, "queued")
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    worker.close()  # returns after the running job; the queued ones never run
+    assert done == ["slow"]
+
+
+def _fail(*args: Any) -> None:
+    raise RuntimeError("drawing failed")
+
+
+def _slow_write(path: Path, text: str) -> None:
+    time.sleep(0.3)
+    path.write_text(text)
+
+
+def _train(run_dir: Path, on_metrics: Any = None) -> RunResult:
+    overrides = [*FAST, f"deploy.registry_url=sqlite:///{run_dir.parent / 'mlconf.db'}"]
+    return run(
+        compose_train(overrides), run_dir=run_dir, console=quiet_console(), on_metrics=on_metrics
+    )
+
+
+def test_metrics_come_first_and_the_run_returns_with_every_artifact(tmp_path: Path) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def on_metrics(result: RunResult) -> None:
+        seen.append((result.record.status, result.metrics))
+
+    result = _train(tmp_path / "run", on_metrics)
+    assert len(seen) == 1 and seen[0][0] == "running" and seen[0][1]["test"]
+    record = json.loads((result.run_dir / "run.json").read_text())
+    assert record["status"] == "succeeded"
+    timing = record["timing"]
+    assert 0 < timing["to_metrics"] <= timing["to_last_artifact"]
+    assert {"explore", "explain", "report"} <= set(record["background"])
+    assert set(record["samples"]) >= {"explore", "explain", "reference"}
+    for name in ("report.html", "model_card.md", "interpretation.json", "data/profile.json"):
+        assert (result.run_dir / name).is_file(), name
+    for name in ("interpretation.json", "data/profile.json"):
+        document = json.loads((result.run_dir / name).read_text())
+        assert document["plots"], name
+        assert all((result.run_dir / p["path"]).is_file() for p in document["plots"]), name
+    assert document["sample"]["rows"] == document["rows"]  # profile.json: 569 of 569 rows
+
+
+def test_a_failing_plot_fails_the_run_and_leaves_no_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlconf.ml.interpret import plots
+
+    # The drawing process finds the job by name: test_background._fail (tests/ is on the
+    # path it is given).
+    monkeypatch.setattr(plots, "importance_bars", _fail)
+    summaries: list[RunResult] = []
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        _train(tmp_path / "run", summaries.append)
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["status"] == "crashed" and "drawing failed" in record["error"]
+    assert not (tmp_path / "run" / "report.html").exists()
+    assert not list((tmp_path / "run").rglob("*.tmp"))
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(c) for c in task.read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_killed_while_drawing_leaves_whole_files_and_no_drawing_process(tmp_path: Path) -> None:
+    """kill -9 of `mlconf train` after explain handed its plots over: the drawing process
+    exits by itself, and every file in the run folder is whole (or hidden as *.tmp)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "mlconf.cli.main", "train", *FAST]
+    command += [f"hydra.run.dir={run_dir}", f"deploy.registry_url=sqlite:///{tmp_path / 'r.db'}"]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    drawing: list[int] = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        drawing = [c for c in _children(proc.pid) if _alive(c)]
+        record = run_dir / "run.json"
+        stages = json.loads(record.read_text())["stages"] if record.is_file() else {}
+        if "explain" in stages and drawing:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None and drawing, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(c) for c in drawing) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(c) for c in drawing), "the drawing process outlived the run"
+    for path in run_dir.rglob("*"):
+        if path.suffix == ".tmp":
+            assert path.name.startswith("."), path
+        elif path.suffix == ".png":
+            data = path.read_bytes()
+            assert data.startswith(b"\x89PNG") and data.endswith(b"IEND\xaeB`\x82"), path
+        elif path.suffix == ".json":
+            json.loads(path.read_text())  # whole
+
+
+def test_with_one_core_the_thread_draws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlconf.core import background
+
+    monkeypatch.setattr(background, "_usable_cores", lambda: 1)
+    worker = Background()
+    worker.draw("explain", _slow_write, tmp_path / "plot.txt", "drawn")
+    assert worker._process is None
+    worker.wait()
+    worker.close()
+    assert (tmp_path / "plot.txt").read_text() == "drawn"
