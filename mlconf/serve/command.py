@@ -66,11 +66,17 @@ def check(settings: ServeConfig) -> None:
             where="deploy.serve.workers",
             fix="set workers=1 and run several processes or containers behind a load balancer",
         )
-    for key in ("max_body_bytes", "max_records", "log_queue_size"):
+    for key in ("max_body_bytes", "max_records", "log_queue_size", "batch_max_records"):
         if getattr(settings, key) < 1:
             raise MlconfError(f"{key} must be at least 1", where=f"deploy.serve.{key}")
     if not 0 <= settings.port <= 65535:
         raise MlconfError(f"port {settings.port} is out of range", where="deploy.serve.port")
+    if not settings.batch_window_ms >= 0:
+        raise MlconfError(
+            f"batch_window_ms is {settings.batch_window_ms}",
+            where="deploy.serve.batch_window_ms",
+            fix="set 0 (no micro-batching) or a few milliseconds, e.g. 1",
+        )
     if settings.reload_interval is not None and settings.reload_interval < 0:
         raise MlconfError("reload_interval must be >= 0 (0 or null: off)", where="deploy.serve")
 
