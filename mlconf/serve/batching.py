@@ -92,7 +92,12 @@ class MicroBatcher:
         for item in items:  # a reload may swap the model between two requests
             by_model.setdefault(id(item.loaded), []).append(item)
         for group in by_model.values():
-            _score_group(group)
+            try:
+                _score_group(group)
+            except Exception as exc:  # no request may wait for ever on a batch that broke
+                for item in group:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
 
 
 def _score_group(items: list[_Item]) -> None:
