@@ -24,6 +24,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 # An integer literal orjson would read as a float (more than 64 bits): json reads it exactly.
 _LONG_NUMBER = re.compile(rb"\d{19}")
+_NESTED_OBJECT = re.compile(rb"\{[^{}]*\{")
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 # Nesting up to this depth is read alike by orjson and json (json's limit is the recursion
 # limit, about 1000; orjson's 1024); deeper bodies go to json, which says "too_deep".
@@ -102,6 +103,8 @@ def _shallow(body: bytes) -> bool:
     """True when `body` nests arrays and objects at most SAFE_DEPTH deep."""
     if body.count(b"[") + body.count(b"{") <= SAFE_DEPTH:
         return True
+    if body.count(b"[") < SAFE_DEPTH // 2 and not _NESTED_OBJECT.search(body):
+        return True  # objects never inside objects: depth <= arrays + 1
     import numpy as np
 
     bare = np.frombuffer(_STRING.sub(b"", body), dtype=np.uint8)

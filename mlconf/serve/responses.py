@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import orjson
 from fastapi.responses import JSONResponse
 
 from mlconf.core import strict_json
@@ -19,21 +20,16 @@ class StrictJSONResponse(JSONResponse):
 # differently (datetimes, dataclasses, subclasses, non-text keys, huge ints) it refuses.
 
 
+_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
 def dumps(content: Any) -> bytes:
     """`content` as compact strict JSON: orjson, or strict_json for what orjson refuses."""
-    import orjson
-
     try:
-        return orjson.dumps(content, option=_options())
+        return orjson.dumps(content, option=_OPTIONS)
     except TypeError:
         return strict_json.dumps(content, separators=(",", ":")).encode("utf-8")
-
-
-def _options() -> int:
-    import orjson
-
-    return int(
-        orjson.OPT_PASSTHROUGH_DATETIME
-        | orjson.OPT_PASSTHROUGH_DATACLASS
-        | orjson.OPT_PASSTHROUGH_SUBCLASS
-    )

@@ -11,7 +11,9 @@ the answers to bad requests are exactly those of the request model.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from mlconf.serve.schema import INT64
@@ -96,6 +98,18 @@ def _check_of(rule: FieldRule) -> Check | None:
     return None  # "any": a union the request model resolves
 
 
+def _bulk(rule: FieldRule) -> tuple[type, float, float] | None:
+    """Float and int columns: all values of the one type within (finite) bounds pass as is."""
+    if rule.allowed is not None:
+        return None
+    if rule.kind == "float":
+        low, high = _bounded(rule, -math.inf, math.inf)
+        return float, max(low, -sys.float_info.max), min(high, sys.float_info.max)
+    if rule.kind == "int":
+        return (int, *_bounded(rule, INT64[0], INT64[1]))
+    return None
+
+
 class FastValidator:
     """The request model's acceptance, for plainly valid records, as column lists."""
 
@@ -108,27 +122,39 @@ class FastValidator:
         self.known = frozenset(self.names)
         self.reject_extra = extra_fields == "reject"
         self.regex = [(i, rule.regex) for i, rule in enumerate(rules) if rule.regex is not None]
+        # (type, low, high) of the columns a whole list is checked at once for
+        self.bulk = [_bulk(rule) for rule in rules]
 
     def columns(self, records: list[Any]) -> list[list[Any]] | None:
         """The records' values by column, or None when the request model must decide."""
-        if not self.usable:
+        if not self.usable or set(map(type, records)) != {dict}:
             return None
-        out: list[list[Any]] = [[] for _ in self.names]
+        if self.reject_extra and not all(r.keys() <= self.known for r in records):
+            return None
+        out: list[list[Any]] = []
         try:
-            for record in records:
-                if type(record) is not dict or (self.reject_extra and record.keys() - self.known):
-                    return None
-                for j, name in enumerate(self.names):
-                    value = record[name]
-                    if value is None:
-                        if not self.nullable[j]:
-                            return None
-                        out[j].append(None)
-                    else:
-                        out[j].append(self.checks[j](value))
+            for j, name in enumerate(self.names):
+                values = list(map(itemgetter(name), records))
+                out.append(self._column(j, values))
         except (KeyError, _UnsureError):
             return None
         return out if self._regex_ok(out) else None
+
+    def _column(self, j: int, values: list[Any]) -> list[Any]:
+        """One column's values as the request model gives them; _UnsureError otherwise."""
+        present = values
+        if None in values:
+            if not self.nullable[j]:
+                raise _UnsureError
+            present = [v for v in values if v is not None]
+        fast = self.bulk[j]
+        if fast is not None and present and set(map(type, present)) == {fast[0]}:
+            low, high = fast[1], fast[2]
+            if low <= min(present) and max(present) <= high:
+                return values
+            raise _UnsureError
+        check = self.checks[j]
+        return [None if v is None else check(v) for v in values]
 
     def _regex_ok(self, columns: list[list[Any]]) -> bool:
         from mlconf.core.regex_rules import full_matches
