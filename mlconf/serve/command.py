@@ -59,12 +59,11 @@ def check(settings: ServeConfig) -> None:
             where="deploy.serve.extra_fields",
             fix=f"use one of: {', '.join(EXTRA_FIELDS)}",
         )
-    if settings.workers != 1:
+    if settings.workers < 1:
         raise MlconfError(
-            f"workers={settings.workers}: one `mlconf serve` process serves with one worker "
-            "(each worker would load its own model, metrics and reload timer)",
+            f"workers={settings.workers}: at least one worker process serves",
             where="deploy.serve.workers",
-            fix="set workers=1 and run several processes or containers behind a load balancer",
+            fix="set workers=1, or the number of processes to serve with (e.g. the CPU count)",
         )
     for key in ("max_body_bytes", "max_records", "log_queue_size", "batch_max_records"):
         if getattr(settings, key) < 1:
@@ -93,6 +92,11 @@ def serve_job(cfg: Any) -> int:
     from mlconf.serve.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if settings.workers > 1:
+        from mlconf.serve.workers import serve_workers
+
+        serve_workers(model, registry_url, settings)
+        return 0
     app = create_app(model, settings, registry_url)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
     return 0

@@ -41,6 +41,17 @@ def api_key(settings: ServeConfig) -> str | None:
     return key
 
 
+def make_metrics() -> Metrics:
+    """One process's metrics, or every worker's when several serve (mlconf.serve.workers)."""
+    from mlconf.serve.workers import run_folder
+
+    if run_folder() is not None:
+        from mlconf.serve.shared_metrics import SharedMetrics
+
+        return SharedMetrics()
+    return Metrics()
+
+
 @dataclass
 class ServiceState:
     """What the routes share: the current model, settings, metrics, the prediction log."""
@@ -51,12 +62,13 @@ class ServiceState:
     api_key: str | None = None
     current: Loaded | None = None
     last_error: str | None = "model not loaded yet"
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Metrics = field(default_factory=lambda: make_metrics())
     prediction_log: Any = None  # mlconf.store.prediction_log.PredictionLog
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # what outcomes each model version met so far accepts, by (name, version)
     outcome_rules: dict[tuple[str, str], OutcomeRule] = field(default_factory=dict)
     batcher: MicroBatcher = field(init=False)
+    announced: str | None = None  # the reload generation this worker announced last
 
     def __post_init__(self) -> None:
         window = self.settings.batch_window_ms / 1000

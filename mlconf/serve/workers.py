@@ -1,0 +1,106 @@
+"""`workers > 1`: uvicorn starts that many processes, each building the app here.
+
+`serve_workers` (in the parent) writes the settings to a run folder and points the workers
+at it (MLCONF_SERVE_RUN); prometheus-client's multiprocess files live there too. Each worker
+loads and verifies the model itself. A reload asked of one worker (`POST /admin/reload`)
+bumps a generation file there; every worker watches it and reloads too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlconf.config import ServeConfig
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from mlconf.serve.state import ServiceState
+
+RUN_ENV = "MLCONF_SERVE_RUN"
+SETTINGS_FILE = "settings.json"
+GENERATION_FILE = "reload-generation"
+WATCH_SECONDS = 0.5
+log = logging.getLogger("mlconf.serve")
+
+
+def run_folder() -> Path | None:
+    """The shared folder of a multi-worker service, None for one process."""
+    folder = os.environ.get(RUN_ENV)
+    return Path(folder) if folder else None
+
+
+def serve_workers(ref: str, registry_url: str, settings: ServeConfig) -> None:
+    """Serve with `settings.workers` uvicorn worker processes (blocks until stopped)."""
+    import uvicorn
+
+    with tempfile.TemporaryDirectory(prefix="mlconf-serve-") as tmp:
+        folder = Path(tmp)
+        (folder / "metrics").mkdir()
+        settings_of = dataclasses.asdict(settings)
+        payload = {"ref": ref, "registry_url": registry_url, "settings": settings_of}
+        (folder / SETTINGS_FILE).write_text(json.dumps(payload))
+        os.environ[RUN_ENV] = str(folder)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")
+        uvicorn.run(
+            "mlconf.serve.workers:worker_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="info",
+            access_log=False,
+        )
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn's factory), from the run folder's settings."""
+    from mlconf.serve.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    folder = run_folder()
+    if folder is None:
+        raise RuntimeError(f"{RUN_ENV} is not set: start workers with `mlconf serve workers=N`")
+    payload = json.loads((folder / SETTINGS_FILE).read_text())
+    settings = ServeConfig(**payload["settings"])
+    return create_app(payload["ref"], settings, payload["registry_url"])
+
+
+def generation(folder: Path) -> str:
+    try:
+        return (folder / GENERATION_FILE).read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def announce_reload(folder: Path) -> str:
+    """Tell the other workers to reload: a new generation, written atomically."""
+    value = f"{os.getpid()}-{os.urandom(4).hex()}"
+    part = folder / f".{GENERATION_FILE}.{os.getpid()}"
+    part.write_text(value)
+    part.replace(folder / GENERATION_FILE)
+    return value
+
+
+async def watch_reloads(state: ServiceState, folder: Path) -> None:
+    """Reload whenever another worker announces a reload."""
+    from mlconf.serve.errors import RequestError
+
+    seen = generation(folder)
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        now = generation(folder)
+        if now == seen or now == state.announced:
+            seen = now
+            continue
+        seen = now
+        with contextlib.suppress(RequestError):  # logged and counted by reload
+            await state.reload(only_if_changed=False)
