@@ -154,34 +154,45 @@ async def python_client(url: str, body: bytes, requests: int) -> dict[str, Any]:
 
     result = await drive(url, body, requests=requests, clients=16, max_seconds=600)
     summary = result.summary()
-    return {k: summary[k] for k in ("p50_ms", "p99_ms", "throughput_rps")} | {"errors": result.errors}
-
-
-def median_of(rows: list[dict[str, Any]], kind: str, part: str, key: str) -> float:
-    return statistics.median(r[part][key] for r in rows if r["server"] == kind)
+    seen = {k: summary[k] for k in ("p50_ms", "p99_ms", "throughput_rps")}
+    return {**seen, "errors": result.errors}
 
 
 def report(rows: list[dict[str, Any]], kinds: list[str]) -> None:
     print("\nmedians over rounds:")
     for kind in kinds:
-        print(f"{kind:7s} 16 conn: {median_of(rows, kind, 'c16', 'rps'):8.1f} req/s "
-              f"p50 {median_of(rows, kind, 'c16', 'p50_ms'):7.2f} ms "
-              f"p99 {median_of(rows, kind, 'c16', 'p99_ms'):7.2f} ms | 1 conn: p50 "
-              f"{median_of(rows, kind, 'c1', 'p50_ms'):6.2f} ms "
-              f"{median_of(rows, kind, 'c1', 'rps'):7.1f} req/s | {BIG} records: "
-              f"{median_of(rows, kind, 'big', 'rows_per_s'):9.0f} rows/s")  # fmt: skip
+        c16, c1 = rows_of(rows, kind, "c16"), rows_of(rows, kind, "c1")
+        print(f"{kind:7s} 16 conn: {c16['rps']:8.1f} req/s p50 {c16['p50_ms']:7.2f} ms "
+              f"p99 {c16['p99_ms']:7.2f} ms | 1 conn: p50 {c1['p50_ms']:6.2f} ms "
+              f"{c1['rps']:7.1f} req/s | {BIG} records: "
+              f"{rows_of(rows, kind, 'big')['rows_per_s']:9.0f} rows/s")  # fmt: skip
+    ours = {part: rows_of(rows, "mlconf", part) for part in ("c16", "c1", "big")}
     for base in (k for k in kinds if k != "mlconf"):
-        print(f"mlconf/{base}: req/s at 16 conn x{median_of(rows, 'mlconf', 'c16', 'rps') / median_of(rows, base, 'c16', 'rps'):.1f}, "
-              f"p50 at 1 conn x{median_of(rows, 'mlconf', 'c1', 'p50_ms') / median_of(rows, base, 'c1', 'p50_ms'):.2f}, "
-              f"rows/s x{median_of(rows, 'mlconf', 'big', 'rows_per_s') / median_of(rows, base, 'big', 'rows_per_s'):.1f}")  # fmt: skip
+        theirs = {part: rows_of(rows, base, part) for part in ("c16", "c1", "big")}
+        print(f"mlconf/{base}: req/s at 16 conn x{ours['c16']['rps'] / theirs['c16']['rps']:.1f}, "
+              f"p50 at 1 conn x{ours['c1']['p50_ms'] / theirs['c1']['p50_ms']:.2f}, "
+              f"rows/s x{ours['big']['rows_per_s'] / theirs['big']['rows_per_s']:.1f}")  # fmt: skip
+
+
+def rows_of(rows: list[dict[str, Any]], kind: str, part: str) -> dict[str, float]:
+    """The medians over rounds of one server's measurement `part` (c16, c1 or big)."""
+    keys = ("rps", "p50_ms", "p99_ms", "rows_per_s")
+    found = [r[part] for r in rows if r["server"] == kind]
+    return {k: statistics.median(f[k] for f in found) for k in keys if k in found[0]}
 
 
 def start(kind: str, model_dir: Path, workdir: Path, workers: int) -> tuple[Any, str]:
     port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if kind == "mlflow":  # its uvicorn must be the venv's, not the first one on PATH
+        from serve_mlflow import VENV
+
+        env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        env["VIRTUAL_ENV"] = str(VENV)
     proc = subprocess.Popen(
         server_command(kind, model_dir, port, workdir, workers),
         cwd=workdir,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -44,18 +44,23 @@ def numeric_imputer(step: Any) -> Step:
     return run
 
 
-def standard_scaler(step: Any) -> Step:
-    mean = step.mean_ if step.with_mean else None
-    scale = step.scale_ if step.with_std else None
+def _center_scale(center: np.ndarray | None, scale: np.ndarray | None) -> Step:
+    """(x - center) / scale, each part only when fitted: as the scalers compute it."""
 
     def run(x: np.ndarray) -> np.ndarray:
-        if mean is not None:
-            x = x - mean
+        if center is not None:
+            x = x - center
         if scale is not None:
             x = x / scale
         return x
 
     return run
+
+
+def standard_scaler(step: Any) -> Step:
+    return _center_scale(
+        step.mean_ if step.with_mean else None, step.scale_ if step.with_std else None
+    )
 
 
 def minmax_scaler(step: Any) -> Step:
@@ -70,17 +75,9 @@ def minmax_scaler(step: Any) -> Step:
 
 
 def robust_scaler(step: Any) -> Step:
-    center = step.center_ if step.with_centering else None
-    scale = step.scale_ if step.with_scaling else None
-
-    def run(x: np.ndarray) -> np.ndarray:
-        if center is not None:
-            x = x - center
-        if scale is not None:
-            x = x / scale
-        return x
-
-    return run
+    return _center_scale(
+        step.center_ if step.with_centering else None, step.scale_ if step.with_scaling else None
+    )
 
 
 NUMERIC: dict[str, Callable[[Any], Step]] = {
