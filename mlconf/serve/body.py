@@ -23,8 +23,10 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 # An escaped UTF-16 surrogate; pairs are fine (json joins them), lone ones are not text.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 # An integer literal orjson would read as a float (more than 64 bits): json reads it exactly.
-_LONG_NUMBER = re.compile(rb"\d{19}")
-_NESTED_OBJECT = re.compile(rb"\{[^{}]*\{")
+# Found by mapping digits to "9" and every other byte to " " (C speed, unlike a regex).
+_DIGITS_ONLY = bytes(ord("9") if chr(i).isdigit() and i < 128 else ord(" ") for i in range(256))
+_LONG_NUMBER = b"9" * 19
+_NOT_BRACES = bytes(i for i in range(256) if i not in b"{}")
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 # Nesting up to this depth is read alike by orjson and json (json's limit is the recursion
 # limit, about 1000; orjson's 1024); deeper bodies go to json, which says "too_deep".
@@ -92,7 +94,7 @@ def parse_json(body: bytes) -> Any:
     import orjson
 
     try:
-        if not _LONG_NUMBER.search(body) and _shallow(body):
+        if _LONG_NUMBER not in body.translate(_DIGITS_ONLY) and _shallow(body):
             return orjson.loads(body)
     except orjson.JSONDecodeError:
         pass
@@ -103,7 +105,7 @@ def _shallow(body: bytes) -> bool:
     """True when `body` nests arrays and objects at most SAFE_DEPTH deep."""
     if body.count(b"[") + body.count(b"{") <= SAFE_DEPTH:
         return True
-    if body.count(b"[") < SAFE_DEPTH // 2 and not _NESTED_OBJECT.search(body):
+    if body.count(b"[") < SAFE_DEPTH // 2 and b"{{" not in body.translate(None, _NOT_BRACES):
         return True  # objects never inside objects: depth <= arrays + 1
     import numpy as np
 
