@@ -19,7 +19,7 @@ and a 1,000-record request at 1 connection (rows/s); then what a Python client s
 benchmarks/results/serve-<UTC time>.json. Results: benchmarks/README.md.
 
     python benchmarks/serve.py                         # 2 rounds of 10 s per measurement
-    python benchmarks/serve.py --seconds 5 --rounds 1 --model DIR --workers 2
+    python benchmarks/serve.py --seconds 5 --rounds 1 --model DIR --mlconf workers=2
 """
 
 import argparse
@@ -86,12 +86,14 @@ def train(folder: Path) -> Path:
     return folder / "run" / "model"
 
 
-def server_command(kind: str, model_dir: Path, port: int, workdir: Path, workers: int) -> list[str]:
-    """The command line that serves `model_dir` on `port`."""
+def server_command(
+    kind: str, model_dir: Path, port: int, workdir: Path, extra: list[str]
+) -> list[str]:
+    """The command line that serves `model_dir` on `port`; `extra`: mlconf serve settings."""
     if kind == "mlconf":
         return [sys.executable, "-m", "mlconf.cli.main", "serve", f"model={model_dir}",
-                f"port={port}", "reload_interval=null", f"workers={workers}",
-                f"registry_url=sqlite:///{workdir / 'mlconf.db'}"]  # fmt: skip
+                f"port={port}", "reload_interval=null",
+                f"registry_url=sqlite:///{workdir / 'mlconf.db'}", *extra]  # fmt: skip
     if kind == "mlflow":
         from serve_mlflow import serve_command
 
@@ -181,7 +183,7 @@ def rows_of(rows: list[dict[str, Any]], kind: str, part: str) -> dict[str, float
     return {k: statistics.median(f[k] for f in found) for k in keys if k in found[0]}
 
 
-def start(kind: str, model_dir: Path, workdir: Path, workers: int) -> tuple[Any, str]:
+def start(kind: str, model_dir: Path, workdir: Path, extra: list[str]) -> tuple[Any, str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if kind == "mlflow":  # its uvicorn must be the venv's, not the first one on PATH
@@ -190,7 +192,7 @@ def start(kind: str, model_dir: Path, workdir: Path, workers: int) -> tuple[Any,
         env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(VENV)
     proc = subprocess.Popen(
-        server_command(kind, model_dir, port, workdir, workers),
+        server_command(kind, model_dir, port, workdir, extra),
         cwd=workdir,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -204,7 +206,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--requests", type=int, default=1000, help="Python client requests")
-    parser.add_argument("--workers", type=int, default=1, help="mlconf serve workers")
+    parser.add_argument(
+        "--mlconf", nargs="*", default=[], metavar="KEY=VALUE",
+        help="more mlconf serve settings, e.g. workers=2 log_predictions=false",
+    )  # fmt: skip
     parser.add_argument("--model", type=Path, help="serve this model folder (no training)")
     parser.add_argument("--plain-server", nargs=2, metavar=("MODEL_DIR", "PORT"))
     ns = parser.parse_args()
@@ -228,7 +233,7 @@ def main() -> None:
             print(f"MLflow venv {python()} missing: mlflow not measured "
                   "(python benchmarks/serve_mlflow.py --setup)")  # fmt: skip
             kinds.remove("mlflow")
-        servers = {kind: start(kind, model_dir, workdir, ns.workers) for kind in kinds}
+        servers = {kind: start(kind, model_dir, workdir, ns.mlconf) for kind in kinds}
         rows: list[dict[str, Any]] = []
         try:
             for kind, (_, url) in servers.items():
