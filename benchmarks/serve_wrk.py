@@ -36,7 +36,17 @@ def run_wrk(url: str, body: bytes, connections: int, seconds: float) -> dict[str
         script.write_text(LUA)
         data.write_bytes(body)
         out = subprocess.run(
-            [WRK, "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url],
+            [
+                WRK,
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds:g}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                url,
+            ],
             env={**os.environ, "WRK_BODY": str(data)},
             capture_output=True,
             text=True,
