@@ -19,7 +19,8 @@ USAGE = """\
 usage: mlconf serve [model=REF] [port=N] [host=ADDR] [KEY=VALUE ...] [Hydra overrides]
 
 Start the REST service for one model: POST /predict, /explain, /feedback, /admin/reload;
-GET /health, /ready, /metrics, /model; OpenAPI docs at /docs.
+GET /health, /ready, /metrics, /model; MLflow's POST /invocations; the Open Inference
+Protocol v2 under /v2; OpenAPI docs at /docs.
 
   model=REF          a run's model folder (experiments/<name>/runs/<run>/model), or a
                      registry ref NAME@ALIAS, NAME:VERSION or NAME
@@ -27,7 +28,8 @@ GET /health, /ready, /metrics, /model; OpenAPI docs at /docs.
   registry_url=URL   the registry and prediction-log database (deploy.registry_url)
   any deploy.serve key: host, port, workers, max_body_bytes, max_records, api_key_env,
                      reload_interval, extra_fields (ignore|reject), log_predictions,
-                     log_queue_size (also as serve.KEY or deploy.serve.KEY)
+                     log_queue_size, batch_window_ms, batch_max_records
+                     (also as serve.KEY or deploy.serve.KEY)
 
 Any other config key is a Hydra override (experiment=cars, local=...); `--cfg job` prints
 the composed config.

@@ -15,9 +15,9 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from mlconf.serve.errors import RequestError
+from mlconf.serve.fleet import run_folder, watch_reloads
 from mlconf.serve.loader import registry_engine
 from mlconf.serve.state import ServiceState
-from mlconf.serve.workers import run_folder, watch_reloads
 
 log = logging.getLogger("mlconf.serve")
 

@@ -43,7 +43,7 @@ def api_key(settings: ServeConfig) -> str | None:
 
 def make_metrics() -> Metrics:
     """One process's metrics, or every worker's when several serve (mlconf.serve.workers)."""
-    from mlconf.serve.workers import run_folder
+    from mlconf.serve.fleet import run_folder
 
     if run_folder() is not None:
         from mlconf.serve.shared_metrics import SharedMetrics

@@ -8,8 +8,6 @@ bumps a generation file there; every worker watches it and reloads too.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -19,23 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlconf.config import ServeConfig
+from mlconf.serve.fleet import RUN_ENV, run_folder
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from mlconf.serve.state import ServiceState
 
-RUN_ENV = "MLCONF_SERVE_RUN"
 SETTINGS_FILE = "settings.json"
-GENERATION_FILE = "reload-generation"
-WATCH_SECONDS = 0.5
-log = logging.getLogger("mlconf.serve")
-
-
-def run_folder() -> Path | None:
-    """The shared folder of a multi-worker service, None for one process."""
-    folder = os.environ.get(RUN_ENV)
-    return Path(folder) if folder else None
 
 
 def serve_workers(ref: str, registry_url: str, settings: ServeConfig) -> None:
@@ -72,35 +60,3 @@ def worker_app() -> FastAPI:
     payload = json.loads((folder / SETTINGS_FILE).read_text())
     settings = ServeConfig(**payload["settings"])
     return create_app(payload["ref"], settings, payload["registry_url"])
-
-
-def generation(folder: Path) -> str:
-    try:
-        return (folder / GENERATION_FILE).read_text()
-    except FileNotFoundError:
-        return ""
-
-
-def announce_reload(folder: Path) -> str:
-    """Tell the other workers to reload: a new generation, written atomically."""
-    value = f"{os.getpid()}-{os.urandom(4).hex()}"
-    part = folder / f".{GENERATION_FILE}.{os.getpid()}"
-    part.write_text(value)
-    part.replace(folder / GENERATION_FILE)
-    return value
-
-
-async def watch_reloads(state: ServiceState, folder: Path) -> None:
-    """Reload whenever another worker announces a reload."""
-    from mlconf.serve.errors import RequestError
-
-    seen = generation(folder)
-    while True:
-        await asyncio.sleep(WATCH_SECONDS)
-        now = generation(folder)
-        if now == seen or now == state.announced:
-            seen = now
-            continue
-        seen = now
-        with contextlib.suppress(RequestError):  # logged and counted by reload
-            await state.reload(only_if_changed=False)

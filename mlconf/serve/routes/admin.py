@@ -14,7 +14,7 @@ router = APIRouter()
 async def admin_reload(state: Service) -> dict[str, Any]:
     """Re-read the model ref (e.g. the production alias) and swap models without downtime;
     with several workers, every worker reloads."""
-    from mlconf.serve.workers import announce_reload, run_folder
+    from mlconf.serve.fleet import announce_reload, run_folder
 
     answer = await state.reload(only_if_changed=False)
     folder = run_folder()

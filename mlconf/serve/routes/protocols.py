@@ -43,9 +43,15 @@ async def invocations(request: Request, state: Service, loaded: ReadyModel) -> R
 @router.get("/v2")
 async def v2_server() -> dict[str, Any]:
     """v2 server metadata."""
-    from mlconf import __version__
+    from importlib import metadata
 
-    return {"name": "mlconf", "version": __version__, "extensions": []}
+    from mlconf.core.distribution import DISTRIBUTION
+
+    try:
+        version = metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # a source tree that is not installed
+        version = "unknown"
+    return {"name": "mlconf", "version": version, "extensions": []}
 
 
 @router.get("/v2/health/live")
