@@ -21,17 +21,21 @@ class SharedMetrics(Metrics):
 
         self._requests = Counter(
             f"{PREFIX}_requests", "HTTP requests by method, route, status.",
-            ["method", "route", "status"],
+            ["method", "route", "status"], registry=None,
         )  # fmt: skip
         self._latency = Histogram(
             f"{PREFIX}_request_duration_seconds", "Request latency by route, seconds.",
-            ["route"], buckets=BUCKETS,
+            ["route"], buckets=BUCKETS, registry=None,
         )  # fmt: skip
-        self._errors = Counter(f"{PREFIX}_errors", "Errors by type.", ["type"])
+        # registry=None: the values go to the multiprocess files; nothing global is touched
+        self._errors = Counter(f"{PREFIX}_errors", "Errors by type.", ["type"], registry=None)
         self._predictions = Counter(
-            f"{PREFIX}_predictions", "Predicted records by predicted class.", ["prediction"]
+            f"{PREFIX}_predictions", "Predicted records by predicted class.", ["prediction"],
+            registry=None,
+        )  # fmt: skip
+        self._reloads = Counter(
+            f"{PREFIX}_reloads", "Model reloads by outcome.", ["outcome"], registry=None
         )
-        self._reloads = Counter(f"{PREFIX}_reloads", "Model reloads by outcome.", ["outcome"])
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self._requests.labels(method, route, str(status)).inc()

@@ -28,25 +28,37 @@ SETTINGS_FILE = "settings.json"
 
 def serve_workers(ref: str, registry_url: str, settings: ServeConfig) -> None:
     """Serve with `settings.workers` uvicorn worker processes (blocks until stopped)."""
-    import uvicorn
-
     with tempfile.TemporaryDirectory(prefix="mlconf-serve-") as tmp:
         folder = Path(tmp)
         (folder / "metrics").mkdir()
         settings_of = dataclasses.asdict(settings)
         payload = {"ref": ref, "registry_url": registry_url, "settings": settings_of}
         (folder / SETTINGS_FILE).write_text(json.dumps(payload))
-        os.environ[RUN_ENV] = str(folder)
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")
-        uvicorn.run(
-            "mlconf.serve.workers:worker_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_level="info",
-            access_log=False,
-        )
+        shared = {RUN_ENV: str(folder), "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")}
+        before = {key: os.environ.get(key) for key in shared}
+        os.environ.update(shared)  # the worker processes inherit them
+        try:
+            _run(settings)
+        finally:
+            for key, value in before.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def _run(settings: ServeConfig) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "mlconf.serve.workers:worker_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+        access_log=False,
+    )
 
 
 def worker_app() -> FastAPI:
