@@ -4,8 +4,8 @@
     VENV/bin/python benchmarks/serve_mlflow.py --export MODEL_DIR OUT_DIR
 
 `--setup` creates the venv with mlflow, the libraries the mlconf pipeline unpickles with
-(omegaconf, hydra-core; scikit-learn, xgboost and pandas come with mlflow) and uvicorn's
-fast parser and loop (httptools, uvloop), which mlconf's server uses too. `--export` runs in
+(omegaconf, hydra-core; scikit-learn, xgboost and pandas come with mlflow) and uvloop,
+the event loop mlconf's server runs on too. `--export` runs in
 that venv (PYTHONPATH = this repository, so the pipeline's mlconf classes import) and saves
 the fitted pipeline with `mlflow.sklearn.save_model`; `mlflow models serve -m OUT_DIR
 --env-manager local` then serves it with MLflow's own scoring server.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("MLFLOW_VENV", "/work/venvs/mlflow"))
-PACKAGES = ["mlflow", "omegaconf", "hydra-core", "httptools", "uvloop"]
+PACKAGES = ["mlflow", "omegaconf", "hydra-core", "uvloop"]
 
 
 def python() -> Path:
