@@ -908,7 +908,7 @@ CLI_CASES: list[Cli] = [
     # --- mlconf serve (settings; no case may start a server) ---------------------------
     Cli("serve/not_key_value", ("serve", "model"), ("'model' is not KEY=VALUE",)),
     Cli("serve/unknown_setting", ("serve", MODEL, "prot=80"), ("unknown setting 'prot'", "port")),
-    Cli("serve/workers", ("serve", MODEL, "workers=2"), ("deploy.serve.workers", "Fix:")),
+    Cli("serve/workers", ("serve", MODEL, "workers=0"), ("deploy.serve.workers", "Fix:")),
     Cli("serve/port_out_of_range", ("serve", MODEL, "port=70000"), ("port 70000", "port")),
     Cli(
         "serve/port_not_a_number",

@@ -211,7 +211,7 @@ def test_serve_settings(tmp_path: Path) -> None:
         (["model=m", "prot=1"], "Did you mean 'port'"),
         (["model=m", "port=abc"], "deploy.serve.port"),
         (["model=m", "extra_fields=drop"], "ignore, reject"),
-        (["model=m", "workers=4"], "workers=4"),
+        (["model=m", "workers=0"], "workers=0"),
         (["model=m", "max_records=0"], "max_records must be at least 1"),
         (["model"], "'model' is not KEY=VALUE"),
     ],

@@ -328,6 +328,9 @@ class ServeConfig:
     extra_fields: str = "ignore"
     log_predictions: bool = True
     log_queue_size: int = 10_000
+    # micro-batching: concurrent requests wait at most this long to be scored together
+    batch_window_ms: float = 1.0
+    batch_max_records: int = 256  # a batch is scored once it holds this many records
 
 
 @dataclass

@@ -120,7 +120,7 @@ SERVE = AliasTable(
         **_plain(
             "deploy.serve.",
             "port workers max_body_bytes max_records reload_interval log_predictions "
-            "log_queue_size",
+            "log_queue_size batch_window_ms batch_max_records",
         ),
         **REGISTRY_URL,
     },

@@ -19,7 +19,8 @@ USAGE = """\
 usage: mlconf serve [model=REF] [port=N] [host=ADDR] [KEY=VALUE ...] [Hydra overrides]
 
 Start the REST service for one model: POST /predict, /explain, /feedback, /admin/reload;
-GET /health, /ready, /metrics, /model; OpenAPI docs at /docs.
+GET /health, /ready, /metrics, /model; MLflow's POST /invocations; the Open Inference
+Protocol v2 under /v2; OpenAPI docs at /docs.
 
   model=REF          a run's model folder (experiments/<name>/runs/<run>/model), or a
                      registry ref NAME@ALIAS, NAME:VERSION or NAME
@@ -27,7 +28,8 @@ GET /health, /ready, /metrics, /model; OpenAPI docs at /docs.
   registry_url=URL   the registry and prediction-log database (deploy.registry_url)
   any deploy.serve key: host, port, workers, max_body_bytes, max_records, api_key_env,
                      reload_interval, extra_fields (ignore|reject), log_predictions,
-                     log_queue_size (also as serve.KEY or deploy.serve.KEY)
+                     log_queue_size, batch_window_ms, batch_max_records
+                     (also as serve.KEY or deploy.serve.KEY)
 
 Any other config key is a Hydra override (experiment=cars, local=...); `--cfg job` prints
 the composed config.
@@ -59,18 +61,23 @@ def check(settings: ServeConfig) -> None:
             where="deploy.serve.extra_fields",
             fix=f"use one of: {', '.join(EXTRA_FIELDS)}",
         )
-    if settings.workers != 1:
+    if settings.workers < 1:
         raise MlconfError(
-            f"workers={settings.workers}: one `mlconf serve` process serves with one worker "
-            "(each worker would load its own model, metrics and reload timer)",
+            f"workers={settings.workers}: at least one worker process serves",
             where="deploy.serve.workers",
-            fix="set workers=1 and run several processes or containers behind a load balancer",
+            fix="set workers=1, or the number of processes to serve with (e.g. the CPU count)",
         )
-    for key in ("max_body_bytes", "max_records", "log_queue_size"):
+    for key in ("max_body_bytes", "max_records", "log_queue_size", "batch_max_records"):
         if getattr(settings, key) < 1:
             raise MlconfError(f"{key} must be at least 1", where=f"deploy.serve.{key}")
     if not 0 <= settings.port <= 65535:
         raise MlconfError(f"port {settings.port} is out of range", where="deploy.serve.port")
+    if not settings.batch_window_ms >= 0:
+        raise MlconfError(
+            f"batch_window_ms is {settings.batch_window_ms}",
+            where="deploy.serve.batch_window_ms",
+            fix="set 0 (no micro-batching) or a few milliseconds, e.g. 1",
+        )
     if settings.reload_interval is not None and settings.reload_interval < 0:
         raise MlconfError("reload_interval must be >= 0 (0 or null: off)", where="deploy.serve")
 
@@ -87,6 +94,11 @@ def serve_job(cfg: Any) -> int:
     from mlconf.serve.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if settings.workers > 1:
+        from mlconf.serve.workers import serve_workers
+
+        serve_workers(model, registry_url, settings)
+        return 0
     app = create_app(model, settings, registry_url)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
     return 0

@@ -11,10 +11,9 @@ from mlconf.core import strict_json
 from mlconf.serve.body import read_body, replay
 from mlconf.serve.errors import RequestError, too_large
 from mlconf.serve.metrics import Metrics
-from mlconf.serve.paths import ADMIN_RELOAD, OPEN_PATHS, ROUTES
+from mlconf.serve.paths import OPEN_PATHS, is_scoring, route_name
 from mlconf.serve.state import ServiceState
 
-KNOWN_PATHS = frozenset((*ROUTES, ADMIN_RELOAD))
 CLIENT_GONE = 499  # the status metrics record when the client left while sending
 
 
@@ -38,8 +37,11 @@ def _guard(app: Any, state: ServiceState) -> Any:
             return
         started = time.perf_counter()
         path = scope["path"]
-        route = path if path in KNOWN_PATHS else "other"
+        route = route_name(path)
         status_box = [500]
+        scoring = scope.get("method") == "POST" and is_scoring(path)
+        if scoring:
+            state.batcher.enter(scope)
 
         async def tracked_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -60,6 +62,8 @@ def _guard(app: Any, state: ServiceState) -> Any:
                 return
             await app(scope, replay(body, receive), tracked_send)
         finally:
+            if scoring:
+                state.batcher.leave(scope)
             state.metrics.observe(
                 scope.get("method", ""), route, status_box[0], time.perf_counter() - started
             )

@@ -15,6 +15,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from mlconf.serve.errors import RequestError
+from mlconf.serve.fleet import run_folder, watch_reloads
 from mlconf.serve.loader import registry_engine
 from mlconf.serve.state import ServiceState
 
@@ -28,13 +29,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await open_prediction_log(state)
     with contextlib.suppress(RequestError):  # logged and counted by reload
         await state.reload(only_if_changed=False)
-    task = None
+    tasks = []
     if state.settings.reload_interval:
-        task = asyncio.create_task(periodic_reload(state, float(state.settings.reload_interval)))
+        tasks.append(
+            asyncio.create_task(periodic_reload(state, float(state.settings.reload_interval)))
+        )
+    folder = run_folder()
+    if folder is not None:  # one of several workers: reload when another one did
+        tasks.append(asyncio.create_task(watch_reloads(state, folder)))
     try:
         yield
     finally:
-        if task is not None:
+        for task in tasks:
             task.cancel()
         if state.prediction_log is not None:
             await to_thread.run_sync(state.prediction_log.close)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from pydantic import BaseModel, TypeAdapter
 
+    from mlconf.serve.fast.compiler import CompiledScorer
+    from mlconf.serve.fast.validate import FastValidator
     from mlconf.store.artifacts import TrainedModel
 
 
@@ -38,6 +40,10 @@ class Loaded:
     labels: list[str]
     sha256: str
     loaded_at: float = field(default_factory=time.time)
+    # the compiled scorer (mlconf.serve.fast), or None with the reason in `scorer_note`
+    scorer: CompiledScorer | None = None
+    validator: FastValidator | None = None
+    scorer_note: str = "not compiled"
 
     def score(self, frame: pd.DataFrame) -> tuple[list[Any], list[list[float]] | None]:
         """Predictions (class labels or values) and class probabilities, in one pass.
@@ -125,6 +131,8 @@ def open_ref(ref: str, registry_url: str, extra_fields: str = "ignore") -> Loade
     """Load and verify the model `ref` names; build its request model."""
     from pydantic import TypeAdapter
 
+    from mlconf.serve.fast.validate import FastValidator
+
     folder = Path(ref)
     registry = _registry()
     version_info = None
@@ -146,7 +154,7 @@ def open_ref(ref: str, registry_url: str, extra_fields: str = "ignore") -> Loade
         token = sha256_file(folder / MANIFEST_FILE)
     rules = field_rules(model)
     record = request_model(rules, extra_fields)
-    return Loaded(
+    loaded = Loaded(
         model=model,
         name=name,
         version=version,
@@ -157,4 +165,33 @@ def open_ref(ref: str, registry_url: str, extra_fields: str = "ignore") -> Loade
         adapter=TypeAdapter(list[record]),  # type: ignore[valid-type]
         labels=[str(c) for c in model.classes],
         sha256=str(manifest.get("files", {}).get(PIPELINE_FILE, "")),
+        validator=FastValidator(rules, extra_fields),
+    )
+    return with_compiled_scorer(loaded)
+
+
+def with_compiled_scorer(loaded: Loaded) -> Loaded:
+    """`loaded` with its compiled scorer when it compiles and agrees with the full pipeline
+    on the reference rows; otherwise without, saying why (the full pipeline serves)."""
+    import dataclasses
+
+    from mlconf.serve.fast.compiler import compile_scorer
+    from mlconf.serve.fast.steps import CannotCompileError
+    from mlconf.serve.fast.verify import disagreement
+
+    try:
+        scorer = compile_scorer(loaded.model, loaded.rules)
+        problem = disagreement(loaded, scorer)
+    except CannotCompileError as exc:
+        return dataclasses.replace(loaded, scorer_note=f"full pipeline: {exc}")
+    except Exception as exc:  # a compiler bug must never stop a good model from serving
+        return dataclasses.replace(
+            loaded, scorer_note=f"full pipeline: compiling failed ({type(exc).__name__}: {exc})"
+        )
+    if problem is not None:
+        return dataclasses.replace(
+            loaded, scorer_note=f"full pipeline: the compiled scorer disagreed ({problem})"
+        )
+    return dataclasses.replace(
+        loaded, scorer=scorer, scorer_note=f"compiled ({scorer.final.name}), verified"
     )

@@ -190,14 +190,20 @@ def text_rule_problems(records: list[BaseModel], rules: list[FieldRule]) -> list
 
 def to_frame(records: list[BaseModel], rules: list[FieldRule], model: TrainedModel) -> pd.DataFrame:
     """Validated records as a frame with the training dtypes (numbers float/int, text str)."""
+    columns = [[getattr(record, f"f{i}") for record in records] for i in range(len(rules))]
+    return columns_frame(columns, rules, model)
+
+
+def columns_frame(
+    columns: list[list[Any]], rules: list[FieldRule], model: TrainedModel
+) -> pd.DataFrame:
+    """Validated values by column (rules' order) as a frame with the training dtypes."""
     import numpy as np
     import pandas as pd
 
     data: dict[str, Any] = {}
     background = model.background
-    for i, rule in enumerate(rules):
-        name = f"f{i}"
-        values = [getattr(record, name) for record in records]
+    for rule, values in zip(rules, columns, strict=True):
         if rule.kind in ("float", "int") and rule.allowed is None:
             if rule.kind == "int" and None not in values:
                 data[rule.column] = np.asarray(values, dtype=np.int64)

@@ -3,6 +3,7 @@ records), large ones on a worker thread so they do not stall other requests."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,8 @@ from anyio import to_thread
 from mlconf.core.errors import MlconfError
 from mlconf.serve.errors import RequestError
 from mlconf.serve.loader import Loaded
+
+log = logging.getLogger("mlconf.serve")
 
 # Up to this many records are scored on the event loop; larger requests go to a thread.
 INLINE_RECORDS = 64
@@ -31,8 +34,14 @@ async def run_model(records: int, fn: Callable[..., Any], *args: Any) -> Any:
         ) from exc
 
 
-def score(loaded: Loaded, records: list[Any]) -> tuple[list[Any], Any]:
-    """Predictions and class probabilities (or None) of validated records."""
-    from mlconf.serve.schema import to_frame
+def score(loaded: Loaded, columns: list[list[Any]], size: int) -> tuple[list[Any], Any]:
+    """Predictions and class probabilities (or None) of validated values by column: through
+    the compiled scorer when the model has one, else (or if it fails) the full pipeline."""
+    from mlconf.serve.schema import columns_frame
 
-    return loaded.score(to_frame(records, loaded.rules, loaded.model))
+    if loaded.scorer is not None:
+        try:
+            return loaded.scorer.score(columns, size)
+        except Exception:  # never an answer the pipeline would not give: ask the pipeline
+            log.warning("mlconf serve: the compiled scorer failed; using the full pipeline")
+    return loaded.score(columns_frame(columns, loaded.rules, loaded.model))

@@ -16,6 +16,7 @@ from anyio import to_thread
 
 from mlconf.config import ServeConfig
 from mlconf.core.errors import MlconfError
+from mlconf.serve.batching import MicroBatcher
 from mlconf.serve.errors import RequestError
 from mlconf.serve.feedback import OutcomeRule, outcome_rule
 from mlconf.serve.loader import Loaded, change_token, open_ref, registered_schema
@@ -40,6 +41,17 @@ def api_key(settings: ServeConfig) -> str | None:
     return key
 
 
+def make_metrics() -> Metrics:
+    """One process's metrics, or every worker's when several serve (mlconf.serve.workers)."""
+    from mlconf.serve.fleet import run_folder
+
+    if run_folder() is not None:
+        from mlconf.serve.shared_metrics import SharedMetrics
+
+        return SharedMetrics()
+    return Metrics()
+
+
 @dataclass
 class ServiceState:
     """What the routes share: the current model, settings, metrics, the prediction log."""
@@ -50,11 +62,17 @@ class ServiceState:
     api_key: str | None = None
     current: Loaded | None = None
     last_error: str | None = "model not loaded yet"
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Metrics = field(default_factory=lambda: make_metrics())
     prediction_log: Any = None  # mlconf.store.prediction_log.PredictionLog
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # what outcomes each model version met so far accepts, by (name, version)
     outcome_rules: dict[tuple[str, str], OutcomeRule] = field(default_factory=dict)
+    batcher: MicroBatcher = field(init=False)
+    announced: str | None = None  # the reload generation this worker announced last
+
+    def __post_init__(self) -> None:
+        window = self.settings.batch_window_ms / 1000
+        self.batcher = MicroBatcher(window, self.settings.batch_max_records)
 
     def load(self) -> Loaded:
         """Open and verify the model (blocking); raises MlconfError."""
@@ -108,10 +126,11 @@ class ServiceState:
         self.current, self.last_error = loaded, None
         self.metrics.reloaded("swapped")
         log.info(
-            "mlconf serve: serving model %s version %s from '%s'",
+            "mlconf serve: serving model %s version %s from '%s'; scorer: %s",
             loaded.name,
             loaded.version,
             self.ref,
+            loaded.scorer_note,
         )
 
     def outcome_rule(self, name: str, version: str) -> OutcomeRule | None:

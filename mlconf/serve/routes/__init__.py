@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from mlconf.serve.routes import admin, explain, feedback, health, metrics, model, predict
+from mlconf.serve.routes import (
+    admin,
+    explain,
+    feedback,
+    health,
+    metrics,
+    model,
+    predict,
+    protocols,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     predict.router,
@@ -12,4 +21,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     metrics.router,
     model.router,
     admin.router,
+    protocols.router,
 )

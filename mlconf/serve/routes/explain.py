@@ -17,14 +17,14 @@ router = APIRouter()
 async def explain(request: Request, state: Service, loaded: ReadyModel) -> dict[str, Any]:
     """Per-feature contributions to each record's output (mlconf.explain)."""
     from mlconf.ml.interpret.contributions import explain_model as explain_rows
-    from mlconf.serve.schema import to_frame
+    from mlconf.serve.schema import columns_frame
 
     body = await read_json(request)
     records = validate_records(loaded, body, state.settings.max_records)
-    frame = to_frame(records, loaded.rules, loaded.model)
+    frame = columns_frame(records.columns, loaded.rules, loaded.model)
     # always on a worker thread: explaining costs far more than scoring
     contributions = await run_model(
-        len(records) + INLINE_RECORDS, explain_rows, loaded.model, frame
+        records.size + INLINE_RECORDS, explain_rows, loaded.model, frame
     )
     rows = [
         {

@@ -29,4 +29,5 @@ async def model_info(state: Service, loaded: ReadyModel) -> dict[str, Any]:
         "passed": manifest.get("passed"),
         "threshold": manifest.get("threshold"),
         "primary_metric": manifest.get("primary_metric"),
+        "scorer": {"compiled": loaded.scorer is not None, "note": loaded.scorer_note},
     }
