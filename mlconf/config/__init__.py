@@ -221,6 +221,7 @@ class SearchConfig:
 
     model: str | None = None
     space: dict[str, Any] = field(default_factory=dict)
+    portfolio: list[Any] = field(default_factory=list)  # known-good starts (issue 18)
 
 
 @dataclass
@@ -240,6 +241,7 @@ class TuneConfig:
     pruner: str = "median"
     pruner_params: dict[str, Any] = field(default_factory=dict)
     prune_every_rounds: int = 10
+    default_first: bool = True  # score model.params first, keep it unless beaten (issue 18)
 
 
 @dataclass
