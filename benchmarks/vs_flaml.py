@@ -601,7 +601,7 @@ def main() -> None:
         "date": stamp,
         "provenance": provenance(),
         "machine": {
-            **machine(),
+            **_machine(machine),
             "optuna": metadata.version("optuna"),
             "flaml_python": str(args.flaml_python),
         },
@@ -633,6 +633,20 @@ def main() -> None:
         f"{end['load_average'][0]:.1f}"
     )
     print(f"results: {path.relative_to(REPO)}")
+
+
+def _machine(machine: Any) -> dict[str, Any]:
+    """overhead.machine(), or what can be had when a package's metadata is missing (the
+    distribution is `mlconf-tabular`, not `mlconf`)."""
+    import platform
+    from importlib import metadata
+
+    try:
+        return dict(machine())
+    except metadata.PackageNotFoundError as exc:
+        versions = {p: metadata.version(p) for p in ("pandas", "numpy", "scikit-learn", "xgboost")}
+        return {"nproc": os.cpu_count(), "python": platform.python_version(), **versions,
+                "note": f"overhead.machine() failed: {exc}"}  # fmt: skip
 
 
 def make_flaml_venv() -> None:
