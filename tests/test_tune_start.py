@@ -99,18 +99,36 @@ def test_a_range_that_excludes_the_default_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("override", "where", "message"),
+    ("overrides", "where", "message"),
     [
-        ("search.portfolio=[{max_dept: 3}]", "search.portfolio[0]", "max_dept"),
-        ("search.portfolio=[3]", "search.portfolio[0]", "must map parameter names"),
-        ("++search.space.C={type: float, low: 1, high: 2}", "search.space.C", "<family>__"),
+        (["search.portfolio=[{max_dept: 3}]"], "search.portfolio[0]", "max_dept"),
+        (["search.portfolio=[3]"], "search.portfolio[0]", "must map parameter names"),
+        (["tune.n_jobs=0"], "tune.n_jobs", "1 or more"),
+        (["tune.total_trials=4", "tune.n_jobs=2"], "tune.n_jobs", "with tune.total_trials"),
     ],
 )
-def test_bad_starts_and_auto_spaces_fail_before_loading(
-    tmp_path: Path, override: str, where: str, message: str
+def test_bad_starts_fail_before_loading(
+    tmp_path: Path, overrides: list[str], where: str, message: str
 ) -> None:
-    search = "search=auto" if "space.C" in override else "search=xgboost"
     with pytest.raises(MlconfError, match=message) as caught:
-        run_train([search, override, *FAST], tmp_path / "run")
+        run_train(["search=xgboost", *overrides, *FAST], tmp_path / "run")
     assert where in str(caught.value.where)
     assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_an_auto_space_names_its_misnamed_parameter(tmp_path: Path) -> None:
+    bad = "++search.space.C={type: float, low: 1, high: 2}"
+    with pytest.raises(MlconfError, match="<family>__") as caught:
+        run_train(["search=auto", bad, *FAST], tmp_path / "run")
+    assert caught.value.where == "search.space.C"
+    assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_parallel_trials_keep_the_default_first(tmp_path: Path) -> None:
+    overrides = ["search=logistic", "model=logistic", "tune.n_jobs=2", "tune.n_trials=4", *FAST]
+    result = run_train(overrides, tmp_path / "run")
+    trials = pd.read_csv(result.run_dir / "trials.csv")
+    assert len(trials) == 4 and (trials["state"] == "COMPLETE").all()
+    assert trials["user_attr_start"].iloc[0] == "default"
+    best = json.loads((result.run_dir / "best_params.json").read_text())
+    assert best["roc_auc"] >= trials["value"].iloc[0]

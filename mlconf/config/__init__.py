@@ -242,6 +242,7 @@ class TuneConfig:
     pruner_params: dict[str, Any] = field(default_factory=dict)
     prune_every_rounds: int = 10
     default_first: bool = True  # score model.params first, keep it unless beaten (issue 18)
+    n_jobs: int = 1  # trials run at once, each model on one thread (issue 18)
 
 
 @dataclass

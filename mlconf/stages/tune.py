@@ -62,15 +62,18 @@ def _plan(ctx: RunState, model_name: str, space: Any) -> Any:
     auto = model_name == AUTO
     families = auto_families(space) if auto else (model_name,)
     base: dict[str, dict[str, Any]] = {}
+    threaded = []
     for family in families:
         params = dict(ctx.model.params) if ctx.model.name == family else {}
         base[family] = params
         model = make_model(ModelConfig(name=family, params=params), ctx.conf.problem.task)
         defaults = {**model.get_params(deep=False), **params}
+        if "n_jobs" in defaults:
+            threaded.append(family)
         prefix = f"{family}{SEP}" if auto else ""
         for line in default_outside(space, family, defaults, prefix):
             ctx.warn(line)
-    return Plan(space=space, base=base, auto=auto)
+    return Plan(space=space, base=base, auto=auto, threaded=frozenset(threaded))
 
 
 def _enqueue_starts(ctx: RunState, study: Any, plan: Any) -> None:
@@ -101,6 +104,7 @@ def _objective(ctx: RunState, plan: Any, deadline: Any) -> Any:
 
     from mlconf.ml.crossval import cross_validate
     from mlconf.ml.training import seeded_pipeline
+    from mlconf.ml.tuning.rounds import fold_callbacks
     from mlconf.ml.tuning.trees import TREES, fold_trees
 
     conf, training, tune_conf = ctx.conf, ctx.training, ctx.conf.tune
@@ -108,6 +112,8 @@ def _objective(ctx: RunState, plan: Any, deadline: Any) -> Any:
 
     def objective(trial: optuna.Trial) -> float:
         family, params, default = plan.trial(trial)
+        if tune_conf.n_jobs > 1 and family in plan.threaded:
+            params["n_jobs"] = 1  # parallel trials, one thread each (tune.n_jobs)
         by_rounds = None if plan.auto or default else _round_pruning(ctx, family, plan, params)
         if by_rounds is not None:
             params["eval_metric"] = by_rounds[0].eval_metric
@@ -130,7 +136,11 @@ def _objective(ctx: RunState, plan: Any, deadline: Any) -> Any:
 
         def watch_rounds(fold: int, fold_pipeline: Any) -> None:
             folds.append(fold_pipeline)
-            _round_callbacks(ctx, trial, fold, fold_pipeline, family, params, by_rounds, deadline)
+            if family == "xgboost" and "callbacks" not in params:
+                every = tune_conf.prune_every_rounds
+                callbacks = fold_callbacks(trial, fold, by_rounds, every, deadline)
+                if callbacks:
+                    fold_pipeline[-1].set_params(callbacks=callbacks)
 
         scores = cross_validate(
             conf,
@@ -152,37 +162,12 @@ def _objective(ctx: RunState, plan: Any, deadline: Any) -> Any:
     return objective
 
 
-def _round_callbacks(
-    ctx: RunState,
-    trial: Any,
-    fold: int,
-    fold_pipeline: Any,
-    family: str,
-    params: dict[str, Any],
-    by_rounds: tuple[Any, int] | None,
-    deadline: Any,
-) -> None:
-    """xgboost callbacks of one fold: report rounds to the pruner, stop at the deadline."""
-    from mlconf.ml.tuning.rounds import deadline_callback, pruning_callback
-
-    if family != "xgboost" or "callbacks" in params:
-        return
-    callbacks = []
-    if by_rounds is not None:
-        metric, stride = by_rounds
-        every = ctx.conf.tune.prune_every_rounds
-        callbacks.append(pruning_callback(trial, fold, metric, stride, every))
-    if deadline.seconds is not None:
-        callbacks.append(deadline_callback(trial, deadline))
-    if callbacks:
-        fold_pipeline[-1].set_params(callbacks=callbacks)
-
-
 def _save_results(
     ctx: RunState, study: Any, plan: Any, mine: list[Any]
 ) -> tuple[str, dict[str, Any]]:
     """trials.csv, the plots, best_params.json and (across families) leaderboard.csv; the
     best trial's family and the params the final fit uses (learned tree count, if any)."""
+    from mlconf.ml.tuning.families import replay
     from mlconf.ml.tuning.study import trials_frame
     from mlconf.ml.tuning.trees import TREES, refit_params
     from mlconf.report.tuning_plots import save_tuning_plots
@@ -200,7 +185,7 @@ def _save_results(
     for reason in skipped:
         ctx.warn(f"tuning plot skipped: {reason}")
     trial = study.best_trial
-    family, params, _ = plan.trial(_replay(trial))
+    family, params, _ = plan.trial(replay(trial))
     trees = list(trial.user_attrs.get(TREES) or [])
     best = refit_params(params, trees)
     if plan.auto:
@@ -226,16 +211,6 @@ def _save_results(
     return family, best
 
 
-def _replay(trial: Any) -> Any:
-    """A finished trial as Optuna's FixedTrial, so the plan rebuilds its params exactly."""
-    import optuna
-
-    fixed = optuna.trial.FixedTrial(trial.params, trial.number)
-    for key, value in trial.user_attrs.items():
-        fixed.set_user_attr(key, value)
-    return fixed
-
-
 def _save_leaderboard(ctx: RunState, study: Any) -> None:
     """Each family's best trial (search.model: auto), as the run's leaderboard."""
     from mlconf.ml.tuning.families import family_board
@@ -255,6 +230,10 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
 
     Returns the trials this process ran; on a shared study the others' are not among them.
     """
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
     from mlconf.ml.tuning.budget import run_to_total
     from mlconf.ml.tuning.progress import TrialProgress
 
@@ -263,7 +242,9 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
     total = tune_conf.total_trials
     shown = total if total is not None else tune_conf.n_trials
     metric = ctx.conf.problem.primary_metric
-    with TrialProgress(ctx.console, metric, shown, tune_conf.timeout) as bar:
+    # Parallel trials get one thread each, OpenMP models too (hist_gb has no n_jobs).
+    threads = threadpool_limits(limits=1) if tune_conf.n_jobs > 1 else nullcontext()
+    with threads, TrialProgress(ctx.console, metric, shown, tune_conf.timeout) as bar:
         if total is not None:
             done = sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
             if done:
@@ -283,6 +264,7 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
         study.optimize(
             objective,
             n_trials=tune_conf.n_trials if tune_conf.n_trials > 0 else None,
+            n_jobs=tune_conf.n_jobs,
             callbacks=[
                 bar.update,
                 lambda _study, trial: mine.append(trial),
@@ -395,6 +377,13 @@ def tuned_model(conf: TrainConfig, current: str | None = None) -> str:
             f"tune.prune_every_rounds must be 0 (per fold only) or more, "
             f"got {conf.tune.prune_every_rounds}",
             where="config key tune.prune_every_rounds",
+        )
+    if conf.tune.n_jobs < 1 or (conf.tune.n_jobs > 1 and total is not None):
+        raise MlconfError(
+            f"tune.n_jobs must be 1 or more, and 1 with tune.total_trials, got {conf.tune.n_jobs}",
+            where="config key tune.n_jobs",
+            fix="set tune.n_jobs=1 (trials in turn) or 2 (two at once, one thread each); "
+            "workers sharing tune.total_trials run as separate processes",
         )
     if conf.tune.folds < 2:
         raise MlconfError(

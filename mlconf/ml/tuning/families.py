@@ -34,6 +34,7 @@ class Plan:
     space: SearchSpace
     base: Mapping[str, dict[str, Any]]  # family -> its params before tuning
     auto: bool = False  # the family is a parameter of the space (search.model: auto)
+    threaded: frozenset[str] = frozenset()  # families whose params take n_jobs
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -60,6 +61,16 @@ class Plan:
         prefix = f"{family}{SEP}"
         own = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
         return {**self.base[family], **own}
+
+
+def replay(trial: optuna.trial.FrozenTrial) -> optuna.trial.FixedTrial:
+    """A finished trial as Optuna's FixedTrial, so `Plan.trial` rebuilds its params exactly."""
+    import optuna
+
+    fixed = optuna.trial.FixedTrial(trial.params, trial.number)
+    for key, value in trial.user_attrs.items():
+        fixed.set_user_attr(key, value)
+    return fixed
 
 
 def auto_families(space: SearchSpace, where: str = "search.space") -> tuple[str, ...]:
