@@ -24,7 +24,7 @@ def test_the_default_is_scored_first_then_the_portfolio_and_never_lost(tmp_path:
     # the default trial runs model.params as an untuned run does: the space is not asked
     assert trials.filter(like="param_").iloc[0].isna().all()
     first = trials.iloc[1]  # the first portfolio entry of conf/search/xgboost.yaml
-    assert (first["param_learning_rate"], first["param_max_depth"]) == (0.1, 6)
+    assert (first["param_learning_rate"], first["param_grow_policy"]) == (0.1, "lossguide")
     best = json.loads((result.run_dir / "best_params.json").read_text())
     assert best["roc_auc"] >= trials["value"].iloc[0]  # never worse than the default
     assert best["roc_auc"] == pytest.approx(trials["value"].max())
@@ -95,7 +95,7 @@ def test_a_range_that_excludes_the_default_is_named(tmp_path: Path) -> None:
     hits = [w for w in warnings if "search.space.max_depth" in w]
     assert hits and "max_depth=6" in hits[0] and "trial 0" in hits[0], warnings
     # the portfolio entries the narrowed range cannot take are skipped, and said so
-    assert any("search.portfolio[0] skipped: max_depth=6" in w for w in warnings), warnings
+    assert any("search.portfolio[1] skipped: max_depth=3" in w for w in warnings), warnings
 
 
 @pytest.mark.parametrize(
@@ -132,3 +132,23 @@ def test_parallel_trials_keep_the_default_first(tmp_path: Path) -> None:
     assert trials["user_attr_start"].iloc[0] == "default"
     best = json.loads((result.run_dir / "best_params.json").read_text())
     assert best["roc_auc"] >= trials["value"].iloc[0]
+
+
+def test_hyperband_over_boosting_rounds_never_prunes_the_default(tmp_path: Path) -> None:
+    """Multi-fidelity: hyperband brackets over the rounds each trial reports; the default
+    reports none, so no bracket can stop it."""
+    overrides = [
+        "search=xgboost",
+        "search.space.n_estimators.value=60",
+        "model.params.n_estimators=60",
+        "tune.pruner=hyperband",
+        "++tune.pruner_params={min_resource: 5, reduction_factor: 3}",
+        "tune.prune_every_rounds=5",
+        "tune.sampler=random",
+        "tune.n_trials=6",
+        *FAST,
+    ]
+    result = run_train(overrides, tmp_path / "run")
+    trials = pd.read_csv(result.run_dir / "trials.csv")
+    assert trials["state"].iloc[0] == "COMPLETE" and trials["user_attr_start"].iloc[0] == "default"
+    assert set(trials["state"]) <= {"COMPLETE", "PRUNED"} and len(trials) == 6
