@@ -83,7 +83,7 @@ def _enqueue_starts(ctx: RunState, study: Any, plan: Any) -> None:
     portfolio = usable_portfolio(
         plan.space, list(ctx.conf.search.portfolio), ctx.warn, plan.families if plan.auto else ()
     )
-    planned = starts(plan.space, plan.families if plan.auto else plan.families[:1], portfolio)
+    planned = starts(plan.space, plan.families, portfolio)
     if not ctx.conf.tune.default_first:
         planned = [s for s in planned if s.role != "default"]
     enqueued = enqueue(study, planned)
