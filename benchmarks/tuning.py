@@ -308,6 +308,12 @@ def main() -> None:
     args = parser.parse_args()
     same_environment(args.omp_wait_policy)
     if args.parallel:
+        import os
+
+        # the `mlconf` command would import the installed package, not this checkout's
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [str(HERE.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
         start = provenance()
         result = parallel_vs_threads(args.rows, args.seed, args.trials, args.repeat, stamp)
