@@ -204,7 +204,7 @@ def _save_results(
     )
     counts = {
         "trials": len(mine),
-        "study_trials": len(study.trials),
+        "study_trials": sum(t.state.name != "WAITING" for t in study.trials),
         "sampler_seed": sampler_seed(ctx.conf),
     }
     ctx.count("tuning", counts)
