@@ -216,6 +216,54 @@ def bench(
     }
 
 
+# Issue 18, "use the cores": two trials at once with one model thread each, against one
+# trial at a time whose model uses both threads. Same study otherwise.
+PARALLEL = {
+    "threads in one trial": ["tune.n_jobs=1", "model.params.n_jobs=2"],
+    "parallel trials": ["tune.n_jobs=2", "model.params.n_jobs=1"],
+}
+
+
+def parallel_vs_threads(rows: int, seed: int, trials: int, repeat: int, stamp: str) -> dict:
+    """The tune stage's seconds for the same number of trials either way, alternated."""
+    csv = dataset(rows, seed)
+    warm_page_cache(csv)
+    out = RESULTS_DIR / stamp / f"parallel-{rows}"
+    tune_s: dict[str, list[float]] = {k: [] for k in PARALLEL}
+    complete: dict[str, list[int]] = {k: [] for k in PARALLEL}
+    loads: list[float | None] = []
+    for i in range(repeat):
+        for who in list(PARALLEL) if i % 2 == 0 else list(reversed(PARALLEL)):
+            name = f"{who.replace(' ', '_')}-{i}"
+            run_dir = out / name
+            shutil.rmtree(run_dir, ignore_errors=True)
+            command = [*mlconf_command(csv, trials, run_dir), *PARALLEL[who]]
+            result = measure(command, out / f"{name}.log")
+            if result.returncode:
+                _fail(f"mlconf train ({who})", result, out / f"{name}.log")
+            record = json.loads((run_dir / "run.json").read_text())
+            tune_s[who].append(record["stages"]["tune"])
+            frame = pd.read_csv(run_dir / "trials.csv")
+            complete[who].append(int((frame["state"] == "COMPLETE").sum()))
+            loads.append(result.load_1min)
+            print(
+                f"  {who:<21} run {i + 1}/{repeat}: tune {tune_s[who][-1]:6.1f} s, "
+                f"{complete[who][-1]} complete trials, load average {result.load_1min}",
+                flush=True,
+            )
+    median = {k: statistics.median(v) for k, v in tune_s.items()}
+    return {
+        "rows": rows,
+        "trials": trials,
+        "tune_s": tune_s,
+        "complete_trials": complete,
+        "median_tune_s": median,
+        "parallel_over_threads": median["parallel trials"] / median["threads in one trial"],
+        "faster": min(median, key=lambda k: median[k]),
+        "load_1min": loads,
+    }
+
+
 def table(s: dict[str, Any]) -> str:
     """Markdown table of the medians, with the ratios mlconf / plain."""
     wall = s["mlconf_wall_s"] / s["plain_wall_s"]
@@ -251,9 +299,34 @@ def main() -> None:
         help="before each run, wait (up to 5 min) until other processes keep at most this "
         "share of the CPUs busy (for shared machines; e.g. 0.2)",
     )
+    parser.add_argument(
+        "--parallel",
+        action="store_true",
+        help="issue 18: parallel trials (one thread each) against threads in one trial",
+    )
     add_common_options(parser)
     args = parser.parse_args()
     same_environment(args.omp_wait_policy)
+    if args.parallel:
+        import os
+
+        # the `mlconf` command would import the installed package, not this checkout's
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [str(HERE.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+        start = provenance()
+        result = parallel_vs_threads(args.rows, args.seed, args.trials, args.repeat, stamp)
+        report = {"date": stamp, "provenance": start, "result": result}
+        report["provenance_end"] = provenance()
+        _save(RESULTS_DIR / f"parallel-{stamp}.json", report)
+        median = result["median_tune_s"]
+        print(
+            f"median tune seconds: {median}; parallel / threads = "
+            f"{result['parallel_over_threads']:.2f}; faster: {result['faster']}; load average "
+            f"{start['load_average'][0]:.1f} -> {report['provenance_end']['load_average'][0]:.1f}"
+        )
+        return
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     report: dict[str, Any] = {

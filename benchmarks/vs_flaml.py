@@ -42,7 +42,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS_DIR = HERE / "results"
-DATASETS = ("breast_cancer", "wine", "diabetes", "cars")
+SMALL = ("breast_cancer", "wine", "diabetes", "cars")
+# Issue 18's realistic tables (benchmarks/tables_issue18.py, configs in benchmarks/conf).
+TABLES = ("flights", "gss_wages", "mpls_stops")
+DATASETS = SMALL + TABLES
+# FLAML as a user installs it (`pip install "flaml[automl]"`) pins xgboost<3, mlconf needs
+# xgboost>=3: so FLAML gets a venv of its own, made by `--make-flaml-venv`.
+FLAML_VENV = Path("/work/venvs/flaml")
 # FLAML's name for mlconf's primary metric (lower-is-better losses are FLAML's business).
 FLAML_METRIC = {"roc_auc": "roc_auc", "rmse": "rmse", "accuracy": "accuracy"}
 HIGHER_IS_BETTER = {"roc_auc": True, "f1": True, "balanced_accuracy": True, "rmse": False}
@@ -182,7 +188,10 @@ def flaml_child(args: argparse.Namespace) -> None:
         fit_end = time.time()
         proba = automl.predict_proba(x_test) if task == "classification" else None
         y_pred = automl.predict(x_test)
+    import flaml
+
     result = {
+        "flaml_version": flaml.__version__,
         "time_budget_s": budget,
         "setup_s": fit_start - started,
         "fit_s": fit_end - fit_start,
@@ -224,12 +233,21 @@ def mlconf_command(
     from overhead import MLCONF
 
     timeout = max(1.0, budget - args.reserve)
+    table: list[str] = []
+    if dataset in TABLES:
+        from tables_issue18 import path
+
+        table = [
+            f"hydra.searchpath=[file://{HERE / 'conf'}]",
+            f"data.sources.main.path={path(dataset)}",
+        ]
     return [
         str(MLCONF),
         "train",
         f"experiment={dataset}",
+        *table,
         f"seed={seed}",
-        "search=xgboost",
+        f"search={args.search}",
         "tune.n_trials=0",
         f"tune.timeout={timeout:g}",
         f"split.validation_size={args.validation_size:g}",
@@ -243,10 +261,8 @@ def mlconf_command(
 def flaml_command(
     data: Path, budget: float, out: Path, estimators: str, args: argparse.Namespace
 ) -> list[str]:
-    from overhead import PYTHON
-
     return [
-        str(PYTHON),
+        str(args.flaml_python),
         str(Path(__file__).resolve()),
         "--flaml-child",
         "--data",
@@ -429,13 +445,13 @@ def paired(rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
 
 
 def summary(report: dict[str, Any], labels: list[str]) -> tuple[str, list[str]]:
-    """The per-dataset table (means over seeds) and the verdict lines."""
+    """The per-dataset table (medians over seeds, trials per minute) and the verdict lines."""
     head = (
-        "| budget s | dataset | metric | seeds | mlconf test (mean) | contender | contender test "
-        "(mean) | mlconf - contender, mean [95% CI] | verdict | mlconf wall s (max) | "
-        "contender wall s (max) |"
+        "| budget s | dataset | metric | seeds | mlconf test (median) | contender | contender "
+        "test (median) | mlconf - contender, mean [95% CI] | verdict | mlconf trials/min | "
+        "contender trials/min | mlconf wall s (max) | contender wall s (max) |"
     )
-    lines = [head, "|---:|---|---|---:|---:|---|---:|---|---|---:|---:|"]
+    lines = [head, "|---:|---|---|---:|---:|---|---:|---|---|---:|---:|---:|---:|"]
     verdicts = []
     for budget in sorted({r["budget_s"] for r in report["rows"]}):
         for dataset in DATASETS:
@@ -451,9 +467,11 @@ def summary(report: dict[str, Any], labels: list[str]) -> tuple[str, list[str]]:
                 arrow = "↑" if rows[0]["higher_is_better"] else "↓"
                 lines.append(
                     f"| {budget:g} | {dataset} | {rows[0]['metric']} {arrow} | {len(rows)} | "
-                    f"{statistics.fmean(r['mlconf']['test'] for r in rows):.4f} | {label} | "
-                    f"{statistics.fmean(r[label]['test'] for r in rows):.4f} | "
+                    f"{statistics.median(r['mlconf']['test'] for r in rows):.4f} | {label} | "
+                    f"{statistics.median(r[label]['test'] for r in rows):.4f} | "
                     f"{rule['mean']:+.4f} {interval} | {rule['verdict']} | "
+                    f"{statistics.median(per_minute(r, 'mlconf') for r in rows):.1f} | "
+                    f"{statistics.median(per_minute(r, label) for r in rows):.1f} | "
                     f"{max(r['mlconf']['wall_s'] for r in rows):.1f} | "
                     f"{max(r[label]['wall_s'] for r in rows):.1f} |"
                 )
@@ -461,6 +479,13 @@ def summary(report: dict[str, Any], labels: list[str]) -> tuple[str, list[str]]:
                     r.setdefault("rule", {})[label] = rule
                 verdicts.append(f"{budget:g} s {dataset} vs {label}: {rule['verdict']}")
     return "\n".join(lines), verdicts
+
+
+def per_minute(row: dict[str, Any], who: str) -> float:
+    """Trials per minute of search: mlconf's over its tune stage, FLAML's over its fit."""
+    side = row[who]
+    seconds = side.get("tune_s") if who == "mlconf" else side.get("fit_s")
+    return 60.0 * side["trials"] / seconds if seconds else float("nan")
 
 
 def overruns(report: dict[str, Any], labels: list[str]) -> list[str]:
@@ -518,6 +543,20 @@ def main() -> None:
         "--full", action="store_true", help="keep mlconf's explore, explain, report, register"
     )
     parser.add_argument(
+        "--search", default="xgboost", help="mlconf's search space (conf/search): xgboost, auto"
+    )
+    parser.add_argument(
+        "--flaml-python",
+        type=Path,
+        default=FLAML_VENV / "bin" / "python",
+        help="the Python of FLAML's own venv (made by --make-flaml-venv); FLAML's child runs there",
+    )
+    parser.add_argument(
+        "--make-flaml-venv",
+        action="store_true",
+        help=f'create {FLAML_VENV} with `pip install "flaml[automl]" pandas pyarrow` and stop',
+    )
+    parser.add_argument(
         "--mlconf-override", nargs="*", default=[], help="extra overrides for mlconf train"
     )
     # the child's own arguments
@@ -534,6 +573,11 @@ def main() -> None:
         flaml_child(args)
         return
 
+    if args.make_flaml_venv:
+        make_flaml_venv()
+        return
+    if not args.flaml_python.exists():
+        raise SystemExit(f"no FLAML venv at {args.flaml_python}: run with --make-flaml-venv")
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
@@ -547,6 +591,9 @@ def main() -> None:
         raise SystemExit(f"mlconf imported from {mlconf.__file__}, not from {REPO}")
     same_environment("PASSIVE")  # what mlconf sets for itself; FLAML's child gets it too
     budgets, seeds = ([10.0], [0]) if args.quick else (args.budgets, args.seeds)
+    from tables_issue18 import build
+
+    build([d for d in args.datasets if d in TABLES])  # outside any timer
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     from importlib import metadata
 
@@ -554,8 +601,9 @@ def main() -> None:
         "date": stamp,
         "provenance": provenance(),
         "machine": {
-            **machine(),
-            **{p: metadata.version(p) for p in ("optuna", "flaml", "lightgbm")},
+            **_machine(machine),
+            "optuna": metadata.version("optuna"),
+            "flaml_python": str(args.flaml_python),
         },
         "args": {k: v for k, v in vars(args).items() if not k.startswith("flaml_child")},
         "rows": [],
@@ -585,6 +633,30 @@ def main() -> None:
         f"{end['load_average'][0]:.1f}"
     )
     print(f"results: {path.relative_to(REPO)}")
+
+
+def _machine(machine: Any) -> dict[str, Any]:
+    """overhead.machine(), or what can be had when a package's metadata is missing (the
+    distribution is `mlconf-tabular`, not `mlconf`)."""
+    import platform
+    from importlib import metadata
+
+    try:
+        return dict(machine())
+    except metadata.PackageNotFoundError as exc:
+        versions = {p: metadata.version(p) for p in ("pandas", "numpy", "scikit-learn", "xgboost")}
+        return {"nproc": os.cpu_count(), "python": platform.python_version(), **versions,
+                "note": f"overhead.machine() failed: {exc}"}  # fmt: skip
+
+
+def make_flaml_venv() -> None:
+    """FLAML as a user installs it, in a venv of its own (its extra pins xgboost<3)."""
+    import subprocess
+    import venv
+
+    venv.create(FLAML_VENV, with_pip=True)
+    pip = [str(FLAML_VENV / "bin" / "python"), "-m", "pip", "install"]
+    subprocess.run([*pip, "flaml[automl]", "pandas", "pyarrow"], check=True)
 
 
 def _save(path: Path, report: dict[str, Any]) -> None:

@@ -342,8 +342,8 @@ TUNE = [
     "search=xgboost",
     # Trials long against the database work between them (no pruning, a few hundred
     # trees), so a kill a random moment after two finished trials lands inside one.
-    "search.space.n_estimators.low=200",
-    "search.space.n_estimators.high=400",
+    "search.space.n_estimators.value=300",
+    "search.space.early_stopping_rounds.value=null",
     "search.space.max_depth.high=4",
     "tune.pruner=none",
     "tune.folds=2",

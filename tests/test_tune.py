@@ -14,7 +14,7 @@ from mlconf.core.errors import MlconfError
 
 # One thread each: xgboost's OpenMP threads stall when another process wants the core.
 FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1"]
-SMALL_XGB = ["search=xgboost", "search.space.n_estimators.high=100"]
+SMALL_XGB = ["search=xgboost", "search.space.n_estimators.value=100"]
 
 
 def test_search_space_tunes_and_trains_the_best_params(tmp_path: Path) -> None:
@@ -266,13 +266,18 @@ def test_a_timeout_shorter_than_one_trial_is_reported(tmp_path: Path) -> None:
         [*SMALL_XGB, "tune.n_trials=0", "tune.timeout=0.001", *FAST], tmp_path / "run"
     )
     warnings = json.loads((result.run_dir / "run.json").read_text())["warnings"]
-    assert any("shorter than one trial" in w and "tune.timeout" in w for w in warnings)
+    assert any(
+        "shorter than one trial" in w and "tune.timeout" in w and "default configuration" in w
+        for w in warnings
+    )
     assert len(pd.read_csv(result.run_dir / "trials.csv")) == 1
 
 
 def test_the_best_trials_params_reproduce_its_score(tmp_path: Path) -> None:
     """Training with the best params and the same folds gives the best trial's CV score."""
-    tuned = run_train([*SMALL_XGB, "tune.n_trials=3", *FAST], tmp_path / "tuned")
+    # Without early stopping: a learned tree count would replace the trial's own folds' counts.
+    no_stop = "search.space.early_stopping_rounds.value=null"
+    tuned = run_train([*SMALL_XGB, no_stop, "tune.n_trials=3", *FAST], tmp_path / "tuned")
     best = json.loads((tuned.run_dir / "best_params.json").read_text())
     again = run_train([*best["overrides"], "split.folds=2", *FAST], tmp_path / "again")
     cv = json.loads((again.run_dir / "metrics.json").read_text())["cv"]

@@ -222,6 +222,7 @@ class SearchConfig:
 
     model: str | None = None
     space: dict[str, Any] = field(default_factory=dict)
+    portfolio: list[Any] = field(default_factory=list)  # known-good starts (issue 18)
 
 
 @dataclass
@@ -241,6 +242,8 @@ class TuneConfig:
     pruner: str = "median"
     pruner_params: dict[str, Any] = field(default_factory=dict)
     prune_every_rounds: int = 10
+    default_first: bool = True  # score model.params first, keep it unless beaten (issue 18)
+    n_jobs: int = 1  # trials run at once, each model on one thread (issue 18)
 
 
 @dataclass

@@ -149,11 +149,10 @@ def _check_cluster(conf: TrainConfig) -> None:
     """A model that trains on a Dask cluster (registered with needs_cluster) needs one."""
     from mlconf.components.cluster import configured
     from mlconf.stages.select import candidate_models
-    from mlconf.stages.tune import tuned_model
+    from mlconf.stages.tune import tuned_families
 
     names = [conf.model.name, *(c.name for c in candidate_models(conf.model_selection.candidates))]
-    if conf.search.space:
-        names.append(tuned_model(conf))
+    names.extend(tuned_families(conf))
     needing = sorted({n for n in names if REGISTRY.get("model", n).meta.get("needs_cluster")})
     if needing and not configured(conf.cluster):
         raise MlconfError(

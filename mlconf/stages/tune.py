@@ -35,62 +35,112 @@ def tune(ctx: RunState) -> None:
     space = parse_space(dict(conf.search.space))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = configured_study(conf, model_name)
-    base_params = dict(ctx.model.params) if ctx.model.name == model_name else {}
+    plan = _plan(ctx, model_name, space)
+    _enqueue_starts(ctx, study, plan)
     deadline = Deadline(conf.tune.timeout)  # from here: the trials, not the data before them
-    objective = _objective(ctx, model_name, space, base_params, deadline)
+    objective = _objective(ctx, plan, deadline)
     mine = _run_trials(ctx, study, objective, deadline)
-    best = _save_results(ctx, study, space, model_name, base_params, mine)
+    family, best = _save_results(ctx, study, plan, mine)
     _check_timeout(ctx, mine, conf.tune.timeout)
-    ctx.model = ModelConfig(name=model_name, params=best)
+    ctx.model = ModelConfig(name=family, params=best)
+    kept = " (the default configuration: no trial beat it)" if _is_default(study.best_trial) else ""
+    ran = sum(t.state.name != "WAITING" for t in study.trials)
     ctx.console.print(
-        f"  best of {len(study.trials)} trials: {conf.problem.primary_metric} "
-        f"{study.best_value:.4f} (trial {study.best_trial.number}; trials.csv, best_params.json)"
+        f"  best of {ran} trials: {conf.problem.primary_metric} "
+        f"{study.best_value:.4f} (trial {study.best_trial.number}{kept}; trials.csv, "
+        "best_params.json)"
     )
 
 
-def _objective(
-    ctx: RunState, model_name: str, space: Any, base_params: dict[str, Any], deadline: Any
-) -> Any:
+def _plan(ctx: RunState, model_name: str, space: Any) -> Any:
+    """The families this study trains, each with its untuned params; warns where a space
+    cannot reach a family's default."""
+    from mlconf.ml.pipeline import make_model
+    from mlconf.ml.tuning.families import AUTO, SEP, Plan, auto_families
+    from mlconf.ml.tuning.start import default_outside
+
+    auto = model_name == AUTO
+    families = auto_families(space) if auto else (model_name,)
+    base: dict[str, dict[str, Any]] = {}
+    threaded = []
+    for family in families:
+        params = dict(ctx.model.params) if ctx.model.name == family else {}
+        base[family] = params
+        model = make_model(ModelConfig(name=family, params=params), ctx.conf.problem.task)
+        defaults = {**model.get_params(deep=False), **params}
+        if "n_jobs" in defaults:
+            threaded.append(family)
+        prefix = f"{family}{SEP}" if auto else ""
+        for line in default_outside(space, family, defaults, prefix):
+            ctx.warn(line)
+    return Plan(space=space, base=base, auto=auto, threaded=frozenset(threaded))
+
+
+def _enqueue_starts(ctx: RunState, study: Any, plan: Any) -> None:
+    """Default configuration(s) first, then the portfolio (a new study only)."""
+    from mlconf.ml.tuning.start import enqueue, starts, usable_portfolio
+
+    portfolio = usable_portfolio(
+        plan.space, list(ctx.conf.search.portfolio), ctx.warn, plan.families if plan.auto else ()
+    )
+    planned = starts(plan.space, plan.families, portfolio)
+    if not ctx.conf.tune.default_first:
+        planned = [s for s in planned if s.role != "default"]
+    enqueued = enqueue(study, planned)
+    if enqueued:
+        ctx.count("tuning_starts", enqueued)
+
+
+def _is_default(trial: Any) -> bool:
+    from mlconf.ml.tuning.start import DEFAULT, START
+
+    return bool(trial.user_attrs.get(START) == DEFAULT)
+
+
+def _objective(ctx: RunState, plan: Any, deadline: Any) -> Any:
     """One trial: the suggested params cross-validated on the training part, its folds
     reported to the pruner (or its boosting rounds, when the model prunes by round)."""
     import optuna
 
     from mlconf.ml.crossval import cross_validate
     from mlconf.ml.training import seeded_pipeline
-    from mlconf.ml.tuning.rounds import deadline_callback, pruning_callback
+    from mlconf.ml.tuning.rounds import fold_callbacks
+    from mlconf.ml.tuning.trees import TREES, fold_trees
 
     conf, training, tune_conf = ctx.conf, ctx.training, ctx.conf.tune
     primary = conf.problem.primary_metric
-    by_rounds = _round_pruning(ctx, model_name, space, base_params)
-    each_round = model_name == "xgboost" and "callbacks" not in base_params
 
     def objective(trial: optuna.Trial) -> float:
-        params = {**base_params, **space.suggest(trial)}
+        family, params, default = plan.trial(trial)
+        if tune_conf.n_jobs > 1 and family in plan.threaded:
+            params["n_jobs"] = 1  # parallel trials, one thread each (tune.n_jobs)
+        by_rounds = None if plan.auto or default else _round_pruning(ctx, family, plan, params)
         if by_rounds is not None:
             params["eval_metric"] = by_rounds[0].eval_metric
-        model = ModelConfig(name=model_name, params=params)
+        model = ModelConfig(name=family, params=params)
         pipeline = seeded_pipeline(conf, model, ctx.pipeline_privacy)
+        folds: list[Any] = []
 
         def report(fold: int, values: dict[str, list[float]]) -> None:
+            trees = [fold_trees(p[-1]) for p in folds]
+            if not default and trees and all(t is not None for t in trees):
+                trial.set_user_attr(TREES, trees)
             so_far = [v for v in values[primary] if not math.isnan(v)]
-            if so_far and by_rounds is None:
-                trial.report(sum(so_far) / len(so_far), step=fold)
-            if trial.should_prune():
-                raise optuna.TrialPruned()
+            if not default:  # the default is never pruned: it is the bar to beat
+                if so_far and by_rounds is None:
+                    trial.report(sum(so_far) / len(so_far), step=fold)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
             if fold + 1 < tune_conf.folds:  # after the last fold the trial's work is done
                 deadline.check(trial)
 
         def watch_rounds(fold: int, fold_pipeline: Any) -> None:
-            callbacks = []
-            if by_rounds is not None:
-                metric, stride = by_rounds
-                callbacks.append(
-                    pruning_callback(trial, fold, metric, stride, tune_conf.prune_every_rounds)
-                )
-            if each_round and deadline.seconds is not None:
-                callbacks.append(deadline_callback(trial, deadline))
-            if callbacks:
-                fold_pipeline[-1].set_params(callbacks=callbacks)
+            folds.append(fold_pipeline)
+            if family == "xgboost" and "callbacks" not in params:
+                every = tune_conf.prune_every_rounds
+                callbacks = fold_callbacks(trial, fold, by_rounds, every, deadline)
+                if callbacks:
+                    fold_pipeline[-1].set_params(callbacks=callbacks)
 
         scores = cross_validate(
             conf,
@@ -99,7 +149,7 @@ def _objective(
             training.x,
             training.y,
             tune_conf.folds,
-            label=model_name,
+            label=family,
             on_fold=report,
             before_fit=watch_rounds,
             metrics=[primary],
@@ -113,19 +163,17 @@ def _objective(
 
 
 def _save_results(
-    ctx: RunState,
-    study: Any,
-    space: Any,
-    model_name: str,
-    base_params: dict[str, Any],
-    mine: list[Any],
-) -> dict[str, Any]:
-    """trials.csv, the plots and best_params.json; the best params found."""
+    ctx: RunState, study: Any, plan: Any, mine: list[Any]
+) -> tuple[str, dict[str, Any]]:
+    """trials.csv, the plots, best_params.json and (across families) leaderboard.csv; the
+    best trial's family and the params the final fit uses (learned tree count, if any)."""
+    from mlconf.ml.tuning.families import replay
     from mlconf.ml.tuning.study import trials_frame
+    from mlconf.ml.tuning.trees import TREES, refit_params
     from mlconf.report.tuning_plots import save_tuning_plots
     from mlconf.store.atomic import write_json, write_with
 
-    frame = trials_frame(study, space)
+    frame = trials_frame(study, plan.space)
     write_with(ctx.artifact("trials.csv"), lambda tmp: frame.to_csv(tmp, index=False))
     if _completed(study) == 0:
         raise MlconfError(
@@ -136,24 +184,43 @@ def _save_results(
     _, skipped = save_tuning_plots(study, ctx.run_dir / "plots")
     for reason in skipped:
         ctx.warn(f"tuning plot skipped: {reason}")
-    best = {**base_params, **space.decode(study.best_params)}
+    trial = study.best_trial
+    family, params, _ = plan.trial(replay(trial))
+    trees = list(trial.user_attrs.get(TREES) or [])
+    best = refit_params(params, trees)
+    if plan.auto:
+        _save_leaderboard(ctx, study)
     write_json(
         ctx.artifact("best_params.json"),
         {
-            "model": model_name,
+            "model": family,
             "params": best,
             ctx.conf.problem.primary_metric: study.best_value,
-            "trial": study.best_trial.number,
-            "overrides": [f"model={model_name}", *as_overrides("model.params", best)],
+            "trial": trial.number,
+            "default": _is_default(trial),
+            "trees_per_fold": trees,
+            "overrides": [f"model={family}", *as_overrides("model.params", best)],
         },
     )
     counts = {
         "trials": len(mine),
-        "study_trials": len(study.trials),
+        "study_trials": sum(t.state.name != "WAITING" for t in study.trials),
         "sampler_seed": sampler_seed(ctx.conf),
     }
     ctx.count("tuning", counts)
-    return best
+    return family, best
+
+
+def _save_leaderboard(ctx: RunState, study: Any) -> None:
+    """Each family's best trial (search.model: auto), as the run's leaderboard."""
+    from mlconf.ml.tuning.families import family_board
+    from mlconf.store.atomic import write_with
+
+    primary = ctx.conf.problem.primary_metric
+    higher = get("metric", primary).meta.get("greater_is_better", True)
+    board = family_board(study.trials, primary, higher)
+    write_with(ctx.artifact("leaderboard.csv"), lambda tmp: board.to_csv(tmp, index=False))
+    ctx.leaderboard = board
 
 
 def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> list[Any]:
@@ -163,6 +230,10 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
 
     Returns the trials this process ran; on a shared study the others' are not among them.
     """
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
     from mlconf.ml.tuning.budget import run_to_total
     from mlconf.ml.tuning.progress import TrialProgress
 
@@ -171,7 +242,9 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
     total = tune_conf.total_trials
     shown = total if total is not None else tune_conf.n_trials
     metric = ctx.conf.problem.primary_metric
-    with TrialProgress(ctx.console, metric, shown, tune_conf.timeout) as bar:
+    # Parallel trials get one thread each, OpenMP models too (hist_gb has no n_jobs).
+    threads = threadpool_limits(limits=1) if tune_conf.n_jobs > 1 else nullcontext()
+    with threads, TrialProgress(ctx.console, metric, shown, tune_conf.timeout) as bar:
         if total is not None:
             done = sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
             if done:
@@ -191,6 +264,7 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
         study.optimize(
             objective,
             n_trials=tune_conf.n_trials if tune_conf.n_trials > 0 else None,
+            n_jobs=tune_conf.n_jobs,
             callbacks=[
                 bar.update,
                 lambda _study, trial: mine.append(trial),
@@ -304,6 +378,13 @@ def tuned_model(conf: TrainConfig, current: str | None = None) -> str:
             f"got {conf.tune.prune_every_rounds}",
             where="config key tune.prune_every_rounds",
         )
+    if conf.tune.n_jobs < 1 or (conf.tune.n_jobs > 1 and total is not None):
+        raise MlconfError(
+            f"tune.n_jobs must be 1 or more, and 1 with tune.total_trials, got {conf.tune.n_jobs}",
+            where="config key tune.n_jobs",
+            fix="set tune.n_jobs=1 (trials in turn) or 2 (two at once, one thread each); "
+            "workers sharing tune.total_trials run as separate processes",
+        )
     if conf.tune.folds < 2:
         raise MlconfError(
             f"tuning scores trials by k-fold CV and needs at least 2 folds, got {conf.tune.folds}",
@@ -311,6 +392,8 @@ def tuned_model(conf: TrainConfig, current: str | None = None) -> str:
         )
     model = current or conf.model.name  # the model chosen so far (select may change it)
     owner = conf.search.model or model
+    if owner == "auto":  # the family is searched (mlconf.ml.tuning.families)
+        return owner
     if owner != model and not conf.model_selection.candidates:
         raise MlconfError(
             f"the search space is for model '{owner}', but the model is '{model}'",
@@ -321,7 +404,7 @@ def tuned_model(conf: TrainConfig, current: str | None = None) -> str:
 
 
 def _round_pruning(
-    ctx: RunState, model_name: str, space: Any, base_params: dict[str, Any]
+    ctx: RunState, model_name: str, plan: Any, params: dict[str, Any]
 ) -> tuple[Any, int] | None:
     """(xgboost metric, steps per fold) when trials can be pruned between rounds."""
     from mlconf.ml.tuning.rounds import round_metric, round_stride
@@ -329,17 +412,17 @@ def _round_pruning(
     conf = ctx.conf
     if model_name != "xgboost" or conf.tune.pruner == "none" or not conf.tune.prune_every_rounds:
         return None
-    if "callbacks" in base_params or "eval_metric" in base_params:
+    base = plan.base[model_name]
+    if "callbacks" in base or "eval_metric" in base:
         return None
     metric = round_metric(conf.problem.primary_metric, conf.problem.task, len(ctx.training.classes))
     if metric is None:
-        ctx.console.print(
-            f"  pruning per fold: xgboost has no round-by-round {conf.problem.primary_metric}"
-        )
         return None
-    trees = space.params.get("n_estimators")
+    trees = plan.space.params.get("n_estimators")
     high = int(trees.high) if trees is not None and trees.high is not None else None
-    return metric, round_stride(high, base_params.get("n_estimators"))
+    fixed = trees.choices[0] if trees is not None and trees.type == "fixed" else None
+    cap = fixed if isinstance(fixed, int) else base.get("n_estimators")
+    return metric, round_stride(high, cap)
 
 
 def _check_timeout(ctx: RunState, trials: list[Any], timeout: float | None) -> None:
@@ -349,10 +432,15 @@ def _check_timeout(ctx: RunState, trials: list[Any], timeout: float | None) -> N
         return
     first = trials[0].duration.total_seconds()
     if first > timeout:
+        what = (
+            "the default configuration (model.params) is trained"
+            if _is_default(trials[0]) and len(trials) == 1
+            else f"only {len(trials)} trial(s) ran"
+        )
         ctx.warn(
             f"tune.timeout={timeout:g} s is shorter than one trial (the first took "
-            f"{first:.0f} s), so only {len(trials)} trial(s) ran; raise tune.timeout to a "
-            "few times the trial time, or lower tune.folds"
+            f"{first:.0f} s), so {what}; raise tune.timeout to a few times the trial time, "
+            "or lower tune.folds"
         )
 
 
@@ -362,14 +450,32 @@ def _completed(study: Any) -> int:
     return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
 
+def tuned_families(conf: TrainConfig) -> tuple[str, ...]:
+    """The model families the search may train (several under search.model: auto)."""
+    if not conf.search.space:
+        return ()
+    from mlconf.ml.tuning.families import AUTO, auto_families
+    from mlconf.ml.tuning.space import parse_space
+
+    owner = tuned_model(conf)
+    return auto_families(parse_space(dict(conf.search.space))) if owner == AUTO else (owner,)
+
+
 def check(conf: TrainConfig) -> None:
-    """The search space parses, its model exists, and a shared study's storage opens."""
+    """The search space parses, its models and portfolio exist, and a shared study's storage
+    opens."""
     if not conf.search.space:
         return
     from mlconf.ml.pipeline import make_model
     from mlconf.ml.tuning.space import parse_space
+    from mlconf.ml.tuning.start import usable_portfolio
 
-    parse_space(dict(conf.search.space))
-    make_model(ModelConfig(name=tuned_model(conf)), conf.problem.task)
+    for family in tuned_families(conf):
+        make_model(ModelConfig(name=family), conf.problem.task)
+    usable_portfolio(parse_space(dict(conf.search.space)), list(conf.search.portfolio), _ignore)
     if conf.tune.storage:
         configured_study(conf, tuned_model(conf))
+
+
+def _ignore(_message: str) -> None:
+    """Warnings wait for the tune stage, which records them in the run (ctx.warn)."""

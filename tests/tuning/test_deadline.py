@@ -123,7 +123,8 @@ def test_the_tune_stage_keeps_to_its_timeout(
     monkeypatch.setattr(deadline_module, "now", lambda: float(next(ticks)))
     overrides = [
         "search=xgboost",
-        "search.space.n_estimators.high=100",
+        "search.space.n_estimators.value=100",
+        "model.params.n_estimators=100",  # the default trial (trial 0): 2 folds x 100 rounds
         "tune.n_trials=0",
         "tune.timeout=250",
         "tune.pruner=none",

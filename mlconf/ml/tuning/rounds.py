@@ -88,3 +88,17 @@ def deadline_callback(trial: Any, deadline: Any) -> Any:
             return False
 
     return StopAtDeadline()
+
+
+def fold_callbacks(
+    trial: Any, fold: int, by_rounds: tuple[RoundMetric, int] | None, every: int, deadline: Any
+) -> list[Any]:
+    """The xgboost callbacks of one fold: rounds reported to the pruner (when `by_rounds`
+    gives the metric and the steps per fold), and the deadline checked every round."""
+    callbacks = []
+    if by_rounds is not None:
+        metric, stride = by_rounds
+        callbacks.append(pruning_callback(trial, fold, metric, stride, every))
+    if deadline.seconds is not None:
+        callbacks.append(deadline_callback(trial, deadline))
+    return callbacks

@@ -417,6 +417,11 @@ def _check_when(param: Param, params: Mapping[str, Param], where: str) -> None:
             )
 
 
+def reachable(param: Param, value: Any) -> bool:
+    """Whether `param` can take `value` (a portfolio entry, a model's default value)."""
+    return _possible(param, value)
+
+
 def _possible(target: Param, value: Any) -> bool:
     if target.type in ("categorical", "fixed"):
         return any(_one_of(value, (c,)) for c in target.choices)

@@ -443,7 +443,8 @@ def _quiet_experimental() -> Iterator[None]:
 
 
 def trials_frame(study: optuna.Study, space: SearchSpace | None = None) -> pd.DataFrame:
-    """One row per trial, for reports: number, state, value, duration_s, param_*, user_attr_*.
+    """One row per trial that ran, for reports: number, state, value, duration_s, param_*,
+    user_attr_*.
 
     With `space`, parameter columns follow its order and choices stored as JSON text
     (lists, mappings) are shown as the values.
@@ -451,7 +452,9 @@ def trials_frame(study: optuna.Study, space: SearchSpace | None = None) -> pd.Da
     import pandas as pd
 
     rows = []
-    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+    # WAITING: enqueued starts the budget left unused (a resumed study still runs them)
+    ran = [t for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"]
+    for trial in sorted(ran, key=lambda t: t.number):
         params = space.decode(trial.params) if space is not None else trial.params
         duration = trial.duration.total_seconds() if trial.duration is not None else math.nan
         value = trial.values[0] if trial.values else math.nan
