@@ -4,7 +4,9 @@ without retraining (`mlconf report RUN_DIR`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mlconf.core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from mlconf.report.html import build_report, build_sweep_report
@@ -21,11 +23,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mlconf.report' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
