@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from mlconf.core.background import Background
 from mlconf.core.errors import MlconfError
+from mlconf.core.secrets import mask_text
 from mlconf.ml.target import TrainingData
 from mlconf.store.atomic import write_with
 
@@ -133,7 +134,7 @@ class RunState:
         """Say it now and keep it in the run record."""
         self.record.warnings.append(message)
         self.console.print(f"[yellow]warning[/]: {message}")
-        log.warning(message)
+        log.warning(mask_text(message, self.record.secrets))
 
     def count(self, key: str, value: Any) -> None:
         self.record.counts[key] = value

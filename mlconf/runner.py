@@ -151,11 +151,11 @@ def run(
             record.timing["to_last_artifact"] = round(time.perf_counter() - start, 4)
     except MlconfError as exc:
         record.finish("failed", exc.render())
-        log.error("failed: %s", exc.render())
+        log.error("failed: %s", mask_text(exc.render(), secrets))
         raise
     except BaseException as exc:
         record.finish("crashed", f"{type(exc).__name__}: {exc}")
-        log.exception("crashed")
+        log.error("crashed: %s", mask_text(f"{type(exc).__name__}: {exc}", secrets))
         raise
     else:
         record.finish("succeeded")

@@ -106,7 +106,7 @@ def overrides_for(group: str, option: str) -> list[str]:
         overrides.append("split.group_column=mean radius")
     if group == "split" and option == "time":
         overrides.append("split.time_column=mean radius")
-    if group == "search" and option != "none":
+    if group == "search" and option not in ("none", "auto"):  # auto searches the families
         overrides.append(f"model={option}")  # a space belongs to one model family
     if group == "model" and option == "linear":
         overrides.append("experiment=diabetes")  # least squares is for regression only

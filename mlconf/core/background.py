@@ -43,6 +43,13 @@ def _timed(job: Callable[..., Any], *args: Any) -> float:
     return time.perf_counter() - start
 
 
+def _main_process() -> bool:
+    """Whether this is the interpreter's main process, which may start a child of its own."""
+    import multiprocessing
+
+    return multiprocessing.parent_process() is None
+
+
 def _usable_cores() -> int:
     import os
 
@@ -69,8 +76,10 @@ class Background:
     def draw(self, stage: str, job: Callable[..., Any], *args: Any) -> None:
         """Run `job(*args)` in the drawing process, after the drawing handed in before.
 
-        With a single usable core there is no other core to draw on: the thread draws."""
-        if _usable_cores() < 2:
+        With a single usable core there is no other core to draw on, and a run inside a worker
+        process (a sweep's joblib/loky launcher) cannot spawn one of its own: the thread
+        draws."""
+        if _usable_cores() < 2 or not _main_process():
             self.submit(stage, job, *args)
             return
         if self._process is None:
