@@ -52,19 +52,15 @@ def frame(rows: int = ROWS, seed: int = 3) -> pd.DataFrame:
 def profiles() -> tuple[dict[str, Any], dict[str, Any]]:
     data = frame()
     settings: dict[str, Any] = {"association_rows": 2_000}
-    every = profile(
-        data,
-        target="target",
-        task="classification",
-        config=ExploreConfig(max_rows=ROWS, **settings),
-        seed=1,
-    )
-    sampled = profile(
-        data,
-        target="target",
-        task="classification",
-        config=ExploreConfig(max_rows=SAMPLE, **settings),
-        seed=1,
+    every, sampled = (
+        profile(
+            data,
+            target="target",
+            task="classification",
+            config=ExploreConfig(max_rows=rows, **settings),
+            seed=1,
+        )
+        for rows in (ROWS, SAMPLE)
     )
     return every, sampled
 
