@@ -67,3 +67,15 @@ def test_a_refusal_before_any_route_is_counted_and_json(tmp_path: Path) -> None:
     assert 'mlconf_serve_errors_total{type="too_large"} 1' in metrics
     assert 'mlconf_serve_requests_total{method="POST",route="/predict",status="413"} 1' in metrics
     assert "mlconf_serve_ready 0" in metrics
+
+
+def test_start_up_objects_are_frozen_out_of_the_garbage_collector(tmp_path: Path) -> None:
+    """A full collection must not re-scan the libraries and the model on a request's time."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        with unready_app(tmp_path, log_predictions=False):
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

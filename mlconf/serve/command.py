@@ -8,7 +8,6 @@ any `KEY=VALUE` overrides them: `port=8080`, `serve.max_records=100`,
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from mlconf.config import ServeConfig
@@ -92,8 +91,9 @@ def serve_job(cfg: Any) -> int:
             "serving needs fastapi and uvicorn", fix=install_hint(upgrade=True)
         ) from exc
     from mlconf.serve.app import create_app
+    from mlconf.serve.service_log import configure_service_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_service_logging()
     if settings.workers > 1:
         from mlconf.serve.workers import serve_workers
 

@@ -7,6 +7,7 @@ A model that is refused at start-up does not stop the service: /health answers a
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await open_prediction_log(state)
     with contextlib.suppress(RequestError):  # logged and counted by reload
         await state.reload(only_if_changed=False)
+    settle_heap()
     tasks = []
     if state.settings.reload_interval:
         tasks.append(
@@ -44,6 +46,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
         if state.prediction_log is not None:
             await to_thread.run_sync(state.prediction_log.close)
+
+
+def settle_heap() -> None:
+    """Take what start-up allocated (libraries, the model) out of the garbage collector's
+    reach: a full collection then walks only what requests allocate, instead of pausing
+    every request for tens of milliseconds to re-scan a million objects that live as long
+    as the process."""
+    gc.collect()
+    gc.freeze()
 
 
 async def open_prediction_log(state: ServiceState) -> None:

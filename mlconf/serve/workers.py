@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -64,8 +63,9 @@ def _run(settings: ServeConfig) -> None:
 def worker_app() -> FastAPI:
     """The app of one worker process (uvicorn's factory), from the run folder's settings."""
     from mlconf.serve.app import create_app
+    from mlconf.serve.service_log import configure_service_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_service_logging()
     folder = run_folder()
     if folder is None:
         raise RuntimeError(f"{RUN_ENV} is not set: start workers with `mlconf serve workers=N`")

@@ -11,9 +11,8 @@ on /metrics), never raised to the caller.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +23,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mlconf.serve.prediction_log")
 
-_BATCH = 500
+# Rows per transaction: a commit (an fsync on SQLite) per few thousand rows, not per request.
+_BATCH = 5_000
 _RECENT_IDS = 100_000
+_COLUMNS = ("id", "created_at", "model_name", "model_version", "inputs", "outputs", "latency_ms")
 
 
 class PredictionLog:
-    """A bounded queue in front of a writer thread; counters for what could not be written."""
+    """A bounded queue of requests' rows in front of a writer thread; counters for what could
+    not be written.
+
+    A request hands over its rows as one list (one lock, one wake-up), and the writer sends
+    each batch to the driver's executemany with the values already in the driver's form:
+    per-row work in Python would hold the GIL that the event loop serving requests needs.
+    """
 
     def __init__(self, url: str, queue_size: int = 10_000, engine: sa.Engine | None = None):
         from mlconf.store.migrate import open_engine
@@ -39,8 +46,13 @@ class PredictionLog:
         from mlconf.store.schema import prediction_feedback, predictions
 
         self.predictions, self.feedback = predictions, prediction_feedback
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=max(1, queue_size))
+        self._insert = _DriverInsert(self.engine, predictions)
+        self._capacity = max(1, queue_size)
+        self._waiting: deque[list[dict[str, Any]]] = deque()
+        self._waiting_rows = 0
+        self._stopping = False
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
         # ids handed out but maybe not yet written, so feedback right after a prediction works;
         # each with the model name and version that made it
         self._recent: OrderedDict[str, tuple[str, str]] = OrderedDict()
@@ -53,30 +65,36 @@ class PredictionLog:
 
     # -- request path: never blocks, never raises ----------------------------------------
     def submit(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            with self._lock:
-                self._recent[row["id"]] = (row["model_name"], row["model_version"])
-                if len(self._recent) > _RECENT_IDS:
-                    self._recent.popitem(last=False)
-                self.queued += 1
-            try:
-                self._queue.put_nowait(row)
-            except queue.Full:
-                with self._lock:
-                    self.queued -= 1
-                    self.dropped += 1
-                    dropped = self.dropped
-                if dropped == 1 or dropped % 1000 == 0:
-                    log.warning(
-                        "prediction log queue is full (%d rows waiting): %d prediction(s) not "
-                        "logged so far; the database is slower than the traffic",
-                        self._queue.qsize(),
-                        dropped,
-                    )
+        """Queue `rows` (as many as the queue has room for; the rest are counted as dropped)."""
+        with self._lock:
+            room = self._capacity - self._waiting_rows
+            taken = rows if len(rows) <= room else rows[: max(room, 0)]
+            recent = self._recent
+            for row in taken:
+                recent[row["id"]] = (row["model_name"], row["model_version"])
+            while len(recent) > _RECENT_IDS:
+                recent.popitem(last=False)
+            if taken:
+                self._waiting.append(taken)
+                self._waiting_rows += len(taken)
+                self.queued += len(taken)
+                self._ready.notify()
+            lost = len(rows) - len(taken)
+            before = self.dropped
+            self.dropped += lost
+            waiting = self._waiting_rows
+        if lost and (before == 0 or before // 1000 != self.dropped // 1000):
+            log.warning(
+                "prediction log queue is full (%d rows waiting): %d prediction(s) not "
+                "logged so far; the database is slower than the traffic",
+                waiting,
+                before + lost,
+            )
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        with self._lock:
+            return self._waiting_rows
 
     # -- feedback -------------------------------------------------------------------------
     def known(self, prediction_id: str) -> bool:
@@ -111,28 +129,20 @@ class PredictionLog:
     # -- writer thread --------------------------------------------------------------------
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < _BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
+            with self._ready:
+                while not self._waiting and not self._stopping:
+                    self._ready.wait()
+                if not self._waiting:  # stopping, and everything queued was taken
+                    return
+                batch: list[dict[str, Any]] = []
+                while self._waiting and len(batch) < _BATCH:
+                    batch.extend(self._waiting.popleft())
+                self._waiting_rows -= len(batch)
             self._write(batch)
-            if stop:
-                return
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         try:
-            with self.engine.begin() as conn:
-                conn.execute(self.predictions.insert(), batch)
+            self._insert.write(batch)
         except Exception as exc:  # logged and counted: logging must never fail a prediction
             with self._lock:
                 self.failed += len(batch)
@@ -160,10 +170,9 @@ class PredictionLog:
         return wait_until(drained, timeout=timeout, interval=0.01)
 
     def close(self, timeout: float = 10.0) -> None:
-        try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            log.error("prediction log: queue still full at shutdown; %d rows lost", self.pending)
+        with self._ready:
+            self._stopping = True
+            self._ready.notify()
         self._thread.join(timeout)
         if self._thread.is_alive():  # the process exits soon: say what the writer had left
             with self._lock:
@@ -194,3 +203,42 @@ def new_row(
         "outputs": strict_json.dumps(outputs),
         "latency_ms": latency_ms,
     }
+
+
+class _DriverInsert:
+    """The INSERT of prediction rows, compiled once for the engine's dialect, fed to the
+    driver's executemany with each column's bind processing done in the driver's terms
+    (the timestamp, shared by a request's rows, converted once per request)."""
+
+    def __init__(self, engine: sa.Engine, table: sa.Table) -> None:
+        self.engine = engine
+        compiled = table.insert().compile(dialect=engine.dialect, column_keys=list(_COLUMNS))
+        self.sql = compiled.string
+        self.positional = bool(compiled.positional)
+        self.order = tuple(compiled.positiontup or _COLUMNS)
+        self.processors = {
+            name: processor
+            for name in _COLUMNS
+            if (processor := _bind_processor(table.c[name].type, engine.dialect)) is not None
+        }
+
+    def write(self, batch: list[dict[str, Any]]) -> None:
+        converted: dict[str, tuple[Any, Any]] = {}  # column -> (last value, converted)
+        params: list[Any] = []
+        for row in batch:
+            values = dict(row)
+            for name, processor in self.processors.items():
+                raw = values[name]
+                last = converted.get(name)
+                if last is None or last[0] is not raw:
+                    last = converted[name] = (raw, processor(raw))
+                values[name] = last[1]
+            params.append(tuple(values[k] for k in self.order) if self.positional else values)
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(self.sql, params)
+
+
+def _bind_processor(column_type: Any, dialect: Any) -> Any:
+    """What SQLAlchemy itself would do to a value of `column_type` before the driver sees it
+    (the dialect's own form: SQLite stores a timestamp as text in its format)."""
+    return column_type.dialect_impl(dialect).bind_processor(dialect)
