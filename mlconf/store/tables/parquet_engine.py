@@ -77,8 +77,8 @@ def read_frame(
         import pandas as pd
 
         cats = _lost_categoricals(source) if _is_file(source) else {}
-        if cats:
-            options.setdefault("read_dictionary", list(cats))
+        if dictionary := [name for name, want in cats.items() if isinstance(want, bool)]:
+            options.setdefault("read_dictionary", dictionary)
         return _ordered(pd.read_parquet(source, engine="pyarrow", **options), cats)
     file = _fastparquet_file(source)
     return _as_pyarrow_reads(file.to_pandas(**options), _text_columns(file))
@@ -131,7 +131,8 @@ def iter_frames(
         import pyarrow.parquet as pq
 
         cats = _lost_categoricals(path)
-        with pq.ParquetFile(path, read_dictionary=list(cats) or None) as file:
+        dictionary = [name for name, want in cats.items() if isinstance(want, bool)]
+        with pq.ParquetFile(path, read_dictionary=dictionary or None) as file:
             for batch in file.iter_batches(batch_size=chunk_rows):
                 yield _ordered(batch.to_pandas(), cats)
         return
@@ -219,9 +220,10 @@ def _as_pyarrow_reads(frame: pd.DataFrame, text: set[str]) -> pd.DataFrame:
     return frame
 
 
-def _lost_categoricals(source: Path | IO[bytes]) -> dict[str, bool]:
-    """Categorical columns (name -> ordered) of a file written without pyarrow's own schema
-    (by fastparquet): pyarrow would read them as text unless told to read the dictionary."""
+def _lost_categoricals(source: Path | IO[bytes]) -> dict[str, Any]:
+    """Columns of a file written without pyarrow's own schema (by fastparquet) whose pandas
+    dtype pyarrow would not restore: categoricals (name -> ordered; read as text unless the
+    dictionary is read) and nullable extension dtypes (name -> dtype name, e.g. Int64)."""
     import pyarrow.parquet as pq
 
     position = source.tell() if not isinstance(source, Path) else None
@@ -230,16 +232,32 @@ def _lost_categoricals(source: Path | IO[bytes]) -> dict[str, bool]:
         source.seek(position)  # type: ignore[union-attr]
     if b"ARROW:schema" in meta or b"pandas" not in meta:
         return {}
-    columns = json.loads(meta[b"pandas"]).get("columns", [])
-    return {
-        c["name"]: bool((c.get("metadata") or {}).get("ordered"))
-        for c in columns
-        if c.get("pandas_type") == "categorical"
-    }
+    lost: dict[str, Any] = {}
+    for column in json.loads(meta[b"pandas"]).get("columns", []):
+        kind = str(column.get("pandas_type"))
+        if kind == "categorical":
+            lost[column["name"]] = bool((column.get("metadata") or {}).get("ordered"))
+        elif kind in NULLABLE:
+            lost[column["name"]] = kind
+    return lost
 
 
-def _ordered(frame: pd.DataFrame, cats: dict[str, bool]) -> pd.DataFrame:
-    for name, ordered in cats.items():
-        if ordered and name in frame.columns:
+# pandas' nullable dtypes as fastparquet names them in its metadata
+NULLABLE = {f"{u}Int{b}" for u in ("", "U") for b in (8, 16, 32, 64)} | {
+    "boolean",
+    "Float32",
+    "Float64",
+}
+
+
+def _ordered(frame: pd.DataFrame, lost: dict[str, Any]) -> pd.DataFrame:
+    """Back to the dtypes the writer had: ordered categoricals, nullable integers and
+    booleans (read by pyarrow as float or object)."""
+    for name, want in lost.items():
+        if name not in frame.columns:
+            continue
+        if want is True:
             frame[name] = frame[name].cat.as_ordered()
+        elif isinstance(want, str):
+            frame[name] = frame[name].astype(want)
     return frame
