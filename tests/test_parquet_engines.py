@@ -35,7 +35,9 @@ def sample(index: pd.Index | None = None) -> pd.DataFrame:
             "when": pd.to_datetime(["2024-01-01", None, "2024-03-01", "2024-04-01"]).tz_localize(
                 "Europe/Paris"
             ),
-            "naive": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 00:00", None, "2024-01-04 08:30"]),
+            "naive": pd.to_datetime(
+                ["2024-01-01 10:00", "2024-01-02 00:00", None, "2024-01-04 08:30"]
+            ),
             "count": pd.array([1, None, 3, 4], dtype="Int64"),
             "n": np.arange(4, dtype="int64"),
             "x": [1.5, np.nan, 2.0, -3.25],
@@ -65,9 +67,7 @@ def test_round_trip_gives_the_same_frame_with_either_engine(
     pd.testing.assert_frame_equal(read_frame(path, engine=reader), frame)
     dropped = tmp_path / "no_index.parquet"
     write_frame(frame, dropped, index=False, engine=writer)
-    pd.testing.assert_frame_equal(
-        read_frame(dropped, engine=reader), frame.reset_index(drop=True)
-    )
+    pd.testing.assert_frame_equal(read_frame(dropped, engine=reader), frame.reset_index(drop=True))
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -185,3 +185,19 @@ def test_an_install_without_pyarrow_reads_writes_and_matches(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "'colour': 'category'" in done.stdout and "'count': 'Int64'" in done.stdout
     pd.testing.assert_frame_equal(read_frame(tmp_path / "out.parquet"), frame)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_retrain_data_file_reads_back_as_the_training_source(
+    tmp_path: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `retrain` writes beside its run (write_with + write_frame) and what the
+    challenger's training reads (the parquet source)."""
+    from mlconf.components.sources import parquet
+    from mlconf.store.atomic import write_with
+
+    use_engine(monkeypatch, engine)
+    combined = sample()
+    data_file = tmp_path / "retrain_data.parquet"
+    write_with(data_file, lambda p: write_frame(combined, p, index=False))
+    pd.testing.assert_frame_equal(parquet(str(data_file)), combined)
