@@ -14,3 +14,10 @@ ENGINES = parquet_engine.ENGINES
 def use_engine(monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
     """Only `engine` is looked for, as on an install where it is the one installed."""
     monkeypatch.setattr(parquet_engine, "ENGINES", (engine,))
+
+
+@pytest.fixture(params=ENGINES)
+def parquet_engine_in_use(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test runs once with each engine (fastparquet: as on an install without pyarrow)."""
+    use_engine(monkeypatch, request.param)
+    return str(request.param)

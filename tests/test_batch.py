@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import CARS, FAST, TRACEBACK, cli, output_of, run_train
-from parquet_engines import ENGINES, use_engine
 
 from mlconf import load_model
 from mlconf.core.errors import MlconfError
@@ -98,16 +97,13 @@ def test_csv_five_times_the_chunk_size(
     assert "quarantined 0 rows" in summary.line()
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_parquet_in_and_out_with_keep(
     model_dir: Path,
     model: TrainedModel,
     big: pd.DataFrame,
     tmp_path: Path,
-    engine: str,
-    monkeypatch: pytest.MonkeyPatch,
+    parquet_engine_in_use: str,
 ) -> None:
-    use_engine(monkeypatch, engine)  # fastparquet: as on an install without pyarrow
     source = tmp_path / "in.parquet"
     big.to_parquet(source, index=False)
     summary = run(model_dir, source, tmp_path / "out.parquet", keep=["Year"], chunk_rows=700)

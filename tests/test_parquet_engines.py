@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from parquet_engines import ENGINES, use_engine
+from parquet_engines import ENGINES
 
 from mlconf.core.errors import MlconfError
 from mlconf.store.tables import parquet_engine
@@ -86,20 +86,16 @@ def test_columns_footer_and_chunks(tmp_path: Path, engine: str) -> None:
     pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), frame)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_bytes_round_trip(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_engine(monkeypatch, engine)
+def test_bytes_round_trip(parquet_engine_in_use: str) -> None:
     frame = sample()
     data = frame_bytes(frame, index=False)
     assert data[:4] == b"PAR1"
     pd.testing.assert_frame_equal(read_frame(io.BytesIO(data)), frame)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_streaming_writer_casts_later_chunks_to_the_first(
-    tmp_path: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, parquet_engine_in_use: str
 ) -> None:
-    use_engine(monkeypatch, engine)
     target = tmp_path / "out.parquet"
     first = pd.DataFrame({"row": [1, 2], "note": [None, None], "p": [0.5, 0.25]})
     later = pd.DataFrame({"row": [3], "note": ["late"], "p": [1]})  # int where float was
@@ -130,19 +126,13 @@ def test_neither_engine_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "pip install fastparquet" in (info.value.fix or "")
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_not_parquet_is_worded_the_same(tmp_path: Path, engine: str) -> None:
+def test_not_parquet_is_worded_the_same(tmp_path: Path, parquet_engine_in_use: str) -> None:
     from mlconf.store.tables.parquet_reader import parquet_metadata
 
     bad = tmp_path / "bad.parquet"
     bad.write_text("a,b\n1,2\n")
-    use = pytest.MonkeyPatch()
-    try:
-        use_engine(use, engine)
-        with pytest.raises(MlconfError, match="magic bytes not found"):
-            parquet_metadata(bad)
-    finally:
-        use.undo()
+    with pytest.raises(MlconfError, match="magic bytes not found"):
+        parquet_metadata(bad)
 
 
 NO_PYARROW = """
@@ -187,16 +177,14 @@ def test_an_install_without_pyarrow_reads_writes_and_matches(tmp_path: Path) -> 
     pd.testing.assert_frame_equal(read_frame(tmp_path / "out.parquet"), frame)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_retrain_data_file_reads_back_as_the_training_source(
-    tmp_path: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, parquet_engine_in_use: str
 ) -> None:
     """What `retrain` writes beside its run (write_with + write_frame) and what the
     challenger's training reads (the parquet source)."""
     from mlconf.components.sources import parquet
     from mlconf.store.atomic import write_with
 
-    use_engine(monkeypatch, engine)
     combined = sample()
     data_file = tmp_path / "retrain_data.parquet"
     write_with(data_file, lambda p: write_frame(combined, p, index=False))

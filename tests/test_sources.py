@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from helpers import csv_data, quiet_console, run_train
-from parquet_engines import ENGINES, use_engine
 
 from mlconf.components.sources import csv, parquet, sql
 from mlconf.config import DataConfig, ModelConfig, ProblemConfig, SourceConfig, TrainConfig
@@ -77,22 +76,18 @@ def test_csv_reads_with_options(tmp_path: Path) -> None:
     assert frame["a"].tolist() == [1, 2]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_parquet_round_trip(
-    tmp_path: Path, customers: pd.DataFrame, engine: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, customers: pd.DataFrame, parquet_engine_in_use: str
 ) -> None:
-    use_engine(monkeypatch, engine)
     path = tmp_path / "customers.parquet"
     customers.to_parquet(path, engine="pyarrow", index=False)
     frame = parquet(str(path))
     pd.testing.assert_frame_equal(frame, customers, check_dtype=False)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_parquet_folder_of_files(
-    tmp_path: Path, customers: pd.DataFrame, engine: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, customers: pd.DataFrame, parquet_engine_in_use: str
 ) -> None:
-    use_engine(monkeypatch, engine)
     folder = tmp_path / "parts"
     folder.mkdir()
     customers.iloc[:3].to_parquet(folder / "part-0.parquet", index=False)
@@ -208,9 +203,7 @@ def test_empty_parquet(tmp_path: Path) -> None:
         parquet(str(path))
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_corrupt_parquet(tmp_path: Path, engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_engine(monkeypatch, engine)
+def test_corrupt_parquet(tmp_path: Path, parquet_engine_in_use: str) -> None:
     path = tmp_path / "corrupt.parquet"
     path.write_text("a,b\n1,2\n")
     with pytest.raises(MlconfError, match="cannot be read as Parquet"):

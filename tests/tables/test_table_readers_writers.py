@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from parquet_engines import ENGINES, use_engine
+from parquet_engines import use_engine
 
 from mlconf.core.errors import MlconfError
 from mlconf.store.tables.csv_reader import iter_csv, read_csv
@@ -42,11 +42,7 @@ def test_csv_header_check_can_be_left_to_the_caller(tmp_path: Path) -> None:
     assert list(read_csv(path, {"nrows": 0}, check_header=False).columns) == ["a", "a.1"]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_parquet_footer_and_batches(
-    tmp_path: Path, engine: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use_engine(monkeypatch, engine)
+def test_parquet_footer_and_batches(tmp_path: Path, parquet_engine_in_use: str) -> None:
     path = tmp_path / "in.parquet"
     FRAME.to_parquet(path, index=False)
     meta = parquet_metadata(path)

@@ -34,7 +34,7 @@ def parquet_engine() -> str:
     """'pyarrow' when it can be imported, else 'fastparquet'."""
     for name in ENGINES:
         try:
-            importlib.import_module(name)
+            import_quietly(name)
         except ImportError:
             continue
         return name
@@ -144,10 +144,24 @@ def iter_frames(
             yield group.iloc[start : start + chunk_rows]
 
 
+def import_quietly(name: str) -> Any:
+    """The module, without the pandas deprecation warning fastparquet's import raises under
+    pandas 3 (it reads the `future.infer_string` option)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*future.infer_string", category=Warning)
+        return importlib.import_module(name)
+
+
+def _import_fastparquet() -> Any:
+    return import_quietly("fastparquet")
+
+
 def _fastparquet_file(source: Path | IO[bytes]) -> Any:
     """fastparquet's reader, after the check pyarrow makes first: a Parquet file starts and
     ends with the magic bytes (fastparquet would say only 'Invalid argument')."""
-    import fastparquet
+    fastparquet = _import_fastparquet()
 
     if not isinstance(source, Path):
         return fastparquet.ParquetFile(source)
@@ -167,7 +181,7 @@ def _fastparquet_file(source: Path | IO[bytes]) -> Any:
 
 
 def _fastparquet_write(path: Path, frame: pd.DataFrame, *, index: bool | None, **kw: Any) -> None:
-    import fastparquet
+    fastparquet = _import_fastparquet()
 
     fastparquet.write(str(path), frame, compression=COMPRESSION, write_index=index, **kw)
 
@@ -198,13 +212,12 @@ def _is_file(source: Path | IO[bytes]) -> bool:
 
 def _text_columns(file: Any) -> set[str]:
     """Columns fastparquet's schema marks as UTF-8 text."""
-    from fastparquet.parquet_thrift import ConvertedType
-
+    converted_type = _import_fastparquet().parquet_thrift.ConvertedType
     elements = file.schema.schema_elements_by_name
     return {
         name
         for name, element in elements.items()
-        if element.converted_type == ConvertedType.UTF8
+        if element.converted_type == converted_type.UTF8
         or getattr(element.logicalType, "STRING", None) is not None
     }
 

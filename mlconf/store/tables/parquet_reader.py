@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlconf.core.errors import MlconfError
-from mlconf.store.tables.parquet_engine import ParquetInfo, file_info, iter_frames, read_frame
+from mlconf.store.tables.parquet_engine import (
+    ParquetInfo,
+    file_info,
+    import_quietly,
+    iter_frames,
+    read_frame,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,12 +51,8 @@ def _read_errors() -> tuple[type[Exception], ...]:
     """What the engines raise on a file that is not Parquet (pyarrow's ArrowInvalid is a
     ValueError; fastparquet raises ValueError or its ParquetException)."""
     errors: tuple[type[Exception], ...] = (ValueError, OSError)
-    try:
-        from fastparquet.util import ParquetException
-
-        errors += (ParquetException,)
-    except ImportError:
-        pass
+    with contextlib.suppress(ImportError):
+        errors += (import_quietly("fastparquet.util").ParquetException,)
     return errors
 
 
