@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from helpers import CARS, FAST, cli
+from parquet_engines import parquet_engine_in_use  # noqa: F401 - fixture
 from postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 __all__ = ["FAST"]

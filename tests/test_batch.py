@@ -98,7 +98,11 @@ def test_csv_five_times_the_chunk_size(
 
 
 def test_parquet_in_and_out_with_keep(
-    model_dir: Path, model: TrainedModel, big: pd.DataFrame, tmp_path: Path
+    model_dir: Path,
+    model: TrainedModel,
+    big: pd.DataFrame,
+    tmp_path: Path,
+    parquet_engine_in_use: str,
 ) -> None:
     source = tmp_path / "in.parquet"
     big.to_parquet(source, index=False)

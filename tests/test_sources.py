@@ -76,14 +76,18 @@ def test_csv_reads_with_options(tmp_path: Path) -> None:
     assert frame["a"].tolist() == [1, 2]
 
 
-def test_parquet_round_trip(tmp_path: Path, customers: pd.DataFrame) -> None:
+def test_parquet_round_trip(
+    tmp_path: Path, customers: pd.DataFrame, parquet_engine_in_use: str
+) -> None:
     path = tmp_path / "customers.parquet"
     customers.to_parquet(path, engine="pyarrow", index=False)
     frame = parquet(str(path))
     pd.testing.assert_frame_equal(frame, customers, check_dtype=False)
 
 
-def test_parquet_folder_of_files(tmp_path: Path, customers: pd.DataFrame) -> None:
+def test_parquet_folder_of_files(
+    tmp_path: Path, customers: pd.DataFrame, parquet_engine_in_use: str
+) -> None:
     folder = tmp_path / "parts"
     folder.mkdir()
     customers.iloc[:3].to_parquet(folder / "part-0.parquet", index=False)
@@ -199,7 +203,7 @@ def test_empty_parquet(tmp_path: Path) -> None:
         parquet(str(path))
 
 
-def test_corrupt_parquet(tmp_path: Path) -> None:
+def test_corrupt_parquet(tmp_path: Path, parquet_engine_in_use: str) -> None:
     path = tmp_path / "corrupt.parquet"
     path.write_text("a,b\n1,2\n")
     with pytest.raises(MlconfError, match="cannot be read as Parquet"):

@@ -24,7 +24,7 @@ def csv(path: str | None = None, options: dict[str, Any] | None = None) -> pd.Da
 
 @register("source", "parquet")
 def parquet(path: str | None = None, options: dict[str, Any] | None = None) -> pd.DataFrame:
-    """A Parquet file or folder of files, read with pyarrow."""
+    """A Parquet file or folder of files, read with pyarrow (or fastparquet without it)."""
     from mlconf.store.tables.parquet_reader import read_parquet
 
     return read_parquet(existing_file(path, "parquet"), options)

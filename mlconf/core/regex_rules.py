@@ -2,7 +2,8 @@
 
 One function, `full_matches`, is what the server's request check and the schema validation
 of training, batch scoring and `mlconf monitor` call, so all of them agree on what matches.
-A pattern that RE2 can compile runs in pyarrow's RE2 (linear time, vectorised). A pattern
+A pattern that RE2 can compile runs in RE2 (linear time): pyarrow's, vectorised, when pyarrow
+is installed, else the `re2` module of google-re2 (a core dependency). A pattern
 RE2 refuses (lookarounds, backreferences, atomic groups) runs in the `regex` module, a
 backtracking engine like `re` but with a timeout: a value that takes longer than `timeout`
 seconds is *timed out*, and after `max_slow` such values the rest are *skipped*, so one
@@ -38,18 +39,70 @@ class RegexResult:
         return self.timed_out + self.skipped
 
 
-@functools.lru_cache(maxsize=256)
+@functools.cache
+def _re2_library() -> str:
+    """'pyarrow' when it can be imported (vectorised), else 're2' (google-re2); looked up
+    once, as a failed import searches the whole path again."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return "re2"
+    return "pyarrow"
+
+
 def _re2_pattern(pattern: str) -> str | None:
     """The pattern anchored for RE2, or None when RE2 cannot compile it."""
+    return _anchored(pattern, _re2_library())
+
+
+@functools.lru_cache(maxsize=256)
+def _anchored(pattern: str, library: str) -> str | None:
+    anchored = rf"\A(?:{pattern})\z"
+    if library == "re2":
+        import re2
+
+        try:
+            _google_re2(anchored)
+        except re2.error:
+            return None
+        return anchored
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    anchored = rf"\A(?:{pattern})\z"
     try:
         pc.match_substring_regex(pa.array(["probe"], pa.large_string()), pattern=anchored)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     return anchored
+
+
+@functools.lru_cache(maxsize=256)
+def _google_re2(anchored: str) -> Any:
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is expected here, not worth a log line
+    return re2.compile(anchored, options)
+
+
+def _re2_matches(anchored: str, texts: list[str]) -> list[bool] | None:
+    """Each text's match, or None when a text is not valid UTF-8 (e.g. a lone surrogate),
+    which RE2 cannot read."""
+    if _re2_library() == "re2":
+        compiled = _google_re2(anchored)
+        try:
+            return [compiled.search(text) is not None for text in texts]
+        except UnicodeEncodeError:
+            return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(texts, pa.large_string())
+    except (UnicodeEncodeError, pa.ArrowException):
+        return None
+    found = pc.match_substring_regex(array, pattern=anchored)
+    return [bool(x) for x in found.to_pylist()]
 
 
 @functools.lru_cache(maxsize=256)
@@ -75,16 +128,10 @@ def full_matches(
     texts = [v if isinstance(v, str) else str(v) for v in values]
     anchored = _re2_pattern(pattern)
     if anchored is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        try:
-            array = pa.array(texts, pa.large_string())
-        except (UnicodeEncodeError, pa.ArrowException):
-            pass  # e.g. a lone surrogate: RE2 needs UTF-8; let the timed engine decide
-        else:
-            found = pc.match_substring_regex(array, pattern=anchored)
-            return RegexResult([bool(x) for x in found.to_pylist()])
+        found = _re2_matches(anchored, texts)
+        if found is not None:
+            return RegexResult(found)
+        # e.g. a lone surrogate: RE2 needs UTF-8; let the timed engine decide
     compiled = _backtracking(pattern)
     matched = [False] * len(texts)
     timed_out: list[int] = []

@@ -1,7 +1,7 @@
 """Batch scoring: `mlconf predict` streams a file through a trained model, chunk by chunk.
 
 Memory is bounded by the chunk size, not the file: CSV is read with pandas' chunked reader,
-Parquet batch by batch with pyarrow, a SQL query through a streaming cursor. Each chunk is
+Parquet batch by batch, a SQL query through a streaming cursor. Each chunk is
 checked against the training schema (the model manifest's `schema` plus the training dtype of
 every input column); rows that fail go to a quarantine CSV with their row number and reasons,
 never dropped silently. The output and the quarantine file are written under temporary names

@@ -138,8 +138,9 @@ def _parquet_input(path: Path, chunk_rows: int) -> BatchInput:
         where="input=",
         fix="check that it is a Parquet file (a folder of files is not supported here)",
     )
-    columns = list(meta.schema.to_arrow_schema().names)
-    return BatchInput(str(path), columns, meta.num_rows, lambda: iter_parquet(path, chunk_rows))
+    return BatchInput(
+        str(path), meta.columns, meta.num_rows, lambda: iter_parquet(path, chunk_rows)
+    )
 
 
 def _sql_input(query: str, chunk_rows: int, url: str | None) -> BatchInput:

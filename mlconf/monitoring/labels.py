@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlconf.config.monitor_loop import PerformanceSettings
 from mlconf.core.errors import MlconfError
+from mlconf.store.tables.parquet_engine import read_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -180,7 +181,7 @@ def _labels_file(path: Path) -> pd.DataFrame:
             where="config key monitoring.performance.labels_file",
             fix="point it at a CSV or parquet file with prediction_id and outcome columns",
         )
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    frame = read_frame(path) if path.suffix == ".parquet" else pd.read_csv(path)
     missing = [c for c in ("prediction_id", "outcome") if c not in frame.columns]
     if missing:
         raise MlconfError(

@@ -303,6 +303,7 @@ def _train_challenger(
     the registered challenger's entry, or None when the run did not register one."""
     from mlconf.runner import run
     from mlconf.store.atomic import write_with
+    from mlconf.store.tables.parquet_engine import write_frame
 
     conf_r, champion = audit.settings, audit.champion
     stamp = now.strftime("%Y%m%d-%H%M%S")
@@ -312,7 +313,7 @@ def _train_challenger(
     run_dir = runs_dir / f"retrain-{stamp}-{uuid.uuid4().hex[:6]}-{champion.name}"
     data_file = run_dir / "retrain_data.parquet"
     run_dir.mkdir(parents=True, exist_ok=False)
-    write_with(data_file, lambda p: combined.to_parquet(p, index=False))
+    write_with(data_file, lambda p: write_frame(combined, p, index=False))
     audit.details["run_dir"] = str(run_dir)
     new_cfg = _training_config(
         cfg, data_file, champion, audit.registry, conf_r["challenger_alias"], dropped

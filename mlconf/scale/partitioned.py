@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mlconf.core.errors import MlconfError, did_you_mean
 from mlconf.run_state import quarantine_rows
 from mlconf.scale.rows import PART_NAMES, SPLIT_SALT, BottomK, assign_parts, split_keys, unit_draws
+from mlconf.store.tables.parquet_engine import read_frame, write_frame
 
 if TYPE_CHECKING:
     import numpy as np
@@ -150,7 +151,7 @@ def validate_pass(ctx: RunState, state: ScaleState) -> pd.DataFrame:
             if keys:
                 state.key_hashes.append(row_hashes(frame, keys).to_numpy())
             path = folder / f"part-{i:05d}.parquet"
-            frame.rename_axis(ROW).reset_index().to_parquet(path, index=False)
+            write_frame(frame.rename_axis(ROW).reset_index(), path, index=False)
             state.valid_files.append(path)
         else:
             state.valid_files.append(None)
@@ -337,9 +338,7 @@ def prepare_pass(ctx: RunState, state: ScaleState, sample: pd.DataFrame) -> pd.D
 
 
 def _read_valid(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.read_parquet(path).set_index(ROW)
+    return read_frame(path).set_index(ROW)
 
 
 def _near_duplicates(key_hashes: list[np.ndarray]) -> int:
@@ -368,7 +367,7 @@ def _write_parts(ctx: RunState, state: ScaleState, frame: pd.DataFrame, i: int) 
         if len(rows) == 0:
             continue
         path = state.work / name / f"part-{i:05d}.parquet"
-        rows.rename_axis(ROW).reset_index().to_parquet(path, index=False)
+        write_frame(rows.rename_axis(ROW).reset_index(), path, index=False)
         state.part_files[name].append(path)
         state.part_rows[name] += len(rows)
         if ctx.conf.problem.task == "classification":
@@ -379,7 +378,5 @@ def _write_parts(ctx: RunState, state: ScaleState, frame: pd.DataFrame, i: int) 
 
 def read_part(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """One written partition of a part, indexed by global row number."""
-    import pandas as pd
-
     wanted = None if columns is None else [ROW, *columns]
-    return pd.read_parquet(path, columns=wanted).set_index(ROW)
+    return read_frame(path, {"columns": wanted}).set_index(ROW)

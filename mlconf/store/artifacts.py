@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mlconf.core import strict_json
 from mlconf.core.errors import MlconfError
 from mlconf.store.atomic import atomic_dir
+from mlconf.store.tables.parquet_engine import frame_bytes, read_frame
 
 if TYPE_CHECKING:
     import numpy as np
@@ -192,9 +193,7 @@ def load_model(path: Path | str) -> TrainedModel:
     pipeline = code_pipeline(sio.loads(data, trusted=untrusted))
     background = None
     if BACKGROUND_FILE in manifest.get("files", {}):
-        import pandas as pd
-
-        background = pd.read_parquet(folder / BACKGROUND_FILE)
+        background = read_frame(folder / BACKGROUND_FILE)
     return TrainedModel(
         pipeline=pipeline,
         task=manifest["task"],
@@ -245,12 +244,8 @@ def load_model_files(files: dict[str, bytes]) -> TrainedModel:
 
 def background_bytes(frame: pd.DataFrame, rows: int, seed: int) -> bytes:
     """Up to `rows` rows of `frame`, sampled with `seed`, as Parquet (keeps the dtypes)."""
-    import io
-
     sample = frame if len(frame) <= rows else frame.sample(rows, random_state=seed)
-    buffer = io.BytesIO()
-    sample.to_parquet(buffer, index=False)
-    return buffer.getvalue()
+    return frame_bytes(sample, index=False)
 
 
 def _registering_modules(plugins: list[str] | tuple[str, ...]) -> set[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from parquet_engines import use_engine
 
 from mlconf.core.errors import MlconfError
 from mlconf.store.tables.csv_reader import iter_csv, read_csv
@@ -41,11 +42,11 @@ def test_csv_header_check_can_be_left_to_the_caller(tmp_path: Path) -> None:
     assert list(read_csv(path, {"nrows": 0}, check_header=False).columns) == ["a", "a.1"]
 
 
-def test_parquet_footer_and_batches(tmp_path: Path) -> None:
+def test_parquet_footer_and_batches(tmp_path: Path, parquet_engine_in_use: str) -> None:
     path = tmp_path / "in.parquet"
     FRAME.to_parquet(path, index=False)
     meta = parquet_metadata(path)
-    assert meta.num_rows == 10 and meta.schema.to_arrow_schema().names == ["id", "code"]
+    assert meta.num_rows == 10 and meta.columns == ["id", "code"]
     assert [len(c) for c in iter_parquet(path, 3)] == [3, 3, 3, 1]
     bad = tmp_path / "bad.parquet"
     bad.write_text("not parquet")
@@ -67,8 +68,11 @@ def test_query_whole_and_streamed(tmp_path: Path) -> None:
     assert info.value.where == "input="
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_atomic_writer_publishes_only_a_whole_file(tmp_path: Path, fmt: str) -> None:
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "parquet-fastparquet"])
+def test_atomic_writer_publishes_only_a_whole_file(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fmt = _format_with_engine(fmt, monkeypatch)
     target = tmp_path / f"out.{fmt}"
     with atomic_writer(target, fmt, ["id", "code"]) as writer:
         writer.write(FRAME.head(5))
@@ -83,8 +87,19 @@ def test_atomic_writer_publishes_only_a_whole_file(tmp_path: Path, fmt: str) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_a_writer_given_no_rows_still_writes_the_columns(tmp_path: Path, fmt: str) -> None:
+def _format_with_engine(fmt: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """'parquet-fastparquet': Parquet written by fastparquet, as without pyarrow."""
+    fmt, _, engine = fmt.partition("-")
+    if engine:
+        use_engine(monkeypatch, engine)
+    return fmt
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "parquet-fastparquet"])
+def test_a_writer_given_no_rows_still_writes_the_columns(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fmt = _format_with_engine(fmt, monkeypatch)
     target = tmp_path / f"empty.{fmt}"
     with atomic_writer(target, fmt, ["row", "prediction"]):
         pass

@@ -8,6 +8,7 @@ from typing import Any
 
 from mlconf.core.errors import MlconfError
 from mlconf.store.tables.csv_reader import ENCODING, read_csv
+from mlconf.store.tables.parquet_engine import require_pyarrow
 from mlconf.store.tables.parquet_reader import parquet_metadata
 
 
@@ -16,6 +17,8 @@ def read_dask(
 ) -> tuple[list[str], Any]:
     """The files' common columns and the dask.dataframe over them; `where` names the config
     key a mismatch is reported against."""
+    # dask.dataframe and its Parquet reader need pyarrow (the scale extra installs it)
+    require_pyarrow("data.engine=dask")
     import dask.dataframe as dd
 
     options = dict(options)
@@ -31,11 +34,13 @@ def read_dask(
 
 
 def _parquet_columns(files: list[Path], where: str) -> list[str]:
+    import pyarrow.parquet as pq
+
     first: Any = None
     fix = "check that every file the path matches is a Parquet file"
     for path in files:
-        schema = parquet_metadata(path, where=where, fix=fix).schema.to_arrow_schema()
-        schema = schema.remove_metadata()
+        parquet_metadata(path, where=where, fix=fix)  # a file that is not Parquet, in words
+        schema = pq.read_schema(path).remove_metadata()
         if first is None:
             first = (path, schema)
             continue

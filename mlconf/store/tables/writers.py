@@ -39,14 +39,24 @@ class CsvChunkWriter:
 
 class ParquetChunkWriter:
     """One row group per chunk; the schema is the first chunk's, and every later chunk is
-    cast to it."""
+    cast to it. pyarrow when installed, else fastparquet (`parquet_engine`)."""
 
-    def __init__(self, path: Path, columns: list[str]) -> None:
+    def __init__(self, path: Path, columns: list[str], engine: str | None = None) -> None:
+        from mlconf.store.tables.parquet_engine import parquet_engine
+
         self._path = path
         self._columns = columns
+        self._engine = engine or parquet_engine()
         self._writer: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:
+        if self._engine == "fastparquet":
+            from mlconf.store.tables.parquet_engine import FastparquetChunks
+
+            if self._writer is None:
+                self._writer = FastparquetChunks(self._path)
+            self._writer.write(frame)
+            return
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -66,8 +76,10 @@ class ParquetChunkWriter:
         if self._writer is None:
             import pandas as pd
 
-            pd.DataFrame(columns=self._columns).to_parquet(self._path, index=False)
-        else:
+            from mlconf.store.tables.parquet_engine import write_frame
+
+            write_frame(pd.DataFrame(columns=self._columns), self._path, index=False)
+        elif self._engine == "pyarrow":
             self._writer.close()
 
 
