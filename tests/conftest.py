@@ -3,6 +3,7 @@ of the shipped cars table. Constants and helpers live in helpers.py (FAST, CARS,
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -15,6 +16,11 @@ from parquet_engines import parquet_engine_in_use  # noqa: F401 - fixture
 from postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 __all__ = ["FAST"]
+
+# Every core already runs a test worker (pytest -n logical): a drawing process per run would
+# only add its start-up. Runs here, and the `mlconf` commands they start, draw in a thread;
+# tests/test_background.py asks for the process where it tests it.
+os.environ.setdefault("MLCONF_DRAWING", "thread")
 
 
 @pytest.fixture

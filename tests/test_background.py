@@ -33,9 +33,17 @@ def test_background_keeps_the_order_and_raises_the_first_error_on_wait() -> None
     assert set(worker.seconds) == {"explore", "explain"}
 
 
+@pytest.fixture
+def drawing_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Draw in the background process (the suite draws in a thread: tests/conftest.py)."""
+    monkeypatch.setenv("MLCONF_DRAWING", "process")
+
+
+@pytest.mark.usefixtures("drawing_process")
 def test_a_thread_job_waits_for_the_drawing_handed_in_before_it(tmp_path: Path) -> None:
     """Drawing runs in another process; the report (a thread job) sees every plot."""
     worker = Background()
+    assert worker._lane == "process"
     plot = tmp_path / "plot.txt"
     worker.draw("explain", _slow_write, plot, "drawn")
     seen: list[bool] = []
@@ -109,6 +117,7 @@ def test_metrics_come_first_and_the_run_returns_with_every_artifact(tmp_path: Pa
     assert document["sample"]["rows"] == document["rows"]  # profile.json: 569 of 569 rows
 
 
+@pytest.mark.usefixtures("drawing_process")
 def test_a_failing_plot_fails_the_run_and_leaves_no_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -153,7 +162,11 @@ def test_killed_while_drawing_leaves_whole_files_and_no_drawing_process(tmp_path
     command = [sys.executable, "-m", "mlconf.cli.main", "train", *FAST]
     command += [f"hydra.run.dir={run_dir}", f"deploy.registry_url=sqlite:///{tmp_path / 'r.db'}"]
     proc = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "MLCONF_DRAWING": "process"},
     )
     drawing: list[int] = []
     deadline = time.monotonic() + 240
@@ -185,9 +198,31 @@ def test_with_one_core_the_thread_draws(tmp_path: Path, monkeypatch: pytest.Monk
     from mlconf.core import background
 
     monkeypatch.setattr(background, "_usable_cores", lambda: 1)
+    monkeypatch.setenv("MLCONF_DRAWING", "auto")
     worker = Background()
     worker.draw("explain", _slow_write, tmp_path / "plot.txt", "drawn")
     assert worker._process is None
     worker.wait()
     worker.close()
     assert (tmp_path / "plot.txt").read_text() == "drawn"
+
+
+def test_the_drawing_lane_is_chosen_by_mlconf_drawing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlconf.core import background
+    from mlconf.core.errors import MlconfError
+
+    monkeypatch.setattr(background, "_usable_cores", lambda: 4)
+    for value, lane in (("auto", "process"), ("", "process"), ("Thread", "thread")):
+        monkeypatch.setenv("MLCONF_DRAWING", value)
+        assert background.drawing_lane() == lane, value
+    monkeypatch.setenv("MLCONF_DRAWING", "thread")
+    worker = Background()
+    worker.draw("explain", _fail)  # on the thread: no process is started for it
+    assert worker._process is None
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        worker.wait()
+    worker.close()
+    monkeypatch.setenv("MLCONF_DRAWING", "gpu")
+    with pytest.raises(MlconfError, match="MLCONF_DRAWING") as refused:
+        Background()
+    assert "auto, process, thread" in str(refused.value)

@@ -50,6 +50,34 @@ def _main_process() -> bool:
     return multiprocessing.parent_process() is None
 
 
+# Where plots are drawn: `auto` (a process when there is a second core and the run may
+# start one), `process` or `thread`. `thread` suits a machine whose every core already runs
+# a job of its own (a test runner's workers, a batch farm): a drawing process would only add
+# its start-up (a Python interpreter and matplotlib) and take turns for the same cores.
+DRAWING_ENV = "MLCONF_DRAWING"
+DRAWING_CHOICES = ("auto", "process", "thread")
+
+
+def drawing_lane() -> str:
+    """'process' or 'thread', from MLCONF_DRAWING and the machine (module constants)."""
+    import os
+
+    from mlconf.core.errors import MlconfError
+
+    chosen = os.environ.get(DRAWING_ENV, "auto").strip().lower() or "auto"
+    if chosen not in DRAWING_CHOICES:
+        raise MlconfError(
+            f"{DRAWING_ENV}={os.environ[DRAWING_ENV]!r} is not a drawing lane",
+            where=f"environment variable {DRAWING_ENV}",
+            fix=f"set it to one of {', '.join(DRAWING_CHOICES)}, or unset it (auto)",
+        )
+    if chosen == "thread" or not _main_process():  # a worker process cannot start its own
+        return "thread"
+    if chosen == "process":
+        return "process"
+    return "process" if _usable_cores() >= 2 else "thread"
+
+
 def _usable_cores() -> int:
     import os
 
@@ -67,6 +95,7 @@ class Background:
         self._futures: list[Future[Any]] = []
         self._drawn: list[Future[float]] = []
         self._lock = threading.Lock()
+        self._lane = drawing_lane()  # a wrong MLCONF_DRAWING fails before any stage
         self.seconds: dict[str, float] = {}
 
     def _count(self, stage: str, seconds: float) -> None:
@@ -76,10 +105,10 @@ class Background:
     def draw(self, stage: str, job: Callable[..., Any], *args: Any) -> None:
         """Run `job(*args)` in the drawing process, after the drawing handed in before.
 
-        With a single usable core there is no other core to draw on, and a run inside a worker
-        process (a sweep's joblib/loky launcher) cannot spawn one of its own: the thread
-        draws."""
-        if _usable_cores() < 2 or not _main_process():
+        With a single usable core there is no other core to draw on, a run inside a worker
+        process (a sweep's joblib/loky launcher) cannot spawn one of its own, and
+        MLCONF_DRAWING=thread asks for it: the thread draws."""
+        if self._lane == "thread":
             self.submit(stage, job, *args)
             return
         if self._process is None:
