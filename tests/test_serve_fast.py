@@ -270,3 +270,20 @@ def test_settings_refused(cancer: Path) -> None:
     with pytest.raises(MlconfError, match="batch_max_records"):
         check(ServeConfig(batch_max_records=0))
     assert record(cancer)
+
+
+def test_the_compiled_xgboost_path_predicts_on_one_thread(cancer: Path) -> None:
+    """OpenMP threads waiting for a busy core made single-record latency spike."""
+    import json
+
+    from mlconf.serve.fast.model import single_threaded_booster
+
+    final = load(cancer).model.pipeline[-1]
+    final = getattr(final, "estimator_", final)  # under a threshold step
+    copy = single_threaded_booster(final)
+
+    def threads(booster: Any) -> str:
+        return str(json.loads(booster.save_config())["learner"]["generic_param"]["nthread"])
+
+    assert threads(copy) == "1"
+    assert threads(final.get_booster()) != "1" or final.n_jobs == 1  # the model keeps its own

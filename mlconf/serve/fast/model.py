@@ -37,7 +37,7 @@ def argmax(proba: np.ndarray) -> np.ndarray:
 def _xgboost(final: Any) -> Predict:
     if not final._can_use_inplace_predict():
         raise CannotCompileError("an xgboost model that cannot use inplace_predict")
-    booster = final.get_booster()
+    booster = single_threaded_booster(final)
     iterations = final._get_iteration_range(None)
     missing = final.missing
 
@@ -49,6 +49,18 @@ def _xgboost(final: Any) -> Predict:
         )
 
     return values
+
+
+def single_threaded_booster(final: Any) -> Any:
+    """A copy of the xgboost model's booster that predicts on one thread.
+
+    A request's rows are few, and OpenMP threads that wait for a core held by the event
+    loop, the prediction log's writer or another process made single-record p99 40-270 ms
+    against 5-13 ms on one thread (2 busy cores); throughput comes from concurrent requests
+    and `workers`. A copy, so the loaded model keeps its own setting."""
+    booster = final.get_booster().copy()
+    booster.set_param({"nthread": 1})
+    return booster
 
 
 def _xgb_classifier(final: Any, n_classes: int) -> Predict:
