@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from helpers import CARS, FAST, cli
+from helpers import CARS, FAST, cli, run_train
+
+if TYPE_CHECKING:
+    from mlconf.runner import RunResult
 from parquet_engines import parquet_engine_in_use  # noqa: F401 - fixture
 from postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
@@ -46,6 +49,22 @@ def cars_csv(tmp_path: Path) -> Path:
     target = tmp_path / "cars.csv"
     shutil.copyfile(CARS, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Sequence[str]], RunResult]:
+    """trained(overrides) -> the in-process `train` run with these overrides, made once per test
+    process and shared by every test that asks for the same overrides. For tests that only read
+    a run's outputs: one that writes into the run folder or registry needs a run of its own."""
+    runs: dict[tuple[str, ...], RunResult] = {}
+
+    def get(overrides: Sequence[str]) -> RunResult:
+        key = tuple(overrides)
+        if key not in runs:
+            runs[key] = run_train(key, tmp_path_factory.mktemp("shared_run") / "run")
+        return runs[key]
+
+    return get
 
 
 # --- the kill -9 count of test_crash_safety.py, printed after the run -------------------------

@@ -38,6 +38,13 @@ CLASSIFICATION = [
 REGRESSION = ["rmse", "mae", "r2", "mape", "median_ae"]
 
 FAST = ["model.params.n_estimators=20", "metrics.bootstrap=20"]
+# For runs whose data profile plots and interpretation are not what the test looks at: drawing
+# them is about half the CPU of a small run. Every stage still runs (explain writes its "off"
+# record); tests of plots and interpretation leave these out. LIGHT suits any model (FAST's
+# n_estimators is a parameter of the tree ensembles only).
+NO_EXTRAS = ["explore.plots=false", "explain.enabled=false"]
+LIGHT = ["metrics.bootstrap=20", *NO_EXTRAS]
+LEAN = [*FAST, *NO_EXTRAS]
 TRACEBACK = "Traceback (most recent call last)"
 CLI_TIMEOUT = 300
 

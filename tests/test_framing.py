@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -319,8 +320,10 @@ def _test_features(run_dir: Path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_regression_run_writes_residual_plots_and_predictions(tmp_path: Path) -> None:
-    result = run_train(["experiment=diabetes", *FAST], tmp_path / "run")
+def test_regression_run_writes_residual_plots_and_predictions(
+    trained: Callable[[Sequence[str]], RunResult],
+) -> None:
+    result = trained(["experiment=diabetes", *FAST])  # the preset's run, shared
     metrics = result.metrics
     assert metrics["threshold"] is None and metrics["expected_cost"] is None
     assert_plots(
@@ -335,8 +338,10 @@ def test_regression_run_writes_residual_plots_and_predictions(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_multiclass_run_plots_and_threshold_error(tmp_path: Path) -> None:
-    result = run_train(["experiment=wine", *FAST], tmp_path / "run")
+def test_multiclass_run_plots_and_threshold_error(
+    trained: Callable[[Sequence[str]], RunResult], tmp_path: Path
+) -> None:
+    result = trained(["experiment=wine", *FAST])  # the preset's run, shared
     assert_plots(result.run_dir, result.metrics["plots"], {"confusion_matrix", "roc"})
     frame = pd.read_csv(result.run_dir / "data" / "predictions.csv")
     classes = ["class_0", "class_1", "class_2"]

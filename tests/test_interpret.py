@@ -326,6 +326,7 @@ def test_explain_off_and_a_model_without_trees(tmp_path: Path) -> None:
         "problem.target=target",
         "problem.positive_class=1",
         "metrics.bootstrap=0",
+        "explore.plots=false",
     ]
     result = run_train(
         [*data, "model=logistic", "explain.sampled_rows=10", "explain.top_k=1"],
@@ -335,6 +336,8 @@ def test_explain_off_and_a_model_without_trees(tmp_path: Path) -> None:
     assert doc["permutation_importance"][0]["feature"] == "signal"
     assert doc["shap"]["method"] == "sampled" and doc["shap"]["rows"] == 10
     assert doc["shap"]["mean_abs"][0]["feature"] == "signal"
+    # what explain writes needs only the stages before it
+    data.append("stages=[load,validate,prepare,split,train,evaluate,explain]")
     off = run_train([*data, "model=logistic", "explain.shap=xgboost"], tmp_path / "off")
     doc = json.loads((off.run_dir / "interpretation.json").read_text())
     assert doc["shap"] == {"available": False, "reason": "the model is not xgboost"}

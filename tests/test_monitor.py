@@ -1,6 +1,6 @@
 """`mlconf monitor` end to end: train cars, shift a few features on purpose, monitor.
 
-One small run (FAST) is shared by the module; each test monitors its own current data.
+One small run (LEAN) is shared by the module; each test monitors its own current data.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import CARS, FAST, TRACEBACK, cli, output_of, run_train
+from helpers import CARS, LEAN, TRACEBACK, cli, output_of, run_train
 from shift_data import shift
 
 from mlconf.core.errors import MlconfError
@@ -23,7 +23,7 @@ SHIFTED = ["Horsepower", "Weight_in_lbs", "Make"]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("monitor")
-    run_dir = run_train(["experiment=cars", *FAST], folder / "run").run_dir
+    run_dir = run_train(["experiment=cars", *LEAN], folder / "run").run_dir
     return {"folder": folder, "model": run_dir / "model", "db": folder / "mlconf.db"}
 
 

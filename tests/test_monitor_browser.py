@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from helpers import CARS, FAST, run_train
+from helpers import CARS, LEAN, run_train
 from pages import assert_sound_page, chromium_or_fail, view_page
 from report_fixtures import SCRIPT
 from shift_data import shift
@@ -32,7 +32,7 @@ def test_monitoring_report_renders_in_headless_chromium(
 ) -> None:
     chromium = chromium_or_fail()
     folder = tmp_path_factory.mktemp("monitor_browser")
-    run_dir = run_train(["experiment=cars", *FAST], folder / "run").run_dir
+    run_dir = run_train(["experiment=cars", *LEAN], folder / "run").run_dir
     current = shift(pd.read_csv(CARS), ["Horsepower", "Weight_in_lbs"])
     current.loc[:40, "Make"] = SCRIPT  # a hostile never-seen category
     path = folder / "current.csv"

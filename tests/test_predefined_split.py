@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import compose_train, csv_data, quiet_console, run_train
+from helpers import NO_EXTRAS, compose_train, csv_data, quiet_console, run_train
 
 from mlconf.config.compose import compose
 from mlconf.core.component_registry import get
@@ -19,7 +19,7 @@ from mlconf.runner import RunResult, run, typed
 
 PARTS = ("train", "validation", "test")
 RUN = ["problem.target=label", "problem.positive_class=pos", "model=logistic"]
-RUN += ["metrics.bootstrap=0", "split=predefined"]
+RUN += ["metrics.bootstrap=0", *NO_EXTRAS, "split=predefined"]  # split last: see below
 
 
 def rows(n: int, seed: int) -> pd.DataFrame:

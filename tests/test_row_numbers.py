@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import FAST, csv_data, run_train
+from helpers import LEAN, csv_data, run_train
 
 from mlconf.core.errors import MlconfError
 from mlconf.deploy.batch import predict_file
@@ -35,7 +35,7 @@ def _schema(on_error: str) -> list[str]:
 
 def test_train_and_predict_name_the_same_row(tmp_path: Path) -> None:
     source = _table(tmp_path / "cells.csv")
-    overrides = [*csv_data(source), "problem.target=y", "problem.positive_class=yes", *FAST]
+    overrides = [*csv_data(source), "problem.target=y", "problem.positive_class=yes", *LEAN]
     with pytest.raises(MlconfError) as failed:
         run_train([*overrides, *_schema("fail")], tmp_path / "failed")
     assert f"coerce_dtype('float64')  {BAD_ROW} " in str(failed.value)

@@ -4,13 +4,14 @@ how a failure is recorded, row-level cleaning, cross-validation, and the three t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import CARS, FAST, compose_train, csv_data, quiet_console, run_train
+from helpers import CARS, FAST, LEAN, NO_EXTRAS, compose_train, csv_data, quiet_console, run_train
 
 import mlconf
 from mlconf import register
@@ -40,10 +41,10 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    """The default experiment (breast cancer, xgboost), kept small."""
-    return run_train(FAST, tmp_path_factory.mktemp("default") / "run")
+@pytest.fixture
+def default_run(trained: Callable[[Sequence[str]], RunResult]) -> RunResult:
+    """The default experiment (breast cancer, xgboost), kept small (shared with test_cli.py)."""
+    return trained(FAST)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def corrupted_cars(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def cars_run(tmp_path_factory: pytest.TempPathFactory, corrupted_cars: Path) -> RunResult:
     return run_train(
-        ["experiment=cars", *csv_data(corrupted_cars, name="cars"), *FAST],
+        ["experiment=cars", *csv_data(corrupted_cars, name="cars"), *LEAN],
         tmp_path_factory.mktemp("cars_run") / "run",
     )
 
@@ -243,7 +244,9 @@ def test_string_target_classes_come_back_as_labels(cars_run: RunResult) -> None:
 
 
 def test_folds_give_a_cv_section_with_mean_and_std(tmp_path: Path) -> None:
-    result = run_train(["split.folds=3", "model=logistic", "metrics.bootstrap=0"], tmp_path / "r")
+    result = run_train(
+        ["split.folds=3", "model=logistic", "metrics.bootstrap=0", *NO_EXTRAS], tmp_path / "r"
+    )
     cv = read_json(tmp_path / "r" / "metrics.json")["cv"]
     assert cv == result.metrics["cv"]
     for name in ("accuracy", "roc_auc", "f1"):
@@ -281,6 +284,7 @@ def messy_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
             "problem.positive_class=yes",
             "model=logistic",
             "metrics.bootstrap=0",
+            *NO_EXTRAS,
         ],
         folder / "run",
     )
@@ -318,6 +322,7 @@ def test_missing_targets_are_quarantined(tmp_path: Path) -> None:
             "problem.positive_class=b",
             "model=logistic",
             "metrics.bootstrap=0",
+            *NO_EXTRAS,
         ],
         tmp_path / "run",
     )
@@ -329,10 +334,10 @@ def test_missing_targets_are_quarantined(tmp_path: Path) -> None:
 # --- the task paths ---------------------------------------------------------------------------
 
 
-def test_regression_path(tmp_path: Path) -> None:
+def test_regression_path(trained: Callable[[Sequence[str]], RunResult]) -> None:
     from sklearn.datasets import load_diabetes
 
-    result = run_train(["experiment=diabetes", *FAST], tmp_path / "run")
+    result = trained(["experiment=diabetes", *FAST])  # shared with test_cli.py
     test = result.metrics["test"]
     assert result.metrics["task"] == "regression"
     assert {"rmse", "mae", "r2"} <= set(test["model"])
@@ -349,7 +354,7 @@ def test_multiclass_path(tmp_path: Path) -> None:
     from sklearn.datasets import load_wine
 
     result = run_train(
-        ["experiment=wine", "model=logistic", "metrics.bootstrap=20"], tmp_path / "r"
+        ["experiment=wine", "model=logistic", "metrics.bootstrap=20", *NO_EXTRAS], tmp_path / "r"
     )
     assert result.record.status == "succeeded"
     model = mlconf.load_model(result.model_dir)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import run_train
+from helpers import NO_EXTRAS, run_train
 
 from mlconf.config import ModelConfig
 from mlconf.core.errors import MlconfError
@@ -21,6 +21,7 @@ SELECT = [
     "model_selection.folds=3",
     "model_selection.candidates=[logistic,{name: knn, params: {n_neighbors: 3}},"
     "{name: random_forest, params: {n_estimators: 20}}]",
+    *NO_EXTRAS,
 ]
 
 
@@ -60,6 +61,7 @@ def test_lower_is_better_metrics_rank_ascending(tmp_path: Path) -> None:
             "metrics.bootstrap=0",
             "model_selection.folds=2",
             "model_selection.candidates=[ridge,linear]",
+            *NO_EXTRAS,
         ],
         tmp_path / "run",
     )
@@ -69,7 +71,9 @@ def test_lower_is_better_metrics_rank_ascending(tmp_path: Path) -> None:
 
 
 def test_no_candidates_means_no_selection(tmp_path: Path) -> None:
-    result = run_train(["experiment=wine", "metrics.bootstrap=0", "model=logistic"], tmp_path / "r")
+    result = run_train(
+        ["experiment=wine", "metrics.bootstrap=0", "model=logistic", *NO_EXTRAS], tmp_path / "r"
+    )
     assert not (result.run_dir / "leaderboard.csv").exists()
 
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from helpers import ROOT, cli
+from helpers import NO_EXTRAS, ROOT, cli
 
 
 def test_sweep_writes_a_ranked_summary_with_failures_last(tmp_path: Path) -> None:
     proc = cli(
-        ["train", "-m", "model=logistic,dummy,ridge", "model.params.C=0.5", "metrics.bootstrap=0"],
+        [
+            "train",
+            "-m",
+            "model=logistic,dummy,ridge",
+            "model.params.C=0.5",
+            "metrics.bootstrap=0",
+            *NO_EXTRAS,
+        ],
         cwd=tmp_path,
     )
     assert proc.returncode == 1, proc.stderr  # one job failed, the sweep went on
@@ -37,6 +44,7 @@ def test_sweep_ranks_lower_is_better_metrics_ascending(tmp_path: Path) -> None:
             "experiment=diabetes",
             "model=ridge,dummy",
             "metrics.bootstrap=0",
+            *NO_EXTRAS,
         ],
         cwd=tmp_path,
     )
@@ -57,6 +65,7 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path: Path) -> None
             "model=logistic,dummy,ridge",
             "model.params.C=0.5",
             "metrics.bootstrap=0",
+            *NO_EXTRAS,
         ],
         cwd=tmp_path,
     )
@@ -79,6 +88,7 @@ def test_optuna_sweeper_searches_group_choices_and_values(tmp_path: Path) -> Non
             "model=choice(logistic,knn)",
             "split.test_size=interval(0.15,0.3)",
             "metrics.bootstrap=0",
+            *NO_EXTRAS,
         ],
         cwd=tmp_path,
     )
@@ -110,7 +120,7 @@ def test_glob_runs_every_preset_and_ranks_each_experiment_apart(tmp_path: Path) 
             "experiment=glob(*)",
             "++model.params.n_estimators=10",
             "metrics.bootstrap=0",
-            "explain.enabled=false",
+            *NO_EXTRAS,
         ],
         cwd=tmp_path,
     )
@@ -136,7 +146,7 @@ def test_sweep_chooses_on_validation_and_points_candidate_at_the_best_job(tmp_pa
             "model=knn",
             "model.params.n_neighbors=3,30",
             "metrics.bootstrap=0",
-            "explain.enabled=false",
+            *NO_EXTRAS,
             "deploy.register.force=true",  # recall misses its criterion at n_neighbors=3
         ],
         cwd=tmp_path,
