@@ -244,6 +244,13 @@ class TuneConfig:
     prune_every_rounds: int = 10
     default_first: bool = True  # score model.params first, keep it unless beaten (issue 18)
     n_jobs: int = 1  # trials run at once, each model on one thread (issue 18)
+    # what each trial is scored on: cv (tune.folds-fold CV), holdout (the first of those
+    # folds only), auto (holdout from tune.holdout_rows rows, or when the default trial's
+    # first fold takes over tune.holdout_share of tune.timeout; else cv)
+    scoring: str = "auto"
+    holdout_rows: int = 50_000  # tune.scoring=auto: holdout from this many training rows (0: off)
+    holdout_share: float = 0.25  # tune.scoring=auto: holdout when one fold takes this share of tune.timeout
+    reserve_refit: bool = True  # end the study early enough for the final fit within tune.timeout
 
 
 @dataclass
