@@ -249,7 +249,7 @@ class TuneConfig:
     # first fold takes over tune.holdout_share of tune.timeout; else cv)
     scoring: str = "auto"
     holdout_rows: int = 50_000  # tune.scoring=auto: holdout from this many training rows (0: off)
-    holdout_share: float = 0.25  # tune.scoring=auto: holdout when one fold takes this share of tune.timeout
+    holdout_share: float = 0.1  # tune.scoring=auto: holdout when one fold takes this share of tune.timeout
     reserve_refit: bool = True  # end the study early enough for the final fit within tune.timeout
 
 

@@ -33,9 +33,9 @@ SCORING = "scoring"  # study user attribute: "cv" or "holdout", once decided
 FIT_SECONDS = "fit_s"  # trial user attribute: each fold's fit seconds
 ROUNDS = "rounds"  # trial user attribute: the trees each fold trained (early stopping)
 REFIT = "refit_s"  # trial user attribute: the estimated seconds of its final fit
-# Fit time grows about linearly in rows for histogram boosting and forests; the margin
-# covers what the folds do not show (a bigger matrix out of cache, the pipeline's own fit).
-MARGIN = 1.25
+
+
+
 
 
 def check_scoring(scoring: str, rows: int, share: float) -> None:
@@ -111,7 +111,7 @@ def estimate_refit(
     trees_ratio = 1.0
     if refit_trees and trained and len(trained) == len(rounds):
         trees_ratio = refit_trees / statistics.median(trained)
-    return Refit(per_fold * rows_ratio * trees_ratio * MARGIN, rows_ratio, trees_ratio)
+    return Refit(per_fold * rows_ratio * trees_ratio, rows_ratio, trees_ratio)
 
 
 def refit_trees(params: dict[str, Any]) -> int | None:
