@@ -145,6 +145,6 @@ def test_a_slow_first_fold_switches_the_study_to_the_holdout(tmp_path: Path) -> 
 
 
 def test_an_unknown_scoring_is_refused_before_loading(tmp_path: Path) -> None:
-    with pytest.raises(MlconfError, match="tune.scoring") as caught:
+    with pytest.raises(MlconfError, match=r"tune\.scoring") as caught:
         run_train([*XGB, "tune.scoring=kfold", *FAST], tmp_path / "run")
     assert "cv, holdout" in str(caught.value.fix)

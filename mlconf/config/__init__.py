@@ -248,9 +248,9 @@ class TuneConfig:
     # folds only), auto (holdout from tune.holdout_rows rows, or when the default trial's
     # first fold takes over tune.holdout_share of tune.timeout; else cv)
     scoring: str = "auto"
-    holdout_rows: int = 50_000  # tune.scoring=auto: holdout from this many training rows (0: off)
-    holdout_share: float = 0.1  # tune.scoring=auto: holdout when one fold takes this share of tune.timeout
-    reserve_refit: bool = True  # end the study early enough for the final fit within tune.timeout
+    holdout_rows: int = 50_000  # auto: holdout from this many training rows (0: rows never decide)
+    holdout_share: float = 0.1  # auto: holdout when one fold takes over this share of tune.timeout
+    reserve_refit: bool = True  # stop the study early enough for the final fit within tune.timeout
 
 
 @dataclass

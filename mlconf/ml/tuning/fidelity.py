@@ -35,9 +35,6 @@ ROUNDS = "rounds"  # trial user attribute: the trees each fold trained (early st
 REFIT = "refit_s"  # trial user attribute: the estimated seconds of its final fit
 
 
-
-
-
 def check_scoring(scoring: str, rows: int, share: float) -> None:
     """Refuse an unknown `tune.scoring`, or holdout limits that cannot mean anything."""
     if scoring not in SCORINGS:
@@ -170,7 +167,8 @@ class Fidelity:
         """For the console and run record: what each trial is scored on."""
         if self.holdout:
             held = self.rows // self.folds
-            return f"holdout (fold 1 of {self.folds}: {self.rows - held:,} rows fit, {held:,} scored)"
+            fit = self.rows - held
+            return f"holdout (fold 1 of {self.folds}: {fit:,} rows fit, {held:,} scored)"
         return f"{self.folds}-fold CV"
 
 
@@ -205,6 +203,7 @@ def say_budget(ctx: Any, deadline: Any, fidelity: Fidelity) -> None:
     if deadline.seconds is not None:
         line += (
             f"; {deadline.reserve:.1f} s of tune.timeout={deadline.seconds:g} s kept for the "
-            f"final fit (estimated from the best trial's folds), tuning took {deadline.elapsed:.1f} s"
+            f"final fit (estimated from the best trial's folds); tuning took "
+            f"{deadline.elapsed:.1f} s"
         )
     ctx.console.print(line)
