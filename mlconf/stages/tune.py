@@ -39,6 +39,7 @@ def tune(ctx: RunState) -> None:
     plan = _plan(ctx, model_name, space)
     _enqueue_starts(ctx, study, plan)
     fidelity = Fidelity(study, conf.tune, len(ctx.training.x))
+    _warm_up(ctx)  # imports the plots and later stages need, while the trials run
     deadline = Deadline(conf.tune.timeout)  # from here: the trials, not the data before them
     objective = _objective(ctx, plan, deadline, fidelity)
     mine = _run_trials(ctx, study, objective, deadline)
@@ -54,6 +55,22 @@ def tune(ctx: RunState) -> None:
         f"{study.best_value:.4f} (trial {study.best_trial.number}{kept}; trials.csv, "
         "best_params.json)"
     )
+
+
+def _warm_up(ctx: RunState) -> None:
+    """Import in the background what runs after the study (the tuning plots, the later
+    stages' libraries), so that it does not eat the final fit's share of tune.timeout."""
+    from mlconf.stages.train import warm_up_later_stages
+
+    ctx.later("tune", _import_plots)
+    warm_up_later_stages(ctx)
+
+
+def _import_plots() -> None:
+    from mlconf.report.figures import pyplot
+
+    pyplot()
+    import optuna.visualization.matplotlib  # noqa: F401
 
 
 def _plan(ctx: RunState, model_name: str, space: Any) -> Any:
