@@ -32,6 +32,8 @@ def tune(ctx: RunState) -> None:
     from mlconf.ml.tuning.fidelity import Fidelity, say_budget
     from mlconf.ml.tuning.space import parse_space
 
+    # From here, the start of tuning, tune.timeout runs to a fitted final model.
+    deadline = Deadline(conf.tune.timeout)
     model_name = tuned_model(conf, ctx.model.name)
     space = parse_space(dict(conf.search.space))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -40,7 +42,6 @@ def tune(ctx: RunState) -> None:
     _enqueue_starts(ctx, study, plan)
     fidelity = Fidelity(study, conf.tune, len(ctx.training.x))
     _warm_up(ctx)  # imports the plots and later stages need, while the trials run
-    deadline = Deadline(conf.tune.timeout)  # from here: the trials, not the data before them
     objective = _objective(ctx, plan, deadline, fidelity)
     mine = _run_trials(ctx, study, objective, deadline)
     family, best = _save_results(ctx, study, plan, mine)
@@ -283,7 +284,7 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
                 objective,
                 total=total,
                 timeout=tune_conf.timeout,
-                callbacks=[bar.update],
+                callbacks=[bar.update, reserve_for_best(deadline, tune_conf.reserve_refit)],
                 catch=(ValueError,),
             )
         if tune_conf.storage is not None:  # trials of killed runs: FAIL, not RUNNING forever
