@@ -78,6 +78,23 @@ def test_holdout_rule() -> None:
     assert not fold_too_slow(1e6, None, 0.1)  # no timeout: no hurry
 
 
+def test_a_study_keeps_the_scoring_it_was_tuned_with() -> None:
+    import optuna
+
+    from mlconf.config import TuneConfig
+    from mlconf.ml.tuning.fidelity import SCORING, Fidelity
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    tune = TuneConfig(scoring="auto", holdout_rows=100)
+    fresh = optuna.create_study()
+    assert Fidelity(fresh, tune, rows=1000).holdout  # big enough: holdout, and stored
+    assert fresh.user_attrs[SCORING] == "holdout"
+    assert Fidelity(fresh, TuneConfig(scoring="auto"), rows=10).holdout  # resumed: kept
+    older = optuna.create_study()  # trials scored before tune.scoring existed: by CV
+    older.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
+    assert Fidelity(older, tune, rows=1000).mode == "cv"
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_the_study_stops_early_enough_for_the_final_fit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

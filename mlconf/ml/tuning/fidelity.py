@@ -138,6 +138,8 @@ class Fidelity:
         # the rows each fold fits on (k-fold: all but one fold's share)
         self.fold_rows = rows - rows // self.folds
         stored = study.user_attrs.get(SCORING)
+        if stored is None and any(t.state.name == "COMPLETE" for t in study.trials):
+            stored = "cv"  # a study tuned before tune.scoring existed was scored by CV
         self.mode = initial_scoring(tune.scoring, stored, rows, tune.holdout_rows)
         if self.mode != "auto" and stored != self.mode:
             study.set_user_attr(SCORING, self.mode)
