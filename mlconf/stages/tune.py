@@ -41,9 +41,12 @@ def tune(ctx: RunState) -> None:
     plan = _plan(ctx, model_name, space)
     _enqueue_starts(ctx, study, plan)
     fidelity = Fidelity(study, conf.tune, len(ctx.training.x))
-    _warm_up(ctx)  # imports the plots and later stages need, while the trials run
+    warming = _warm_up(ctx)  # imports the plots and later stages need, while trials run
     objective = _objective(ctx, plan, deadline, fidelity)
-    mine = _run_trials(ctx, study, objective, deadline)
+    try:
+        mine = _run_trials(ctx, study, objective, deadline)
+    finally:
+        warming.join()
     family, best = _save_results(ctx, study, plan, mine)
     say_budget(ctx, deadline, fidelity)
     for line in first_trial_warning(mine, conf.tune.timeout, _is_default):
@@ -58,20 +61,12 @@ def tune(ctx: RunState) -> None:
     )
 
 
-def _warm_up(ctx: RunState) -> None:
-    """Import in the background what runs after the study (the tuning plots, the later
-    stages' libraries), so that it does not eat the final fit's share of tune.timeout."""
-    from mlconf.stages.train import warm_up_later_stages
+def _warm_up(ctx: RunState) -> Any:
+    """The later stages' imports, made while the trials run (mlconf.ml.tuning.warm)."""
+    from mlconf.ml.tuning.warm import warm_up
+    from mlconf.stages.train import LATER_IMPORTS
 
-    ctx.later("tune", _import_plots)
-    warm_up_later_stages(ctx)
-
-
-def _import_plots() -> None:
-    from mlconf.report.figures import pyplot
-
-    pyplot()
-    import optuna.visualization.matplotlib  # noqa: F401
+    return warm_up([m for stage in ctx.conf.stages for m in LATER_IMPORTS.get(stage, ())])
 
 
 def _plan(ctx: RunState, model_name: str, space: Any) -> Any:
