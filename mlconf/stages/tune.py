@@ -64,9 +64,8 @@ def tune(ctx: RunState) -> None:
 def _warm_up(ctx: RunState) -> Any:
     """The later stages' imports, made while the trials run (mlconf.ml.tuning.warm)."""
     from mlconf.ml.tuning.warm import warm_up
-    from mlconf.stages.train import LATER_IMPORTS
 
-    return warm_up([m for stage in ctx.conf.stages for m in LATER_IMPORTS.get(stage, ())])
+    return warm_up(ctx.conf.stages)
 
 
 def _plan(ctx: RunState, model_name: str, space: Any) -> Any:

@@ -12,10 +12,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+# Libraries the stages after training import (save: skops, which imports every scikit-learn
+# estimator it trusts; register: SQLAlchemy and alembic; report: jinja2). Imported in the
+# background while the trials or the final fit run (xgboost releases the GIL), they cost
+# those stages nothing; each is named by the stage that uses it, so a run without it skips
+# it. The train stage warms them up as well (for runs without tuning).
+LATER_IMPORTS = {
+    "save": ("skops.io",),
+    "register": ("sqlalchemy", "alembic.config", "alembic.script", "alembic.runtime.migration"),
+    "report": ("jinja2",),
+}
 
-def warm_up(modules: Sequence[str]) -> threading.Thread:
-    """Start importing the plotting libraries, then `modules`; join the thread before use."""
-    thread = threading.Thread(target=_import_all, args=(list(modules),), name="mlconf-warm-up")
+
+def warm_up(stages: Sequence[str]) -> threading.Thread:
+    """Start importing the plotting libraries, then what `stages` need later
+    (LATER_IMPORTS); join the thread before drawing."""
+    modules = [m for stage in stages for m in LATER_IMPORTS.get(stage, ())]
+    thread = threading.Thread(target=_import_all, args=(modules,), name="mlconf-warm-up")
     thread.start()
     return thread
 
