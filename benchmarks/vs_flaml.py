@@ -5,14 +5,19 @@ FLAML's seed), run one after the other, never two at once, each in its own child
 
 1. `mlconf train experiment=<dataset> seed=<seed> search=xgboost tune.n_trials=0
    tune.timeout=<budget - reserve>`: a timeout-only Optuna study, then the final fit,
-   evaluation and save. The whole command counts against the budget: the tuning gets the
-   budget less a reserve for start-up, the final fit, evaluation and save. tune.timeout is
-   hard (mlconf.ml.tuning.deadline): no trial starts after it, and a running trial stops.
+   evaluation and save. The whole command counts against the budget: tune.timeout covers
+   the tuning and the final fit (the study stops early enough for the estimated refit,
+   mlconf.ml.tuning.fidelity), the reserve is for start-up, evaluation and save.
+   tune.timeout is hard (mlconf.ml.tuning.deadline): no trial starts after it, and a
+   running trial stops.
 2. This script with `--flaml-child`: reads the training and test rows that the parent
    wrote (mlconf's own train/test parts, rebuilt by mlconf's load, validate, prepare and
    split stages and checked against the run's `data/split.csv`, outside any timer), runs
-   `AutoML.fit(time_budget=<budget - the child's time since spawn - 1 s>)` and writes its
-   test predictions. Its budget pays for its own imports and reading, not for mlconf's.
+   `AutoML.fit(time_budget=<budget - the child's time since spawn - 1 s>,
+   retrain_full="budget")` and writes its test predictions. Its budget pays for its own
+   imports and reading, not for mlconf's; `retrain_full="budget"` puts FLAML's retraining
+   of the best model inside its budget, as mlconf's final fit is inside tune.timeout
+   (`--flaml-retrain true` is FLAML's default: retrain after the budget is spent).
 
 Both models are scored here, on the same test rows, with the same scikit-learn metric
 (the dataset's primary metric; FLAML optimises it too). One rule for both sides: over the
@@ -180,6 +185,10 @@ def flaml_child(args: argparse.Namespace) -> None:
         "seed": data["seed"],
         "verbose": 0,
         "estimator_list": args.estimators,  # "auto": FLAML's default list as installed
+        # "budget": FLAML's retraining of the best model counts in its time_budget, as
+        # mlconf's final fit counts in tune.timeout; FLAML's own default (True) retrains
+        # after the budget is spent.
+        "retrain_full": {"true": True, "false": False}.get(args.retrain, args.retrain),
     }
     fit_start = time.time()
     with warnings.catch_warnings():
@@ -277,6 +286,8 @@ def flaml_command(
         f"{args.predict_reserve:g}",
         "--estimators",
         estimators,
+        "--retrain",
+        args.flaml_retrain,
         "--started",
         "{started}",  # filled in right before the spawn
     ]
@@ -370,6 +381,9 @@ def bench_one(
             "others_busy": mlconf.others_busy,
             "tune_s": record["stages"].get("tune"),
             "stages_s": record["stages"],
+            # tune.timeout covers tuning + the final fit (mlconf.ml.tuning.fidelity)
+            "tune_train_s": record["stages"].get("tune", 0) + record["stages"].get("train", 0),
+            "tuning_budget": record["counts"].get("tuning_budget"),
             **trials,
             "git": record.get("git"),
             "command": command[1:],
@@ -377,7 +391,9 @@ def bench_one(
     )
     print(
         f"  mlconf test {metric} {mlconf_score:.4f}, wall {mlconf.wall_s:.1f} s, "
-        f"tune {row['mlconf']['tune_s']:.1f} s, {trials['trials']} trials "
+        f"tune {row['mlconf']['tune_s']:.1f} s + final fit "
+        f"{row['mlconf']['stages_s'].get('train', 0):.1f} s for tune.timeout "
+        f"{max(1.0, budget - args.reserve):g} s, {trials['trials']} trials "
         f"({trials['timed_out']} stopped by the deadline)",
         flush=True,
     )
@@ -481,6 +497,37 @@ def summary(report: dict[str, Any], labels: list[str]) -> tuple[str, list[str]]:
     return "\n".join(lines), verdicts
 
 
+def seed_table(report: dict[str, Any], labels: list[str]) -> str:
+    """One line per run: both sides' test metric, trials, trials/min and whole wall time,
+    mlconf's tuning + final fit against its tune.timeout, the load at each start."""
+    lines = [
+        "| budget s | table | metric | seed | mlconf test | FLAML test | mlconf trials "
+        "(complete) | FLAML trials | mlconf trials/min | FLAML trials/min | mlconf scoring | "
+        "mlconf tune.timeout s | mlconf tune + final fit s | mlconf reserve s | mlconf wall s "
+        "| FLAML wall s | load (mlconf/FLAML start) |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in report["rows"]:
+        for label in labels:
+            m, f = r["mlconf"], r[label]
+            budget = m.get("tuning_budget") or {}
+            arrow = "↑" if r["higher_is_better"] else "↓"
+            lines.append(
+                f"| {r['budget_s']:g} | {r['dataset']} | {r['metric']} {arrow} | {r['seed']} | "
+                f"{m['test']:.4f} | {f['test']:.4f} | {m['trials']} ({m['completed']}) | "
+                f"{f['trials']} | {per_minute(r, 'mlconf'):.1f} | {per_minute(r, label):.1f} | "
+                f"{budget.get('scoring', '?')} | {budget.get('timeout_s') or 0:g} | "
+                f"{m.get('tune_train_s') or 0:.1f} | {budget.get('reserve_s') or 0:.1f} | "
+                f"{m['wall_s']:.1f} | {f['wall_s']:.1f} | "
+                f"{_load(m)} / {_load(f)} |"
+            )
+    return "\n".join(lines)
+
+
+def _load(side: dict[str, Any]) -> str:
+    return "?" if side.get("load_1min") is None else f"{side['load_1min']:.1f}"
+
+
 def per_minute(row: dict[str, Any], who: str) -> float:
     """Trials per minute of search: mlconf's over its tune stage, FLAML's over its fit."""
     side = row[who]
@@ -522,9 +569,17 @@ def main() -> None:
     parser.add_argument(
         "--reserve",
         type=float,
-        default=8.0,
-        help="seconds of mlconf's budget kept for start-up, final fit, evaluate and save; "
-        "tune.timeout = budget - reserve",
+        default=15.0,
+        help="seconds of mlconf's budget kept for start-up, evaluate and save; "
+        "tune.timeout = budget - reserve covers the tuning and the final fit",
+    )
+    parser.add_argument(
+        "--flaml-retrain",
+        default="budget",
+        choices=["budget", "true", "false"],
+        help="FLAML's retrain_full: 'budget' (default here) retrains within time_budget, as "
+        "mlconf's final fit is within tune.timeout; 'true' is FLAML's own default (retrain "
+        "after the budget)",
     )
     parser.add_argument(
         "--predict-reserve",
@@ -566,6 +621,7 @@ def main() -> None:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--started", help=argparse.SUPPRESS)
     parser.add_argument("--estimators", default="auto", help=argparse.SUPPRESS)
+    parser.add_argument("--retrain", default="budget", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.flaml_child:
         if args.estimators != "auto":
@@ -617,6 +673,7 @@ def main() -> None:
                 report["rows"].append(bench_one(dataset, seed, budget, stamp, args))
                 _save(path, report)
     text, verdicts = summary(report, args.flaml)
+    text = seed_table(report, args.flaml) + "\n\n" + text
     report["complete"] = True
     report["provenance_end"] = provenance()
     report["verdicts"] = verdicts

@@ -14,6 +14,7 @@ from omegaconf import MISSING
 # The monitoring group's schema is written beside the monitor that reads it.
 from mlconf.config.monitoring import MonitoringConfig
 from mlconf.config.tracker import TrackerConfig
+from mlconf.config.tune import TuneConfig
 
 
 @dataclass
@@ -223,27 +224,6 @@ class SearchConfig:
     model: str | None = None
     space: dict[str, Any] = field(default_factory=dict)
     portfolio: list[Any] = field(default_factory=list)  # known-good starts (issue 18)
-
-
-@dataclass
-class TuneConfig:
-    """How the search runs: budget, storage (resumable), sampler and pruner by name."""
-
-    n_trials: int = 20
-    total_trials: int | None = None
-    timeout: float | None = None
-    folds: int = 3
-    storage: str | None = None
-    study_name: str | None = None
-    heartbeat_interval: int = 60
-    grace_period: int = 120
-    sampler: str = "tpe"
-    sampler_params: dict[str, Any] = field(default_factory=dict)
-    pruner: str = "median"
-    pruner_params: dict[str, Any] = field(default_factory=dict)
-    prune_every_rounds: int = 10
-    default_first: bool = True  # score model.params first, keep it unless beaten (issue 18)
-    n_jobs: int = 1  # trials run at once, each model on one thread (issue 18)
 
 
 @dataclass

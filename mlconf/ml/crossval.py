@@ -28,6 +28,7 @@ def cross_validate(
     on_fold: Callable[[int, dict[str, list[float]]], None] | None = None,
     before_fit: Callable[[int, Any], None] | None = None,
     metrics: list[str] | None = None,
+    stop_after: Callable[[int], bool] | None = None,
 ) -> dict[str, Any]:
     """Mean, spread and fold values of every metric, plus fit and predict seconds.
 
@@ -36,6 +37,7 @@ def cross_validate(
     may raise to stop a hopeless trial early (pruning). `before_fit(i, pipeline)` may
     adjust fold i's fresh copy of the pipeline (tuning adds a per-round pruning callback).
     `metrics` limits scoring to those names (tuning scores only the primary metric).
+    `stop_after(i)` true ends the CV after fold i (tuning's holdout: the first fold only).
     """
     import numpy as np
     from sklearn.base import clone
@@ -71,6 +73,8 @@ def cross_validate(
             say(f"  {label}: fold {i + 1}/{folds} done")
         if on_fold is not None:
             on_fold(i, per_fold)
+        if stop_after is not None and stop_after(i):
+            break
     return {
         metric: {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "folds": v}
         for metric, v in per_fold.items()

@@ -10,6 +10,7 @@ from mlconf.core.component_registry import REGISTRY, require
 from mlconf.core.errors import MlconfError
 from mlconf.ml.pipeline import make_model
 from mlconf.ml.training import fit, seeded_pipeline, target_of, validation_data
+from mlconf.ml.tuning.warm import LATER_IMPORTS  # imported while the model fits
 
 if TYPE_CHECKING:
     from mlconf.config import TrainConfig
@@ -52,17 +53,6 @@ def train(ctx: RunState) -> None:
             label=model.name,
         )
     choose_threshold(ctx)
-
-
-# Libraries the stages after training import (save: skops, which imports every scikit-learn
-# estimator it trusts; register: SQLAlchemy and alembic; report: jinja2). Imported by the
-# background worker while the model fits (xgboost releases the GIL), they cost those
-# stages nothing; each is named by the stage that uses it, so a run without it skips it.
-LATER_IMPORTS = {
-    "save": ("skops.io",),
-    "register": ("sqlalchemy", "alembic.config", "alembic.script", "alembic.runtime.migration"),
-    "report": ("jinja2",),
-}
 
 
 def warm_up_later_stages(ctx: RunState) -> None:

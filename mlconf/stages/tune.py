@@ -28,20 +28,29 @@ def tune(ctx: RunState) -> None:
         return
     import optuna
 
-    from mlconf.ml.tuning.deadline import Deadline
+    from mlconf.ml.tuning.deadline import Deadline, first_trial_warning
+    from mlconf.ml.tuning.fidelity import Fidelity, say_budget
     from mlconf.ml.tuning.space import parse_space
 
+    # From here, the start of tuning, tune.timeout runs to a fitted final model.
+    deadline = Deadline(conf.tune.timeout)
     model_name = tuned_model(conf, ctx.model.name)
     space = parse_space(dict(conf.search.space))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = configured_study(conf, model_name)
     plan = _plan(ctx, model_name, space)
     _enqueue_starts(ctx, study, plan)
-    deadline = Deadline(conf.tune.timeout)  # from here: the trials, not the data before them
-    objective = _objective(ctx, plan, deadline)
-    mine = _run_trials(ctx, study, objective, deadline)
+    fidelity = Fidelity(study, conf.tune, len(ctx.training.x))
+    warming = _warm_up(ctx)  # imports the plots and later stages need, while trials run
+    objective = _objective(ctx, plan, deadline, fidelity)
+    try:
+        mine = _run_trials(ctx, study, objective, deadline)
+    finally:
+        warming.join()
     family, best = _save_results(ctx, study, plan, mine)
-    _check_timeout(ctx, mine, conf.tune.timeout)
+    say_budget(ctx, deadline, fidelity)
+    for line in first_trial_warning(mine, conf.tune.timeout, _is_default):
+        ctx.warn(line)
     ctx.model = ModelConfig(name=family, params=best)
     kept = " (the default configuration: no trial beat it)" if _is_default(study.best_trial) else ""
     ran = sum(t.state.name != "WAITING" for t in study.trials)
@@ -50,6 +59,13 @@ def tune(ctx: RunState) -> None:
         f"{study.best_value:.4f} (trial {study.best_trial.number}{kept}; trials.csv, "
         "best_params.json)"
     )
+
+
+def _warm_up(ctx: RunState) -> Any:
+    """The later stages' imports, made while the trials run (mlconf.ml.tuning.warm)."""
+    from mlconf.ml.tuning.warm import warm_up
+
+    return warm_up(ctx.conf.stages)
 
 
 def _plan(ctx: RunState, model_name: str, space: Any) -> Any:
@@ -97,15 +113,17 @@ def _is_default(trial: Any) -> bool:
     return bool(trial.user_attrs.get(START) == DEFAULT)
 
 
-def _objective(ctx: RunState, plan: Any, deadline: Any) -> Any:
-    """One trial: the suggested params cross-validated on the training part, its folds
-    reported to the pruner (or its boosting rounds, when the model prunes by round)."""
+def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
+    """One trial: the suggested params cross-validated on the training part (or its first
+    fold: `fidelity`), its folds reported to the pruner (or its boosting rounds, when the
+    model prunes by round); its cost recorded for the refit reserve."""
     import optuna
 
     from mlconf.ml.crossval import cross_validate
     from mlconf.ml.training import seeded_pipeline
+    from mlconf.ml.tuning.fidelity import fold_rounds
     from mlconf.ml.tuning.rounds import fold_callbacks
-    from mlconf.ml.tuning.trees import TREES, fold_trees
+    from mlconf.ml.tuning.trees import TREES, fold_trees, refit_params
 
     conf, training, tune_conf = ctx.conf, ctx.training, ctx.conf.tune
     primary = conf.problem.primary_metric
@@ -120,8 +138,10 @@ def _objective(ctx: RunState, plan: Any, deadline: Any) -> Any:
         model = ModelConfig(name=family, params=params)
         pipeline = seeded_pipeline(conf, model, ctx.pipeline_privacy)
         folds: list[Any] = []
+        last = [False]
 
         def report(fold: int, values: dict[str, list[float]]) -> None:
+            last[0] = fidelity.enough(trial, fold, values["fit_seconds"])
             trees = [fold_trees(p[-1]) for p in folds]
             if not default and trees and all(t is not None for t in trees):
                 trial.set_user_attr(TREES, trees)
@@ -131,7 +151,7 @@ def _objective(ctx: RunState, plan: Any, deadline: Any) -> Any:
                     trial.report(sum(so_far) / len(so_far), step=fold)
                 if trial.should_prune():
                     raise optuna.TrialPruned()
-            if fold + 1 < tune_conf.folds:  # after the last fold the trial's work is done
+            if not last[0]:  # after the last fold the trial's work is done
                 deadline.check(trial)
 
         def watch_rounds(fold: int, fold_pipeline: Any) -> None:
@@ -153,7 +173,10 @@ def _objective(ctx: RunState, plan: Any, deadline: Any) -> Any:
             on_fold=report,
             before_fit=watch_rounds,
             metrics=[primary],
+            stop_after=lambda _fold: last[0],
         )
+        trees = trial.user_attrs.get(TREES) or []
+        fidelity.finish(trial, [fold_rounds(p[-1]) for p in folds], refit_params(params, trees))
         value: float = scores[primary]["mean"]
         if math.isnan(value):
             raise MlconfError(f"{primary} is undefined on the folds", where="stage tune")
@@ -235,6 +258,7 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
     from threadpoolctl import threadpool_limits
 
     from mlconf.ml.tuning.budget import run_to_total
+    from mlconf.ml.tuning.fidelity import reserve_for_best
     from mlconf.ml.tuning.progress import TrialProgress
 
     tune_conf = ctx.conf.tune
@@ -254,7 +278,7 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
                 objective,
                 total=total,
                 timeout=tune_conf.timeout,
-                callbacks=[bar.update],
+                callbacks=[bar.update, reserve_for_best(deadline, tune_conf.reserve_refit)],
                 catch=(ValueError,),
             )
         if tune_conf.storage is not None:  # trials of killed runs: FAIL, not RUNNING forever
@@ -268,6 +292,7 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
             callbacks=[
                 bar.update,
                 lambda _study, trial: mine.append(trial),
+                reserve_for_best(deadline, tune_conf.reserve_refit),
                 deadline.stop_study,
             ],
             catch=(ValueError,),
@@ -344,6 +369,8 @@ def tuned_model(conf: TrainConfig, current: str | None = None) -> str:
 
     Also checks the budget, so that both mistakes surface before any data is read.
     """
+    from mlconf.ml.tuning.fidelity import check_scoring
+
     total = conf.tune.total_trials
     if total is not None and total < 1:
         raise MlconfError(
@@ -385,6 +412,7 @@ def tuned_model(conf: TrainConfig, current: str | None = None) -> str:
             fix="set tune.n_jobs=1 (trials in turn) or 2 (two at once, one thread each); "
             "workers sharing tune.total_trials run as separate processes",
         )
+    check_scoring(conf.tune.scoring, conf.tune.holdout_rows, conf.tune.holdout_share)
     if conf.tune.folds < 2:
         raise MlconfError(
             f"tuning scores trials by k-fold CV and needs at least 2 folds, got {conf.tune.folds}",
@@ -423,25 +451,6 @@ def _round_pruning(
     fixed = trees.choices[0] if trees is not None and trees.type == "fixed" else None
     cap = fixed if isinstance(fixed, int) else base.get("n_estimators")
     return metric, round_stride(high, cap)
-
-
-def _check_timeout(ctx: RunState, trials: list[Any], timeout: float | None) -> None:
-    """The study's first trial runs to its end (mlconf.ml.tuning.deadline); say so when it
-    alone outlasted the budget."""
-    if timeout is None or not trials or trials[0].duration is None:
-        return
-    first = trials[0].duration.total_seconds()
-    if first > timeout:
-        what = (
-            "the default configuration (model.params) is trained"
-            if _is_default(trials[0]) and len(trials) == 1
-            else f"only {len(trials)} trial(s) ran"
-        )
-        ctx.warn(
-            f"tune.timeout={timeout:g} s is shorter than one trial (the first took "
-            f"{first:.0f} s), so {what}; raise tune.timeout to a few times the trial time, "
-            "or lower tune.folds"
-        )
 
 
 def _completed(study: Any) -> int:

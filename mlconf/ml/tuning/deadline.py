@@ -7,12 +7,16 @@ trial once it is spent), after each fold, and, for xgboost, after each boosting 
 trial caught by it ends as PRUNED with the user attribute `timeout`, so it never counts as
 a result. The only exception is the study's first trial: until one trial has completed
 there is nothing to train, so that one runs to its end (and the stage warns).
+
+The budget covers the final fit too: `reserve` (seconds, set after each complete trial
+from the best trial's estimated refit, mlconf.ml.tuning.fidelity) is kept free, so the
+deadline falls `reserve` seconds before `tune.timeout`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,10 +38,23 @@ class Deadline:
         self._clock = clock or now
         self._start = self._clock()
         self._has_result = False
+        self.reserve = 0.0  # seconds kept free for the final fit
+        self.stopped_at: float | None = None  # seconds after the start, when it first said so
+
+    @property
+    def elapsed(self) -> float:
+        return self._clock() - self._start
 
     @property
     def spent(self) -> bool:
-        return self.seconds is not None and self._clock() - self._start >= self.seconds
+        if self.seconds is None:
+            return False
+        elapsed = self.elapsed
+        if elapsed + self.reserve < self.seconds:
+            return False
+        if self.stopped_at is None:
+            self.stopped_at = elapsed
+        return True
 
     def stop_study(self, study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
         """Optuna callback after every trial: ask for no further trial once the time is spent."""
@@ -66,3 +83,23 @@ class Deadline:
 def timed_out(trial: Any) -> bool:
     """Whether the deadline stopped this (frozen) trial."""
     return bool(trial.user_attrs.get(TIMED_OUT))
+
+
+def first_trial_warning(
+    trials: Sequence[Any], timeout: float | None, is_default: Callable[[Any], bool]
+) -> Iterator[str]:
+    """The study's first trial runs to its end: say so when it alone outlasted the budget."""
+    if timeout is None or not trials or trials[0].duration is None:
+        return
+    first = trials[0].duration.total_seconds()
+    if first > timeout:
+        what = (
+            "the default configuration (model.params) is trained"
+            if is_default(trials[0]) and len(trials) == 1
+            else f"only {len(trials)} trial(s) ran"
+        )
+        yield (
+            f"tune.timeout={timeout:g} s is shorter than one trial (the first took "
+            f"{first:.0f} s), so {what}; raise tune.timeout to a few times the trial time, "
+            "lower tune.folds, or score trials on a holdout (tune.scoring=holdout)"
+        )
