@@ -234,23 +234,3 @@ def test_every_answer_is_strict_json() -> None:
 
     body = StrictJSONResponse({"score": float("nan"), "top": [float("inf"), 1.0]}).body
     assert json.loads(body) == {"score": None, "top": [None, 1.0]}
-
-
-def test_the_log_writer_serialises_objects_as_strict_json(tmp_path: Path) -> None:
-    """The request path hands over inputs and outputs as objects; the writer makes the JSON."""
-    import json
-
-    url = f"sqlite:///{tmp_path / 'log.db'}"
-    plog = PredictionLog(url, queue_size=100)
-    written = row(1)
-    objects = {**written, "id": "obj", "inputs": {"a": float("nan")}, "outputs": {"p": [1, 2]}}
-    plog.submit([written, objects])
-    assert plog.flush()
-    plog.close()
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        stored = dict(conn.execute(sa.text("select id, inputs from predictions")).all())
-        outputs = conn.execute(sa.text("select outputs from predictions where id='obj'")).scalar()
-    engine.dispose()
-    assert json.loads(stored["obj"]) == {"a": None} and json.loads(outputs) == {"p": [1, 2]}
-    assert json.loads(stored["id-1"]) == {"a": 1}

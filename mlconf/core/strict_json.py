@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-__all__ = ["compact", "dumps", "finite", "replaced_reasons"]
+__all__ = ["dumps", "finite", "replaced_reasons"]
 
 
 def finite(obj: Any) -> tuple[Any, list[tuple[str, str]]]:
@@ -85,28 +85,3 @@ def dumps(
     return json.dumps(
         clean, indent=indent, sort_keys=sort_keys, allow_nan=False, separators=separators
     )
-
-
-def compact(obj: Any) -> bytes:
-    """`obj` as compact strict JSON bytes, fast: orjson (which writes NaN and Infinity as
-    null, as `dumps` does), or `dumps` for what orjson would write differently (datetimes,
-    dataclasses, subclasses, non-text keys, huge ints), which it is told to refuse."""
-    import orjson
-
-    try:
-        return orjson.dumps(obj, option=_ORJSON_REFUSES)
-    except TypeError:
-        return dumps(obj, separators=(",", ":")).encode("utf-8")
-
-
-def _orjson_options() -> int:
-    import orjson
-
-    return int(
-        orjson.OPT_PASSTHROUGH_DATETIME
-        | orjson.OPT_PASSTHROUGH_DATACLASS
-        | orjson.OPT_PASSTHROUGH_SUBCLASS
-    )
-
-
-_ORJSON_REFUSES = _orjson_options()

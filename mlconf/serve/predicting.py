@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlconf.serve.loader import Loaded
 from mlconf.serve.records import validate_records
+from mlconf.serve.responses import dumps
 
 if TYPE_CHECKING:
     from mlconf.serve.state import ServiceState
@@ -72,9 +73,7 @@ def _log(
     latency_ms: float,
 ) -> None:
     """Hand the rows to the prediction log's writer thread (never written on this path).
-    The rows are those of mlconf.store.prediction_log.new_row, one timestamp per request,
-    with inputs and outputs as objects: the writer makes their JSON, off the request path
-    (while xgboost predicts the next request without the GIL)."""
+    The rows are those of mlconf.store.prediction_log.new_row, one timestamp per request."""
     from mlconf.ml.privacy.policy import logged_inputs
 
     per_record = latency_ms / len(records)
@@ -87,8 +86,8 @@ def _log(
                 "created_at": now,
                 "model_name": loaded.name,
                 "model_version": loaded.version,
-                "inputs": inputs[i],  # serialised by the log's writer thread
-                "outputs": result,
+                "inputs": dumps(inputs[i]).decode(),
+                "outputs": dumps(result).decode(),
                 "latency_ms": per_record,
             }
             for i, result in enumerate(results)

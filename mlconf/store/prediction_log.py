@@ -26,7 +26,6 @@ log = logging.getLogger("mlconf.serve.prediction_log")
 # Rows per transaction: a commit (an fsync on SQLite) per few thousand rows, not per request.
 _BATCH = 5_000
 _RECENT_IDS = 100_000
-_JSON_COLUMNS = ("inputs", "outputs")
 _COLUMNS = ("id", "created_at", "model_name", "model_version", "inputs", "outputs", "latency_ms")
 
 
@@ -66,9 +65,7 @@ class PredictionLog:
 
     # -- request path: never blocks, never raises ----------------------------------------
     def submit(self, rows: list[dict[str, Any]]) -> None:
-        """Queue `rows` (as many as the queue has room for; the rest are counted as dropped).
-        `inputs` and `outputs` may be text or objects for JSON; objects are serialised by the
-        writer thread, so a caller must not change them afterwards."""
+        """Queue `rows` (as many as the queue has room for; the rest are counted as dropped)."""
         with self._lock:
             room = self._capacity - self._waiting_rows
             taken = rows if len(rows) <= room else rows[: max(room, 0)]
@@ -230,9 +227,6 @@ class _DriverInsert:
         params: list[Any] = []
         for row in batch:
             values = dict(row)
-            for name in _JSON_COLUMNS:  # a request's objects, or text made by new_row
-                if not isinstance(values[name], str):
-                    values[name] = strict_json.compact(values[name]).decode()
             for name, processor in self.processors.items():
                 raw = values[name]
                 last = converted.get(name)
