@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
+from warm_cli import run_warm
 
 if TYPE_CHECKING:
     from mlconf.runner import RunResult
@@ -55,7 +56,9 @@ def cli(
     env: dict[str, str] | None = None,
     timeout: float = CLI_TIMEOUT,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m mlconf.cli.main ARGS` in `cwd`, with a wide console and no forced tracebacks."""
+    """`python -m mlconf.cli.main ARGS` in `cwd`, with a wide console and no forced tracebacks
+    (forked from a warm process, tests/warm_cli.py; MLCONF_TEST_FRESH_CLI=1 starts each
+    command afresh)."""
     full_env = {
         key: value
         for key, value in os.environ.items()
@@ -64,8 +67,15 @@ def cli(
     # A wide console keeps rich from wrapping paths and table rows.
     full_env.update({"COLUMNS": "400", "PYTHONIOENCODING": "utf-8"})
     full_env.update(env or {})
+    command = [sys.executable, "-m", "mlconf.cli.main", *args]
+    workdir = str(cwd) if cwd is not None else str(Path.cwd())
+    # A child of a process that has imported what a run needs (tests/cli_zygote.py): the
+    # same command, minus a few seconds of imports per call.
+    warm = run_warm(command, list(args), workdir, full_env, timeout)
+    if warm is not None:
+        return warm
     return subprocess.run(
-        [sys.executable, "-m", "mlconf.cli.main", *args],
+        command,
         cwd=str(cwd) if cwd is not None else None,
         env=full_env,
         capture_output=True,
