@@ -287,3 +287,17 @@ def test_the_compiled_xgboost_path_predicts_on_one_thread(cancer: Path) -> None:
 
     assert threads(copy) == "1"
     assert threads(final.get_booster()) != "1" or final.n_jobs == 1  # the model keeps its own
+
+
+def test_a_large_batch_scores_like_the_pipeline_on_the_models_threads(cars: Path) -> None:
+    from mlconf.serve.fast.model import MANY_ROWS
+
+    loaded = load(cars)
+    assert loaded.scorer is not None, loaded.scorer_note
+    rows = reference_records(loaded)
+    many = [rows[i % len(rows)] for i in range(MANY_ROWS + 10)]
+    columns = validate_records(loaded, many, len(many)).columns
+    labels, proba = loaded.scorer.score(columns, len(many))
+    want_labels, want_proba = full(loaded, columns)
+    assert labels == want_labels
+    assert np.max(np.abs(np.asarray(proba) - np.asarray(want_proba))) <= 1e-6

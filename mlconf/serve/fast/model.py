@@ -34,14 +34,23 @@ def argmax(proba: np.ndarray) -> np.ndarray:
     return np.argmax(proba, axis=1)
 
 
+# From this many rows on, a batch is scored with the model's own thread count: its one
+# parallel region is long enough to pay for the threads (1,000 rows of a 600-tree model:
+# 3-4.8 ms on two threads, 5-8.7 ms on one, idle 2-core machine). Such requests are scored
+# on a worker thread, off the event loop (mlconf.serve.scoring.INLINE_RECORDS).
+MANY_ROWS = 512
+
+
 def _xgboost(final: Any) -> Predict:
     if not final._can_use_inplace_predict():
         raise CannotCompileError("an xgboost model that cannot use inplace_predict")
-    booster = single_threaded_booster(final)
+    few = single_threaded_booster(final)
+    many = final.get_booster()
     iterations = final._get_iteration_range(None)
     missing = final.missing
 
     def values(x: np.ndarray) -> np.ndarray:
+        booster = many if len(x) >= MANY_ROWS else few
         return np.asarray(
             booster.inplace_predict(
                 x, iteration_range=iterations, missing=missing, validate_features=False
