@@ -301,3 +301,18 @@ def test_a_large_batch_scores_like_the_pipeline_on_the_models_threads(cars: Path
     want_labels, want_proba = full(loaded, columns)
     assert labels == want_labels
     assert np.max(np.abs(np.asarray(proba) - np.asarray(want_proba))) <= 1e-6
+
+
+def test_the_log_keeps_the_records_it_took_unchanged_and_converts_the_rest(cars: Path) -> None:
+    loaded = load(cars)
+    names = [rule.column for rule in loaded.rules]
+    record = record_of(cars)
+    same = validate_records(loaded, [record], 1)
+    assert same.dicts(names)[0] is record  # no copy on the request path
+    extra = validate_records(loaded, [{**record, "zzz": 1}], 1)  # an ignored extra field
+    assert extra.dicts(names) == [record]
+    if any(isinstance(v, float) for v in record.values()):
+        as_int = {k: int(v) if isinstance(v, float) and v.is_integer() else v
+                  for k, v in record.items()}  # fmt: skip
+        converted = validate_records(loaded, [as_int], 1).dicts(names)[0]
+        assert converted == record and converted is not as_int

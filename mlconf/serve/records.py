@@ -46,20 +46,33 @@ class Validated:
 
     columns: list[list[Any]]
     size: int
+    # the request's own records when the fast check took every value as it was, else None
+    unchanged: list[Any] | None = None
 
     def dicts(self, names: list[str]) -> list[dict[str, Any]]:
-        """The records as {column: value}, as the prediction log stores them."""
-        return [dict(zip(names, row, strict=True)) for row in zip(*self.columns, strict=True)]
+        """The records as {column: value}, as the prediction log stores them: a record the
+        fast check took unchanged and that holds exactly these columns is used as it is
+        (no copy per record on the request path)."""
+        exact = frozenset(names)
+        rows = zip(*self.columns, strict=True)
+        if self.unchanged is None:
+            return [dict(zip(names, row, strict=True)) for row in rows]
+        return [
+            record if record.keys() == exact else dict(zip(names, row, strict=True))
+            for record, row in zip(self.unchanged, rows, strict=True)
+        ]
 
 
 def validate_records(loaded: Loaded, body: Any, max_records: int) -> Validated:
     """The records' values by column; 422 naming each bad field and rule (the request
     model's answer: a fast check takes only the records it would accept unchanged)."""
     records = _records(body, max_records)
-    columns = loaded.validator.columns(records) if loaded.validator is not None else None
-    if columns is None:
-        validated = _validate_with_model(loaded, records)
-        columns = [[getattr(r, f"f{i}") for r in validated] for i in range(len(loaded.rules))]
+    found = loaded.validator.checked(records) if loaded.validator is not None else None
+    if found is not None:
+        columns, unchanged = found
+        return Validated(columns, len(records), records if unchanged else None)
+    validated = _validate_with_model(loaded, records)
+    columns = [[getattr(r, f"f{i}") for r in validated] for i in range(len(loaded.rules))]
     return Validated(columns, len(records))
 
 

@@ -11,6 +11,7 @@ the answers to bad requests are exactly those of the request model.
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from collections.abc import Callable
 from operator import itemgetter
@@ -127,18 +128,26 @@ class FastValidator:
 
     def columns(self, records: list[Any]) -> list[list[Any]] | None:
         """The records' values by column, or None when the request model must decide."""
+        found = self.checked(records)
+        return found[0] if found is not None else None
+
+    def checked(self, records: list[Any]) -> tuple[list[list[Any]], bool] | None:
+        """`columns`, and whether every value is the record's own (nothing converted)."""
         if not self.usable or set(map(type, records)) != {dict}:
             return None
         if self.reject_extra and not all(r.keys() <= self.known for r in records):
             return None
         out: list[list[Any]] = []
+        unchanged = True
         try:
             for j, name in enumerate(self.names):
                 values = list(map(itemgetter(name), records))
-                out.append(self._column(j, values))
+                column = self._column(j, values)
+                unchanged = unchanged and column is values
+                out.append(column)
         except (KeyError, _UnsureError):
             return None
-        return out if self._regex_ok(out) else None
+        return (out, unchanged) if self._regex_ok(out) else None
 
     def _column(self, j: int, values: list[Any]) -> list[Any]:
         """One column's values as the request model gives them; _UnsureError otherwise."""
@@ -154,7 +163,8 @@ class FastValidator:
                 return values
             raise _UnsureError
         check = self.checks[j]
-        return [None if v is None else check(v) for v in values]
+        checked = [None if v is None else check(v) for v in values]
+        return values if all(map(operator.is_, checked, values)) else checked
 
     def _regex_ok(self, columns: list[list[Any]]) -> bool:
         from mlconf.core.regex_rules import full_matches
