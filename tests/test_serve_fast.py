@@ -58,12 +58,17 @@ def test_compiled_scorer_equals_the_pipeline(cancer: Path, cars: Path) -> None:
         loaded = load(model_dir)
         assert loaded.scorer is not None, loaded.scorer_note
         assert loaded.scorer_note.startswith("compiled")
-        rows = reference_records(loaded)
-        columns = validate_records(loaded, rows, len(rows)).columns
-        labels, proba = loaded.scorer.score(columns, len(rows))
-        want_labels, want_proba = full(loaded, columns)
-        assert labels == want_labels
-        assert np.max(np.abs(np.asarray(proba) - np.asarray(want_proba))) <= 1e-6
+        assert_scores_like_the_pipeline(loaded, reference_records(loaded))
+
+
+def assert_scores_like_the_pipeline(loaded: Loaded, rows: list[dict[str, Any]]) -> None:
+    """Labels identical, probabilities within 1e-6 of the full pipeline's."""
+    assert loaded.scorer is not None
+    columns = validate_records(loaded, rows, len(rows)).columns
+    labels, proba = loaded.scorer.score(columns, len(rows))
+    want_labels, want_proba = full(loaded, columns)
+    assert labels == want_labels
+    assert np.max(np.abs(np.asarray(proba) - np.asarray(want_proba))) <= 1e-6
 
 
 def test_cars_unseen_and_missing_values_score_like_the_pipeline(cars: Path) -> None:
@@ -295,12 +300,7 @@ def test_a_large_batch_scores_like_the_pipeline_on_the_models_threads(cars: Path
     loaded = load(cars)
     assert loaded.scorer is not None, loaded.scorer_note
     rows = reference_records(loaded)
-    many = [rows[i % len(rows)] for i in range(MANY_ROWS + 10)]
-    columns = validate_records(loaded, many, len(many)).columns
-    labels, proba = loaded.scorer.score(columns, len(many))
-    want_labels, want_proba = full(loaded, columns)
-    assert labels == want_labels
-    assert np.max(np.abs(np.asarray(proba) - np.asarray(want_proba))) <= 1e-6
+    assert_scores_like_the_pipeline(loaded, [rows[i % len(rows)] for i in range(MANY_ROWS + 10)])
 
 
 def test_the_log_keeps_the_records_it_took_unchanged_and_converts_the_rest(cars: Path) -> None:
