@@ -281,24 +281,25 @@ def _open_rdb(
     attempts: int = 5,
 ) -> BaseStorage:
     """Open the storage; workers starting together race to create its tables, so retry."""
-    import time
-
     from optuna.storages import RDBStorage
     from sqlalchemy.exc import IntegrityError, OperationalError
 
-    for attempt in range(attempts):
-        try:
-            return RDBStorage(
-                storage,
-                heartbeat_interval=heartbeat_interval or HEARTBEAT_INTERVAL,
-                grace_period=grace_period or GRACE_PERIOD,
-            )
-        except (OperationalError, IntegrityError) as exc:
-            racing = "already exists" in str(exc) or "locked" in str(exc) or "UNIQUE" in str(exc)
-            if not racing or attempt == attempts - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    raise AssertionError("unreachable")
+    from mlconf.core.retry import retry_call
+
+    def racing(exc: BaseException) -> bool:
+        words = ("already exists", "locked", "UNIQUE")
+        return isinstance(exc, (OperationalError, IntegrityError)) and any(
+            word in str(exc) for word in words
+        )
+
+    def open_storage() -> BaseStorage:
+        return RDBStorage(
+            storage,
+            heartbeat_interval=heartbeat_interval or HEARTBEAT_INTERVAL,
+            grace_period=grace_period or GRACE_PERIOD,
+        )
+
+    return retry_call(open_storage, retry_if=racing, attempts=attempts, first_wait=0.2)
 
 
 def fail_stale(study: optuna.Study) -> None:
