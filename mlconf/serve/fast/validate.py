@@ -126,13 +126,9 @@ class FastValidator:
         # (type, low, high) of the columns a whole list is checked at once for
         self.bulk = [_bulk(rule) for rule in rules]
 
-    def columns(self, records: list[Any]) -> list[list[Any]] | None:
-        """The records' values by column, or None when the request model must decide."""
-        found = self.checked(records)
-        return found[0] if found is not None else None
-
     def checked(self, records: list[Any]) -> tuple[list[list[Any]], bool] | None:
-        """`columns`, and whether every value is the record's own (nothing converted)."""
+        """The records' values by column, and whether every value is the record's own
+        (nothing converted); None when the request model must decide."""
         if not self.usable or set(map(type, records)) != {dict}:
             return None
         if self.reject_extra and not all(r.keys() <= self.known for r in records):
