@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
+import logging
 import os
 import random
 import shutil
@@ -1207,7 +1208,11 @@ def case_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.setattr(uvicorn, "run", _refuse_server)
     modules = set(sys.modules)
+    handlers = set(logging.root.handlers)
     yield tmp_path
+    for handler in set(logging.root.handlers) - handlers:  # a command's, bound to capsys
+        if not type(handler).__module__.startswith("_pytest"):
+            logging.root.removeHandler(handler)
     for name in set(sys.modules) - modules:  # plugin modules of this case's folder
         if getattr(sys.modules[name], "__file__", "") and str(tmp_path) in str(
             sys.modules[name].__file__

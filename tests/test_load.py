@@ -9,7 +9,6 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +16,7 @@ pytest.importorskip("fastapi")
 from loadgen import load_test, record_body
 from serve_helpers import free_port, train_model
 
-from mlconf.store.prediction_log import PredictionLog, new_row
+from mlconf.store.prediction_log import LoggedRows, PredictionLog, new_row
 
 REQUESTS = 600
 WARMUP = 100
@@ -67,7 +66,7 @@ def test_rows_a_stalled_writer_leaves_at_shutdown_are_reported(
     gate = threading.Event()
 
     class Stalled(PredictionLog):
-        def _write(self, batch: list[dict[str, Any]]) -> None:
+        def _write(self, batch: list[LoggedRows]) -> None:
             gate.wait(10)
             super()._write(batch)
 

@@ -3,6 +3,7 @@ queue and failure counting, the `mlconf serve` settings parser."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from mlconf.core.errors import MlconfError
 from mlconf.serve.command import settings_of
 from mlconf.serve.schema import FieldRule, field_rules, request_model, to_frame
 from mlconf.store.artifacts import TrainedModel
-from mlconf.store.prediction_log import PredictionLog, new_row
+from mlconf.store.prediction_log import LoggedRows, PredictionLog, new_row
 
 
 def cars_like() -> TrainedModel:
@@ -158,7 +159,7 @@ def test_full_queue_and_failed_writes_are_counted(
     gate = threading.Event()
 
     class Slow(PredictionLog):
-        def _write(self, batch: list[dict[str, Any]]) -> None:
+        def _write(self, batch: list[LoggedRows]) -> None:
             gate.wait(10)
             super()._write(batch)
 
@@ -234,3 +235,46 @@ def test_every_answer_is_strict_json() -> None:
 
     body = StrictJSONResponse({"score": float("nan"), "top": [float("inf"), 1.0]}).body
     assert json.loads(body) == {"score": None, "top": [None, 1.0]}
+
+
+def test_the_service_log_follows_stderr_after_the_command_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`mlconf serve` run in-process (a notebook, the tests) must not leave the root logger
+    writing to a stream its caller closed: later lines go to the stderr of their time."""
+    import io
+    import logging
+
+    from mlconf.serve.service_log import configure_service_logging
+
+    monkeypatch.setattr(logging.root, "handlers", [])
+    monkeypatch.setattr(logging.root, "level", logging.root.level)
+    during, after = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", during)
+    configure_service_logging()
+    logging.getLogger("mlconf.test").warning("while serving")
+    assert "while serving" in during.getvalue()
+    during.close()
+    monkeypatch.setattr(sys, "stderr", after)
+    logging.getLogger("mlconf.test").error("later")
+    assert "later" in after.getvalue()
+    assert "Logging error" not in after.getvalue()
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 1000])
+def test_prediction_ids_are_unique_version_7_uuids_in_time_order(n: int) -> None:
+    """Ids of one moment sort together (the log's index grows at its end); each is a
+    standard UUID, whichever way (few or many) it was made."""
+    import time
+    import uuid
+
+    from mlconf.serve.predicting import new_ids
+
+    first = new_ids(n)
+    time.sleep(0.002)
+    later = new_ids(n)
+    assert len(set(first + later)) == 2 * n
+    for text in first + later:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, text)
+    assert max(first) < min(later)
