@@ -586,7 +586,9 @@ def _save(path: Path, report: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="mlconf overhead against a plain script.")
-    parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
+    parser.add_argument(
+        "--rows", type=int, nargs="*", default=[200_000, 1_000_000], help="sizes (none: skip)"
+    )
     parser.add_argument(
         "--default-runs",
         type=int,
