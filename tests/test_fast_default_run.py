@@ -155,3 +155,18 @@ def test_save_reuses_the_predictions_of_evaluate(tmp_path: Path) -> None:
     assert list(labels) == list(again_labels)
     assert np.array_equal(scores, again_scores)
     assert set(labels) <= set(model.classes)
+
+
+def test_a_command_leaves_its_objects_to_the_operating_system_at_exit() -> None:
+    """The interpreter's collections at shutdown would walk every imported object again."""
+    code = (
+        "import atexit, gc\n"
+        # registered first, so it runs last: after mlconf's own exit hook
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "from mlconf.cli.main import main\n"
+        "main(['plugins', '--kind', 'splitter'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.rstrip().endswith("frozen True"), done.stdout[-300:]
