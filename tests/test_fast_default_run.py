@@ -115,13 +115,14 @@ def test_warming_up_does_not_wait_for_the_drawing(
     monkeypatch.syspath_prepend(str(tmp_path))
     worker = Background()
     worker.draw("explore", time.sleep, 2)
-    worker.warm(["mlconf_no_such_module", probe])  # a failed import is left for its stage
+    worker.warm("train", ["mlconf_no_such_module", probe])  # a failed import is left for its stage
     deadline = time.monotonic() + 1.5
     while probe not in sys.modules and time.monotonic() < deadline:
         time.sleep(0.05)
     imported = probe in sys.modules
     worker.close()
     assert imported, "the warm-up import waited for the drawing"
+    assert "train" in worker.seconds  # run.json's `background` counts it for its stage
 
 
 def test_save_reuses_the_predictions_of_evaluate(tmp_path: Path) -> None:

@@ -159,14 +159,20 @@ class Background:
         self._drawn.append(future)
         self._futures.append(future)
 
-    def warm(self, modules: list[str]) -> None:
+    def warm(self, stage: str, modules: list[str]) -> None:
         """Import `modules` (what later stages need: skops, SQLAlchemy) on a thread of its own,
         now: not queued behind the drawing as `submit` jobs are, so that the imports run
         while the model fits (xgboost releases the interpreter lock) and not in the stage
-        that needs them."""
+        that needs them. Its time counts for `stage`."""
         if self._warming is None:
             self._warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlconf-warm")
-        self._futures.append(self._warming.submit(import_quietly, modules))
+
+        def timed() -> None:
+            start = time.perf_counter()
+            import_quietly(modules)
+            self._count(stage, time.perf_counter() - start)
+
+        self._futures.append(self._warming.submit(timed))
 
     def submit(self, stage: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `job(*args, **kwargs)` on the worker thread once the drawing handed in before

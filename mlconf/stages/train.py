@@ -67,7 +67,7 @@ def warm_up_later_stages(ctx: RunState) -> None:
         if not m.startswith("alembic")
     ]
     if modules:
-        ctx.background.warm(modules)
+        ctx.background.warm("train", modules)
 
 
 def held_out_rows(ctx: RunState) -> tuple[Any, Any] | None:
