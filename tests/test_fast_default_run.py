@@ -128,8 +128,7 @@ def test_warming_up_does_not_wait_for_the_drawing(
 def test_save_reuses_the_predictions_of_evaluate(tmp_path: Path) -> None:
     from mlconf.run_state import RunState
     from mlconf.runner import preflight, typed
-    from mlconf.stages.save import _held_out_outputs
-    from mlconf.store.artifacts import TrainedModel
+    from mlconf.stages.save import _held_out_outputs, trained_model
     from mlconf.store.runs import RunRecord
 
     conf = typed(compose_train([*FAST, "explore.plots=false"]))
@@ -140,13 +139,7 @@ def test_save_reuses_the_predictions_of_evaluate(tmp_path: Path) -> None:
         for name in ("load", "validate", "prepare", "split", "train", "evaluate"):
             stages[name](ctx)
         ctx.background.wait()
-    model = TrainedModel(
-        pipeline=ctx.pipeline,
-        task=conf.problem.task,
-        target=conf.problem.target,
-        input_columns=list(ctx.training.columns),
-        classes=list(ctx.training.classes),
-    )
+    model = trained_model(ctx)
     held_out = ctx.parts["validation"]
     labels, scores = _held_out_outputs(ctx, model, held_out, "validation")
     evaluated = ctx.predicted["validation"].by_role["model"][1]

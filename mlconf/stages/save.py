@@ -21,13 +21,7 @@ def save(ctx: RunState) -> None:
     conf = ctx.conf
     # A model trained on a Dask cluster is stored as its ordinary xgboost estimator.
     ctx.pipeline = deployable(ctx.pipeline)
-    model = TrainedModel(
-        pipeline=ctx.pipeline,
-        task=conf.problem.task,
-        target=conf.problem.target,
-        input_columns=list(ctx.training.columns),
-        classes=list(ctx.training.classes),
-    )
+    model = trained_model(ctx)
     metrics = ctx.metrics
     extra = {
         "run_id": ctx.record.id,
@@ -71,6 +65,17 @@ def save(ctx: RunState) -> None:
         labelled, ctx.run_dir / "model", extra=extra, plugins=conf.plugins, files=files
     )
     ctx.model_dir = folder
+
+
+def trained_model(ctx: RunState) -> TrainedModel:
+    """The run's fitted pipeline with its task, target, input columns and classes."""
+    return TrainedModel(
+        pipeline=ctx.pipeline,
+        task=ctx.conf.problem.task,
+        target=ctx.conf.problem.target,
+        input_columns=list(ctx.training.columns),
+        classes=list(ctx.training.classes),
+    )
 
 
 def _dtypes(frame: Any, columns: list[str]) -> dict[str, str]:
