@@ -99,8 +99,8 @@ DRAWING_MODULES = {
 
 
 def _start_drawing(background: Background, stages: Sequence[str]) -> None:
-    """Start the drawing process (when plots are drawn in one) before the checks, so that its
-    start-up overlaps theirs (Background.start_drawing)."""
+    """Start the drawing process (when plots are drawn in one) once the checks have passed,
+    so that its start-up overlaps the first stages (Background.start_drawing)."""
     from mlconf.report.figures import prepare_drawing
 
     modules = [DRAWING_MODULES[s] for s in stages if s in DRAWING_MODULES]
@@ -174,8 +174,8 @@ def run(
     check_name(model_name, "config key deploy.model_name", kind="model name", forbidden="@:")
     background = Background()  # a wrong MLCONF_DRAWING fails before any stage
     with _closed_on_error(background):
+        stages = preflight(conf)  # a config error stops the run before the drawing starts
         _start_drawing(background, conf.stages)
-        stages = preflight(conf)
         # an unreachable tracking store stops the run here
         tracking = open_tracker(conf, console)
         record = _new_record(cfg, conf, run_dir)

@@ -150,7 +150,7 @@ class Background:
 
     def start_drawing(self, job: Callable[..., Any], *args: Any) -> None:
         """Start the drawing process now with `job(*args)` (importing matplotlib and the plot
-        modules): its start-up (1-2 s of CPU) then overlaps the run's own start instead of
+        modules): its start-up (1-2 s of CPU) then overlaps the first stages instead of
         delaying the first plot. Nothing happens when the thread draws: the imports would
         only take turns with the stages for the one interpreter lock."""
         if self._lane == "thread" or self._process is not None:
