@@ -157,7 +157,9 @@ def warm_page_cache(path: Path) -> None:
 # --- measuring one child -----------------------------------------------------------------------
 
 
-def measure(command: list[str], log: Path, cwd: Path | None = None) -> Measured:
+def measure(
+    command: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Measured:
     """Run `command` as a child; wall time around it and its own peak RSS from wait4().
 
     os.wait4() returns the resource usage of exactly this child (including any
@@ -171,7 +173,7 @@ def measure(command: list[str], log: Path, cwd: Path | None = None) -> Measured:
     before = _cpu_times()
     with log.open("w") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     after = _cpu_times()
@@ -392,43 +394,73 @@ def bench_size(
     }
 
 
-def default_experiment(runs: int, stamp: str, max_busy: float | None) -> dict[str, Any]:
+def default_experiment(
+    runs: int, stamp: str, max_busy: float | None, against: Path | None = None
+) -> dict[str, Any]:
     """`mlconf train` (the default experiment, every stage) from the shell, `runs` times.
 
     All runs share one fresh project folder, as a user who iterates does (the first,
     not counted, creates the registry database and warms the page cache). Each run's
     wall time is spawn to reap; run.json adds the time to the printed metrics and to the
-    last artifact, counted from the first stage.
+    last artifact, counted from the first stage; `outside_stages_s` is the rest (start-up:
+    imports, composing the config, the checks; and the exit).
+
+    `against` (another source tree, e.g. a worktree of main) runs the same experiment with
+    that tree's mlconf first on its PYTHONPATH, alternated with this one run for run (the
+    order switching each pair), so that both see the same load.
     """
+    sides = {"this": None} if against is None else {"this": None, "against": against}
     folder = RESULTS_DIR / stamp / "default"
-    folder.mkdir(parents=True, exist_ok=True)
-    measured: list[dict[str, Any]] = []
+    measured: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     for i in range(runs + 1):
-        wait_for_quiet(max_busy)
-        run_dir = folder / f"run-{i}"
-        result = measure(
-            [str(MLCONF), "train", f"hydra.run.dir={run_dir}"], folder / f"{i}.log", folder
+        order = list(sides) if i % 2 == 0 else list(sides)[::-1]
+        for side in order:
+            wait_for_quiet(max_busy)
+            run, record = _default_run(folder / side, i, sides[side])
+            if i == 0:
+                continue
+            measured[side].append(record)
+            print(
+                f"  default experiment ({side}) run {i}/{runs}: {record['wall_s']:5.2f} s wall "
+                f"{record['cpu_s']:5.2f} s CPU {record['peak_rss_mb']:5.0f} MB  "
+                f"{_contention(run)}",
+                flush=True,
+            )
+    summary = _default_summary(measured["this"])
+    if against is not None:
+        summary["against"] = {"tree": str(against), **_default_summary(measured["against"])}
+    return summary
+
+
+def _default_run(folder: Path, i: int, tree: Path | None) -> tuple[Measured, dict[str, Any]]:
+    """One `mlconf train` of the default experiment in `folder`, with `tree`'s mlconf."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
         )
-        if result.returncode:
-            _fail("mlconf train (default experiment)", result, folder / f"{i}.log")
-        if i == 0:
-            continue
-        record = json.loads((run_dir / "run.json").read_text())
-        measured.append({**asdict(result), "timing": record.get("timing") or {}})
-        print(
-            f"  default experiment run {i}/{runs}: {result.wall_s:5.2f} s wall "
-            f"{result.cpu_s:5.2f} s CPU {result.peak_rss_mb:5.0f} MB  {_contention(result)}",
-            flush=True,
-        )
-    walls = [m["wall_s"] for m in measured]
+    run_dir = folder / f"run-{i}"
+    log = folder / f"{i}.log"
+    result = measure([str(MLCONF), "train", f"hydra.run.dir={run_dir}"], log, folder, env)
+    if result.returncode:
+        _fail("mlconf train (default experiment)", result, log)
+    timing = json.loads((run_dir / "run.json").read_text()).get("timing") or {}
+    return result, {**asdict(result), "timing": timing}
+
+
+def _default_summary(measured: list[dict[str, Any]]) -> dict[str, Any]:
+    def timing(key: str) -> list[float]:
+        return [m["timing"].get(key, math.nan) for m in measured]
+
+    outside = [m["wall_s"] - m["timing"].get("to_last_artifact", math.nan) for m in measured]
     return {
         "runs": measured,
-        "wall_s": spread(walls),
+        "wall_s": spread([m["wall_s"] for m in measured]),
         "cpu_s": spread([m["cpu_s"] for m in measured]),
-        "to_metrics_s": spread([m["timing"].get("to_metrics", math.nan) for m in measured]),
-        "to_last_artifact_s": spread(
-            [m["timing"].get("to_last_artifact", math.nan) for m in measured]
-        ),
+        "to_metrics_s": spread(timing("to_metrics")),
+        "to_last_artifact_s": spread(timing("to_last_artifact")),
+        "outside_stages_s": spread(outside),
     }
 
 
@@ -498,6 +530,21 @@ def verdicts(
             f"{default['to_last_artifact_s']['median']:.2f} s) (target <= "
             f"{MAX_DEFAULT_SECONDS} s): {ok}"
         )
+        other = default.get("against")
+        if other:
+            out.append(
+                f"default experiment against {other['tree']} (alternated): wall "
+                f"{wall:.2f} s / {other['wall_s']['median']:.2f} s = "
+                f"{wall / other['wall_s']['median']:.2f}, CPU {default['cpu_s']['median']:.2f} s"
+                f" / {other['cpu_s']['median']:.2f} s = "
+                f"{default['cpu_s']['median'] / other['cpu_s']['median']:.2f}; outside the "
+                f"stages {default['outside_stages_s']['median']:.2f} s / "
+                f"{other['outside_stages_s']['median']:.2f} s; metrics after "
+                f"{default['to_metrics_s']['median']:.2f} s / "
+                f"{other['to_metrics_s']['median']:.2f} s of stages; last artifact after "
+                f"{default['to_last_artifact_s']['median']:.2f} s / "
+                f"{other['to_last_artifact_s']['median']:.2f} s"
+            )
     return out
 
 
@@ -539,12 +586,21 @@ def _save(path: Path, report: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="mlconf overhead against a plain script.")
-    parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
+    parser.add_argument(
+        "--rows", type=int, nargs="*", default=[200_000, 1_000_000], help="sizes (none: skip)"
+    )
     parser.add_argument(
         "--default-runs",
         type=int,
         default=5,
         help="times to run the default experiment from the shell (0: skip)",
+    )
+    parser.add_argument(
+        "--default-against",
+        type=Path,
+        metavar="TREE",
+        help="also run the default experiment with the mlconf of this source tree (e.g. a "
+        "worktree of main), alternated with this one, and print the ratios",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender and size")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
@@ -577,7 +633,9 @@ def main() -> None:
         sizes.append(bench_size(rows, args.seed, args.repeat, stamp, args.max_busy))
         _save(path, report)  # a later failure keeps the sizes already measured
     if args.default_runs > 0:
-        report["default_experiment"] = default_experiment(args.default_runs, stamp, args.max_busy)
+        report["default_experiment"] = default_experiment(
+            args.default_runs, stamp, args.max_busy, args.default_against
+        )
         _save(path, report)
     cli: dict[str, float] = report["cli_s"]
     if not args.no_cli:

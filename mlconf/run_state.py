@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mlconf.ml.evaluation import MetricValue
     from mlconf.ml.framing import ThresholdChoice
     from mlconf.ml.privacy.policy import PrivacyPolicy
+    from mlconf.ml.scoring import Predicted
     from mlconf.store.runs import RunRecord
 
 T = TypeVar("T")
@@ -98,6 +99,8 @@ class RunState:
     cv: dict[str, Any] | None = None
     threshold: ThresholdChoice | None = None
     test_scores: dict[str, MetricValue] = field(default_factory=dict)
+    # Each part's predictions by evaluate, which save's reference profile reuses.
+    predicted: dict[str, Predicted] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     leaderboard: pd.DataFrame | None = None
     interpretation: dict[str, Any] | None = None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -13,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from mlconf.components.cluster import cluster_client
 from mlconf.components.trackers import open_tracker
 from mlconf.config import TrainConfig
+from mlconf.core.background import Background
 from mlconf.core.component_registry import REGISTRY
 from mlconf.core.errors import MlconfError, did_you_mean
 from mlconf.core.names import check_name
@@ -87,6 +89,54 @@ def preflight(conf: TrainConfig) -> dict[str, Stage]:
     return table
 
 
+# The module of each stage's drawing jobs, imported by the drawing process as it starts.
+DRAWING_MODULES = {
+    "explore": "mlconf.ml.explore.plots",
+    "evaluate": "mlconf.report.evaluation_plots",
+    "explain": "mlconf.ml.interpret.plots",
+    "fairness": "mlconf.ml.fairness.plots",
+}
+
+
+def _start_drawing(background: Background, stages: Sequence[str]) -> None:
+    """Start the drawing process (when plots are drawn in one) once the checks have passed,
+    so that its start-up overlaps the first stages (Background.start_drawing)."""
+    from mlconf.report.figures import prepare_drawing
+
+    modules = [DRAWING_MODULES[s] for s in stages if s in DRAWING_MODULES]
+    if modules:
+        background.start_drawing(prepare_drawing, modules)
+
+
+@contextmanager
+def _closed_on_error(background: Background) -> Iterator[None]:
+    """The drawing process ends with the run's start when that fails (the run state closes
+    it once the run has one)."""
+    try:
+        yield
+    except BaseException:
+        background.close()
+        raise
+
+
+def _new_record(
+    cfg: DictConfig | TrainConfig, conf: TrainConfig, run_dir: Path | str | None
+) -> RunRecord:
+    """The run folder with its config (credentials hidden) and a first run.json."""
+    folder = Path(run_dir) if run_dir is not None else _hydra_run_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    secrets = secrets_in(conf)
+    if not isinstance(cfg, TrainConfig):
+        yaml_text = OmegaConf.to_yaml(cfg, resolve=True)
+        write_text(folder / "config.yaml", mask_text(yaml_text, secrets))
+    _mask_hydra_files(folder, secrets)
+    record = RunRecord(
+        run_dir=folder, experiment=conf.experiment_name, seed=conf.seed, secrets=secrets
+    )
+    record.save()
+    return record
+
+
 def _mask_hydra_files(folder: Path, secrets: list[str]) -> None:
     """Hydra's copies of the config and the overrides in .hydra/ hold URLs as typed: hide
     their credentials there too (they are rewritten only if something was hidden)."""
@@ -122,21 +172,16 @@ def run(
     check_name(conf.experiment_name, "config key experiment_name", kind="experiment name")
     model_name = conf.deploy.model_name
     check_name(model_name, "config key deploy.model_name", kind="model name", forbidden="@:")
-    stages = preflight(conf)
-    tracking = open_tracker(conf, console)  # an unreachable tracking store stops the run here
-    folder = Path(run_dir) if run_dir is not None else _hydra_run_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    secrets = secrets_in(conf)
-    if not isinstance(cfg, TrainConfig):
-        yaml_text = OmegaConf.to_yaml(cfg, resolve=True)
-        write_text(folder / "config.yaml", mask_text(yaml_text, secrets))
-    _mask_hydra_files(folder, secrets)
-    record = RunRecord(
-        run_dir=folder, experiment=conf.experiment_name, seed=conf.seed, secrets=secrets
-    )
-    record.save()
+    background = Background()  # a wrong MLCONF_DRAWING fails before any stage
+    with _closed_on_error(background):
+        stages = preflight(conf)  # a config error stops the run before the drawing starts
+        _start_drawing(background, conf.stages)
+        # an unreachable tracking store stops the run here
+        tracking = open_tracker(conf, console)
+        record = _new_record(cfg, conf, run_dir)
+    folder, secrets = record.run_dir, record.secrets
     log.info("run %s of experiment %s in %s", record.id, conf.experiment_name, folder)
-    ctx = RunState(conf=conf, run_dir=folder, record=record, console=console)
+    ctx = RunState(conf=conf, run_dir=folder, record=record, console=console, background=background)
     try:
         # A local cluster and what stages open live as long as the stages run, and are
         # closed even when one fails.

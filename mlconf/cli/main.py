@@ -59,6 +59,21 @@ def report_error(exc: MlconfError) -> None:
     sys.stderr.write(f"mlconf: error: {mask_text(exc.render())}\n")
 
 
+def _quick_exit() -> None:
+    """Freeze the garbage collector when the interpreter exits (the first exit hook to run).
+
+    A command that imported scikit-learn, xgboost, pandas and skops holds millions of
+    objects; the collections the interpreter makes while it shuts down walk them all,
+    about half a second of CPU after the work is done. Frozen, they are left to the
+    operating system. Exit hooks still run (log files are flushed and closed) and every
+    file mlconf writes is closed before it is renamed into place."""
+    import atexit
+    import gc
+
+    atexit.unregister(gc.freeze)  # once, however often main() runs in one process
+    atexit.register(gc.freeze)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
@@ -89,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Run `mlconf --help` for the commands.\n"
         )
         return 2
+    _quick_exit()
     try:
         return handlers[command](rest)
     except MlconfError as exc:

@@ -86,11 +86,23 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+def import_quietly(modules: list[str]) -> None:
+    """Import each module now; a failure is left for the job that needs the module to report."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: S112 - the job's own import says what is wrong
+            continue
+
+
 class Background:
     """The run's background lanes (module doc); `seconds` is worker time per stage."""
 
     def __init__(self) -> None:
         self._thread: ThreadPoolExecutor | None = None
+        self._warming: ThreadPoolExecutor | None = None
         self._process: ProcessPoolExecutor | None = None
         self._futures: list[Future[Any]] = []
         self._drawn: list[Future[float]] = []
@@ -111,6 +123,17 @@ class Background:
         if self._lane == "thread":
             self.submit(stage, job, *args)
             return
+        future = self._drawing_process().submit(_timed, job, *args)
+
+        def count(done: Future[float]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._count(stage, done.result())
+
+        future.add_done_callback(count)
+        self._drawn.append(future)
+        self._futures.append(future)
+
+    def _drawing_process(self) -> ProcessPoolExecutor:
         if self._process is None:
             import multiprocessing
             import os
@@ -123,15 +146,33 @@ class Background:
                 initializer=_exit_with,
                 initargs=(os.getpid(),),
             )
-        future = self._process.submit(_timed, job, *args)
+        return self._process
 
-        def count(done: Future[float]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                self._count(stage, done.result())
-
-        future.add_done_callback(count)
+    def start_drawing(self, job: Callable[..., Any], *args: Any) -> None:
+        """Start the drawing process now with `job(*args)` (importing matplotlib and the plot
+        modules): its start-up (1-2 s of CPU) then overlaps the first stages instead of
+        delaying the first plot. Nothing happens when the thread draws: the imports would
+        only take turns with the stages for the one interpreter lock."""
+        if self._lane == "thread" or self._process is not None:
+            return
+        future = self._drawing_process().submit(job, *args)
         self._drawn.append(future)
         self._futures.append(future)
+
+    def warm(self, stage: str, modules: list[str]) -> None:
+        """Import `modules` (what later stages need: skops, SQLAlchemy) on a thread of its own,
+        now: not queued behind the drawing as `submit` jobs are, so that the imports run
+        while the model fits (xgboost releases the interpreter lock) and not in the stage
+        that needs them. Its time counts for `stage`."""
+        if self._warming is None:
+            self._warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlconf-warm")
+
+        def timed() -> None:
+            start = time.perf_counter()
+            import_quietly(modules)
+            self._count(stage, time.perf_counter() - start)
+
+        self._futures.append(self._warming.submit(timed))
 
     def submit(self, stage: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `job(*args, **kwargs)` on the worker thread once the drawing handed in before
@@ -159,8 +200,8 @@ class Background:
 
     def close(self) -> None:
         """Drop queued jobs and wait for the running ones (the run failed or ended)."""
-        pools: list[Executor | None] = [self._thread, self._process]
-        self._thread = self._process = None
+        pools: list[Executor | None] = [self._thread, self._warming, self._process]
+        self._thread = self._warming = self._process = None
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

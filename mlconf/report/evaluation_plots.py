@@ -102,7 +102,7 @@ def _classification(
             "Confusion matrix",
             "How many test rows of each true class (rows) were predicted as each class "
             f"(columns){at}; the diagonal holds the correct predictions.",
-            partial(_confusion, y_true, y_pred, classes),
+            partial(_confusion, _confusion_matrix(y_true, y_pred, len(classes)), classes),
         )
     ]
     usable = proba is not None and len({*y_true.tolist()}) > 1
@@ -116,7 +116,7 @@ def _classification(
             "How many true cases the model catches (up) against how many false alarms it "
             "raises (right) as the decision threshold moves; a curve hugging the top-left "
             "corner is better, the diagonal is guessing.",
-            partial(_roc, y_true, proba, classes, threshold),
+            partial(_roc, _roc_curves(y_true, proba, classes, threshold), classes),
         )
     )
     if binary:
@@ -128,7 +128,7 @@ def _classification(
                 f"Of the rows flagged as '{positive}', the share that truly are (precision), "
                 f"against the share of all true '{positive}' rows that get flagged (recall); "
                 f"the dashed line ({share:.0%}) is what flagging at random achieves.",
-                partial(_precision_recall, y_true, proba[:, 1], share, threshold),
+                partial(_precision_recall, _pr_curve(y_true, proba[:, 1], threshold), share),
             ),
             (
                 "calibration",
@@ -136,7 +136,7 @@ def _classification(
                 f"Whether predicted probabilities can be taken at face value: of the rows "
                 f"given about 70% chance of '{positive}', about 70% should be; points on "
                 "the diagonal mean well calibrated.",
-                partial(_calibration, y_true, proba[:, 1], positive),
+                partial(_calibration, _calibration_points(y_true, proba[:, 1]), positive),
             ),
         ]
     if threshold is not None and threshold.get("curve"):
@@ -154,10 +154,18 @@ def _classification(
     return plots
 
 
-def _confusion(y_true: Any, y_pred: Any, classes: list[str], ax: Any) -> None:
-    from sklearn.metrics import confusion_matrix
+def _confusion_matrix(y_true: Any, y_pred: Any, n_classes: int) -> Any:
+    """Rows: true class code, columns: predicted code (sklearn's confusion_matrix, without
+    importing scikit-learn into the drawing process)."""
+    import numpy as np
 
-    matrix = confusion_matrix(y_true, y_pred, labels=list(range(len(classes))))
+    true, pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    known = (true >= 0) & (true < n_classes) & (pred >= 0) & (pred < n_classes)
+    cells = np.bincount(true[known] * n_classes + pred[known], minlength=n_classes**2)
+    return cells.reshape(n_classes, n_classes)
+
+
+def _confusion(matrix: Any, classes: list[str], ax: Any) -> None:
     image = ax.imshow(matrix, cmap="Blues")
     ax.figure.colorbar(image, ax=ax, label="rows")
     ticks = range(len(classes))
@@ -180,64 +188,95 @@ def _short(label: str, width: int = 18) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
-def _roc(
-    y_true: Any, proba: Any, classes: list[str], threshold: dict[str, Any] | None, ax: Any
-) -> None:
+# The curves are computed where the plots are listed (the run's process, which has
+# scikit-learn loaded): the drawing process then draws them without importing it (2-3 s).
+
+
+def _roc_curves(
+    y_true: Any, proba: Any, classes: list[str], threshold: dict[str, Any] | None
+) -> list[tuple[int, Any, Any, float, tuple[float, float, float] | None]]:
+    """Per scored class: its code, false and true positive rates, AUC, the threshold's point."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
+    curves = []
     scored = [1] if len(classes) == 2 else range(len(classes))
     for k in scored:
         truth = y_true == k
         if truth.all() or not truth.any():
             continue
         fpr, tpr, _ = roc_curve(truth, proba[:, k])
-        auc = roc_auc_score(truth, proba[:, k])
-        ax.plot(fpr, tpr, label=f"{_short(classes[k])} (AUC {auc:.3f})")
+        auc = float(roc_auc_score(truth, proba[:, k]))
+        point = None
         if threshold is not None:
             chosen = proba[:, k] >= threshold["value"]
-            ax.plot(
+            point = (
                 (chosen & ~truth).sum() / (~truth).sum(),
                 (chosen & truth).sum() / truth.sum(),
-                "o",
-                color="black",
-                label=f"threshold {threshold['value']:.3f}",
+                threshold["value"],
             )
+        curves.append((k, fpr, tpr, auc, point))
+    return curves
+
+
+def _roc(curves: list[tuple[int, Any, Any, float, Any]], classes: list[str], ax: Any) -> None:
+    for k, fpr, tpr, auc, point in curves:
+        ax.plot(fpr, tpr, label=f"{_short(classes[k])} (AUC {auc:.3f})")
+        if point is not None:
+            fpr_at, tpr_at, value = point
+            ax.plot(fpr_at, tpr_at, "o", color="black", label=f"threshold {value:.3f}")
     ax.plot([0, 1], [0, 1], "--", color="grey", label="guessing")
     ax.set_xlabel("false positive rate (false alarms)")
     ax.set_ylabel("true positive rate (caught)")
     ax.legend(loc="lower right", fontsize="small")
 
 
-def _precision_recall(
-    y_true: Any, score: Any, share: float, threshold: dict[str, Any] | None, ax: Any
-) -> None:
+def _pr_curve(y_true: Any, score: Any, threshold: dict[str, Any] | None) -> dict[str, Any]:
+    """Precision and recall at every threshold, the average precision, the threshold's point."""
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
     precision, recall, _ = precision_recall_curve(y_true == 1, score)
-    ap = average_precision_score(y_true == 1, score)
-    ax.plot(recall, precision, label=f"model (average precision {ap:.3f})")
-    ax.axhline(share, linestyle="--", color="grey", label="random")
+    curve: dict[str, Any] = {
+        "precision": precision,
+        "recall": recall,
+        "ap": float(average_precision_score(y_true == 1, score)),
+        "point": None,
+    }
     if threshold is not None:
         flagged = score >= threshold["value"]
         hits = (flagged & (y_true == 1)).sum()
-        ax.plot(
+        curve["point"] = (
             hits / max(1, (y_true == 1).sum()),
             hits / max(1, flagged.sum()),
-            "o",
-            color="black",
-            label=f"threshold {threshold['value']:.3f}",
+            threshold["value"],
         )
+    return curve
+
+
+def _precision_recall(curve: dict[str, Any], share: float, ax: Any) -> None:
+    ax.plot(
+        curve["recall"], curve["precision"], label=f"model (average precision {curve['ap']:.3f})"
+    )
+    ax.axhline(share, linestyle="--", color="grey", label="random")
+    if curve["point"] is not None:
+        recall, precision, value = curve["point"]
+        ax.plot(recall, precision, "o", color="black", label=f"threshold {value:.3f}")
     ax.set_xlabel("recall (share of true cases caught)")
     ax.set_ylabel("precision (share of flags that are right)")
     ax.set_ylim(0, 1.02)
     ax.legend(loc="lower left", fontsize="small")
 
 
-def _calibration(y_true: Any, score: Any, positive: str, ax: Any) -> None:
+def _calibration_points(y_true: Any, score: Any) -> tuple[Any, Any]:
+    """Observed share against mean predicted probability, in quantile bins."""
     from sklearn.calibration import calibration_curve
 
     bins = max(2, min(10, len(score) // 20))
     observed, predicted = calibration_curve(y_true == 1, score, n_bins=bins, strategy="quantile")
+    return observed, predicted
+
+
+def _calibration(points: tuple[Any, Any], positive: str, ax: Any) -> None:
+    observed, predicted = points
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfectly calibrated")
     ax.plot(predicted, observed, "o-", label="model")
     ax.set_xlabel(f"predicted probability of '{_short(positive)}'")

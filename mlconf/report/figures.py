@@ -42,6 +42,15 @@ def pyplot() -> Any:
     return plt
 
 
+def prepare_drawing(modules: list[str]) -> None:
+    """In a fresh drawing process, before its first plot: matplotlib on Agg, then the plot
+    modules (a module that fails to import is left for its plot to report)."""
+    from mlconf.core.background import import_quietly
+
+    pyplot()
+    import_quietly(modules)
+
+
 def save_figure(figure: Any, path: Path) -> Path:
     """Write `figure` as a PNG atomically (at most 900 px wide), then close it."""
     width, height = figure.get_size_inches()

@@ -40,6 +40,7 @@ def record(ctx: RunState, predicted: dict[str, Predicted], plot_rows: int | None
     """Assess the predictions and keep the result in the run state and record."""
     trained = Trained(ctx.conf, ctx.training.classes, ctx.threshold, ctx.cv, ctx.run_dir)
     ctx.metrics, ctx.test_scores = assess(trained, predicted, plot_rows)
+    ctx.predicted = predicted
     ctx.record.counts["passed_success_criteria"] = ctx.metrics["passed"]
 
 

@@ -21,13 +21,7 @@ def save(ctx: RunState) -> None:
     conf = ctx.conf
     # A model trained on a Dask cluster is stored as its ordinary xgboost estimator.
     ctx.pipeline = deployable(ctx.pipeline)
-    model = TrainedModel(
-        pipeline=ctx.pipeline,
-        task=conf.problem.task,
-        target=conf.problem.target,
-        input_columns=list(ctx.training.columns),
-        classes=list(ctx.training.classes),
-    )
+    model = trained_model(ctx)
     metrics = ctx.metrics
     extra = {
         "run_id": ctx.record.id,
@@ -73,11 +67,45 @@ def save(ctx: RunState) -> None:
     ctx.model_dir = folder
 
 
+def trained_model(ctx: RunState) -> TrainedModel:
+    """The run's fitted pipeline with its task, target, input columns and classes."""
+    return TrainedModel(
+        pipeline=ctx.pipeline,
+        task=ctx.conf.problem.task,
+        target=ctx.conf.problem.target,
+        input_columns=list(ctx.training.columns),
+        classes=list(ctx.training.classes),
+    )
+
+
 def _dtypes(frame: Any, columns: list[str]) -> dict[str, str]:
     """The training dtype of each input column (as pandas names it), where known."""
     if frame is None:
         return {}
     return {c: str(frame[c].dtype) for c in columns if c in frame.columns}
+
+
+def _held_out_outputs(
+    ctx: RunState, model: TrainedModel, held_out: Any, part: str
+) -> tuple[Any, Any]:
+    """The held-out rows' predicted labels (classification) and scores (the positive class's
+    probability, or the regression prediction): evaluate's predictions when it scored every
+    row of the part, else the model's, predicted now."""
+    import numpy as np
+
+    done = ctx.predicted.get(part)
+    if done is not None and len(done.rows) == len(held_out):
+        predicted, proba = done.by_role["model"]
+        if model.task == "classification":
+            predicted = np.asarray(model.classes, dtype=object)[np.asarray(predicted, dtype=int)]
+    else:
+        x = held_out[model.input_columns]
+        predicted = model.predict(x)
+        proba = model.predict_proba(x) if model.task == "classification" else None
+    if model.task == "regression":
+        return None, np.asarray(predicted, dtype=float)
+    scores = proba[:, 1] if proba is not None and proba.shape[1] == 2 else None
+    return predicted, scores
 
 
 def _reference(ctx: RunState, model: TrainedModel) -> Callable[[str], bytes]:
@@ -92,19 +120,10 @@ def _reference(ctx: RunState, model: TrainedModel) -> Callable[[str], bytes]:
         held_out = parts.get("test")
     predictions: dict[str, Any] = {}
     if held_out is not None and len(held_out):
-        x = held_out[model.input_columns]
-        predicted = model.predict(x)
-        labels: Any = None
-        scores: Any = None
-        if model.task == "regression":
-            scores = predicted
-        else:
-            labels = predicted
-            proba = model.predict_proba(x)
-            if proba is not None and proba.shape[1] == 2:
-                scores = proba[:, 1]
+        part = "validation" if parts.get("validation") is held_out else "test"
+        labels, scores = _held_out_outputs(ctx, model, held_out, part)
         predictions = prediction_profile(model.task, labels, scores, ProfileSettings())
-        predictions["part"] = "validation" if parts.get("validation") is held_out else "test"
+        predictions["part"] = part
     metrics = ctx.metrics
     validation = metrics.get("validation", metrics.get("test", {})).get("model", {})
     rows = len(ctx.training.x)
