@@ -278,3 +278,34 @@ def test_prediction_ids_are_unique_version_7_uuids_in_time_order(n: int) -> None
         parsed = uuid.UUID(text)
         assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, text)
     assert max(first) < min(later)
+
+
+def test_ids_not_yet_written_are_known_from_memory_the_newest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Feedback right after a prediction finds its model before the writer wrote the row;
+    memory keeps at least the newest _RECENT_IDS ids and forgets the oldest."""
+    import mlconf.store.prediction_log as prediction_log
+
+    monkeypatch.setattr(prediction_log, "_RECENT_IDS", 10)
+    gate = threading.Event()
+
+    class Stalled(PredictionLog):
+        def _write(self, batch: list[LoggedRows]) -> None:
+            gate.wait(10)
+            super()._write(batch)
+
+    plog = Stalled(f"sqlite:///{tmp_path / 'log.db'}", queue_size=1000)
+    for start in range(0, 30, 5):
+        plog.submit(
+            [
+                new_row(f"id-{i}", "m", str(start), {"a": i}, {}, 1.0)
+                for i in range(start, start + 5)
+            ]
+        )
+    assert [plog.origin(f"id-{i}") for i in (29, 20)] == [("m", "25"), ("m", "20")]
+    assert plog.origin("id-0") is None  # forgotten in memory and not written yet
+    gate.set()
+    assert plog.flush()
+    assert plog.origin("id-0") == ("m", "0")  # written: read back from the table
+    plog.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +61,12 @@ class LoggedRows:
             return repeat(self.shared[name], len(self))
         return self.per_row[name]
 
+    def origins(self) -> Iterable[tuple[str, str]]:
+        """Every row's (model name, model version)."""
+        if "model_name" in self.shared and "model_version" in self.shared:
+            return repeat((self.shared["model_name"], self.shared["model_version"]), len(self))
+        return zip(self.column("model_name"), self.column("model_version"), strict=True)
+
     def head(self, n: int) -> LoggedRows:
         return LoggedRows(self.shared, {k: v[:n] for k, v in self.per_row.items()})
 
@@ -90,8 +96,10 @@ class PredictionLog:
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
         # ids handed out but maybe not yet written, so feedback right after a prediction works;
-        # each with the model name and version that made it
-        self._recent: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        # each with the model name and version that made it. Two generations of plain dicts
+        # (the newest _RECENT_IDS to twice that many ids): one C-level update per request.
+        self._recent: dict[str, tuple[str, str]] = {}
+        self._older: dict[str, tuple[str, str]] = {}
         self.queued = 0
         self.written = 0
         self.dropped = 0  # queue full
@@ -107,11 +115,9 @@ class PredictionLog:
         with self._lock:
             room = self._capacity - self._waiting_rows
             taken = rows if len(rows) <= room else rows.head(max(room, 0))
-            recent = self._recent
-            origins = zip(taken.column("model_name"), taken.column("model_version"), strict=True)
-            recent.update(zip(taken.column("id"), origins, strict=True))
-            while len(recent) > _RECENT_IDS:
-                recent.popitem(last=False)
+            self._recent.update(zip(taken.column("id"), taken.origins(), strict=True))
+            if len(self._recent) >= _RECENT_IDS:
+                self._older, self._recent = self._recent, {}
             if taken:
                 self._waiting.append(taken)
                 self._waiting_rows += len(taken)
@@ -143,7 +149,7 @@ class PredictionLog:
         import sqlalchemy as sa
 
         with self._lock:
-            found = self._recent.get(prediction_id)
+            found = self._recent.get(prediction_id) or self._older.get(prediction_id)
         if found is not None:
             return found
         table = self.predictions
