@@ -29,6 +29,7 @@ def cross_validate(
     before_fit: Callable[[int, Any], None] | None = None,
     metrics: list[str] | None = None,
     stop_after: Callable[[int], bool] | None = None,
+    watch_rows: int = 0,
 ) -> dict[str, Any]:
     """Mean, spread and fold values of every metric, plus fit and predict seconds.
 
@@ -38,6 +39,8 @@ def cross_validate(
     adjust fold i's fresh copy of the pipeline (tuning adds a per-round pruning callback).
     `metrics` limits scoring to those names (tuning scores only the primary metric).
     `stop_after(i)` true ends the CV after fold i (tuning's holdout: the first fold only).
+    `watch_rows` > 0: a boosting model watches at most that many of the held-out rows (a
+    seeded sample) for early stopping; each fold is still scored on all of them.
     """
     import numpy as np
     from sklearn.base import clone
@@ -52,13 +55,13 @@ def cross_validate(
         fold_pipeline = clone(pipeline)
         if before_fit is not None:
             before_fit(i, fold_pipeline)
+        watched = held_out
+        if 0 < watch_rows < len(val_idx):
+            rng = np.random.default_rng([conf.seed, i])
+            pick = np.sort(rng.choice(len(val_idx), watch_rows, replace=False))
+            watched = (held_out[0].iloc[pick], held_out[1][pick])
         fold_model = fit(
-            fold_pipeline,
-            x.iloc[fit_idx],
-            y[fit_idx],
-            label,
-            held_out,
-            conf.problem.class_weight,
+            fold_pipeline, x.iloc[fit_idx], y[fit_idx], label, watched, conf.problem.class_weight
         )
         fitted = time.perf_counter()
         y_pred, y_proba = predictions(fold_model, held_out[0], conf.problem.task)

@@ -40,7 +40,8 @@ def tune(ctx: RunState) -> None:
     study = configured_study(conf, model_name)
     plan = _plan(ctx, model_name, space)
     _enqueue_starts(ctx, study, plan)
-    fidelity = Fidelity(study, conf.tune, len(ctx.training.x))
+    later = sum(len(part) for name, part in ctx.parts.items() if name != "train")
+    fidelity = Fidelity(study, conf.tune, len(ctx.training.x), later)
     warming = _warm_up(ctx)  # imports the plots and later stages need, while trials run
     objective = _objective(ctx, plan, deadline, fidelity)
     try:
@@ -49,6 +50,7 @@ def tune(ctx: RunState) -> None:
         warming.join()
     family, best = _save_results(ctx, study, plan, mine)
     say_budget(ctx, deadline, fidelity)
+    ctx.tuning_deadline = deadline  # the final fit stops adding trees at its tail
     for line in first_trial_warning(mine, conf.tune.timeout, _is_default):
         ctx.warn(line)
     ctx.model = ModelConfig(name=family, params=best)
@@ -122,7 +124,7 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
     from mlconf.ml.crossval import cross_validate
     from mlconf.ml.training import seeded_pipeline
     from mlconf.ml.tuning.fidelity import fold_rounds
-    from mlconf.ml.tuning.rounds import fold_callbacks
+    from mlconf.ml.tuning.rounds import fold_callbacks, round_clock
     from mlconf.ml.tuning.trees import TREES, fold_trees, refit_params
 
     conf, training, tune_conf = ctx.conf, ctx.training, ctx.conf.tune
@@ -138,6 +140,7 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
         model = ModelConfig(name=family, params=params)
         pipeline = seeded_pipeline(conf, model, ctx.pipeline_privacy)
         folds: list[Any] = []
+        clocks: list[Any] = []
         last = [False]
 
         def report(fold: int, values: dict[str, list[float]]) -> None:
@@ -158,9 +161,9 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
             folds.append(fold_pipeline)
             if family == "xgboost" and "callbacks" not in params:
                 every = tune_conf.prune_every_rounds
-                callbacks = fold_callbacks(trial, fold, by_rounds, every, deadline)
-                if callbacks:
-                    fold_pipeline[-1].set_params(callbacks=callbacks)
+                clocks.append(round_clock())
+                callbacks = fold_callbacks(trial, fold, by_rounds, every, deadline, clocks[-1])
+                fold_pipeline[-1].set_params(callbacks=callbacks)
 
         scores = cross_validate(
             conf,
@@ -174,9 +177,13 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
             before_fit=watch_rounds,
             metrics=[primary],
             stop_after=lambda _fold: last[0],
+            watch_rows=tune_conf.watch_rows,
         )
         trees = trial.user_attrs.get(TREES) or []
-        fidelity.finish(trial, [fold_rounds(p[-1]) for p in folds], refit_params(params, trees))
+        rounds, boosting = [fold_rounds(p[-1]) for p in folds], [c.boosting() for c in clocks]
+        fidelity.finish(
+            trial, rounds, refit_params(params, trees), boosting, scores["predict_seconds"]["folds"]
+        )
         value: float = scores[primary]["mean"]
         if math.isnan(value):
             raise MlconfError(f"{primary} is undefined on the folds", where="stage tune")

@@ -90,12 +90,64 @@ def deadline_callback(trial: Any, deadline: Any) -> Any:
     return StopAtDeadline()
 
 
+def round_clock() -> Any:
+    """An xgboost callback that times its fold's boosting loop and, within it, the scoring
+    of the watched rows after every round (`boosting()`: a fidelity.Boosting, or None
+    before training ends). That scoring is xgboost's, done before any callback hears of
+    the round, so it is timed by wrapping the booster's own `eval_set` for this fit."""
+    import time
+
+    import xgboost as xgb
+
+    from mlconf.ml.tuning.fidelity import Boosting
+
+    class RoundClock(xgb.callback.TrainingCallback):
+        watches_eval_set = False  # it reads the clock, not the held-out scores
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.start = 0.0
+            self.scoring = 0.0
+            self.result: Boosting | None = None
+
+        def before_training(self, model: Any) -> Any:
+            scored = model.eval_set
+
+            def timed(*args: Any, **kwargs: Any) -> Any:
+                began = time.perf_counter()
+                try:
+                    return scored(*args, **kwargs)
+                finally:
+                    self.scoring += time.perf_counter() - began
+
+            model.eval_set = timed  # this booster only
+            self.start = time.perf_counter()
+            return model
+
+        def after_training(self, model: Any) -> Any:
+            loop = time.perf_counter() - self.start
+            model.__dict__.pop("eval_set", None)  # the booster is saved: no wrapper left
+            self.result = Boosting(model.num_boosted_rounds(), loop, self.scoring)
+            return model
+
+        def boosting(self) -> Boosting | None:
+            return self.result
+
+    return RoundClock()
+
+
 def fold_callbacks(
-    trial: Any, fold: int, by_rounds: tuple[RoundMetric, int] | None, every: int, deadline: Any
+    trial: Any,
+    fold: int,
+    by_rounds: tuple[RoundMetric, int] | None,
+    every: int,
+    deadline: Any,
+    clock: Any = None,
 ) -> list[Any]:
     """The xgboost callbacks of one fold: rounds reported to the pruner (when `by_rounds`
-    gives the metric and the steps per fold), and the deadline checked every round."""
-    callbacks = []
+    gives the metric and the steps per fold), the deadline checked every round, and
+    `clock` (round_clock) timing the loop."""
+    callbacks = [] if clock is None else [clock]
     if by_rounds is not None:
         metric, stride = by_rounds
         callbacks.append(pruning_callback(trial, fold, metric, stride, every))
