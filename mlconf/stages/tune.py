@@ -124,7 +124,8 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
     from mlconf.ml.crossval import cross_validate
     from mlconf.ml.training import seeded_pipeline
     from mlconf.ml.tuning.fidelity import fold_rounds
-    from mlconf.ml.tuning.rounds import fold_callbacks, round_clock
+    from mlconf.ml.tuning.rounds import fold_callbacks, round_clock, round_pruning
+    from mlconf.ml.tuning.rungs import climb, deadline_only, rung_rows
     from mlconf.ml.tuning.trees import TREES, fold_trees, refit_params
 
     conf, training, tune_conf = ctx.conf, ctx.training, ctx.conf.tune
@@ -134,7 +135,7 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
         family, params, default = plan.trial(trial)
         if tune_conf.n_jobs > 1 and family in plan.threaded:
             params["n_jobs"] = 1  # parallel trials, one thread each (tune.n_jobs)
-        by_rounds = None if plan.auto or default else _round_pruning(ctx, family, plan, params)
+        by_rounds = None if plan.auto or default else round_pruning(ctx, family, plan)
         if by_rounds is not None:
             params["eval_metric"] = by_rounds[0].eval_metric
         model = ModelConfig(name=family, params=params)
@@ -165,20 +166,17 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
                 callbacks = fold_callbacks(trial, fold, by_rounds, every, deadline, clocks[-1])
                 fold_pipeline[-1].set_params(callbacks=callbacks)
 
-        scores = cross_validate(
-            conf,
-            len(training.classes),
-            pipeline,
-            training.x,
-            training.y,
-            tune_conf.folds,
-            label=family,
-            on_fold=report,
-            before_fit=watch_rounds,
-            metrics=[primary],
-            stop_after=lambda _fold: last[0],
-            watch_rows=tune_conf.watch_rows,
-        )
+        def run(fit_rows: int = 0, **hooks: Any) -> dict[str, Any]:
+            data = (conf, len(training.classes), pipeline, training.x, training.y, tune_conf.folds)
+            hooks.update(label=family, metrics=[primary], watch_rows=tune_conf.watch_rows)
+            return cross_validate(*data, fit_rows=fit_rows, **hooks)
+
+        rows = rung_rows(fidelity.fold_rows, tune_conf.subsample_rows) if by_rounds else 0
+        if rows:  # first a sample of the rows (mlconf.ml.tuning.rungs)
+            one = {"before_fit": deadline_only(trial, deadline), "stop_after": lambda _f: True}
+            climb(trial, rows, lambda n: float(run(n, **one)[primary]["mean"]))
+            deadline.check(trial)
+        scores = run(on_fold=report, before_fit=watch_rounds, stop_after=lambda _f: last[0])
         trees = trial.user_attrs.get(TREES) or []
         rounds, boosting = [fold_rounds(p[-1]) for p in folds], [c.boosting() for c in clocks]
         fidelity.finish(
@@ -436,28 +434,6 @@ def tuned_model(conf: TrainConfig, current: str | None = None) -> str:
             fix=f"add model={owner}, or pick the search space of {model}",
         )
     return owner
-
-
-def _round_pruning(
-    ctx: RunState, model_name: str, plan: Any, params: dict[str, Any]
-) -> tuple[Any, int] | None:
-    """(xgboost metric, steps per fold) when trials can be pruned between rounds."""
-    from mlconf.ml.tuning.rounds import round_metric, round_stride
-
-    conf = ctx.conf
-    if model_name != "xgboost" or conf.tune.pruner == "none" or not conf.tune.prune_every_rounds:
-        return None
-    base = plan.base[model_name]
-    if "callbacks" in base or "eval_metric" in base:
-        return None
-    metric = round_metric(conf.problem.primary_metric, conf.problem.task, len(ctx.training.classes))
-    if metric is None:
-        return None
-    trees = plan.space.params.get("n_estimators")
-    high = int(trees.high) if trees is not None and trees.high is not None else None
-    fixed = trees.choices[0] if trees is not None and trees.type == "fixed" else None
-    cap = fixed if isinstance(fixed, int) else base.get("n_estimators")
-    return metric, round_stride(high, cap)
 
 
 def _completed(study: Any) -> int:

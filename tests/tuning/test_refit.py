@@ -52,8 +52,9 @@ def test_the_refit_leaves_out_the_per_round_scoring() -> None:
 def test_the_tail_scales_with_the_rows_predicted_later() -> None:
     # folds predicted 1,000 rows in 0.1 s; the test part has 30,000 rows
     tail = estimate_tail([0.1, 0.1], held_rows=1_000, later_rows=30_000)
-    assert tail == pytest.approx(fidelity.TAIL_PREDICTS * 3.0 + fidelity.TAIL_FIXED_S)
-    assert estimate_tail([], 1_000, 30_000) == fidelity.TAIL_FIXED_S
+    rows = fidelity.TAIL_FIXED_S + fidelity.TAIL_ROW_S * 30_000
+    assert tail == pytest.approx(rows + fidelity.TAIL_PREDICTS * 3.0)
+    assert estimate_tail([], 1_000, 30_000) == pytest.approx(rows)
     # the study keeps the refit (with its margin), the tail and its own files free
     reserve = fidelity.reserve_seconds(4.0, 2.0)
     assert reserve == pytest.approx(fidelity.STUDY_FILES_S + fidelity.REFIT_MARGIN * 4.0 + 2.0)
@@ -149,3 +150,36 @@ def test_a_fold_watches_a_sample_of_its_held_out_rows_and_is_scored_on_all(
     watched.clear()
     crossval_module.cross_validate(conf, 2, pipeline, frame, y, 3, label="x", metrics=["roc_auc"])
     assert watched == [100, 100, 100]  # 0: all of them
+
+
+def test_successive_halving_over_rows_promotes_the_better_half() -> None:
+    from mlconf.ml.tuning.rungs import promoted, rung_rows
+
+    assert rung_rows(80_000, 20_000) == 20_000
+    assert rung_rows(79_999, 20_000) == 0 and rung_rows(10**6, 0) == 0  # too few rows, off
+    assert promoted(0.1, [0.9], higher=True)  # too few peers: always on to all rows
+    assert promoted(0.7, [0.6, 0.8], higher=True) and not promoted(0.69, [0.6, 0.8], True)
+    assert promoted(0.69, [0.6, 0.8], higher=False)  # an error: lower is better
+
+
+def test_a_trial_below_the_median_on_the_sample_stops_there() -> None:
+    import optuna
+
+    from mlconf.ml.tuning.rungs import RUNG, climb
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+    fitted: list[int] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        value = trial.suggest_float("v", 0, 1)
+        climb(trial, 500, lambda rows: value)  # the sample's score: v itself
+        fitted.append(trial.number)  # a promoted trial goes on to all rows
+        return value
+
+    for v in [0.5, 0.7, 0.4, 0.9]:
+        study.enqueue_trial({"v": v})
+    study.optimize(objective, n_trials=4)
+    states = [t.state.name for t in study.trials]
+    assert states == ["COMPLETE", "COMPLETE", "PRUNED", "COMPLETE"]  # 0.4 < median(0.5, 0.7)
+    assert fitted == [0, 1, 3] and study.trials[2].user_attrs[RUNG] == {"rows": 500, "value": 0.4}

@@ -20,8 +20,8 @@ A budget (`tune.timeout`) runs from the start of tuning to a fitted final model:
   (training rows / fold rows) x (set-up + refit trees x seconds per round without that
   scoring); for other models the median fold's fit seconds x rows ratio x trees ratio.
 - **And what follows it.** Evaluating and saving the model (`tail`) is estimated from the
-  folds' predict seconds scaled to the rows the later stages predict, times TAIL_PREDICTS,
-  plus TAIL_FIXED_S. The deadline keeps the best trial's
+  rows the later stages predict and the folds' predict seconds scaled to those rows
+  (`estimate_tail`). The deadline keeps the best trial's
   `STUDY_FILES_S + REFIT_MARGIN x refit + tail` free (`tune.reserve_refit`), re-estimated
   after every trial, so the study stops early enough for the final fit, evaluation and
   save to end within `tune.timeout`; the final fit itself stops adding trees when only the
@@ -46,12 +46,14 @@ REFIT = "refit_s"  # trial user attribute: the estimated seconds of its final fi
 BOOST_SECONDS = "boost_s"  # trial user attribute: each fold's seconds in its boosting loop
 EVAL_SECONDS = "eval_s"  # trial user attribute: of those, scoring the watched rows each round
 TAIL = "tail_s"  # trial user attribute: estimated seconds after its final fit (evaluate, save)
-# The stages after the final fit predict the test rows for the model, score them with
-# bootstrap intervals and draw their plots (in the background, waited for at the end), and
-# save the pipeline. Fitted to two tables (benchmarks/README.md, issue 18, round 4: flights
-# 7.3 s after a fit whose folds predicted 30,000 rows in 0.42 s, gss_wages 1.9 s after 0.06 s).
-TAIL_PREDICTS = 15.0
-TAIL_FIXED_S = 1.5
+# The stages after the final fit score the test rows with bootstrap intervals and draw
+# their plots (in the background, waited for at the end): TAIL_ROW_S per row; they predict
+# those rows and save the model, which costs what predicting costs, TAIL_PREDICTS times.
+# Fitted to two tables at load 2-4 (benchmarks/README.md, issue 18, round 4: 7.1 s after
+# the final fit with 30,000 test rows on flights, 1.9 s with 7,600 on gss_wages).
+TAIL_ROW_S = 0.0002
+TAIL_PREDICTS = 2.0
+TAIL_FIXED_S = 1.0
 # Between the study's end and the final fit: trials.csv, the tuning plots, best_params.json
 # (0.6-0.8 s on those tables).
 STUDY_FILES_S = 1.0
@@ -163,13 +165,13 @@ def estimate_refit(
 
 
 def estimate_tail(predict_seconds: Sequence[float], held_rows: int, later_rows: int) -> float:
-    """Seconds of the stages after the final fit (evaluate, save) and of the study's files:
-    the folds' predict seconds per held-out row x the rows predicted later, TAIL_PREDICTS
-    times, plus TAIL_FIXED_S."""
-    if not predict_seconds:
-        return TAIL_FIXED_S
-    per_row = statistics.median(predict_seconds) / max(1, held_rows)
-    return TAIL_PREDICTS * per_row * later_rows + TAIL_FIXED_S
+    """Seconds of the stages after the final fit (evaluate, save): TAIL_ROW_S per row they
+    predict, the folds' predict seconds scaled to those rows TAIL_PREDICTS times, and
+    TAIL_FIXED_S."""
+    predicting = 0.0
+    if predict_seconds:
+        predicting = statistics.median(predict_seconds) / max(1, held_rows) * later_rows
+    return TAIL_FIXED_S + TAIL_ROW_S * later_rows + TAIL_PREDICTS * predicting
 
 
 def reserve_seconds(refit: float, tail: float) -> float:

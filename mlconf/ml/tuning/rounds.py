@@ -154,3 +154,23 @@ def fold_callbacks(
     if deadline.seconds is not None:
         callbacks.append(deadline_callback(trial, deadline))
     return callbacks
+
+
+def round_pruning(ctx: Any, model_name: str, plan: Any) -> tuple[RoundMetric, int] | None:
+    """(xgboost metric, steps per fold) when a trial of `model_name` can be pruned between
+    rounds: xgboost, a pruner, a round metric matching the primary one, and no callbacks or
+    eval_metric of the user's own in model.params."""
+    conf = ctx.conf
+    if model_name != "xgboost" or conf.tune.pruner == "none" or not conf.tune.prune_every_rounds:
+        return None
+    base = plan.base[model_name]
+    if "callbacks" in base or "eval_metric" in base:
+        return None
+    metric = round_metric(conf.problem.primary_metric, conf.problem.task, len(ctx.training.classes))
+    if metric is None:
+        return None
+    trees = plan.space.params.get("n_estimators")
+    high = int(trees.high) if trees is not None and trees.high is not None else None
+    fixed = trees.choices[0] if trees is not None and trees.type == "fixed" else None
+    cap = fixed if isinstance(fixed, int) else base.get("n_estimators")
+    return metric, round_stride(high, cap)
