@@ -50,7 +50,8 @@ def tune(ctx: RunState) -> None:
         warming.join()
     family, best = _save_results(ctx, study, plan, mine)
     say_budget(ctx, deadline, fidelity)
-    ctx.tuning_deadline = deadline  # the final fit stops adding trees at its tail
+    # the final fit stops adding trees at its tail (unless the budget covers the trials only)
+    ctx.tuning_deadline = deadline if conf.tune.reserve_refit else None
     for line in first_trial_warning(mine, conf.tune.timeout, _is_default):
         ctx.warn(line)
     ctx.model = ModelConfig(name=family, params=best)
