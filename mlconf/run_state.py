@@ -97,6 +97,9 @@ class RunState:
     # (stages never write the config: it stays what the user asked for).
     model: ModelConfig = field(init=False)
     cv: dict[str, Any] | None = None
+    # The tune stage's deadline (mlconf.ml.tuning.deadline): the final fit stops adding trees
+    # when only the time of the stages after it is left of tune.timeout.
+    tuning_deadline: Any = None
     threshold: ThresholdChoice | None = None
     test_scores: dict[str, MetricValue] = field(default_factory=dict)
     # Each part's predictions by evaluate, which save's reference profile reuses.

@@ -37,7 +37,8 @@ XGB = ["search=xgboost", "search.space.n_estimators.value=30", "model.params.n_e
 def records(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     trials = pd.read_csv(run_dir / "trials.csv").to_dict("records")
     for trial in trials:
-        for key in ("user_attr_fit_s", "user_attr_rounds", "user_attr_trees"):
+        lists = ("fit_s", "rounds", "trees", "boost_s", "eval_s")
+        for key in (f"user_attr_{name}" for name in lists):
             value = trial.get(key)
             trial[key] = ast.literal_eval(value) if isinstance(value, str) else None
     budget = json.loads((run_dir / "run.json").read_text())["counts"]["tuning_budget"]
@@ -104,12 +105,7 @@ def test_the_study_stops_early_enough_for_the_final_fit(
     150 s, not 200 s: the trial running then is stopped, and 50 s stay for the refit."""
     ticks = itertools.count()
     monkeypatch.setattr(deadline_module, "now", lambda: float(next(ticks)))
-    real = fidelity_module.estimate_refit
-
-    def hundred(*args: Any, **kwargs: Any) -> fidelity_module.Refit:
-        return fidelity_module.Refit(50.0, real(*args, **kwargs).rows_ratio, 1.0)
-
-    monkeypatch.setattr(fidelity_module, "estimate_refit", hundred)
+    monkeypatch.setattr(fidelity_module, "reserve_seconds", lambda refit, tail: 50.0)
     overrides = [*XGB, "tune.n_trials=0", "tune.timeout=200", "tune.scoring=cv", *FAST]
     trials, budget = records(run_train(overrides, tmp_path / "run").run_dir)
     assert budget["reserve_s"] == 50.0 and budget["scoring"] == "cv"
@@ -123,15 +119,19 @@ def test_the_reserve_is_the_best_trials_estimated_refit(tmp_path: Path) -> None:
     trials, budget = records(run_train(overrides, tmp_path / "run").run_dir)
     best = json.loads((tmp_path / "run" / "best_params.json").read_text())
     chosen = next(t for t in trials if t["number"] == best["trial"])
-    assert budget["reserve_s"] == pytest.approx(chosen["user_attr_refit_s"])
-    # median fold seconds x (training rows / fold rows) x (refit trees / trained trees)
+    refit, tail = chosen["user_attr_refit_s"], chosen["user_attr_tail_s"]
+    expected_reserve = fidelity_module.reserve_seconds(refit, tail)
+    assert budget["reserve_s"] == pytest.approx(expected_reserve, abs=0.002)
+    assert budget["tail_s"] == pytest.approx(tail) and tail >= fidelity_module.TAIL_FIXED_S
+    # (training rows / fold rows) x (set-up + refit trees x seconds per round, not scoring)
     folds = chosen["user_attr_fit_s"]
     assert len(folds) == 3  # tune.folds=3 by default
-    rows_ratio = 3 / 2
-    trained = statistics.median(chosen["user_attr_rounds"])
-    trees_ratio = best["params"]["n_estimators"] / trained
-    expected = statistics.median(folds) * rows_ratio * trees_ratio
-    assert chosen["user_attr_refit_s"] == pytest.approx(expected, rel=0.02, abs=0.002)
+    loops, evals = chosen["user_attr_boost_s"], chosen["user_attr_eval_s"]
+    rounds = chosen["user_attr_rounds"]
+    setup = statistics.median(f - b for f, b in zip(folds, loops, strict=True))
+    per_round = statistics.median((b - e) / r for b, e, r in zip(loops, evals, rounds, strict=True))
+    expected = 3 / 2 * (setup + per_round * best["params"]["n_estimators"])
+    assert refit == pytest.approx(expected, rel=0.02, abs=0.003)
     assert budget["stopped_s"] is None  # the trials ran out, not the time
 
 

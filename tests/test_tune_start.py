@@ -95,7 +95,7 @@ def test_a_range_that_excludes_the_default_is_named(tmp_path: Path) -> None:
     hits = [w for w in warnings if "search.space.max_depth" in w]
     assert hits and "max_depth=6" in hits[0] and "trial 0" in hits[0], warnings
     # the portfolio entries the narrowed range cannot take are skipped, and said so
-    assert any("search.portfolio[1] skipped: max_depth=3" in w for w in warnings), warnings
+    assert any("search.portfolio[3] skipped: max_depth=3" in w for w in warnings), warnings
 
 
 @pytest.mark.parametrize(

@@ -31,4 +31,13 @@ class TuneConfig:
     scoring: str = "auto"
     holdout_rows: int = 50_000  # auto: holdout from this many training rows (0: rows never decide)
     holdout_share: float = 0.1  # auto: holdout when one fold takes over this share of tune.timeout
+    # boosting trials watch at most this many held-out rows each round for early stopping and
+    # pruning (a seeded sample; scoring them every round was up to half a trial's time on
+    # 40k rows); each trial is still scored on all of its held-out rows. 0: all of them.
+    watch_rows: int = 10_000
+    # boosting trials whose fold fits on 4x this many rows or more first fit on this many (a
+    # seeded sample) and are pruned there when worse than the completed trials (successive
+    # halving over rows, mlconf.ml.tuning.rungs); 0 (the default: at 60 s on flights the
+    # sample cost half a full trial and pruned nothing, benchmarks/README.md): no sample
+    subsample_rows: int = 0
     reserve_refit: bool = True  # stop the study early enough for the final fit within tune.timeout

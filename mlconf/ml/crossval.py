@@ -29,6 +29,8 @@ def cross_validate(
     before_fit: Callable[[int, Any], None] | None = None,
     metrics: list[str] | None = None,
     stop_after: Callable[[int], bool] | None = None,
+    watch_rows: int = 0,
+    fit_rows: int = 0,
 ) -> dict[str, Any]:
     """Mean, spread and fold values of every metric, plus fit and predict seconds.
 
@@ -38,6 +40,10 @@ def cross_validate(
     adjust fold i's fresh copy of the pipeline (tuning adds a per-round pruning callback).
     `metrics` limits scoring to those names (tuning scores only the primary metric).
     `stop_after(i)` true ends the CV after fold i (tuning's holdout: the first fold only).
+    `watch_rows` > 0: a boosting model watches at most that many of the held-out rows (a
+    seeded sample) for early stopping; each fold is still scored on all of them.
+    `fit_rows` > 0: each fold fits on at most that many of its training rows (a seeded
+    sample: tuning's first rung over rows), scored on the same held-out rows.
     """
     import numpy as np
     from sklearn.base import clone
@@ -48,17 +54,17 @@ def cross_validate(
     per_fold: dict[str, list[float]] = {"fit_seconds": [], "predict_seconds": []}
     for i, (fit_idx, val_idx) in enumerate(splitter.split(x, y)):
         start = time.perf_counter()
+        fit_idx = fit_idx[_sample(len(fit_idx), fit_rows, [conf.seed, i, 1])]
         held_out = (x.iloc[val_idx], y[val_idx])
         fold_pipeline = clone(pipeline)
         if before_fit is not None:
             before_fit(i, fold_pipeline)
+        watched = held_out
+        if 0 < watch_rows < len(val_idx):
+            pick = _sample(len(val_idx), watch_rows, [conf.seed, i])
+            watched = (held_out[0].iloc[pick], held_out[1][pick])
         fold_model = fit(
-            fold_pipeline,
-            x.iloc[fit_idx],
-            y[fit_idx],
-            label,
-            held_out,
-            conf.problem.class_weight,
+            fold_pipeline, x.iloc[fit_idx], y[fit_idx], label, watched, conf.problem.class_weight
         )
         fitted = time.perf_counter()
         y_pred, y_proba = predictions(fold_model, held_out[0], conf.problem.task)
@@ -79,3 +85,12 @@ def cross_validate(
         metric: {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "folds": v}
         for metric, v in per_fold.items()
     }
+
+
+def _sample(rows: int, at_most: int, seed: list[int]) -> Any:
+    """Positions of a seeded sample of `at_most` of `rows` rows, in order (all if 0 or more)."""
+    import numpy as np
+
+    if not 0 < at_most < rows:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, at_most, replace=False))

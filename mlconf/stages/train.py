@@ -10,6 +10,7 @@ from mlconf.core.component_registry import REGISTRY, require
 from mlconf.core.errors import MlconfError
 from mlconf.ml.pipeline import make_model
 from mlconf.ml.training import fit, seeded_pipeline, target_of, validation_data
+from mlconf.ml.tuning.deadline import final_fit_within
 from mlconf.ml.tuning.warm import LATER_IMPORTS  # imported while the model fits
 
 if TYPE_CHECKING:
@@ -35,7 +36,15 @@ def train(ctx: RunState) -> None:
         pipeline[-1].set_params(early_stopping_rounds=None)
     weighting = conf.problem.class_weight
     warm_up_later_stages(ctx)
-    ctx.pipeline = fit(pipeline, training.x, training.y, model.name, held_out, weighting)
+    with final_fit_within(ctx.tuning_deadline, pipeline[-1]) as final:
+        ctx.pipeline = fit(pipeline, training.x, training.y, model.name, held_out, weighting)
+    if final.cut_at is not None:
+        ctx.warn(
+            f"the final fit stopped at {final.cut_at} of {final.trees} trees: tune.timeout was "
+            "nearly spent (the load rose, or the refit was estimated low); raise tune.timeout "
+            "to train them all"
+        )
+        ctx.count("final_fit_trees", final.cut_at)
     # The dummy ignores the features, so it needs no feature pipeline (a costly refit).
     baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
     ctx.baseline = fit(baseline, training.x, training.y, "dummy")

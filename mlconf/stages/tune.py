@@ -40,7 +40,8 @@ def tune(ctx: RunState) -> None:
     study = configured_study(conf, model_name)
     plan = _plan(ctx, model_name, space)
     _enqueue_starts(ctx, study, plan)
-    fidelity = Fidelity(study, conf.tune, len(ctx.training.x))
+    later = sum(len(part) for name, part in ctx.parts.items() if name != "train")
+    fidelity = Fidelity(study, conf.tune, len(ctx.training.x), later)
     warming = _warm_up(ctx)  # imports the plots and later stages need, while trials run
     objective = _objective(ctx, plan, deadline, fidelity)
     try:
@@ -49,6 +50,8 @@ def tune(ctx: RunState) -> None:
         warming.join()
     family, best = _save_results(ctx, study, plan, mine)
     say_budget(ctx, deadline, fidelity)
+    # the final fit stops adding trees at its tail (unless the budget covers the trials only)
+    ctx.tuning_deadline = deadline if conf.tune.reserve_refit else None
     for line in first_trial_warning(mine, conf.tune.timeout, _is_default):
         ctx.warn(line)
     ctx.model = ModelConfig(name=family, params=best)
@@ -122,7 +125,8 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
     from mlconf.ml.crossval import cross_validate
     from mlconf.ml.training import seeded_pipeline
     from mlconf.ml.tuning.fidelity import fold_rounds
-    from mlconf.ml.tuning.rounds import fold_callbacks
+    from mlconf.ml.tuning.rounds import fold_callbacks, round_clock, round_pruning
+    from mlconf.ml.tuning.rungs import climb, deadline_only, rung_rows
     from mlconf.ml.tuning.trees import TREES, fold_trees, refit_params
 
     conf, training, tune_conf = ctx.conf, ctx.training, ctx.conf.tune
@@ -132,12 +136,13 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
         family, params, default = plan.trial(trial)
         if tune_conf.n_jobs > 1 and family in plan.threaded:
             params["n_jobs"] = 1  # parallel trials, one thread each (tune.n_jobs)
-        by_rounds = None if plan.auto or default else _round_pruning(ctx, family, plan, params)
+        by_rounds = None if plan.auto or default else round_pruning(ctx, family, plan)
         if by_rounds is not None:
             params["eval_metric"] = by_rounds[0].eval_metric
         model = ModelConfig(name=family, params=params)
         pipeline = seeded_pipeline(conf, model, ctx.pipeline_privacy)
         folds: list[Any] = []
+        clocks: list[Any] = []
         last = [False]
 
         def report(fold: int, values: dict[str, list[float]]) -> None:
@@ -158,25 +163,26 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
             folds.append(fold_pipeline)
             if family == "xgboost" and "callbacks" not in params:
                 every = tune_conf.prune_every_rounds
-                callbacks = fold_callbacks(trial, fold, by_rounds, every, deadline)
-                if callbacks:
-                    fold_pipeline[-1].set_params(callbacks=callbacks)
+                clocks.append(round_clock())
+                callbacks = fold_callbacks(trial, fold, by_rounds, every, deadline, clocks[-1])
+                fold_pipeline[-1].set_params(callbacks=callbacks)
 
-        scores = cross_validate(
-            conf,
-            len(training.classes),
-            pipeline,
-            training.x,
-            training.y,
-            tune_conf.folds,
-            label=family,
-            on_fold=report,
-            before_fit=watch_rounds,
-            metrics=[primary],
-            stop_after=lambda _fold: last[0],
-        )
+        def run(fit_rows: int = 0, **hooks: Any) -> dict[str, Any]:
+            data = (conf, len(training.classes), pipeline, training.x, training.y, tune_conf.folds)
+            hooks.update(label=family, metrics=[primary], watch_rows=tune_conf.watch_rows)
+            return cross_validate(*data, fit_rows=fit_rows, **hooks)
+
+        rows = rung_rows(fidelity.fold_rows, tune_conf.subsample_rows) if by_rounds else 0
+        if rows:  # first a sample of the rows (mlconf.ml.tuning.rungs)
+            one = {"before_fit": deadline_only(trial, deadline), "stop_after": lambda _f: True}
+            climb(trial, rows, lambda n: float(run(n, **one)[primary]["mean"]))
+            deadline.check(trial)
+        scores = run(on_fold=report, before_fit=watch_rounds, stop_after=lambda _f: last[0])
         trees = trial.user_attrs.get(TREES) or []
-        fidelity.finish(trial, [fold_rounds(p[-1]) for p in folds], refit_params(params, trees))
+        rounds, boosting = [fold_rounds(p[-1]) for p in folds], [c.boosting() for c in clocks]
+        fidelity.finish(
+            trial, rounds, refit_params(params, trees), boosting, scores["predict_seconds"]["folds"]
+        )
         value: float = scores[primary]["mean"]
         if math.isnan(value):
             raise MlconfError(f"{primary} is undefined on the folds", where="stage tune")
@@ -429,28 +435,6 @@ def tuned_model(conf: TrainConfig, current: str | None = None) -> str:
             fix=f"add model={owner}, or pick the search space of {model}",
         )
     return owner
-
-
-def _round_pruning(
-    ctx: RunState, model_name: str, plan: Any, params: dict[str, Any]
-) -> tuple[Any, int] | None:
-    """(xgboost metric, steps per fold) when trials can be pruned between rounds."""
-    from mlconf.ml.tuning.rounds import round_metric, round_stride
-
-    conf = ctx.conf
-    if model_name != "xgboost" or conf.tune.pruner == "none" or not conf.tune.prune_every_rounds:
-        return None
-    base = plan.base[model_name]
-    if "callbacks" in base or "eval_metric" in base:
-        return None
-    metric = round_metric(conf.problem.primary_metric, conf.problem.task, len(ctx.training.classes))
-    if metric is None:
-        return None
-    trees = plan.space.params.get("n_estimators")
-    high = int(trees.high) if trees is not None and trees.high is not None else None
-    fixed = trees.choices[0] if trees is not None and trees.type == "fixed" else None
-    cap = fixed if isinstance(fixed, int) else base.get("n_estimators")
-    return metric, round_stride(high, cap)
 
 
 def _completed(study: Any) -> int:

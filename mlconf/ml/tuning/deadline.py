@@ -8,15 +8,20 @@ trial caught by it ends as PRUNED with the user attribute `timeout`, so it never
 a result. The only exception is the study's first trial: until one trial has completed
 there is nothing to train, so that one runs to its end (and the stage warns).
 
-The budget covers the final fit too: `reserve` (seconds, set after each complete trial
-from the best trial's estimated refit, mlconf.ml.tuning.fidelity) is kept free, so the
-deadline falls `reserve` seconds before `tune.timeout`.
+The budget covers the final fit, evaluation and save too: `reserve` (seconds, set after
+each complete trial from the best trial's estimated refit and `tail`, the stages after it,
+mlconf.ml.tuning.fidelity) is kept free, so the deadline falls `reserve` seconds before
+`tune.timeout`. An estimate made early cannot see a load that rises later, so the final fit
+of a boosting model also watches the clock (`final_fit_within`): it stops adding trees once
+only `tail` is left, and the run says so.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,7 +43,8 @@ class Deadline:
         self._clock = clock or now
         self._start = self._clock()
         self._has_result = False
-        self.reserve = 0.0  # seconds kept free for the final fit
+        self.reserve = 0.0  # seconds kept free for the final fit and the tail
+        self.tail = 0.0  # of those, seconds kept for what follows the final fit
         self.stopped_at: float | None = None  # seconds after the start, when it first said so
 
     @property
@@ -103,3 +109,53 @@ def first_trial_warning(
             f"{first:.0f} s), so {what}; raise tune.timeout to a few times the trial time, "
             "lower tune.folds, or score trials on a holdout (tune.scoring=holdout)"
         )
+
+
+@dataclass
+class FinalFit:
+    """Where the final fit stopped: the round the deadline cut it at, or None (all trees)."""
+
+    cut_at: int | None = None
+    trees: int | None = None
+
+
+def final_fit_over(deadline: Deadline | None) -> bool:
+    """Whether the final fit, started now, must stop adding trees (only `tail` left)."""
+    return (
+        deadline is not None
+        and deadline.seconds is not None
+        and deadline.elapsed + deadline.tail >= deadline.seconds
+    )
+
+
+@contextmanager
+def final_fit_within(deadline: Deadline | None, estimator: Any) -> Iterator[FinalFit]:
+    """Fit `estimator` (an xgboost model) inside this block, and it stops adding trees once
+    `deadline` has only its `tail` left; other models, or no deadline, fit as they are.
+    The callback is removed afterwards (it is not part of the saved model)."""
+    outcome = FinalFit()
+    if (
+        deadline is None
+        or deadline.seconds is None
+        or not hasattr(estimator, "get_booster")
+        or getattr(estimator, "callbacks", None)
+    ):
+        yield outcome
+        return
+    import xgboost as xgb
+
+    class StopAtTail(xgb.callback.TrainingCallback):
+        watches_eval_set = False  # it reads the clock, not the held-out scores
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
+            if final_fit_over(deadline):
+                outcome.cut_at = epoch + 1
+                return True
+            return False
+
+    estimator.set_params(callbacks=[StopAtTail()])
+    try:
+        yield outcome
+    finally:
+        estimator.set_params(callbacks=None)
+    outcome.trees = getattr(estimator, "n_estimators", None)

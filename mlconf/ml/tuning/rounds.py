@@ -90,15 +90,87 @@ def deadline_callback(trial: Any, deadline: Any) -> Any:
     return StopAtDeadline()
 
 
+def round_clock() -> Any:
+    """An xgboost callback that times its fold's boosting loop and, within it, the scoring
+    of the watched rows after every round (`boosting()`: a fidelity.Boosting, or None
+    before training ends). That scoring is xgboost's, done before any callback hears of
+    the round, so it is timed by wrapping the booster's own `eval_set` for this fit."""
+    import time
+
+    import xgboost as xgb
+
+    from mlconf.ml.tuning.fidelity import Boosting
+
+    class RoundClock(xgb.callback.TrainingCallback):
+        watches_eval_set = False  # it reads the clock, not the held-out scores
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.start = 0.0
+            self.scoring = 0.0
+            self.result: Boosting | None = None
+
+        def before_training(self, model: Any) -> Any:
+            scored = model.eval_set
+
+            def timed(*args: Any, **kwargs: Any) -> Any:
+                began = time.perf_counter()
+                try:
+                    return scored(*args, **kwargs)
+                finally:
+                    self.scoring += time.perf_counter() - began
+
+            model.eval_set = timed  # this booster only
+            self.start = time.perf_counter()
+            return model
+
+        def after_training(self, model: Any) -> Any:
+            loop = time.perf_counter() - self.start
+            model.__dict__.pop("eval_set", None)  # the booster is saved: no wrapper left
+            self.result = Boosting(model.num_boosted_rounds(), loop, self.scoring)
+            return model
+
+        def boosting(self) -> Boosting | None:
+            return self.result
+
+    return RoundClock()
+
+
 def fold_callbacks(
-    trial: Any, fold: int, by_rounds: tuple[RoundMetric, int] | None, every: int, deadline: Any
+    trial: Any,
+    fold: int,
+    by_rounds: tuple[RoundMetric, int] | None,
+    every: int,
+    deadline: Any,
+    clock: Any = None,
 ) -> list[Any]:
     """The xgboost callbacks of one fold: rounds reported to the pruner (when `by_rounds`
-    gives the metric and the steps per fold), and the deadline checked every round."""
-    callbacks = []
+    gives the metric and the steps per fold), the deadline checked every round, and
+    `clock` (round_clock) timing the loop."""
+    callbacks = [] if clock is None else [clock]
     if by_rounds is not None:
         metric, stride = by_rounds
         callbacks.append(pruning_callback(trial, fold, metric, stride, every))
     if deadline.seconds is not None:
         callbacks.append(deadline_callback(trial, deadline))
     return callbacks
+
+
+def round_pruning(ctx: Any, model_name: str, plan: Any) -> tuple[RoundMetric, int] | None:
+    """(xgboost metric, steps per fold) when a trial of `model_name` can be pruned between
+    rounds: xgboost, a pruner, a round metric matching the primary one, and no callbacks or
+    eval_metric of the user's own in model.params."""
+    conf = ctx.conf
+    if model_name != "xgboost" or conf.tune.pruner == "none" or not conf.tune.prune_every_rounds:
+        return None
+    base = plan.base[model_name]
+    if "callbacks" in base or "eval_metric" in base:
+        return None
+    metric = round_metric(conf.problem.primary_metric, conf.problem.task, len(ctx.training.classes))
+    if metric is None:
+        return None
+    trees = plan.space.params.get("n_estimators")
+    high = int(trees.high) if trees is not None and trees.high is not None else None
+    fixed = trees.choices[0] if trees is not None and trees.type == "fixed" else None
+    cap = fixed if isinstance(fixed, int) else base.get("n_estimators")
+    return metric, round_stride(high, cap)
