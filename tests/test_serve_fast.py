@@ -294,6 +294,35 @@ def test_the_compiled_xgboost_path_predicts_on_one_thread(cancer: Path) -> None:
     assert threads(final.get_booster()) != "1" or final.n_jobs == 1  # the model keeps its own
 
 
+@pytest.mark.parametrize(
+    ("cores", "n_jobs", "expected"), [(2, None, None), (8, None, "7"), (8, 2, "2")]
+)
+def test_a_large_batch_leaves_a_core_to_the_event_loop_and_the_log(
+    cancer: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cores: int,
+    n_jobs: int | None,
+    expected: str | None,
+) -> None:
+    """Big batches use the model's threads but one core fewer than the machine has (on 2
+    cores: the one-thread booster itself)."""
+    import json
+
+    import mlconf.serve.fast.model as model
+
+    final = load(cancer).model.pipeline[-1]
+    final = getattr(final, "estimator_", final)
+    monkeypatch.setattr(model.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    monkeypatch.setattr(final, "n_jobs", n_jobs)
+    few = model.single_threaded_booster(final)
+    many = model.many_rows_booster(final, few)
+    if expected is None:
+        assert many is few
+    else:
+        config = json.loads(many.save_config())
+        assert config["learner"]["generic_param"]["nthread"] == expected
+
+
 def test_a_large_batch_scores_like_the_pipeline_on_the_models_threads(cars: Path) -> None:
     from mlconf.serve.fast.model import MANY_ROWS
 

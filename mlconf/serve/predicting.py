@@ -4,6 +4,7 @@ metrics and hand them to the prediction log."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import MutableMapping
@@ -12,8 +13,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlconf.serve.loader import Loaded
-from mlconf.serve.records import validate_records
+from mlconf.serve.records import Validated, validate_records
 from mlconf.serve.responses import dumps_each
+from mlconf.serve.scoring import INLINE_RECORDS
 
 if TYPE_CHECKING:
     from mlconf.serve.state import ServiceState
@@ -37,19 +39,46 @@ async def predict_records(
     """Validate, score, count and log the records of `body` (one object or a list)."""
     started = time.perf_counter()
     validated = validate_records(loaded, body, state.settings.max_records)
-    predictions, proba = await state.batcher.score(scope, loaded, validated.columns, validated.size)
+    scoring = state.batcher.score(scope, loaded, validated.columns, validated.size)
+    if validated.size > INLINE_RECORDS:
+        # scored on a worker thread, outside the GIL: make the ids and the logged inputs
+        # meanwhile instead of after
+        task = asyncio.ensure_future(scoring)
+        await asyncio.sleep(0)  # the task hands the records to its thread
+        try:
+            ids, inputs = _prepare(state, loaded, validated)
+        except BaseException:
+            task.cancel()
+            raise
+        predictions, proba = await task
+    else:
+        predictions, proba = await scoring
+        ids, inputs = _prepare(state, loaded, validated)
     latency_ms = (time.perf_counter() - started) * 1000
-    results = _results(new_ids(len(predictions)), predictions, proba, loaded.labels)
+    results = _results(ids, predictions, proba, loaded.labels)
     if loaded.model.task == "classification":
         state.metrics.predicted([str(p) for p in predictions])
     else:
         state.metrics.predicted(["value"] * len(predictions))
     encoded = None
-    if state.prediction_log is not None:
-        names = [rule.column for rule in loaded.rules]
+    if inputs is not None:
         encoded = dumps_each(results)
-        _log(state, loaded, validated.dicts(names), results, encoded, latency_ms)
+        _log(state, loaded, ids, inputs, encoded, latency_ms)
     return Scored(loaded, results, predictions, proba, encoded)
+
+
+def _prepare(
+    state: ServiceState, loaded: Loaded, validated: Validated
+) -> tuple[list[str], list[str] | None]:
+    """The records' prediction ids, and their inputs as the log stores them (JSON text, the
+    privacy policy applied), or None when nothing is logged."""
+    ids = new_ids(validated.size)
+    if state.prediction_log is None:
+        return ids, None
+    from mlconf.ml.privacy.policy import logged_inputs
+
+    records = validated.dicts([rule.column for rule in loaded.rules])
+    return ids, dumps_each(logged_inputs(loaded.model, records))
 
 
 def _results(
@@ -111,26 +140,21 @@ _HEX_COLUMNS = [i for i in range(36) if i not in (8, 13, 18, 23)]
 def _log(
     state: ServiceState,
     loaded: Loaded,
-    records: list[dict[str, Any]],
-    results: list[dict[str, Any]],
+    ids: list[str],
+    inputs: list[str],
     outputs: list[str],
     latency_ms: float,
 ) -> None:
     """Hand the rows to the prediction log's writer thread (never written on this path):
     the rows of mlconf.store.prediction_log.new_row, with what a request's rows share
     (timestamp, model, latency per record) given once."""
-    from mlconf.ml.privacy.policy import logged_inputs
     from mlconf.store.prediction_log import LoggedRows
 
     shared = {
         "created_at": datetime.now(UTC),
         "model_name": loaded.name,
         "model_version": loaded.version,
-        "latency_ms": latency_ms / len(records),
+        "latency_ms": latency_ms / len(ids),
     }
-    per_row = {
-        "id": [result["prediction_id"] for result in results],
-        "inputs": dumps_each(logged_inputs(loaded.model, records)),
-        "outputs": outputs,
-    }
+    per_row = {"id": ids, "inputs": inputs, "outputs": outputs}
     state.prediction_log.submit(LoggedRows(shared, per_row))
