@@ -111,6 +111,21 @@ def _bulk(rule: FieldRule) -> tuple[type, float, float] | None:
     return None
 
 
+def _members(rule: FieldRule) -> dict[type, frozenset[Any] | None] | None:
+    """Text, bool and allowed-value columns: a column of one type whose values are all
+    allowed (any value, for None) passes as it is, in a set operation instead of a call per
+    value."""
+    if rule.allowed is not None:
+        values = [str(v) if rule.kind == "str" else v for v in rule.allowed]
+        kinds = {type(v) for v in values} & {str, int, float, bool}
+        return {k: frozenset(v for v in values if type(v) is k) for k in kinds}
+    if rule.kind == "str":
+        return {str: None}
+    if rule.kind == "bool":
+        return {bool: None}
+    return None
+
+
 class FastValidator:
     """The request model's acceptance, for plainly valid records, as column lists."""
 
@@ -125,6 +140,7 @@ class FastValidator:
         self.regex = [(i, rule.regex) for i, rule in enumerate(rules) if rule.regex is not None]
         # (type, low, high) of the columns a whole list is checked at once for
         self.bulk = [_bulk(rule) for rule in rules]
+        self.members = [_members(rule) for rule in rules]
 
     def checked(self, records: list[Any]) -> tuple[list[list[Any]], bool] | None:
         """The records' values by column, and whether every value is the record's own
@@ -158,6 +174,13 @@ class FastValidator:
             if low <= min(present) and max(present) <= high:
                 return values
             raise _UnsureError
+        members = self.members[j]
+        if members is not None and present:
+            kinds = set(map(type, present))
+            if len(kinds) == 1 and (kind := kinds.pop()) in members:
+                allowed = members[kind]
+                if allowed is None or allowed.issuperset(present):
+                    return values
         check = self.checks[j]
         checked = [None if v is None else check(v) for v in values]
         return values if all(map(operator.is_, checked, values)) else checked
