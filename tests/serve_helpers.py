@@ -145,3 +145,16 @@ def record(model_dir: Path, row: int = 0) -> dict[str, Any]:
 
     frame = pd.read_parquet(model_dir / "background.parquet")
     return {k: float(v) for k, v in frame.iloc[row].items()}
+
+
+def gated_log(url: str, gate: threading.Event, queue_size: int) -> Any:
+    """A prediction log whose writer waits for `gate` before each write: a database that
+    stalls, so tests see what the queue and the counters do meanwhile."""
+    from mlconf.store.prediction_log import LoggedRows, PredictionLog
+
+    class Gated(PredictionLog):
+        def _write(self, batch: list[LoggedRows]) -> None:
+            gate.wait(10)
+            super()._write(batch)
+
+    return Gated(url, queue_size=queue_size)

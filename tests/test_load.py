@@ -14,9 +14,9 @@ import pytest
 
 pytest.importorskip("fastapi")
 from loadgen import load_test, record_body
-from serve_helpers import free_port, train_model
+from serve_helpers import free_port, gated_log, train_model
 
-from mlconf.store.prediction_log import LoggedRows, PredictionLog, new_row
+from mlconf.store.prediction_log import new_row
 
 REQUESTS = 600
 WARMUP = 100
@@ -65,12 +65,7 @@ def test_rows_a_stalled_writer_leaves_at_shutdown_are_reported(
     silently."""
     gate = threading.Event()
 
-    class Stalled(PredictionLog):
-        def _write(self, batch: list[LoggedRows]) -> None:
-            gate.wait(10)
-            super()._write(batch)
-
-    plog = Stalled(f"sqlite:///{tmp_path / 'log.db'}", queue_size=100)
+    plog = gated_log(f"sqlite:///{tmp_path / 'log.db'}", gate, queue_size=100)
     plog.submit([new_row(f"id-{i}", "m", "1", {"a": i}, {}, 1.0) for i in range(5)])
     plog.close(timeout=0.2)
     gate.set()

@@ -14,13 +14,14 @@ pytest.importorskip("fastapi")
 import pandas as pd
 import sqlalchemy as sa
 from pydantic import ValidationError
+from serve_helpers import gated_log
 
 import mlconf
 from mlconf.core.errors import MlconfError
 from mlconf.serve.command import settings_of
 from mlconf.serve.schema import FieldRule, field_rules, request_model, to_frame
 from mlconf.store.artifacts import TrainedModel
-from mlconf.store.prediction_log import LoggedRows, PredictionLog, new_row
+from mlconf.store.prediction_log import PredictionLog, new_row
 
 
 def cars_like() -> TrainedModel:
@@ -158,12 +159,7 @@ def test_full_queue_and_failed_writes_are_counted(
 ) -> None:
     gate = threading.Event()
 
-    class Slow(PredictionLog):
-        def _write(self, batch: list[LoggedRows]) -> None:
-            gate.wait(10)
-            super()._write(batch)
-
-    plog = Slow(f"sqlite:///{tmp_path / 'log.db'}", queue_size=2)
+    plog = gated_log(f"sqlite:///{tmp_path / 'log.db'}", gate, queue_size=2)
     # The writer blocks holding what it took off the queue (it may race a few rows ahead of
     # submit before it blocks); the queue holds two; every other row is dropped, not waited on.
     plog.submit([row(i) for i in range(1000)])
@@ -290,12 +286,7 @@ def test_ids_not_yet_written_are_known_from_memory_the_newest_first(
     monkeypatch.setattr(prediction_log, "_RECENT_IDS", 10)
     gate = threading.Event()
 
-    class Stalled(PredictionLog):
-        def _write(self, batch: list[LoggedRows]) -> None:
-            gate.wait(10)
-            super()._write(batch)
-
-    plog = Stalled(f"sqlite:///{tmp_path / 'log.db'}", queue_size=1000)
+    plog = gated_log(f"sqlite:///{tmp_path / 'log.db'}", gate, queue_size=1000)
     for start in range(0, 30, 5):
         plog.submit(
             [
