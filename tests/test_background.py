@@ -197,7 +197,7 @@ def test_killed_while_drawing_leaves_whole_files_and_no_drawing_process(tmp_path
 def test_with_one_core_the_thread_draws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mlconf.core import background
 
-    monkeypatch.setattr(background, "_usable_cores", lambda: 1)
+    monkeypatch.setattr(background, "usable_cores", lambda: 1)
     monkeypatch.setenv("MLCONF_DRAWING", "auto")
     worker = Background()
     worker.draw("explain", _slow_write, tmp_path / "plot.txt", "drawn")
@@ -211,7 +211,7 @@ def test_the_drawing_lane_is_chosen_by_mlconf_drawing(monkeypatch: pytest.Monkey
     from mlconf.core import background
     from mlconf.core.errors import MlconfError
 
-    monkeypatch.setattr(background, "_usable_cores", lambda: 4)
+    monkeypatch.setattr(background, "usable_cores", lambda: 4)
     for value, lane in (("auto", "process"), ("", "process"), ("Thread", "thread")):
         monkeypatch.setenv("MLCONF_DRAWING", value)
         assert background.drawing_lane() == lane, value

@@ -307,12 +307,13 @@ def test_a_large_batch_leaves_a_core_to_the_event_loop_and_the_log(
     """Big batches use the model's threads but one core fewer than the machine has (on 2
     cores: the one-thread booster itself)."""
     import json
+    import os
 
     import mlconf.serve.fast.model as model
 
     final = load(cancer).model.pipeline[-1]
     final = getattr(final, "estimator_", final)
-    monkeypatch.setattr(model.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
     monkeypatch.setattr(final, "n_jobs", n_jobs)
     few = model.single_threaded_booster(final)
     many = model.many_rows_booster(final, few)

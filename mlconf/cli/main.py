@@ -60,7 +60,8 @@ def report_error(exc: MlconfError) -> None:
 
 
 def _quick_exit() -> None:
-    """Freeze the garbage collector when the interpreter exits (the first exit hook to run).
+    """Freeze the garbage collector when the interpreter exits. Registered as the command
+    starts, it runs after the exit hooks registered during the command (last in, first out).
 
     A command that imported scikit-learn, xgboost, pandas and skops holds millions of
     objects; the collections the interpreter makes while it shuts down walk them all,

@@ -1,11 +1,12 @@
 """Work nothing later in a run reads (plots, their JSON, the report), done beside the stages.
 
 Two lanes, one order. `draw` jobs (plots: a module-level function and picklable
-arguments) run in one worker *process*, so they draw on another core while the stages
-work: matplotlib is pure Python under the GIL, and a thread would only take turns with
-the stages. `submit` jobs (the report, imports to warm up) run on one worker *thread* in
-this process, and each first waits for the drawing handed in before it, so a report
-always sees its plots.
+arguments) run in one worker *process* (started early by `start_drawing`), so they draw
+on another core while the stages work: matplotlib is pure Python under the GIL, and a
+thread would only take turns with the stages. `submit` jobs (the report) run on one
+worker *thread* in this process, and each first waits for the drawing handed in before
+it (and for the drawing process to have started), so a report always sees its plots.
+`warm` imports what later stages need on a thread of its own, queued behind nothing.
 
 The runner waits for both lanes before it records the run as finished, so a finished run
 has every artifact. A failed run closes them: queued jobs are dropped and the running
@@ -75,10 +76,11 @@ def drawing_lane() -> str:
         return "thread"
     if chosen == "process":
         return "process"
-    return "process" if _usable_cores() >= 2 else "thread"
+    return "process" if usable_cores() >= 2 else "thread"
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform says)."""
     import os
 
     if hasattr(os, "sched_getaffinity"):

@@ -4,7 +4,6 @@ metrics and hand them to the prediction log."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import MutableMapping
@@ -12,10 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from mlconf.serve.loader import Loaded
 from mlconf.serve.records import Validated, validate_records
 from mlconf.serve.responses import dumps_each
-from mlconf.serve.scoring import INLINE_RECORDS
 
 if TYPE_CHECKING:
     from mlconf.serve.state import ServiceState
@@ -39,22 +39,9 @@ async def predict_records(
     """Validate, score, count and log the records of `body` (one object or a list)."""
     started = time.perf_counter()
     validated = validate_records(loaded, body, state.settings.max_records)
-    scoring = state.batcher.score(scope, loaded, validated.columns, validated.size)
-    if validated.size > INLINE_RECORDS:
-        # scored on a worker thread, outside the GIL: make the ids and the logged inputs
-        # meanwhile instead of after
-        task = asyncio.ensure_future(scoring)
-        await asyncio.sleep(0)  # the task hands the records to its thread
-        try:
-            ids, inputs = _prepare(state, loaded, validated)
-        except BaseException:
-            task.cancel()
-            raise
-        predictions, proba = await task
-    else:
-        predictions, proba = await scoring
-        ids, inputs = _prepare(state, loaded, validated)
+    predictions, proba = await state.batcher.score(scope, loaded, validated.columns, validated.size)
     latency_ms = (time.perf_counter() - started) * 1000
+    ids, inputs = _prepare(state, loaded, validated)
     results = _results(ids, predictions, proba, loaded.labels)
     if loaded.model.task == "classification":
         state.metrics.predicted([str(p) for p in predictions])
@@ -112,8 +99,6 @@ def new_ids(n: int) -> list[str]:
             f"{hexed[k + 5 : k + 8]}-{hexed[k + 8 : k + 20]}"
             for k in range(0, 20 * n, 20)
         ]
-    import numpy as np
-
     raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
     raw[:, :6] = np.frombuffer(millisecond, np.uint8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x70  # version 7
@@ -126,8 +111,6 @@ def new_ids(n: int) -> list[str]:
 
 def _hex_digits() -> Any:
     """Each byte's two lowercase hex digits, as ASCII codes (a 256 x 2 table)."""
-    import numpy as np
-
     return np.frombuffer(bytes(range(256)).hex().encode(), dtype=np.uint8).reshape(256, 2)
 
 

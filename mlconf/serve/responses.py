@@ -36,9 +36,12 @@ def dumps(content: Any) -> bytes:
 
 
 def dumps_each(items: list[Any]) -> list[str]:
-    """Each of `items` as compact strict JSON text (a request's rows for the log), in one
-    pass of orjson when it can write them all."""
+    """Each of `items` as compact strict JSON text (a request's rows for the log): orjson
+    called directly while it can write them, dumps() from the first item it refuses on."""
+    texts: list[str] = []
     try:
-        return [orjson.dumps(item, option=_OPTIONS).decode() for item in items]
+        for item in items:
+            texts.append(orjson.dumps(item, option=_OPTIONS).decode())
     except TypeError:
-        return [dumps(item).decode() for item in items]
+        texts.extend(dumps(item).decode() for item in items[len(texts) :])
+    return texts

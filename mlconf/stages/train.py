@@ -39,12 +39,18 @@ def train(ctx: RunState) -> None:
     with final_fit_within(ctx.tuning_deadline, pipeline[-1]) as final:
         ctx.pipeline = fit(pipeline, training.x, training.y, model.name, held_out, weighting)
     if final.cut_at is not None:
+        of = f" of {final.trees}" if final.trees else ""
         ctx.warn(
-            f"the final fit stopped at {final.cut_at} of {final.trees} trees: tune.timeout was "
-            "nearly spent (the load rose, or the refit was estimated low); raise tune.timeout "
-            "to train them all"
+            f"the final fit stopped at {final.cut_at}{of} trees: tune.timeout was nearly "
+            "spent (the load rose, or the refit was estimated low); raise tune.timeout to "
+            "train them all"
         )
         ctx.count("final_fit_trees", final.cut_at)
+    elif final.late:
+        ctx.warn(
+            "tune.timeout was spent before the final fit began: it trains all its trees and the "
+            "run ends after the budget; raise tune.timeout, or lower tune.folds"
+        )
     # The dummy ignores the features, so it needs no feature pipeline (a costly refit).
     baseline = make_model(ModelConfig(name="dummy"), conf.problem.task)
     ctx.baseline = fit(baseline, training.x, training.y, "dummy")
@@ -65,16 +71,8 @@ def train(ctx: RunState) -> None:
 
 
 def warm_up_later_stages(ctx: RunState) -> None:
-    """Import what the stages after training need while the model fits (Background.warm).
-
-    alembic is left out: the registry imports it only to create or upgrade a database,
-    once per project, and warming it on every run cost about half a second of CPU."""
-    modules = [
-        m
-        for stage in ctx.conf.stages
-        for m in LATER_IMPORTS.get(stage, ())
-        if not m.startswith("alembic")
-    ]
+    """Import what the stages after training need while the model fits (Background.warm)."""
+    modules = [m for stage in ctx.conf.stages for m in LATER_IMPORTS.get(stage, ())]
     if modules:
         ctx.background.warm("train", modules)
 

@@ -13,13 +13,15 @@ import threading
 from collections.abc import Sequence
 
 # Libraries the stages after training import (save: skops, which imports every scikit-learn
-# estimator it trusts; register: SQLAlchemy and alembic; report: jinja2). Imported in the
-# background while the trials or the final fit run (xgboost releases the GIL), they cost
-# those stages nothing; each is named by the stage that uses it, so a run without it skips
-# it. The train stage warms them up as well (for runs without tuning).
+# estimator it trusts; register: SQLAlchemy; report: jinja2). Imported in the background
+# while the trials or the final fit run (xgboost releases the GIL), they cost those stages
+# nothing; each is named by the stage that uses it, so a run without it skips it. The train
+# stage warms them up as well (for runs without tuning). alembic is not among them: the
+# registry imports it only to create or upgrade a database, once per project, and warming
+# it on every run cost about half a second of CPU.
 LATER_IMPORTS = {
     "save": ("skops.io",),
-    "register": ("sqlalchemy", "alembic.config", "alembic.script", "alembic.runtime.migration"),
+    "register": ("sqlalchemy",),
     "report": ("jinja2",),
 }
 
@@ -34,13 +36,8 @@ def warm_up(stages: Sequence[str]) -> threading.Thread:
 
 
 def _import_all(modules: list[str]) -> None:
-    import importlib
-
+    from mlconf.core.background import import_quietly
     from mlconf.report.figures import pyplot
 
     pyplot()
-    for name in ["optuna.visualization.matplotlib", *modules]:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: S112 - the stage that needs it says what is wrong
-            continue
+    import_quietly(["optuna.visualization.matplotlib", *modules])
