@@ -120,6 +120,21 @@ def test_the_final_fit_runs_in_full_with_time_left_or_no_deadline() -> None:
         assert final.cut_at is None and model.get_booster().num_boosted_rounds() == 12
 
 
+def test_a_final_fit_that_starts_past_the_deadline_is_not_cut_to_a_tree() -> None:
+    """The first trial may overrun the budget: the final fit then trains all its trees
+    (and says it was late) rather than saving a model of one tree."""
+    x, y = data()
+    clock = Clock()
+    deadline = Deadline(10.0, clock)
+    deadline.tail = 3.0
+    clock.t = 9.0  # only the tail was left before the fit began
+    model = xgb.XGBClassifier(n_estimators=12, n_jobs=1)
+    with final_fit_within(deadline, model) as final:
+        model.fit(x, y)
+    assert final.late and final.cut_at is None
+    assert model.get_booster().num_boosted_rounds() == 12
+
+
 def test_a_fold_watches_a_sample_of_its_held_out_rows_and_is_scored_on_all(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -117,6 +117,8 @@ class FinalFit:
 
     cut_at: int | None = None
     trees: int | None = None
+    # the budget was spent before the fit began: it trains all its trees, not one
+    late: bool = False
 
 
 def final_fit_over(deadline: Deadline | None) -> bool:
@@ -132,12 +134,16 @@ def final_fit_over(deadline: Deadline | None) -> bool:
 def final_fit_within(deadline: Deadline | None, estimator: Any) -> Iterator[FinalFit]:
     """Fit `estimator` (an xgboost model) inside this block, and it stops adding trees once
     `deadline` has only its `tail` left; other models, or no deadline, fit as they are.
-    The callback is removed afterwards (it is not part of the saved model)."""
-    outcome = FinalFit()
+    The callback is removed afterwards (it is not part of the saved model). A fit that
+    starts with only the tail left is not cut (a model of a tree or two would be saved),
+    nor one on a Dask cluster (its rounds run on the workers' clocks)."""
+    outcome = FinalFit(late=final_fit_over(deadline))
     if (
         deadline is None
         or deadline.seconds is None
+        or outcome.late
         or not hasattr(estimator, "get_booster")
+        or hasattr(estimator, "as_plain_estimator")
         or getattr(estimator, "callbacks", None)
     ):
         yield outcome

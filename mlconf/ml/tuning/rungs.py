@@ -55,9 +55,9 @@ def climb(trial: Any, rows: int, score: Callable[[int], float]) -> float:
     import optuna
 
     value = score(rows)
-    trial.set_user_attr(RUNG, {"rows": rows, "value": round(value, 6)})
-    if math.isnan(value):
+    if math.isnan(value):  # not stored: a NaN among the peers would make their median arbitrary
         return value
+    trial.set_user_attr(RUNG, {"rows": rows, "value": round(value, 6)})
     trial.report(value, step=RUNG_STEP)
     earlier = trial.study.get_trials(deepcopy=False)
     peers = [
