@@ -21,7 +21,7 @@ from mlconf.core.errors import MlconfError
 from mlconf.serve.command import settings_of
 from mlconf.serve.schema import FieldRule, field_rules, request_model, to_frame
 from mlconf.store.artifacts import TrainedModel
-from mlconf.store.prediction_log import PredictionLog, new_row
+from mlconf.store.prediction_log import LoggedRows, PredictionLog, new_row
 
 
 def cars_like() -> TrainedModel:
@@ -300,3 +300,33 @@ def test_ids_not_yet_written_are_known_from_memory_the_newest_first(
     assert plog.flush()
     assert plog.origin("id-0") == ("m", "0")  # written: read back from the table
     plog.close()
+
+
+def test_the_writer_gathers_rows_into_few_transactions_and_stops_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One commit per request would cost the serving threads CPU and GIL: the writer waits
+    (here up to 30 s) until enough rows (here 10) are queued; closing does not wait."""
+    import time
+
+    import mlconf.store.prediction_log as prediction_log
+
+    monkeypatch.setattr(prediction_log, "_GATHER_S", 30.0)
+    monkeypatch.setattr(prediction_log, "_GATHER_ROWS", 10)
+    batches: list[int] = []
+
+    class Counted(PredictionLog):
+        def _write(self, batch: list[LoggedRows]) -> None:
+            batches.append(sum(map(len, batch)))
+            super()._write(batch)
+
+    plog = Counted(f"sqlite:///{tmp_path / 'log.db'}", queue_size=100)
+    for i in range(10):
+        plog.submit([row(i)])
+    assert plog.flush(timeout=20)
+    assert batches == [10]
+    plog.submit([row(10)])  # fewer than 10: the writer waits for more
+    started = time.monotonic()
+    plog.close(timeout=20)
+    assert time.monotonic() - started < 10
+    assert batches == [10, 1] and plog.written == 11

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ log = logging.getLogger("mlconf.serve.prediction_log")
 
 # Rows per transaction: a commit (an fsync on SQLite) per few thousand rows, not per request.
 _BATCH = 5_000
+# The writer waits up to this long for this many rows before a transaction.
+_GATHER_S = 0.02
+_GATHER_ROWS = 1_000
 _RECENT_IDS = 100_000
 _COLUMNS = ("id", "created_at", "model_name", "model_version", "inputs", "outputs", "latency_ms")
 
@@ -93,6 +97,7 @@ class PredictionLog:
         self._waiting: deque[LoggedRows] = deque()
         self._waiting_rows = 0
         self._stopping = False
+        self._gathering = False  # the writer is waiting for more rows (see _gather)
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
         # ids handed out but maybe not yet written, so feedback right after a prediction works;
@@ -122,7 +127,8 @@ class PredictionLog:
                 self._waiting.append(taken)
                 self._waiting_rows += len(taken)
                 self.queued += len(taken)
-                self._ready.notify()
+                if not self._gathering or self._waiting_rows >= _GATHER_ROWS:
+                    self._ready.notify()
             lost = len(rows) - len(taken)
             before = self.dropped
             self.dropped += lost
@@ -178,6 +184,7 @@ class PredictionLog:
                     self._ready.wait()
                 if not self._waiting:  # stopping, and everything queued was taken
                     return
+                self._gather()
                 batch: list[LoggedRows] = []
                 size = 0
                 while self._waiting and size < _BATCH:
@@ -185,6 +192,19 @@ class PredictionLog:
                     size += len(batch[-1])
                 self._waiting_rows -= size
             self._write(batch)
+
+    def _gather(self) -> None:
+        """Wait a moment for more rows before writing (called holding the lock): a few
+        transactions of many rows each, instead of one commit per request, cost the
+        service's threads far less CPU and GIL under steady traffic."""
+        self._gathering = True
+        deadline = time.monotonic() + _GATHER_S
+        while self._waiting_rows < _GATHER_ROWS and not self._stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._ready.wait(left)
+        self._gathering = False
 
     def _write(self, batch: list[LoggedRows]) -> None:
         size = sum(map(len, batch))
