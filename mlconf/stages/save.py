@@ -95,9 +95,8 @@ def _held_out_outputs(
 
     done = ctx.predicted.get(part)
     if done is not None and len(done.rows) == len(held_out):
-        predicted, proba = done.by_role["model"]
-        if model.task == "classification":
-            predicted = np.asarray(model.classes, dtype=object)[np.asarray(predicted, dtype=int)]
+        codes, proba = done.by_role["model"]
+        predicted = model.labels(codes)
     else:
         x = held_out[model.input_columns]
         predicted = model.predict(x)

@@ -58,9 +58,13 @@ class TrainedModel:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predictions in the target's own values (class labels, not codes)."""
+        return self.labels(self.pipeline.predict(self._check_columns(frame)))
+
+    def labels(self, raw: Any) -> np.ndarray:
+        """The pipeline's raw predictions in the target's own values: class codes become
+        labels (a classifier), values become floats (a regression)."""
         import numpy as np
 
-        raw = self.pipeline.predict(self._check_columns(frame))
         if self.task == "classification":
             return np.asarray(self.classes, dtype=object)[np.asarray(raw, dtype=int)]
         return np.asarray(raw, dtype=float)

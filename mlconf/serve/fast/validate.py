@@ -73,12 +73,11 @@ def _type_check(wanted: type) -> Check:
 
 
 def _allowed_check(rule: FieldRule) -> Check:
-    values = [str(v) if rule.kind == "str" else v for v in rule.allowed or ()]
-    allowed = {(type(v), v) for v in values}
-    types = {type(v) for v in values} & {str, int, float, bool}
+    members = _members(rule) or {}
 
     def check(value: Any) -> Any:
-        if type(value) in types and (type(value), value) in allowed:
+        allowed = members.get(type(value))
+        if allowed is not None and value in allowed:
             return value
         raise _UnsureError
 
