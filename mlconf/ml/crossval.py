@@ -54,7 +54,8 @@ def cross_validate(
     per_fold: dict[str, list[float]] = {"fit_seconds": [], "predict_seconds": []}
     for i, (fit_idx, val_idx) in enumerate(splitter.split(x, y)):
         start = time.perf_counter()
-        fit_idx = fit_idx[_sample(len(fit_idx), fit_rows, [conf.seed, i, 1])]
+        if 0 < fit_rows < len(fit_idx):
+            fit_idx = fit_idx[_sample(len(fit_idx), fit_rows, [conf.seed, i, 1])]
         held_out = (x.iloc[val_idx], y[val_idx])
         fold_pipeline = clone(pipeline)
         if before_fit is not None:
@@ -88,9 +89,7 @@ def cross_validate(
 
 
 def _sample(rows: int, at_most: int, seed: list[int]) -> Any:
-    """Positions of a seeded sample of `at_most` of `rows` rows, in order (all if 0 or more)."""
+    """Positions of a seeded sample of `at_most` (fewer than `rows`) rows, in order."""
     import numpy as np
 
-    if not 0 < at_most < rows:
-        return np.arange(rows)
     return np.sort(np.random.default_rng(seed).choice(rows, at_most, replace=False))
