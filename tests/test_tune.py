@@ -128,7 +128,7 @@ def test_early_stopping_applies_inside_tuning_folds(
     monkeypatch.setattr(xgboost.XGBClassifier, "fit", watched_fit)
     result = run_train(
         [*SMALL_XGB, "tune.n_trials=2", "tune.pruner=none", "model.params.early_stopping_rounds=5",
-         *FAST],
+         "search.space.early_stopping_rounds.value=5", *FAST],
         tmp_path / "run",
     )  # fmt: skip
     folds = fits[:4]  # 2 trials x 2 folds, then the final fit on training + validation rows

@@ -24,7 +24,7 @@ def test_the_default_is_scored_first_then_the_portfolio_and_never_lost(tmp_path:
     # the default trial runs model.params as an untuned run does: the space is not asked
     assert trials.filter(like="param_").iloc[0].isna().all()
     first = trials.iloc[1]  # the first portfolio entry of conf/search/xgboost.yaml
-    assert (first["param_learning_rate"], first["param_grow_policy"]) == (0.1, "lossguide")
+    assert (first["param_learning_rate"], first["param_max_leaves"]) == (0.15, 200)
     best = json.loads((result.run_dir / "best_params.json").read_text())
     assert best["roc_auc"] >= trials["value"].iloc[0]  # never worse than the default
     assert best["roc_auc"] == pytest.approx(trials["value"].max())
@@ -95,7 +95,7 @@ def test_a_range_that_excludes_the_default_is_named(tmp_path: Path) -> None:
     hits = [w for w in warnings if "search.space.max_depth" in w]
     assert hits and "max_depth=6" in hits[0] and "trial 0" in hits[0], warnings
     # the portfolio entries the narrowed range cannot take are skipped, and said so
-    assert any("search.portfolio[3] skipped: max_depth=3" in w for w in warnings), warnings
+    assert any("search.portfolio[4] skipped: max_depth=3" in w for w in warnings), warnings
 
 
 @pytest.mark.parametrize(
