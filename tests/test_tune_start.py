@@ -124,6 +124,30 @@ def test_an_auto_space_names_its_misnamed_parameter(tmp_path: Path) -> None:
     assert not (tmp_path / "run" / "run.json").exists()
 
 
+def test_auto_on_regression_leaves_out_what_only_the_classifier_takes(tmp_path: Path) -> None:
+    """`logistic` is least squares for regression: it takes no C, so sampling it must not
+    fail the trial (it did: "model 'logistic' has no parameter 'C'")."""
+    logistic = "search.portfolio=[{model: logistic}]"  # its other params are sampled
+    overrides = ["experiment=diabetes", "search=auto", logistic, "tune.n_trials=1"]
+    result = run_train([*overrides, "tune.default_first=false", *FAST], tmp_path / "run")
+    trials = pd.read_csv(result.run_dir / "trials.csv")
+    assert list(trials["param_model"]) == ["logistic"] and trials["state"].iloc[0] == "COMPLETE"
+    assert not any("logistic__C" in column for column in trials.columns)
+    warnings = json.loads((result.run_dir / "run.json").read_text())["warnings"]
+    assert any("logistic__C, logistic__max_iter left out" in w for w in warnings), warnings
+
+
+def test_a_parameter_no_estimator_of_the_family_takes_fails_before_loading(
+    tmp_path: Path,
+) -> None:
+    typo = "++search.space.logistic__Cc={type: float, low: 0.1, high: 1, when: {model: logistic}}"
+    with pytest.raises(MlconfError, match="no parameter 'Cc'") as caught:
+        run_train(["search=auto", typo, *FAST], tmp_path / "run")
+    assert caught.value.where == "config key search.space.logistic__Cc"
+    assert "C" in str(caught.value.fix)
+    assert not (tmp_path / "run" / "run.json").exists()
+
+
 def test_parallel_trials_keep_the_default_first(tmp_path: Path) -> None:
     overrides = ["search=logistic", "model=logistic", "tune.n_jobs=2", "tune.n_trials=4", *FAST]
     result = run_train(overrides, tmp_path / "run")

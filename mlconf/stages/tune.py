@@ -74,25 +74,29 @@ def _warm_up(ctx: RunState) -> Any:
 def _plan(ctx: RunState, model_name: str, space: Any) -> Any:
     """The families this study trains, each with its untuned params; warns where a space
     cannot reach a family's default."""
-    from mlconf.ml.pipeline import make_model
-    from mlconf.ml.tuning.families import AUTO, SEP, Plan, auto_families
+    from mlconf.ml.tuning.families import AUTO, SEP, Plan, auto_families, family_fit, without
     from mlconf.ml.tuning.start import default_outside
 
-    auto = model_name == AUTO
+    auto, task = model_name == AUTO, ctx.conf.problem.task
     families = auto_families(space) if auto else (model_name,)
     base: dict[str, dict[str, Any]] = {}
-    threaded = []
+    threaded: list[str] = []
+    left_out: list[str] = []
     for family in families:
         params = dict(ctx.model.params) if ctx.model.name == family else {}
         base[family] = params
-        model = make_model(ModelConfig(name=family, params=params), ctx.conf.problem.task)
-        defaults = {**model.get_params(deep=False), **params}
+        defaults, other = family_fit(family, params, task, space, auto)
         if "n_jobs" in defaults:
             threaded.append(family)
-        prefix = f"{family}{SEP}" if auto else ""
-        for line in default_outside(space, family, defaults, prefix):
+        if other:
+            ctx.warn(
+                f"search.space: {', '.join(other)} left out of the search: {family} for {task} "
+                "does not take them (its estimator for the other task does)"
+            )
+            left_out.extend(other)
+        for line in default_outside(space, family, defaults, f"{family}{SEP}" if auto else ""):
             ctx.warn(line)
-    return Plan(space=space, base=base, auto=auto, threaded=frozenset(threaded))
+    return Plan(space=without(space, left_out), base=base, auto=auto, threaded=frozenset(threaded))
 
 
 def _enqueue_starts(ctx: RunState, study: Any, plan: Any) -> None:
@@ -459,13 +463,15 @@ def check(conf: TrainConfig) -> None:
     opens."""
     if not conf.search.space:
         return
-    from mlconf.ml.pipeline import make_model
+    from mlconf.ml.tuning.families import AUTO, family_fit
     from mlconf.ml.tuning.space import parse_space
     from mlconf.ml.tuning.start import usable_portfolio
 
+    space = parse_space(dict(conf.search.space))
+    auto = tuned_model(conf) == AUTO
     for family in tuned_families(conf):
-        make_model(ModelConfig(name=family), conf.problem.task)
-    usable_portfolio(parse_space(dict(conf.search.space)), list(conf.search.portfolio), _ignore)
+        family_fit(family, {}, conf.problem.task, space, auto)
+    usable_portfolio(space, list(conf.search.portfolio), _ignore)
     if conf.tune.storage:
         configured_study(conf, tuned_model(conf))
 

@@ -10,18 +10,18 @@ budget, one study; the leaderboard shows each family's best trial. A single-fami
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlconf.core.errors import MlconfError
+from mlconf.core.errors import MlconfError, did_you_mean
+from mlconf.ml.tuning.space import SearchSpace
 from mlconf.ml.tuning.start import DEFAULT, FAMILY, START
 
 if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
-    from mlconf.ml.tuning.space import SearchSpace
 
 AUTO = "auto"
 SEP = "__"
@@ -135,3 +135,57 @@ def family_board(
     board = pd.DataFrame(sorted(rows.values(), key=badness))
     board.insert(0, "rank", range(1, len(board) + 1))
     return board
+
+
+def family_fit(
+    family: str, params: dict[str, Any], task: str, space: SearchSpace, auto: bool
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The family's params before tuning (its estimator's defaults under `params`), and its
+    space parameters that only its estimator for the other task takes.
+
+    One across-family space serves classification and regression, but a family's estimator
+    can differ by task (`logistic` is least squares for regression: no `C`). Such a
+    parameter is left out of the search; one neither estimator takes is a misspelling and
+    fails here, before the first trial.
+    """
+    from mlconf.config import ModelConfig
+    from mlconf.ml.pipeline import make_model
+
+    model = make_model(ModelConfig(name=family, params=params), task)
+    takes = {**model.get_params(deep=False), **params}
+    elsewhere = _other_task_params(family, task)
+    prefix = f"{family}{SEP}" if auto else ""
+    left_out = []
+    for name in space.params:
+        if name == FAMILY or not name.startswith(prefix):
+            continue
+        param = name[len(prefix) :]
+        if param in takes:
+            continue
+        if param not in elsewhere:
+            raise MlconfError(
+                f"model '{family}' has no parameter '{param}'.{did_you_mean(param, takes)}",
+                where=f"config key search.space.{name}",
+                fix=f"use one of: {', '.join(sorted(takes))}",
+            )
+        left_out.append(name)
+    return takes, tuple(left_out)
+
+
+def _other_task_params(family: str, task: str) -> frozenset[str]:
+    """The parameter names of the family's estimator for the task this run is not."""
+    from mlconf.config import ModelConfig
+    from mlconf.ml.pipeline import make_model
+
+    other = "regression" if task == "classification" else "classification"
+    try:
+        model = make_model(ModelConfig(name=family, params={}), other)
+    except MlconfError:  # the family has no estimator for the other task
+        return frozenset()
+    return frozenset(model.get_params(deep=False))
+
+
+def without(space: SearchSpace, names: Collection[str]) -> SearchSpace:
+    """The space less `names` (parameters no family of this run can take)."""
+    keep = {name: param for name, param in space.params.items() if name not in names}
+    return SearchSpace(keep, tuple(name for name in space.order if name in keep))
