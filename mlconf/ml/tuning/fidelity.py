@@ -49,13 +49,14 @@ TAIL = "tail_s"  # trial user attribute: estimated seconds after its final fit (
 # The stages after the final fit score the test rows with bootstrap intervals and draw
 # their plots (in the background, waited for at the end): TAIL_ROW_S per row; they predict
 # those rows and save the model, which costs what predicting costs, TAIL_PREDICTS times.
-# Fitted to two tables at load 2-4 (benchmarks/README.md, issue 18, round 4: 7.1 s after
-# the final fit with 30,000 test rows on flights, 1.9 s with 7,600 on gss_wages); the fixed
-# part raised from 1.0 s to 2.5 s after round 4's 60 s runs, where the plots' wait at the
-# end took up to 1.5 s more than estimated on the 8,000-9,000-row test parts (load 4-6).
-TAIL_ROW_S = 0.0002
+# Fitted to what the tail took after the drawing process stopped importing scikit-learn
+# (benchmarks/README.md, issue 18, round 5, load 2-4): 2.9-5.7 s on flights' 30,000 test
+# rows (estimated 9.0-9.7 s by round 4's 2.5 s + 0.2 ms a row), 0.6 s on gss_wages' 7,600
+# (estimated 4.1 s). Round 4 saw the plots' wait take up to 3.5 s on 8,000-9,000 rows at
+# load 4-6, with the older, costlier drawing.
+TAIL_ROW_S = 0.00015
 TAIL_PREDICTS = 2.0
-TAIL_FIXED_S = 2.5
+TAIL_FIXED_S = 1.5
 # Between the study's end and the final fit: trials.csv, the tuning plots, best_params.json
 # (0.6-0.8 s on those tables).
 STUDY_FILES_S = 1.0
