@@ -5,9 +5,13 @@ FLAML's seed), run one after the other, never two at once, each in its own child
 
 1. `mlconf train experiment=<dataset> seed=<seed> search=xgboost tune.n_trials=0
    tune.timeout=<budget - reserve>`: a timeout-only Optuna study, then the final fit,
-   evaluation and save. The whole command counts against the budget: tune.timeout covers
-   the tuning and the final fit (the study stops early enough for the estimated refit,
-   mlconf.ml.tuning.fidelity), the reserve is for start-up, evaluation and save.
+   evaluation and save, all inside tune.timeout (the study stops early enough for the
+   estimated refit and later stages, mlconf.ml.tuning.fidelity). The whole command counts
+   against the budget. `--budget-from tune` (as in rounds 1-5): tune.timeout runs from the
+   tune stage, and the reserve pays for start-up, loading and preparing the data.
+   `--budget-from process`: tune.timeout runs from the process's start
+   (`tune.timeout_from=process`), as FLAML's time_budget is its budget less its child's
+   time since spawn, and the reserve only pays for the process's exit (1-2 s).
    tune.timeout is hard (mlconf.ml.tuning.deadline): no trial starts after it, and a
    running trial stops.
 2. This script with `--flaml-child`: reads the training and test rows that the parent
@@ -259,6 +263,7 @@ def mlconf_command(
         f"search={args.search}",
         "tune.n_trials=0",
         f"tune.timeout={timeout:g}",
+        f"tune.timeout_from={args.budget_from}",
         f"split.validation_size={args.validation_size:g}",
         f"model.params.n_jobs={args.n_jobs}",
         f"hydra.run.dir={run_dir}",
@@ -572,6 +577,14 @@ def main() -> None:
         default=15.0,
         help="seconds of mlconf's budget kept for start-up, evaluate and save; "
         "tune.timeout = budget - reserve covers the tuning and the final fit",
+    )
+    parser.add_argument(
+        "--budget-from",
+        default="tune",
+        choices=["tune", "process"],
+        help="mlconf's tune.timeout_from: 'tune' (tune.timeout from the tune stage; the reserve "
+        "pays for start-up and data preparation) or 'process' (from the process's start, as "
+        "FLAML's budget runs from its child's spawn; the reserve pays for the exit only)",
     )
     parser.add_argument(
         "--flaml-retrain",

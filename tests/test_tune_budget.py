@@ -165,3 +165,47 @@ def test_an_unknown_scoring_is_refused_before_loading(tmp_path: Path) -> None:
     with pytest.raises(MlconfError, match=r"tune\.scoring") as caught:
         run_train([*XGB, "tune.scoring=kfold", *FAST], tmp_path / "run")
     assert "cv, holdout" in str(caught.value.fix)
+
+
+def test_process_age_counts_from_the_process_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from mlconf.core.process_age import process_age
+
+    script = "import time; time.sleep(0.6); from mlconf.core.process_age import process_age; "
+    script += "print(process_age())"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert 0.6 <= float(out.stdout) < 30, out  # its own start, not its parent's
+    here = process_age()
+    assert here is not None and here > float(out.stdout)  # this test process began earlier
+
+
+def test_a_whole_command_budget_leaves_what_start_up_did_not_spend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlconf.core import process_age as age_module
+
+    monkeypatch.setattr(age_module, "process_age", lambda: 7.5)
+    overrides = [*XGB, "tune.n_trials=1", "tune.timeout=600", "tune.timeout_from=process", *FAST]
+    result = run_train(overrides, tmp_path / "run")
+    counts = json.loads((result.run_dir / "run.json").read_text())["counts"]
+    assert counts["tuning_spent_before_s"] == 7.5
+    assert counts["tuning_budget"]["timeout_s"] == 592.5
+
+
+@pytest.mark.parametrize(
+    ("value", "age", "message"),
+    [("start", 1.0, "unknown tune.timeout_from 'start'"), ("process", None, "/proc")],
+)
+def test_a_whole_command_budget_that_cannot_be_kept_is_refused_before_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, age: float | None, message: str
+) -> None:
+    from mlconf.core import process_age as age_module
+
+    monkeypatch.setattr(age_module, "process_age", lambda: age)
+    overrides = [*XGB, "tune.timeout=60", f"tune.timeout_from={value}", *FAST]
+    with pytest.raises(MlconfError, match=message) as caught:
+        run_train(overrides, tmp_path / "run")
+    assert caught.value.where == "config key tune.timeout_from"
+    assert not (tmp_path / "run" / "run.json").exists()

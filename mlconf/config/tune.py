@@ -13,6 +13,7 @@ class TuneConfig:
     n_trials: int = 20
     total_trials: int | None = None
     timeout: float | None = None
+    timeout_from: str = "tune"  # tune: from the tune stage's start; process: from the process's
     folds: int = 3
     storage: str | None = None
     study_name: str | None = None

@@ -11,6 +11,7 @@ with `tune.total_trials` many workers share one study until it holds that many t
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mlconf.config import ModelConfig
@@ -28,12 +29,17 @@ def tune(ctx: RunState) -> None:
         return
     import optuna
 
-    from mlconf.ml.tuning.deadline import Deadline, first_trial_warning
+    from mlconf.ml.tuning.deadline import Deadline, first_trial_warning, tuning_seconds
     from mlconf.ml.tuning.fidelity import Fidelity, say_budget
     from mlconf.ml.tuning.space import parse_space
 
-    # From here, the start of tuning, tune.timeout runs to a fitted final model.
-    deadline = Deadline(conf.tune.timeout)
+    # From here, the start of tuning, tune.timeout runs to the run's end (or from the
+    # process's start: tune.timeout_from=process).
+    deadline = Deadline(tuning_seconds(conf.tune.timeout, conf.tune.timeout_from))
+    if deadline.seconds is not None and conf.tune.timeout_from == "process":
+        spent = round(float(conf.tune.timeout or 0) - deadline.seconds, 3)
+        ctx.count("tuning_spent_before_s", spent)
+        ctx.console.print(f"  tune.timeout counts from the process's start: {spent:.1f} s spent")
     model_name = tuned_model(conf, ctx.model.name)
     space = parse_space(dict(conf.search.space))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -41,7 +47,8 @@ def tune(ctx: RunState) -> None:
     plan = _plan(ctx, model_name, space)
     _enqueue_starts(ctx, study, plan)
     later = sum(len(part) for name, part in ctx.parts.items() if name != "train")
-    fidelity = Fidelity(study, conf.tune, len(ctx.training.x), later)
+    budget = replace(conf.tune, timeout=deadline.seconds)  # what is left of it
+    fidelity = Fidelity(study, budget, len(ctx.training.x), later)
     warming = _warm_up(ctx)  # imports the plots and later stages need, while trials run
     objective = _objective(ctx, plan, deadline, fidelity)
     try:
@@ -52,7 +59,7 @@ def tune(ctx: RunState) -> None:
     say_budget(ctx, deadline, fidelity)
     # the final fit stops adding trees at its tail (unless the budget covers the trials only)
     ctx.tuning_deadline = deadline if conf.tune.reserve_refit else None
-    for line in first_trial_warning(mine, conf.tune.timeout, _is_default):
+    for line in first_trial_warning(mine, deadline.seconds, _is_default):
         ctx.warn(line)
     ctx.model = ModelConfig(name=family, params=best)
     kept = " (the default configuration: no trial beat it)" if _is_default(study.best_trial) else ""
@@ -463,10 +470,12 @@ def check(conf: TrainConfig) -> None:
     opens."""
     if not conf.search.space:
         return
+    from mlconf.ml.tuning.deadline import tuning_seconds
     from mlconf.ml.tuning.families import AUTO, family_fit
     from mlconf.ml.tuning.space import parse_space
     from mlconf.ml.tuning.start import usable_portfolio
 
+    tuning_seconds(conf.tune.timeout, conf.tune.timeout_from)  # one it cannot keep fails here
     space = parse_space(dict(conf.search.space))
     auto = tuned_model(conf) == AUTO
     for family in tuned_families(conf):

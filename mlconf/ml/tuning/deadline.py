@@ -24,10 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlconf.core.errors import MlconfError
+
 if TYPE_CHECKING:
     import optuna
 
 TIMED_OUT = "timeout"
+TIMEOUT_FROM = ("tune", "process")  # tune.timeout counts from the tune stage, or the process
 
 
 def now() -> float:
@@ -89,6 +92,31 @@ class Deadline:
 def timed_out(trial: Any) -> bool:
     """Whether the deadline stopped this (frozen) trial."""
     return bool(trial.user_attrs.get(TIMED_OUT))
+
+
+def tuning_seconds(timeout: float | None, timeout_from: str) -> float | None:
+    """The seconds `tune.timeout` leaves from now: all of it, or (`process`) what is left
+    after what the command has run so far (start-up, loading, preparing the data)."""
+    if timeout_from not in TIMEOUT_FROM:
+        raise MlconfError(
+            f"unknown tune.timeout_from {timeout_from!r}",
+            where="config key tune.timeout_from",
+            fix=f"use one of: {', '.join(TIMEOUT_FROM)}",
+        )
+    if timeout is None or timeout_from == "tune":
+        return timeout
+    from mlconf.core.process_age import process_age
+
+    age = process_age()
+    if age is None:
+        raise MlconfError(
+            "tune.timeout_from=process needs the process's start time, which this system "
+            "does not give (it is read from Linux's /proc)",
+            where="config key tune.timeout_from",
+            fix="use tune.timeout_from=tune and set tune.timeout to your budget less the "
+            "seconds before tuning (the run's stage times in run.json)",
+        )
+    return timeout - age
 
 
 def first_trial_warning(
