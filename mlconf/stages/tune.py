@@ -221,9 +221,8 @@ def _save_results(
             where="stage tune",
             fix="see trials.csv; widen the search space or use tune.pruner=none",
         )
-    _, skipped = save_tuning_plots(study, ctx.run_dir / "plots")
-    for reason in skipped:
-        ctx.warn(f"tuning plot skipped: {reason}")
+    for note in save_tuning_plots(study, ctx.run_dir / "plots")[1]:
+        ctx.warn(note)
     trial = study.best_trial
     family, params, _ = plan.trial(replay(trial))
     trees = list(trial.user_attrs.get(TREES) or [])

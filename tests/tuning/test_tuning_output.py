@@ -49,3 +49,28 @@ def test_tuning_plots_leave_the_plot_style_alone(tmp_path: Path) -> None:
     save_tuning_plots(study_with_a_pruned_trial(), tmp_path)
     changed = {k for k, v in matplotlib.rcParams.items() if before.get(k) != v}
     assert changed == set()
+
+
+def test_few_trials_per_range_is_one_warning_naming_the_parameters(tmp_path: Path) -> None:
+    """A conditional parameter seen in one trial: Optuna warns per parameter on stderr;
+    mlconf says it once, in the run's warnings."""
+    import warnings
+
+    study = optuna.create_study(direction="maximize")
+
+    def objective(trial: optuna.Trial) -> float:
+        policy = trial.suggest_categorical("policy", ["a", "b"])
+        leaves = trial.suggest_int("leaves", 2, 9) if policy == "b" else 0
+        return trial.suggest_float("x", 0, 1) + leaves
+
+    study.enqueue_trial({"policy": "b"})
+    for _ in range(5):
+        study.enqueue_trial({"policy": "a"})
+    study.optimize(objective, n_trials=6)
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        written, notes = save_tuning_plots(study, tmp_path)
+    assert [p.name for p in written] == ["optimization_history.png", "param_importances.png"]
+    assert not [w for w in leaked if "regimes" in str(w.message)]
+    assert len(notes) == 1 and "param_importances.png" in notes[0], notes
+    assert "leaves" in notes[0] and "may be inaccurate" in notes[0]
