@@ -55,10 +55,7 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
         )
     for key, declared in unknown_keys(cfg, TrainConfig):
         raise unknown_key_error(key, declared)
-    # as plain mappings first: Hydra's node is typed ComposedTrainConfig, whose sources are
-    # untyped; merged into TrainConfig each source is checked as a SourceConfig
-    plain = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-    merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), plain)
+    merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), cfg)
     obj = OmegaConf.to_object(merged)
     if not isinstance(obj, TrainConfig):
         raise RuntimeError("internal error: expected isinstance(obj, TrainConfig)")

@@ -140,26 +140,6 @@ def test_a_section_given_as_a_mapping_keeps_its_other_defaults() -> None:
     assert cfg.split.method == "holdout"
 
 
-@pytest.mark.parametrize("prefix", ["+", "++"])
-def test_a_source_is_added_from_the_command_line(prefix: str) -> None:
-    from mlconf.config import SourceConfig
-    from mlconf.runner import typed
-
-    extra = f"{prefix}data.sources.extra={{kind: csv, path: extra.csv, join_on: [id]}}"
-    conf = typed(mlconf.compose("train", [extra]))
-    assert list(conf.data.sources) == ["main", "extra"]
-    assert conf.data.sources["extra"] == SourceConfig(kind="csv", path="extra.csv", join_on=["id"])
-
-
-def test_a_misspelled_key_of_an_added_source_is_named() -> None:
-    from mlconf.runner import typed
-
-    cfg = mlconf.compose("train", ["+data.sources.extra={kind: csv, paht: extra.csv}"])
-    with pytest.raises(MlconfError, match="Did you mean 'path'") as caught:
-        typed(cfg)
-    assert caught.value.where == "config key data.sources.extra.paht"
-
-
 def test_an_unknown_command_is_refused() -> None:
     with pytest.raises(MlconfError, match=r"unknown command 'trian'\. Did you mean 'train'"):
         mlconf.compose("trian")

@@ -473,25 +473,8 @@ def top_level_keys() -> list[str]:
     return [f.name for f in dataclasses.fields(TrainConfig)] + ["experiment", "local"]
 
 
-@dataclass
-class ComposedDataConfig(DataConfig):
-    """`data` as Hydra composes it: each source an untyped mapping. OmegaConf refuses a plain
-    mapping as the value of a typed dict, so with `dict[str, SourceConfig]` no source could
-    be added from the command line (`+data.sources.extra={kind: csv, path: x.csv}`).
-    `runner.typed` checks every source against SourceConfig before any stage runs."""
-
-    sources: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class ComposedTrainConfig(TrainConfig):
-    """The schema Hydra composes with: TrainConfig but for `data.sources` (above)."""
-
-    data: ComposedDataConfig = field(default_factory=ComposedDataConfig)
-
-
 def store_schemas() -> None:
     """Register the primary schema; it types every group's node through its fields."""
     from hydra.core.config_store import ConfigStore
 
-    ConfigStore.instance().store(name="base_train", node=ComposedTrainConfig)
+    ConfigStore.instance().store(name="base_train", node=TrainConfig)
