@@ -207,3 +207,20 @@ class Background:
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+    def abandon(self) -> None:
+        """End the drawing process at once, then close (the run failed before its first
+        stage: the process has only been importing, and has nothing of the run to write)."""
+        if self._process is not None:
+            end_workers(self._process)
+        self.close()
+
+
+def end_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate a process pool's workers (Python 3.14 has the method; before, its table)."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
