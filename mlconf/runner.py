@@ -99,11 +99,15 @@ DRAWING_MODULES = {
 
 
 def drawing_modules(conf: TrainConfig) -> list[str]:
-    """The plot modules of the run's stages that draw: none when no stage will."""
-    drawing = dict(DRAWING_MODULES)
-    if not (conf.explore.enabled and conf.explore.plots):
-        del drawing["explore"]
-    return [drawing[s] for s in conf.stages if s in drawing]
+    """The plot modules of the run's stages that draw: none when no stage will (a run
+    with its plots and explanations off starts no drawing process)."""
+    draws = {
+        "explore": conf.explore.enabled and conf.explore.plots,
+        "evaluate": True,
+        "explain": conf.explain.enabled,
+        "fairness": bool(conf.fairness.sensitive or conf.fairness.intersections),
+    }
+    return [DRAWING_MODULES[s] for s in conf.stages if s in DRAWING_MODULES and draws[s]]
 
 
 def _start_drawing(background: Background, conf: TrainConfig) -> None:

@@ -6,7 +6,8 @@ on another core while the stages work: matplotlib is pure Python under the GIL, 
 thread would only take turns with the stages. `submit` jobs (the report) run on one
 worker *thread* in this process, and each first waits for the drawing handed in before
 it (and for the drawing process to have started), so a report always sees its plots.
-`warm` imports what later stages need on a thread of its own, queued behind nothing.
+`warm` imports what later stages need on a thread of its own, queued behind nothing, and
+`early` does there what a `submit` job can do before its plots exist.
 
 The runner waits for both lanes before it records the run as finished, so a finished run
 has every artifact. A failed run closes them: queued jobs are dropped and the running
@@ -166,13 +167,24 @@ class Background:
         now: not queued behind the drawing as `submit` jobs are, so that the imports run
         while the model fits (xgboost releases the interpreter lock) and not in the stage
         that needs them. Its time counts for `stage`."""
+        self.early(stage, import_quietly, modules)
+
+    def early(self, stage: str, job: Callable[..., Any], *args: Any) -> None:
+        """Run `job(*args)` on the warming thread now, waiting for no drawing: work a later
+        `submit` job can do ahead (imports, compiling templates) while the run waits for
+        the drawing process. A failure is left for the later job to meet and report (the
+        run does not fail here); its time counts for `stage`."""
         if self._warming is None:
             self._warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlconf-warm")
 
         def timed() -> None:
             start = time.perf_counter()
-            import_quietly(modules)
-            self._count(stage, time.perf_counter() - start)
+            try:
+                job(*args)
+            except Exception:  # noqa: S110 - the job that needs it meets the same error
+                pass
+            finally:
+                self._count(stage, time.perf_counter() - start)
 
         self._futures.append(self._warming.submit(timed))
 

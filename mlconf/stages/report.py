@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 def report(ctx: RunState) -> None:
     if not ctx.conf.report.enabled:
         return
+    from mlconf.report.html import prepare_report
+
+    # Compiled while the plots are still drawn, so that the report job only renders.
+    ctx.background.early("report", prepare_report)
     ctx.later("report", write_report, ctx)
 
 
