@@ -87,14 +87,17 @@ def test_a_run_that_draws_nothing_starts_no_drawing_process() -> None:
     worker.close()
 
 
-def test_an_early_job_waits_for_no_drawing_and_leaves_its_failure_to_the_job() -> None:
-    """Background.early runs at once (the report's templates are compiled while the plots
-    are drawn); a failure there is not the run's: the job that needs it meets it."""
+def test_a_wait_job_runs_only_while_the_run_waits_and_never_fails_it() -> None:
+    """Background.while_waiting: not beside the stages (it would take the interpreter lock
+    from them), but once the run waits, before the drawing ends; a failure there is not
+    the run's: the job that needs it meets it."""
     released = threading.Event()
     worker = Background()
-    worker.draw("explain", released.wait, 30)  # drawing that waits for the early job
-    worker.early("report", released.set)
-    worker.early("report", _fail)
+    worker.draw("explain", released.wait, 30)  # drawing that waits for the job
+    worker.while_waiting("report", released.set)
+    worker.while_waiting("report", _fail)
+    time.sleep(0.2)
+    assert not released.is_set()  # the stages go on alone
     start = time.monotonic()
     worker.wait()
     worker.close()

@@ -39,7 +39,7 @@ def _environment() -> Any:
 
 def prepare_report() -> None:
     """What rendering a report needs before any run file: its modules imported and its
-    templates compiled. A run does it while it waits for its plots (Background.early)."""
+    templates compiled. A run does it while it waits for its plots (Background.while_waiting)."""
     import mlconf.report.model_card  # noqa: F401 - imported now, used by the report job
     from mlconf.report.images import ImageInliner  # noqa: F401
 

@@ -17,8 +17,9 @@ def report(ctx: RunState) -> None:
         return
     from mlconf.report.html import prepare_report
 
-    # Compiled while the plots are still drawn, so that the report job only renders.
-    ctx.background.early("report", prepare_report)
+    # Compiled once the stages have ended, while the last plots are drawn, so that the
+    # report job only renders.
+    ctx.background.while_waiting("report", prepare_report)
     ctx.later("report", write_report, ctx)
 
 
