@@ -98,24 +98,38 @@ DRAWING_MODULES = {
 }
 
 
-def _start_drawing(background: Background, stages: Sequence[str]) -> None:
-    """Start the drawing process (when plots are drawn in one) once the checks have passed,
-    so that its start-up overlaps the first stages (Background.start_drawing)."""
+def drawing_modules(conf: TrainConfig) -> list[str]:
+    """The plot modules of the run's stages that draw: none when no stage will (a run
+    with its plots and explanations off starts no drawing process)."""
+    draws = {
+        "explore": conf.explore.enabled and conf.explore.plots,
+        "evaluate": True,
+        "explain": conf.explain.enabled,
+        "fairness": bool(conf.fairness.sensitive or conf.fairness.intersections),
+    }
+    return [DRAWING_MODULES[s] for s in conf.stages if s in DRAWING_MODULES and draws[s]]
+
+
+def _start_drawing(background: Background, conf: TrainConfig) -> None:
+    """Start the drawing process (when plots are drawn in one, and some stage draws) before
+    the checks, so that its start-up (an interpreter importing matplotlib and pandas) runs
+    on the other core while the checks import scikit-learn and xgboost, and is done by the
+    first plot (Background.start_drawing). A failed check ends it at once."""
     from mlconf.report.figures import prepare_drawing
 
-    modules = [DRAWING_MODULES[s] for s in stages if s in DRAWING_MODULES]
+    modules = drawing_modules(conf)
     if modules:
         background.start_drawing(prepare_drawing, modules)
 
 
 @contextmanager
 def _closed_on_error(background: Background) -> Iterator[None]:
-    """The drawing process ends with the run's start when that fails (the run state closes
-    it once the run has one)."""
+    """The drawing process ends with the run's start when that fails, without waiting for
+    its imports (the run state closes it once the run has one)."""
     try:
         yield
     except BaseException:
-        background.close()
+        background.abandon()
         raise
 
 
@@ -174,8 +188,8 @@ def run(
     check_name(model_name, "config key deploy.model_name", kind="model name", forbidden="@:")
     background = Background()  # a wrong MLCONF_DRAWING fails before any stage
     with _closed_on_error(background):
-        stages = preflight(conf)  # a config error stops the run before the drawing starts
-        _start_drawing(background, conf.stages)
+        _start_drawing(background, conf)
+        stages = preflight(conf)  # a config error ends the drawing process at once
         # an unreachable tracking store stops the run here
         tracking = open_tracker(conf, console)
         record = _new_record(cfg, conf, run_dir)

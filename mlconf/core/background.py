@@ -6,7 +6,9 @@ on another core while the stages work: matplotlib is pure Python under the GIL, 
 thread would only take turns with the stages. `submit` jobs (the report) run on one
 worker *thread* in this process, and each first waits for the drawing handed in before
 it (and for the drawing process to have started), so a report always sees its plots.
-`warm` imports what later stages need on a thread of its own, queued behind nothing.
+`warm` imports what later stages need on a thread of its own, queued behind nothing, and
+`while_waiting` does there, once the stages have ended, what a `submit` job can do before
+its plots exist.
 
 The runner waits for both lanes before it records the run as finished, so a finished run
 has every artifact. A failed run closes them: queued jobs are dropped and the running
@@ -110,6 +112,7 @@ class Background:
         self._drawn: list[Future[float]] = []
         self._lock = threading.Lock()
         self._lane = drawing_lane()  # a wrong MLCONF_DRAWING fails before any stage
+        self._when_waiting: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = []
         self.seconds: dict[str, float] = {}
 
     def _count(self, stage: str, seconds: float) -> None:
@@ -166,15 +169,37 @@ class Background:
         now: not queued behind the drawing as `submit` jobs are, so that the imports run
         while the model fits (xgboost releases the interpreter lock) and not in the stage
         that needs them. Its time counts for `stage`."""
+        self._futures.append(
+            self._warm_thread().submit(self._quietly, stage, import_quietly, modules)
+        )
+
+    def while_waiting(self, stage: str, job: Callable[..., Any], *args: Any) -> None:
+        """Run `job(*args)` on the warming thread once the run waits for this work (`wait`),
+        before the drawing ends: what a `submit` job can do ahead of its plots (compiling
+        the report's templates). Not sooner: a thread working beside a stage takes the
+        interpreter lock from it, and a stage that makes many small I/O calls (register's
+        SQLite writes) then waits up to 5 ms for the lock after each. A failure is left
+        for the later job to meet and report; its time counts for `stage`."""
+        self._when_waiting.append((stage, job, args))
+
+    def _start_waiting_jobs(self) -> None:
+        jobs, self._when_waiting = self._when_waiting, []
+        for stage, job, args in jobs:
+            self._futures.append(self._warm_thread().submit(self._quietly, stage, job, *args))
+
+    def _warm_thread(self) -> ThreadPoolExecutor:
         if self._warming is None:
             self._warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlconf-warm")
+        return self._warming
 
-        def timed() -> None:
-            start = time.perf_counter()
-            import_quietly(modules)
+    def _quietly(self, stage: str, job: Callable[..., Any], *args: Any) -> None:
+        start = time.perf_counter()
+        try:
+            job(*args)
+        except Exception:  # noqa: S110 - the job that needs it meets the same error
+            pass
+        finally:
             self._count(stage, time.perf_counter() - start)
-
-        self._futures.append(self._warming.submit(timed))
 
     def submit(self, stage: str, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `job(*args, **kwargs)` on the worker thread once the drawing handed in before
@@ -196,6 +221,7 @@ class Background:
 
     def wait(self) -> None:
         """Block until every job has run; the first failed job's error is raised here."""
+        self._start_waiting_jobs()
         futures, self._futures, self._drawn = self._futures, [], []
         for future in futures:
             future.result()
@@ -207,3 +233,20 @@ class Background:
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+    def abandon(self) -> None:
+        """End the drawing process at once, then close (the run failed before its first
+        stage: the process has only been importing, and has nothing of the run to write)."""
+        if self._process is not None:
+            end_workers(self._process)
+        self.close()
+
+
+def end_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate a process pool's workers (Python 3.14 has the method; before, its table)."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()

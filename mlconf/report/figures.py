@@ -56,14 +56,25 @@ def save_figure(figure: Any, path: Path) -> Path:
     width, height = figure.get_size_inches()
     if width > MAX_WIDTH:
         figure.set_size_inches(MAX_WIDTH, height * MAX_WIDTH / width)
-    figure.tight_layout()
+    lay_out(figure)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        write_with(path, partial(_save_png, figure))
+        write_with(path, partial(write_png, figure))
     finally:
         pyplot().close(figure)
     return path
 
 
-def _save_png(figure: Any, path: Path) -> None:
+def lay_out(figure: Any) -> None:
+    """Lay the figure out once (`tight_layout`), and leave it no layout engine.
+
+    `tight_layout` leaves a placeholder engine behind, and `savefig` draws a figure that
+    has one twice: once without rendering (for the engine) and once for the pixels. The
+    first draw changes nothing here and was a sixth of the drawing process's time."""
+    figure.tight_layout()
+    figure.set_layout_engine(None)
+
+
+def write_png(figure: Any, path: Path) -> None:
+    """The figure as a PNG at DPI (the writer of `write_with`)."""
     figure.savefig(path, format="png", dpi=DPI)

@@ -9,6 +9,7 @@ characters show as their code points (mlconf.report.pages).
 from __future__ import annotations
 
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,22 @@ PLOT_SECTIONS = ("eda", "selection", "evaluation", "interpretation", "fairness")
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+@cache
 def _environment() -> Any:
+    """One environment per process: each template is compiled once (0.1-0.2 s for the
+    report's), and `prepare_report` can compile them before the report is rendered."""
     return environment(TEMPLATES)
+
+
+def prepare_report() -> None:
+    """What rendering a report needs before any run file: its modules imported and its
+    templates compiled. A run does it while it waits for its plots (Background.while_waiting)."""
+    import mlconf.report.model_card  # noqa: F401 - imported now, used by the report job
+    from mlconf.report.images import ImageInliner  # noqa: F401
+
+    env = _environment()
+    for name in ("report.html.j2", "macros.html.j2", "style.css", "fold.css"):
+        env.get_template(name)
 
 
 def render_report(

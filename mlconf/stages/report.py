@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 def report(ctx: RunState) -> None:
     if not ctx.conf.report.enabled:
         return
+    from mlconf.report.html import prepare_report
+
+    # Compiled once the stages have ended, while the last plots are drawn, so that the
+    # report job only renders.
+    ctx.background.while_waiting("report", prepare_report)
     ctx.later("report", write_report, ctx)
 
 

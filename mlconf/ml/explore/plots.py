@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mlconf.report.figures import one_at_a_time
+from mlconf.report.figures import lay_out, one_at_a_time, write_png
 from mlconf.store.atomic import write_with
 
 WIDTH = 8.5  # inches at 100 dpi: 850 px
@@ -85,7 +85,7 @@ def save_profile_plots(
                 if not draw(axes):
                     continue
                 axes.set_title(title)
-                figure.tight_layout()
+                lay_out(figure)
                 path = folder / name
                 write_with(path, partial(_save_png, figure))
         finally:
@@ -99,7 +99,7 @@ def save_profile_plots(
 def _save_png(figure: Any, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        figure.savefig(path, format="png", dpi=100)
+        write_png(figure, path)
 
 
 def _target(target: dict[str, Any] | None, axes: Any) -> bool:

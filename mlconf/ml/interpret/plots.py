@@ -6,7 +6,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.report.figures import one_at_a_time
+from mlconf.report.figures import lay_out, one_at_a_time, write_png
 from mlconf.store.atomic import write_with
 
 if TYPE_CHECKING:
@@ -29,13 +29,9 @@ def pyplot() -> Any:
 def save(figure: Any, path: Path) -> None:
     """Write the figure as PNG atomically and free it."""
     plt = pyplot()
-    figure.tight_layout()
-    write_with(path, partial(_save_png, figure))
+    lay_out(figure)
+    write_with(path, partial(write_png, figure))
     plt.close(figure)
-
-
-def _save_png(figure: Any, path: Path) -> None:
-    figure.savefig(path, format="png", dpi=100)
 
 
 @one_at_a_time
