@@ -228,6 +228,13 @@ def compile_bytecode(tree: Path) -> bool:
     return package.is_dir() and bool(compileall.compile_dir(package, quiet=1))
 
 
+def _archived_commit() -> str:
+    """The commit a `git archive` snapshot was made from: git writes it into
+    benchmarks/COMMIT (export-subst in .gitattributes); "unknown" elsewhere."""
+    stamp = (HERE / "COMMIT").read_text().strip() if (HERE / "COMMIT").exists() else ""
+    return stamp if stamp and not stamp.startswith("$") else "unknown"
+
+
 def provenance() -> dict[str, Any]:
     """What a figure was measured at: UTC time, the git commit (and whether the code that
     runs, mlconf/ conf/ and the benchmark scripts, had uncommitted changes), and the load
@@ -242,7 +249,7 @@ def provenance() -> dict[str, Any]:
     dirty = bool(git("status", "--porcelain", "--", *code))
     return {
         "utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-        "commit": git("rev-parse", "--short", "HEAD") or "unknown",
+        "commit": git("rev-parse", "--short", "HEAD") or _archived_commit(),
         "dirty": dirty,
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
