@@ -105,7 +105,7 @@ def test_the_study_stops_early_enough_for_the_final_fit(
     150 s, not 200 s: the trial running then is stopped, and 50 s stay for the refit."""
     ticks = itertools.count()
     monkeypatch.setattr(deadline_module, "now", lambda: float(next(ticks)))
-    monkeypatch.setattr(fidelity_module, "reserve_seconds", lambda refit, tail: 50.0)
+    monkeypatch.setattr(fidelity_module, "reserve_seconds", lambda refit, tail, timeout: 50.0)
     overrides = [*XGB, "tune.n_trials=0", "tune.timeout=200", "tune.scoring=cv", *FAST]
     trials, budget = records(run_train(overrides, tmp_path / "run").run_dir)
     assert budget["reserve_s"] == 50.0 and budget["scoring"] == "cv"
@@ -120,7 +120,7 @@ def test_the_reserve_is_the_best_trials_estimated_refit(tmp_path: Path) -> None:
     best = json.loads((tmp_path / "run" / "best_params.json").read_text())
     chosen = next(t for t in trials if t["number"] == best["trial"])
     refit, tail = chosen["user_attr_refit_s"], chosen["user_attr_tail_s"]
-    expected_reserve = fidelity_module.reserve_seconds(refit, tail)
+    expected_reserve = fidelity_module.reserve_seconds(refit, tail, 600.0)  # tune.timeout
     assert budget["reserve_s"] == pytest.approx(expected_reserve, abs=0.002)
     assert budget["tail_s"] == pytest.approx(tail) and tail >= fidelity_module.TAIL_FIXED_S
     # (training rows / fold rows) x (set-up + refit trees x seconds per round, not scoring)

@@ -74,8 +74,10 @@ def test_the_reserve_follows_the_best_trial() -> None:
         study.tell(trial, value)
         keep(study, study.trials[-1])
     # the best (0.7) trial's estimates, not the last trial's
-    assert deadline.reserve == pytest.approx(fidelity.reserve_seconds(2.0, 1.0))
+    assert deadline.reserve == pytest.approx(fidelity.reserve_seconds(2.0, 1.0, 100.0))
     assert deadline.tail == 1.0
+    # a share of the budget kept for what no estimate sees (the last trial, a rising load)
+    assert deadline.reserve == pytest.approx(fidelity.reserve_seconds(2.0, 1.0) + 1.0)
 
 
 def test_the_round_clock_times_the_loop_and_its_scoring() -> None:
