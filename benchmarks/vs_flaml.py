@@ -240,12 +240,19 @@ def _plain(value: Any) -> Any:
 # ---------------------------------------------------------------- the parent
 
 
+def reserve_of(args: argparse.Namespace) -> float:
+    """--reserve, or its default for the budget's start (--budget-from)."""
+    if args.reserve is not None:
+        return float(args.reserve)
+    return 2.0 if args.budget_from == "process" else 15.0
+
+
 def mlconf_command(
     dataset: str, seed: int, budget: float, run_dir: Path, args: argparse.Namespace
 ) -> list[str]:
     from overhead import MLCONF
 
-    timeout = max(1.0, budget - args.reserve)
+    timeout = max(1.0, budget - reserve_of(args))
     table: list[str] = []
     if dataset in TABLES:
         from tables_issue18 import path
@@ -398,7 +405,7 @@ def bench_one(
         f"  mlconf test {metric} {mlconf_score:.4f}, wall {mlconf.wall_s:.1f} s, "
         f"tune {row['mlconf']['tune_s']:.1f} s + final fit "
         f"{row['mlconf']['stages_s'].get('train', 0):.1f} s for tune.timeout "
-        f"{max(1.0, budget - args.reserve):g} s, {trials['trials']} trials "
+        f"{max(1.0, budget - reserve_of(args)):g} s, {trials['trials']} trials "
         f"({trials['timed_out']} stopped by the deadline)",
         flush=True,
     )
@@ -574,9 +581,10 @@ def main() -> None:
     parser.add_argument(
         "--reserve",
         type=float,
-        default=15.0,
-        help="seconds of mlconf's budget kept for start-up, evaluate and save; "
-        "tune.timeout = budget - reserve covers the tuning and the final fit",
+        default=None,
+        help="seconds of mlconf's budget kept outside tune.timeout: with --budget-from tune "
+        "(default 15) start-up and data preparation, with --budget-from process (default 2) "
+        "the interpreter's exit",
     )
     parser.add_argument(
         "--budget-from",

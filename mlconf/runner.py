@@ -18,6 +18,7 @@ from mlconf.core.background import Background
 from mlconf.core.component_registry import REGISTRY
 from mlconf.core.errors import MlconfError, did_you_mean
 from mlconf.core.names import check_name
+from mlconf.core.process_age import mark_run_end
 from mlconf.core.secrets import mask_text, secrets_in
 from mlconf.run_state import RunState, Stage, log
 from mlconf.store.atomic import write_text
@@ -221,6 +222,7 @@ def run(
         log.info("succeeded: %s%s", folder, _headline(ctx.metrics))
     finally:
         tracking.log(folder, record, conf)
+        mark_run_end()  # a next run in this process counts tune.timeout_from=process from here
     return _result(ctx)
 
 

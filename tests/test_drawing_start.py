@@ -69,7 +69,10 @@ def test_the_drawing_starts_before_the_checks_and_a_failed_check_ends_it(
     assert multiprocessing.active_children() == []
 
 
-def test_a_run_that_draws_nothing_starts_no_drawing_process() -> None:
+def test_a_run_that_draws_nothing_starts_no_drawing_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLCONF_DRAWING", "process")  # the tests' conftest draws on a thread
     every = runner.drawing_modules(runner.typed(compose_train()))
     assert every == [
         "mlconf.ml.explore.plots",
@@ -85,6 +88,10 @@ def test_a_run_that_draws_nothing_starts_no_drawing_process() -> None:
     runner._start_drawing(worker, undrawn)
     assert worker._process is None
     worker.close()
+    drawing = Background()  # and one that draws does start it
+    runner._start_drawing(drawing, lean)
+    assert drawing._process is not None
+    drawing.abandon()
 
 
 def test_a_wait_job_runs_only_while_the_run_waits_and_never_fails_it() -> None:
@@ -112,6 +119,7 @@ def test_a_prepared_report_compiles_no_template_when_rendered(
 
     from mlconf.report import html
 
+    html._environment.cache_clear()  # an earlier test's report compiled them already
     html.prepare_report()
     env = html._environment()
     compiled: list[str] = []

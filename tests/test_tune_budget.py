@@ -167,11 +167,17 @@ def test_an_unknown_scoring_is_refused_before_loading(tmp_path: Path) -> None:
     assert "cv, holdout" in str(caught.value.fix)
 
 
-def test_process_age_counts_from_the_process_start(tmp_path: Path) -> None:
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+def test_process_age_counts_from_the_process_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import subprocess
     import sys
 
-    from mlconf.core.process_age import process_age
+    from mlconf.core import process_age as age_module
+    from mlconf.core.process_age import mark_run_end, process_age
+
+    monkeypatch.setattr(age_module, "_last_run_end", None)  # no run ended in this process
 
     script = "import time; time.sleep(0.6); from mlconf.core.process_age import process_age; "
     script += "print(process_age())"
@@ -179,6 +185,9 @@ def test_process_age_counts_from_the_process_start(tmp_path: Path) -> None:
     assert 0.6 <= float(out.stdout) < 30, out  # its own start, not its parent's
     here = process_age()
     assert here is not None and here > float(out.stdout)  # this test process began earlier
+    mark_run_end()  # a second command in one process (a sweep's next job) counts from here
+    after = process_age()
+    assert after is not None and after < 0.5 < here
 
 
 def test_a_whole_command_budget_leaves_what_start_up_did_not_spend(

@@ -39,7 +39,16 @@ def tune(ctx: RunState) -> None:
     if deadline.seconds is not None and conf.tune.timeout_from == "process":
         spent = round(float(conf.tune.timeout or 0) - deadline.seconds, 3)
         ctx.count("tuning_spent_before_s", spent)
-        ctx.console.print(f"  tune.timeout counts from the process's start: {spent:.1f} s spent")
+        ctx.console.print(
+            f"  tune.timeout={conf.tune.timeout:g} s counts from the process's start: "
+            f"{spent:.1f} s spent before tuning, {deadline.seconds:.1f} s left"
+        )
+        if deadline.seconds == 0:
+            ctx.warn(
+                f"tune.timeout={conf.tune.timeout:g} s was spent before tuning began "
+                "(tune.timeout_from=process): only the default configuration is trained; "
+                "raise tune.timeout"
+            )
     model_name = tuned_model(conf, ctx.model.name)
     space = parse_space(dict(conf.search.space))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -108,11 +117,11 @@ def _plan(ctx: RunState, model_name: str, space: Any) -> Any:
 
 def _enqueue_starts(ctx: RunState, study: Any, plan: Any) -> None:
     """Default configuration(s) first, then the portfolio (a new study only)."""
+    from mlconf.ml.tuning.families import within
     from mlconf.ml.tuning.start import enqueue, starts, usable_portfolio
 
-    portfolio = usable_portfolio(
-        plan.space, list(ctx.conf.search.portfolio), ctx.warn, plan.families if plan.auto else ()
-    )
+    entries = within(plan.space, ctx.conf.search.space, ctx.conf.search.portfolio)
+    portfolio = usable_portfolio(plan.space, entries, ctx.warn, plan.families if plan.auto else ())
     planned = starts(plan.space, plan.families, portfolio)
     if not ctx.conf.tune.default_first:
         planned = [s for s in planned if s.role != "default"]

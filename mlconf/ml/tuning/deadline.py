@@ -116,7 +116,7 @@ def tuning_seconds(timeout: float | None, timeout_from: str) -> float | None:
             fix="use tune.timeout_from=tune and set tune.timeout to your budget less the "
             "seconds before tuning (the run's stage times in run.json)",
         )
-    return timeout - age
+    return max(0.0, timeout - age)
 
 
 def first_trial_warning(

@@ -189,3 +189,14 @@ def without(space: SearchSpace, names: Collection[str]) -> SearchSpace:
     """The space less `names` (parameters no family of this run can take)."""
     keep = {name: param for name, param in space.params.items() if name not in names}
     return SearchSpace(keep, tuple(name for name in space.order if name in keep))
+
+
+def within(space: SearchSpace, declared: Mapping[str, Any], portfolio: Sequence[Any]) -> list[Any]:
+    """The portfolio without the parameters `space` left out of what the config `declared`
+    (a family's parameters this task's estimator does not take, said when left out), so an
+    entry that names one still runs with the rest."""
+    gone = set(declared) - set(space.params)
+    return [
+        {k: v for k, v in entry.items() if k not in gone} if isinstance(entry, Mapping) else entry
+        for entry in portfolio
+    ]

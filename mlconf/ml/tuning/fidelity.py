@@ -1,6 +1,6 @@
 """How much each trial costs: k-fold CV or one holdout, and the final fit's time reserved.
 
-A budget (`tune.timeout`) runs from the start of tuning to a fitted final model:
+A budget (`tune.timeout`) runs from the start of tuning to the run's end:
 
 - **Holdout on big tables.** A 3-fold CV fits three models on two thirds of the rows each;
   on 100k+ rows the default trial alone can eat a minute. `tune.scoring=holdout` scores
