@@ -25,11 +25,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import IO
 
 import pytest
 from helpers import FAST, ROOT, promotions, run_train
@@ -80,15 +83,32 @@ def kill_at_random(
     (-9 for a killed one); a command that ends before it is ready is not killed."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("MLCONF_TRACEBACK", None)
+    # Each command's stderr is kept: one that fails by itself (not killed) shows why.
+    with ExitStack() as files:
+        errors = [files.enter_context(tempfile.TemporaryFile()) for _ in commands]
+        codes = _run_and_kill(commands, cwd, env, errors, delays, ready, timeout)
+        _fail_on_own_errors(commands, codes, errors)
+        return codes
+
+
+def _run_and_kill(
+    commands: Sequence[Sequence[str]],
+    cwd: Path,
+    env: dict[str, str],
+    errors: Sequence[IO[bytes]],
+    delays: Sequence[float],
+    ready: Callable[[int], bool],
+    timeout: float,
+) -> list[int]:
     procs = [
         subprocess.Popen(
             [sys.executable, *command],
             cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=error,
         )
-        for command in commands
+        for command, error in zip(commands, errors, strict=True)
     ]
     deadline = time.monotonic() + timeout
     kill_at: dict[int, float] = {}
@@ -111,6 +131,17 @@ def kill_at_random(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def _fail_on_own_errors(
+    commands: Sequence[Sequence[str]], codes: Sequence[int], errors: Sequence[IO[bytes]]
+) -> None:
+    """A command exits 0 or is killed (-9); any other code is a bug its stderr explains."""
+    for command, code, error in zip(commands, codes, errors, strict=True):
+        if code not in (0, -signal.SIGKILL):
+            error.seek(0)
+            tail = error.read().decode(errors="replace")[-4000:]
+            raise AssertionError(f"exit code {code} (not killed): {command}\n{tail}")
 
 
 def killed(codes: Sequence[int]) -> int:
@@ -353,17 +384,29 @@ TUNE = [
 
 
 def _trials(database: Path, state: str) -> dict[int, float | None]:
-    """{number: value} of the study's trials in `state`, read straight from the database."""
+    """{number: value} of the study's trials in `state`, read straight from the database.
+
+    Read-write on purpose: a worker killed inside a write leaves a hot journal that only a
+    writable connection rolls back (a read-only one fails with SQLITE_READONLY_ROLLBACK)."""
+    with sqlite3.connect(database, timeout=30) as conn:
+        rows = conn.execute(
+            "SELECT t.number, v.value FROM trials t LEFT JOIN trial_values v "
+            "ON v.trial_id = t.trial_id WHERE t.state = ?",
+            (state,),
+        ).fetchall()
+    return {int(number): value for number, value in rows}
+
+
+def _finished_while_running(database: Path) -> int:
+    """Finished trials while workers write: 0 while the study is not there or is locked."""
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as conn:
-            rows = conn.execute(
-                "SELECT t.number, v.value FROM trials t LEFT JOIN trial_values v "
-                "ON v.trial_id = t.trial_id WHERE t.state = ?",
-                (state,),
-            ).fetchall()
+            (count,) = conn.execute(
+                "SELECT count(*) FROM trials WHERE state = 'COMPLETE'"
+            ).fetchone()
     except sqlite3.Error:
-        return {}
-    return {int(number): value for number, value in rows}
+        return 0
+    return int(count)
 
 
 def test_tuning_killed_at_random_moments_resumes_with_every_finished_trial(
@@ -377,7 +420,7 @@ def test_tuning_killed_at_random_moments_resumes_with_every_finished_trial(
         [mlconf_cli("train", *TUNE, storage, "tune.n_trials=100") for _ in range(TUNE_KILLS)],
         tmp_path,
         [pick.uniform(0.0, 1.0) for _ in range(TUNE_KILLS)],
-        ready=lambda _: len(_trials(database, "COMPLETE")) >= 2,
+        ready=lambda _: _finished_while_running(database) >= 2,
     )
     assert killed(codes) == TUNE_KILLS, codes
     finished = _trials(database, "COMPLETE")
