@@ -216,14 +216,25 @@ def _nothing_to_check(conf: TrainConfig) -> None:
     """A stage whose config cannot be wrong before the data is read."""
 
 
+def always(conf: TrainConfig) -> bool:
+    """A stage that draws in every run."""
+    return True
+
+
 @dataclass(frozen=True)
 class Stage:
     """One step of a run. `check(conf)` runs for every stage before any data is read (the
     runner's preflight), so a misnamed component or a bad combination fails in a second,
-    not after an hour of training; `run(state)` does the work."""
+    not after an hour of training; `run(state)` does the work.
+
+    A stage that draws names the module of its drawing jobs (`plots`), which the drawing
+    process imports as it starts, and `draws(conf)`, the same test its run makes: a run
+    whose stages draw nothing starts no drawing process."""
 
     run: Callable[[RunState], None]
     check: Callable[[TrainConfig], None] = _nothing_to_check
+    plots: str | None = None
+    draws: Callable[[TrainConfig], bool] = always
 
     def __call__(self, state: RunState) -> None:
         self.run(state)

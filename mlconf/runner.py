@@ -90,25 +90,12 @@ def preflight(conf: TrainConfig) -> dict[str, Stage]:
     return table
 
 
-# The module of each stage's drawing jobs, imported by the drawing process as it starts.
-DRAWING_MODULES = {
-    "explore": "mlconf.ml.explore.plots",
-    "evaluate": "mlconf.report.evaluation_plots",
-    "explain": "mlconf.ml.interpret.plots",
-    "fairness": "mlconf.ml.fairness.plots",
-}
-
-
 def drawing_modules(conf: TrainConfig) -> list[str]:
     """The plot modules of the run's stages that draw: none when no stage will (a run
     with its plots and explanations off starts no drawing process)."""
-    draws = {
-        "explore": conf.explore.enabled and conf.explore.plots,
-        "evaluate": True,
-        "explain": conf.explain.enabled,
-        "fairness": bool(conf.fairness.sensitive or conf.fairness.intersections),
-    }
-    return [DRAWING_MODULES[s] for s in conf.stages if s in DRAWING_MODULES and draws[s]]
+    table = stage_table(conf)
+    stages = [table[name] for name in conf.stages if name in table]
+    return [stage.plots for stage in stages if stage.plots and stage.draws(conf)]
 
 
 def _start_drawing(background: Background, conf: TrainConfig) -> None:

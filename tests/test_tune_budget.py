@@ -218,3 +218,20 @@ def test_a_whole_command_budget_that_cannot_be_kept_is_refused_before_loading(
         run_train(overrides, tmp_path / "run")
     assert caught.value.where == "config key tune.timeout_from"
     assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_messages_name_the_part_of_a_whole_command_budget_that_tuning_had() -> None:
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from mlconf.ml.tuning.deadline import budget_name, first_trial_warning
+
+    assert budget_name(60, "tune", 60) == "tune.timeout=60 s"
+    assert budget_name(None, "tune", None) == "no tune.timeout"
+    name = budget_name(60, "process", 52.5)
+    assert name == "the 52.5 s left of tune.timeout=60 s"
+    deadline = Deadline(52.5, lambda: 0.0, name=name)
+    first = SimpleNamespace(duration=timedelta(seconds=70))
+    (warning,) = first_trial_warning([first], deadline, lambda _: True)
+    assert warning.startswith(f"{name} is shorter than one trial (the first took 70 s)")
+    assert Deadline(30.0, lambda: 0.0).name == "tune.timeout=30 s"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
-from mlconf.core.errors import MlconfError, did_you_mean
+from mlconf.core.errors import MlconfError, did_you_mean, unknown_parameter
 
 KINDS: tuple[str, ...] = (
     "source",
@@ -292,8 +292,4 @@ def check_params(component: Component, params: dict[str, Any]) -> None:
         return
     for key in params:
         if key not in accepted:
-            raise MlconfError(
-                f"{component.kind} '{component.name}' has no parameter '{key}'."
-                f"{did_you_mean(key, accepted)} Its parameters: {', '.join(accepted) or '(none)'}",
-                fix="correct the parameter name in your config",
-            )
+            raise unknown_parameter(f"{component.kind} '{component.name}'", key, accepted)

@@ -34,3 +34,17 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A ' Did you mean X?' suffix, or an empty string."""
     guess = closest(name, candidates)
     return f" Did you mean '{guess}'?" if guess else ""
+
+
+def unknown_parameter(
+    owner: str, key: str, known: Iterable[str], *, where: str | None = None
+) -> MlconfError:
+    """The one error for a parameter a component, model or factory does not take: it names
+    the closest known one and lists them all (in the order given), whichever config key it
+    came from."""
+    names = list(dict.fromkeys(str(name) for name in known))
+    return MlconfError(
+        f"{owner} has no parameter '{key}'.{did_you_mean(key, names)}",
+        where=where,
+        fix=f"use one of: {', '.join(names)}" if names else "it takes no parameters: remove it",
+    )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from mlconf.components._columns import SELECTS, ColumnPicker
 from mlconf.config import FeaturesConfig, ModelConfig, NamedSpec, OutlierConfig
 from mlconf.core.component_registry import build
-from mlconf.core.errors import MlconfError, did_you_mean
+from mlconf.core.errors import MlconfError, did_you_mean, unknown_parameter
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -139,10 +139,11 @@ def make_model(model: ModelConfig, task: str) -> Any:
         known = default.get_params(deep=False)
         for key in params:
             if key not in known:
-                raise MlconfError(
-                    f"model '{model.name}' has no parameter '{key}'.{did_you_mean(key, known)}",
+                raise unknown_parameter(
+                    f"model '{model.name}'",
+                    key,
+                    sorted(known),
                     where=f"config key model.params.{key}",
-                    fix=f"use one of: {', '.join(sorted(known))}",
                 )
     try:
         return factory(task, **params)

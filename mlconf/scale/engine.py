@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,8 +104,6 @@ def engine_stages(conf: TrainConfig, in_memory: Mapping[str, Stage]) -> dict[str
     """The stage table for `conf.data.engine`, after checking the combination: the dask
     stages, and the in-memory (pandas) ones run on a sample where a stage needs a frame.
     Every stage keeps its in-memory check: the config means the same on both engines."""
-    from mlconf.run_state import Stage
-
     check_engine(conf)
     if conf.data.engine == "pandas":
         return dict(in_memory)
@@ -117,7 +116,7 @@ def engine_stages(conf: TrainConfig, in_memory: Mapping[str, Stage]) -> dict[str
         "evaluate": evaluate,
     }
     return {
-        name: Stage(own.get(name) or _on_sample(name, stage.run), stage.check)
+        name: replace(stage, run=own.get(name) or _on_sample(name, stage.run))
         for name, stage in in_memory.items()
     }
 

@@ -18,6 +18,7 @@ from mlconf.ml.training import target_of
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mlconf.config import TrainConfig
     from mlconf.run_state import RunState
 
 SHAP_MODES = ("auto", "xgboost", "off")
@@ -50,12 +51,16 @@ def explained_rows(ctx: RunState) -> tuple[pd.DataFrame, Any, str]:
     return frame[ctx.training.columns], y, part
 
 
+def draws(conf: TrainConfig) -> bool:
+    return conf.explain.enabled
+
+
 def explain(ctx: RunState) -> None:
     from mlconf.store.atomic import write_json
 
     conf = ctx.conf.explain
     check_explain_config(ctx)
-    if not conf.enabled:
+    if not draws(ctx.conf):
         write_json(ctx.artifact("interpretation.json"), {"enabled": False, "plots": []})
         return
     x, y, part = explained_rows(ctx)

@@ -12,10 +12,14 @@ from mlconf.core.errors import MlconfError
 from mlconf.store.atomic import write_json
 
 if TYPE_CHECKING:
-    from mlconf.config import ExploreConfig
+    from mlconf.config import ExploreConfig, TrainConfig
     from mlconf.run_state import RunState
 
 MAX_RUN_WARNINGS = 20
+
+
+def draws(conf: TrainConfig) -> bool:
+    return conf.explore.enabled and conf.explore.plots
 
 
 def explore(ctx: RunState) -> None:
@@ -38,7 +42,7 @@ def explore(ctx: RunState) -> None:
     )
     result["plots"] = []
     result["sample"] = _sample(ctx, result)
-    if conf.explore.plots:
+    if draws(conf):
         # Nothing later in the run reads the plots or profile.json (the report does, after
         # the worker has written them): both are written beside the following stages.
         folder = ctx.artifact("plots", "explore", "x").parent

@@ -15,7 +15,12 @@ from mlconf.core.errors import MlconfError
 from mlconf.ml.training import target_of
 
 if TYPE_CHECKING:
+    from mlconf.config import TrainConfig
     from mlconf.run_state import RunState
+
+
+def draws(conf: TrainConfig) -> bool:
+    return bool(conf.fairness.sensitive or conf.fairness.intersections)
 
 
 def fairness(ctx: RunState) -> None:
@@ -25,7 +30,7 @@ def fairness(ctx: RunState) -> None:
     from mlconf.store.atomic import write_json
 
     conf = ctx.conf.fairness
-    if not conf.sensitive and not conf.intersections:
+    if not draws(ctx.conf):  # no sensitive attribute: nothing to assess (or draw)
         _not_configured(ctx)
         return
     problem = ctx.conf.problem

@@ -29,26 +29,13 @@ def tune(ctx: RunState) -> None:
         return
     import optuna
 
-    from mlconf.ml.tuning.deadline import Deadline, first_trial_warning, tuning_seconds
+    from mlconf.ml.tuning.deadline import first_trial_warning, tuning_deadline
     from mlconf.ml.tuning.fidelity import Fidelity, say_budget
     from mlconf.ml.tuning.space import parse_space
 
     # From here, the start of tuning, tune.timeout runs to the run's end (or from the
     # process's start: tune.timeout_from=process).
-    deadline = Deadline(tuning_seconds(conf.tune.timeout, conf.tune.timeout_from))
-    if deadline.seconds is not None and conf.tune.timeout_from == "process":
-        spent = round(float(conf.tune.timeout or 0) - deadline.seconds, 3)
-        ctx.count("tuning_spent_before_s", spent)
-        ctx.console.print(
-            f"  tune.timeout={conf.tune.timeout:g} s counts from the process's start: "
-            f"{spent:.1f} s spent before tuning, {deadline.seconds:.1f} s left"
-        )
-        if deadline.seconds == 0:
-            ctx.warn(
-                f"tune.timeout={conf.tune.timeout:g} s was spent before tuning began "
-                "(tune.timeout_from=process): only the default configuration is trained; "
-                "raise tune.timeout"
-            )
+    deadline = tuning_deadline(ctx, conf.tune.timeout, conf.tune.timeout_from)
     model_name = tuned_model(conf, ctx.model.name)
     space = parse_space(dict(conf.search.space))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -68,7 +55,7 @@ def tune(ctx: RunState) -> None:
     say_budget(ctx, deadline, fidelity)
     # the final fit stops adding trees at its tail (unless the budget covers the trials only)
     ctx.tuning_deadline = deadline if conf.tune.reserve_refit else None
-    for line in first_trial_warning(mine, deadline.seconds, _is_default):
+    for line in first_trial_warning(mine, deadline, _is_default):
         ctx.warn(line)
     ctx.model = ModelConfig(name=family, params=best)
     kept = " (the default configuration: no trial beat it)" if _is_default(study.best_trial) else ""

@@ -39,10 +39,17 @@ def now() -> float:
 
 
 class Deadline:
-    """`seconds` from now on `clock` (None: no deadline; the default clock is `now`)."""
+    """`seconds` from now on `clock` (None: no deadline; the default clock is `now`);
+    `name` is how messages call it (budget_name)."""
 
-    def __init__(self, seconds: float | None, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        seconds: float | None,
+        clock: Callable[[], float] | None = None,
+        name: str | None = None,
+    ) -> None:
         self.seconds = seconds
+        self.name = name or budget_name(seconds, "tune", seconds)
         self._clock = clock or now
         self._start = self._clock()
         self._has_result = False
@@ -78,7 +85,7 @@ class Deadline:
         if not self.spent or not self._study_has_result(trial.study):
             return
         trial.set_user_attr(TIMED_OUT, True)
-        raise optuna.TrialPruned(f"stopped: tune.timeout={self.seconds:g} s is spent")
+        raise optuna.TrialPruned(f"stopped: {self.name} is spent")
 
     def _study_has_result(self, study: optuna.Study) -> bool:
         from optuna.trial import TrialState
@@ -119,21 +126,54 @@ def tuning_seconds(timeout: float | None, timeout_from: str) -> float | None:
     return max(0.0, timeout - age)
 
 
+def tuning_deadline(ctx: Any, timeout: float | None, timeout_from: str) -> Deadline:
+    """The deadline from the start of tuning. Under `tune.timeout_from=process` the run says
+    (console) and records (run.json count `tuning_spent_before_s`) what start-up, loading and
+    preparing spent, and warns when nothing was left."""
+    seconds = tuning_seconds(timeout, timeout_from)
+    deadline = Deadline(seconds, name=budget_name(timeout, timeout_from, seconds))
+    if seconds is None or timeout is None or timeout_from != "process":
+        return deadline
+    spent = round(timeout - seconds, 3)
+    ctx.count("tuning_spent_before_s", spent)
+    ctx.console.print(
+        f"  tune.timeout={timeout:g} s counts from the process's start: "
+        f"{spent:.1f} s spent before tuning, {seconds:.1f} s left"
+    )
+    if seconds == 0:
+        ctx.warn(
+            f"tune.timeout={timeout:g} s was spent before tuning began "
+            "(tune.timeout_from=process): only the default configuration is trained; "
+            "raise tune.timeout"
+        )
+    return deadline
+
+
+def budget_name(timeout: float | None, timeout_from: str, seconds: float | None) -> str:
+    """The budget as messages name it: `tune.timeout=60 s`, or under
+    `tune.timeout_from=process` the part of it left when tuning began."""
+    if seconds is None or timeout is None:
+        return "no tune.timeout"
+    if timeout_from == "process":
+        return f"the {seconds:.1f} s left of tune.timeout={timeout:g} s"
+    return f"tune.timeout={seconds:g} s"
+
+
 def first_trial_warning(
-    trials: Sequence[Any], timeout: float | None, is_default: Callable[[Any], bool]
+    trials: Sequence[Any], deadline: Deadline, is_default: Callable[[Any], bool]
 ) -> Iterator[str]:
     """The study's first trial runs to its end: say so when it alone outlasted the budget."""
-    if timeout is None or not trials or trials[0].duration is None:
+    if deadline.seconds is None or not trials or trials[0].duration is None:
         return
     first = trials[0].duration.total_seconds()
-    if first > timeout:
+    if first > deadline.seconds:
         what = (
             "the default configuration (model.params) is trained"
             if is_default(trials[0]) and len(trials) == 1
             else f"only {len(trials)} trial(s) ran"
         )
         yield (
-            f"tune.timeout={timeout:g} s is shorter than one trial (the first took "
+            f"{deadline.name} is shorter than one trial (the first took "
             f"{first:.0f} s), so {what}; raise tune.timeout to a few times the trial time, "
             "lower tune.folds, or score trials on a holdout (tune.scoring=holdout)"
         )

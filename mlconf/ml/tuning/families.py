@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlconf.core.errors import MlconfError, did_you_mean
+from mlconf.core.errors import MlconfError, unknown_parameter
 from mlconf.ml.tuning.space import SearchSpace
 from mlconf.ml.tuning.start import DEFAULT, FAMILY, START
 
@@ -153,23 +153,24 @@ def family_fit(
 
     model = make_model(ModelConfig(name=family, params=params), task)
     takes = {**model.get_params(deep=False), **params}
-    elsewhere = _other_task_params(family, task)
     prefix = f"{family}{SEP}" if auto else ""
-    left_out = []
-    for name in space.params:
-        if name == FAMILY or not name.startswith(prefix):
-            continue
-        param = name[len(prefix) :]
-        if param in takes:
-            continue
+    missing = {
+        name: name[len(prefix) :]
+        for name in space.params
+        if name != FAMILY and name.startswith(prefix) and name[len(prefix) :] not in takes
+    }
+    if not missing:
+        return takes, ()
+    elsewhere = _other_task_params(family, task)
+    for name, param in missing.items():
         if param not in elsewhere:
-            raise MlconfError(
-                f"model '{family}' has no parameter '{param}'.{did_you_mean(param, takes)}",
+            raise unknown_parameter(
+                f"model '{family}'",
+                param,
+                sorted({*takes, *elsewhere}),
                 where=f"config key search.space.{name}",
-                fix=f"use one of: {', '.join(sorted(takes))}",
             )
-        left_out.append(name)
-    return takes, tuple(left_out)
+    return takes, tuple(missing)
 
 
 def _other_task_params(family: str, task: str) -> frozenset[str]:

@@ -303,7 +303,7 @@ def say_budget(ctx: Any, deadline: Any, fidelity: Fidelity) -> None:
     line = f"  trials scored by {fidelity.describe()}"
     if deadline.seconds is not None:
         line += (
-            f"; {deadline.reserve:.1f} s of tune.timeout={deadline.seconds:g} s kept for the "
+            f"; {deadline.reserve:.1f} s of {deadline.name} kept for the "
             f"final fit, evaluation and save (estimated from the best trial's folds); tuning took "
             f"{deadline.elapsed:.1f} s"
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlconf.core.errors import MlconfError, did_you_mean
+from mlconf.core.errors import MlconfError, did_you_mean, unknown_parameter
 from mlconf.core.secrets import mask_text, mask_url
 
 if TYPE_CHECKING:
@@ -149,12 +149,7 @@ def _build(
     for key in kwargs:
         if key not in accepted:
             known = [p for p in accepted if p != "self"]
-            raise MlconfError(
-                f"{kind} {name!r} has no parameter {key!r}.{did_you_mean(str(key), known)} "
-                f"Its parameters: {', '.join(known) or '(none)'}",
-                where=where,
-                fix="correct the parameter name",
-            )
+            raise unknown_parameter(f"{kind} {name!r}", str(key), known, where=where)
     try:
         inspect.signature(cls).bind(**kwargs)
     except TypeError as exc:
