@@ -348,3 +348,50 @@ def test_a_trial_killed_before_its_first_heartbeat_fails_after_the_grace_period(
     states = {t.number: t.state for t in study.get_trials()}
     assert states[silent.number] == optuna.trial.TrialState.FAIL
     assert states[beating.number] == optuna.trial.TrialState.RUNNING  # it beats: alive
+
+
+CLAIM_ENQUEUED = textwrap.dedent(
+    """
+    import json, sys, warnings
+    import optuna
+    from mlconf.ml.tuning.study import _open_rdb
+    warnings.simplefilter("ignore")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.load_study(study_name="claims", storage=_open_rdb(sys.argv[1]))
+    claimed, errors = [], []
+    while True:
+        trial = study.ask()  # takes the next enqueued (WAITING) trial, if any is left
+        if "queued" not in trial.user_attrs:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            break
+        claimed.append(trial.number)
+        try:
+            study.tell(trial, 1.0)
+        except Exception as exc:  # another worker ran and told the same trial
+            errors.append(str(exc))
+    print(json.dumps({"claimed": claimed, "errors": errors}))
+    """
+)
+
+
+def test_workers_sharing_a_sqlite_study_never_claim_the_same_enqueued_trial(
+    tmp_path: Path,
+) -> None:
+    """Python's sqlite3 read a trial's state outside any transaction, so two workers both saw
+    an enqueued trial WAITING and both ran it ("Cannot tell a COMPLETE trial"): 66 claims of
+    60 trials by 3 workers before the fix."""
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    study = optuna.create_study(study_name="claims", storage=tuning._open_rdb(url))
+    for x in range(60):
+        study.enqueue_trial({"x": float(x)}, user_attrs={"queued": True})
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIM_ENQUEUED, url], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    results = [json.loads(worker.communicate(timeout=120)[0]) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0, 0]
+    claimed = [number for result in results for number in result["claimed"]]
+    assert sorted(claimed) == list(range(60))
+    assert not [error for result in results for error in result["errors"]]
