@@ -261,6 +261,39 @@ def test_round_metric_matches_the_primary_metric() -> None:
     assert rmse is not None and rmse.eval_metric == "rmse"
 
 
+def test_rounds_are_reported_at_equal_progress_whatever_the_learning_rate() -> None:
+    """A trial at a fifth of the top learning rate reports at the same steps as the fastest
+    one, after five times the rounds: it is judged against them at equal progress."""
+    from mlconf.ml.tuning.rounds import RoundPruning, pruning_callback, round_metric
+
+    metric = round_metric("roc_auc", "classification", 2)
+    assert metric is not None
+    pruning = RoundPruning(metric, stride=1000, top_rate=0.3)
+    assert pruning.pace(0.06) == pytest.approx(0.2)
+    assert pruning.pace(None) == 1.0  # xgboost's own 0.3
+    assert pruning.pace(0.5) == 1.0  # above the top: never beyond the fold's stride
+
+    class Trial:
+        def __init__(self) -> None:
+            self.steps: dict[int, int] = {}  # step -> the round it was reported at
+            self.rounds = 0
+
+        def report(self, value: float, step: int) -> None:
+            self.steps[step] = self.rounds
+
+        def should_prune(self) -> bool:
+            return False
+
+    for rate, rounds in ((0.3, 30), (0.06, 150)):
+        trial = Trial()
+        callback = pruning_callback(trial, 1, metric, 1000, 10, pruning.pace(rate))
+        for epoch in range(rounds):
+            trial.rounds = epoch + 1
+            callback.after_iteration(None, epoch, {"validation_0": {"auc": [0.5]}})
+        assert sorted(trial.steps) == [1010, 1020, 1030]
+        assert trial.steps[1010] == rounds // 3
+
+
 def test_a_timeout_shorter_than_one_trial_is_reported(tmp_path: Path) -> None:
     result = run_train(
         [*SMALL_XGB, "tune.n_trials=0", "tune.timeout=0.001", *FAST], tmp_path / "run"

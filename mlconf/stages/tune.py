@@ -145,7 +145,7 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
             params["n_jobs"] = 1  # parallel trials, one thread each (tune.n_jobs)
         by_rounds = None if plan.auto or default else round_pruning(ctx, family, plan)
         if by_rounds is not None:
-            params["eval_metric"] = by_rounds[0].eval_metric
+            params["eval_metric"] = by_rounds.metric.eval_metric
         model = ModelConfig(name=family, params=params)
         pipeline = seeded_pipeline(conf, model, ctx.pipeline_privacy)
         folds: list[Any] = []
@@ -171,7 +171,10 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
             if family == "xgboost" and "callbacks" not in params:
                 every = tune_conf.prune_every_rounds
                 clocks.append(round_clock())
-                callbacks = fold_callbacks(trial, fold, by_rounds, every, deadline, clocks[-1])
+                rate = fold_pipeline[-1].get_params().get("learning_rate")
+                callbacks = fold_callbacks(
+                    trial, fold, by_rounds, every, deadline, clocks[-1], learning_rate=rate
+                )
                 fold_pipeline[-1].set_params(callbacks=callbacks)
 
         def run(fit_rows: int = 0, **hooks: Any) -> dict[str, Any]:
