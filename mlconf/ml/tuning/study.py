@@ -35,7 +35,6 @@ DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
 # Seconds between a running trial's heartbeats, and of silence before it counts as dead.
 HEARTBEAT_INTERVAL = 60
 GRACE_PERIOD = 120
-SQLITE_WAIT = 60  # seconds a worker waits for a SQLite study that another one is writing
 
 
 @dataclass(frozen=True)
@@ -281,6 +280,11 @@ def _open_rdb(
     from sqlalchemy.exc import IntegrityError, OperationalError
 
     from mlconf.core.retry import retry_call
+    from mlconf.ml.tuning.sqlite_study import (
+        is_sqlite,
+        serialize_transactions,
+        sqlite_engine_kwargs,
+    )
 
     def racing(exc: BaseException) -> bool:
         words = ("already exists", "locked", "UNIQUE")
@@ -293,39 +297,13 @@ def _open_rdb(
             storage,
             heartbeat_interval=heartbeat_interval or HEARTBEAT_INTERVAL,
             grace_period=grace_period or GRACE_PERIOD,
-            engine_kwargs={"connect_args": {"timeout": SQLITE_WAIT}} if _sqlite(storage) else None,
+            engine_kwargs=sqlite_engine_kwargs(storage),
         )
-        if _sqlite(storage):
-            _serialized_transactions(opened.engine)
+        if is_sqlite(storage):
+            serialize_transactions(opened.engine)
         return opened
 
     return retry_call(open_storage, retry_if=racing, attempts=attempts, first_wait=0.2)
-
-
-def _sqlite(storage: str) -> bool:
-    return storage.startswith("sqlite")
-
-
-def _serialized_transactions(engine: Any) -> None:
-    """Make every transaction on a SQLite study take the write lock when it begins.
-
-    Python's sqlite3 starts a transaction only at the first write, so Optuna's "read the
-    trial's state, then claim it" ran the read outside any transaction: two workers both
-    read an enqueued trial as WAITING, both claimed it and ran it, and the second failed
-    with "Cannot tell a COMPLETE trial". SQLAlchemy's recipe for pysqlite: the driver emits
-    no BEGIN of its own, and each transaction starts with BEGIN IMMEDIATE, so the second
-    worker waits (up to SQLITE_WAIT seconds) and then reads the claimed state."""
-    from sqlalchemy import event
-
-    @event.listens_for(engine, "connect")
-    def _no_driver_begin(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    engine.dispose()  # connections opened while creating the tables lack the hooks
 
 
 def fail_stale(study: optuna.Study) -> None:
