@@ -8,7 +8,7 @@ FLAML is not re-run, and its recorded score came from another moment's load. A c
 that holds up goes into a full round (benchmarks/README.md, "Tuning at realistic sizes").
 
     python benchmarks/rerun_mlconf_side.py results/vs_flaml-<stamp>.json paced \\
-        --snapshot ../snapshot --tables mpls_stops gss_wages -- tune.prune_every_rounds=0
+        --snapshot /tmp/snap --tables mpls_stops gss_wages -- tune.prune_every_rounds=0
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="extra `mlconf train` overrides")
     args = parser.parse_args()
     recorded = json.loads(args.round.read_text())
-    out = args.out / args.label
+    # absolute: the runs start in the snapshot, and a relative PYTHONPATH would import
+    # the installed mlconf instead, without a word
+    args.snapshot = args.snapshot.resolve()
+    out = args.out.resolve() / args.label
     out.mkdir(parents=True, exist_ok=True)
     for row in recorded["rows"]:
         if args.tables and row["dataset"] not in args.tables:

@@ -75,9 +75,10 @@ def stage_table(conf: TrainConfig) -> dict[str, Stage]:
     return STAGES
 
 
-def preflight(conf: TrainConfig) -> dict[str, Stage]:
-    """Check every stage before a single row is read; the stage table to run."""
-    table = stage_table(conf)
+def preflight(conf: TrainConfig, table: dict[str, Stage] | None = None) -> dict[str, Stage]:
+    """Check every stage before a single row is read; the stage table to run (`table`, or
+    the one `conf` gives)."""
+    table = stage_table(conf) if table is None else table
     for stage in conf.stages:
         if stage not in table:
             raise MlconfError(
@@ -90,22 +91,22 @@ def preflight(conf: TrainConfig) -> dict[str, Stage]:
     return table
 
 
-def drawing_modules(conf: TrainConfig) -> list[str]:
+def drawing_modules(conf: TrainConfig, table: dict[str, Stage] | None = None) -> list[str]:
     """The plot modules of the run's stages that draw: none when no stage will (a run
     with its plots and explanations off starts no drawing process)."""
-    table = stage_table(conf)
+    table = stage_table(conf) if table is None else table
     stages = [table[name] for name in conf.stages if name in table]
     return [stage.plots for stage in stages if stage.plots and stage.draws(conf)]
 
 
-def _start_drawing(background: Background, conf: TrainConfig) -> None:
+def _start_drawing(background: Background, conf: TrainConfig, table: dict[str, Stage]) -> None:
     """Start the drawing process (when plots are drawn in one, and some stage draws) before
     the checks, so that its start-up (an interpreter importing matplotlib and pandas) runs
     on the other core while the checks import scikit-learn and xgboost, and is done by the
     first plot (Background.start_drawing). A failed check ends it at once."""
     from mlconf.report.figures import prepare_drawing
 
-    modules = drawing_modules(conf)
+    modules = drawing_modules(conf, table)
     if modules:
         background.start_drawing(prepare_drawing, modules)
 
@@ -176,8 +177,9 @@ def run(
     check_name(model_name, "config key deploy.model_name", kind="model name", forbidden="@:")
     background = Background()  # a wrong MLCONF_DRAWING fails before any stage
     with _closed_on_error(background):
-        _start_drawing(background, conf)
-        stages = preflight(conf)  # a config error ends the drawing process at once
+        table = stage_table(conf)
+        _start_drawing(background, conf, table)
+        stages = preflight(conf, table)  # a config error ends the drawing process at once
         # an unreachable tracking store stops the run here
         tracking = open_tracker(conf, console)
         record = _new_record(cfg, conf, run_dir)

@@ -86,9 +86,21 @@ def kill_at_random(
     # Each command's stderr is kept: one that fails by itself (not killed) shows why.
     with ExitStack() as files:
         errors = [files.enter_context(tempfile.TemporaryFile()) for _ in commands]
-        codes = _run_and_kill(commands, cwd, env, errors, delays, ready, timeout)
+        try:
+            codes = _run_and_kill(commands, cwd, env, errors, delays, ready, timeout)
+        except AssertionError as failure:  # never ready, or still running: say what they said
+            raise AssertionError(f"{failure}\n{_tails(errors)}") from failure
         _fail_on_own_errors(commands, codes, errors)
         return codes
+
+
+def _tails(errors: Sequence[IO[bytes]], size: int = 4000) -> str:
+    """The end of each command's stderr."""
+    tails = []
+    for i, error in enumerate(errors):
+        error.seek(0)
+        tails.append(f"--- command {i} stderr ---\n{error.read().decode(errors='replace')[-size:]}")
+    return "\n".join(tails)
 
 
 def _run_and_kill(
@@ -139,9 +151,7 @@ def _fail_on_own_errors(
     """A command exits 0 or is killed (-9); any other code is a bug its stderr explains."""
     for command, code, error in zip(commands, codes, errors, strict=True):
         if code not in (0, -signal.SIGKILL):
-            error.seek(0)
-            tail = error.read().decode(errors="replace")[-4000:]
-            raise AssertionError(f"exit code {code} (not killed): {command}\n{tail}")
+            raise AssertionError(f"exit code {code} (not killed): {command}\n{_tails([error])}")
 
 
 def killed(codes: Sequence[int]) -> int:

@@ -58,7 +58,7 @@ def test_the_drawing_starts_before_the_checks_and_a_failed_check_ends_it(
     monkeypatch.setenv("MLCONF_DRAWING", "process")
     drawing: list[bool] = []
 
-    def failing_check(conf: Any) -> Any:
+    def failing_check(conf: Any, table: Any = None) -> Any:
         drawing.append(bool(multiprocessing.active_children()))
         raise MlconfError("a misspelled model parameter", where="config key model.params")
 
@@ -85,11 +85,11 @@ def test_a_run_that_draws_nothing_starts_no_drawing_process(
     undrawn = runner.typed(compose_train([stages, "explore.plots=false"]))
     assert runner.drawing_modules(undrawn) == []
     worker = Background()
-    runner._start_drawing(worker, undrawn)
+    runner._start_drawing(worker, undrawn, runner.stage_table(undrawn))
     assert worker._process is None
     worker.close()
     drawing = Background()  # and one that draws does start it
-    runner._start_drawing(drawing, lean)
+    runner._start_drawing(drawing, lean, runner.stage_table(lean))
     assert drawing._process is not None
     drawing.abandon()
 

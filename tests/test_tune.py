@@ -294,6 +294,49 @@ def test_rounds_are_reported_at_equal_progress_whatever_the_learning_rate() -> N
         assert trial.steps[1010] == rounds // 3
 
 
+def test_a_fold_model_reports_at_its_own_pace_from_its_learning_rate() -> None:
+    """The pace comes from the fold's model itself (`learning_rate`, or its alias `eta`) and
+    the space's highest rate: xgboost fitted for real, its reports caught."""
+    from sklearn.datasets import load_breast_cancer
+    from xgboost import XGBClassifier
+
+    from mlconf.ml.tuning.rounds import RoundPruning, fold_callbacks, round_metric
+    from mlconf.ml.tuning.rounds import _top_rate as top_rate
+    from mlconf.ml.tuning.space import parse_space
+
+    metric = round_metric("roc_auc", "classification", 2)
+    assert metric is not None
+    space = parse_space({"learning_rate": {"type": "float", "low": 0.01, "high": 0.3}})
+    assert top_rate(space, {}) == 0.3
+    depth = parse_space({"max_depth": {"type": "int", "low": 2, "high": 4}})
+    assert top_rate(depth, {}) == 0.3  # xgboost's own rate for every trial
+    assert top_rate(depth, {"eta": 0.2}) == 0.2
+    assert top_rate(depth, {"learning_rate": "fast"}) == 0.3  # not a number
+    pruning = RoundPruning(metric, stride=1000, top_rate=0.3)
+    x, y = load_breast_cancer(return_X_y=True)
+
+    class Trial:
+        def __init__(self) -> None:
+            self.steps: list[int] = []
+
+        def report(self, value: float, step: int) -> None:
+            self.steps.append(step)
+
+        def should_prune(self) -> bool:
+            return False
+
+    class NoDeadline:
+        seconds = None
+
+    for rate in ({"learning_rate": 0.06}, {"eta": 0.06}, {"learning_rate": 0.3}):
+        model = XGBClassifier(n_estimators=50, eval_metric="auc", n_jobs=1, **rate)
+        trial = Trial()
+        model.set_params(callbacks=fold_callbacks(trial, 0, pruning, 5, NoDeadline(), None, model))
+        model.fit(x, y, eval_set=[(x, y)], verbose=False)
+        slow = rate.get("learning_rate") != 0.3
+        assert trial.steps == ([5, 10] if slow else list(range(5, 55, 5))), rate
+
+
 def test_a_timeout_shorter_than_one_trial_is_reported(tmp_path: Path) -> None:
     result = run_train(
         [*SMALL_XGB, "tune.n_trials=0", "tune.timeout=0.001", *FAST], tmp_path / "run"

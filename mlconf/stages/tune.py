@@ -169,13 +169,10 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
         def watch_rounds(fold: int, fold_pipeline: Any) -> None:
             folds.append(fold_pipeline)
             if family == "xgboost" and "callbacks" not in params:
-                every = tune_conf.prune_every_rounds
+                every, model = tune_conf.prune_every_rounds, fold_pipeline[-1]
                 clocks.append(round_clock())
-                rate = fold_pipeline[-1].get_params().get("learning_rate")
-                callbacks = fold_callbacks(
-                    trial, fold, by_rounds, every, deadline, clocks[-1], learning_rate=rate
-                )
-                fold_pipeline[-1].set_params(callbacks=callbacks)
+                hooks = fold_callbacks(trial, fold, by_rounds, every, deadline, clocks[-1], model)
+                model.set_params(callbacks=hooks)
 
         def run(fit_rows: int = 0, **hooks: Any) -> dict[str, Any]:
             data = (conf, len(training.classes), pipeline, training.x, training.y, tune_conf.folds)

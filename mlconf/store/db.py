@@ -7,6 +7,7 @@ settings and finds the tables at the schema this mlconf expects (see mlconf.stor
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,22 +54,38 @@ def make_engine(
 
 
 def _sqlite_settings(engine: sa.Engine, *, foreign_keys: bool, busy_timeout_ms: int) -> None:
+    pragmas = [f"PRAGMA busy_timeout={int(busy_timeout_ms)}", "PRAGMA journal_mode=WAL"]
+    if foreign_keys:
+        pragmas.append("PRAGMA foreign_keys=ON")
+
+    def begin(conn: sa.Connection) -> str:
+        write = conn.get_execution_options().get("mlconf_write", False)
+        return "BEGIN IMMEDIATE" if write else "BEGIN"
+
+    sqlite_transactions(engine, begin, pragmas)
+
+
+def sqlite_transactions(
+    engine: sa.Engine, begin: Callable[[sa.Connection], str], pragmas: Sequence[str] = ()
+) -> None:
+    """Transactions that SQLite's driver does not start late: Python's sqlite3 begins one only
+    at the first write, so a read followed by a write on what it read is not atomic. The
+    driver emits no BEGIN of its own; each transaction starts with `begin(connection)`
+    (`BEGIN IMMEDIATE` takes the write lock at once), and every new connection runs
+    `pragmas` first (SQLAlchemy's recipe for pysqlite)."""
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
         cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        if foreign_keys:
-            cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in pragmas:
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        write = conn.get_execution_options().get("mlconf_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        conn.exec_driver_sql(begin(conn))
 
 
 def as_text(value: datetime, timespec: str = "milliseconds") -> str:

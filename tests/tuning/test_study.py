@@ -390,7 +390,12 @@ def test_workers_sharing_a_sqlite_study_never_claim_the_same_enqueued_trial(
         )
         for _ in range(3)
     ]
-    results = [json.loads(worker.communicate(timeout=120)[0]) for worker in workers]
+    try:
+        results = [json.loads(worker.communicate(timeout=120)[0]) for worker in workers]
+    finally:  # a timeout must not leave a worker behind
+        for worker in workers:
+            worker.kill()
+            worker.wait()
     assert [worker.returncode for worker in workers] == [0, 0, 0]
     claimed = [number for result in results for number in result["claimed"]]
     assert sorted(claimed) == list(range(60))

@@ -64,18 +64,36 @@ class RoundPruning:
     stride: int
     top_rate: float = XGBOOST_RATE
 
-    def pace(self, learning_rate: float | None) -> float:
+    def pace(self, learning_rate: Any) -> float:
         """Progress per round of a trial at `learning_rate`: at most 1, so a fold's steps
-        stay within its stride."""
-        rate = XGBOOST_RATE if learning_rate is None else float(learning_rate)
+        stay within its stride (1 for a rate that is not a positive number)."""
+        rate = _rate(learning_rate)
         return min(1.0, rate / self.top_rate) if rate > 0 and self.top_rate > 0 else 1.0
+
+
+def learning_rate_of(model: Any) -> Any:
+    """An xgboost model's learning rate, under its name or its alias `eta` (None: unset)."""
+    params = model.get_params()
+    rate = params.get("learning_rate")
+    return params.get("eta") if rate is None else rate
+
+
+def _rate(value: Any) -> float:
+    """A learning rate as a number: xgboost's own for None, 0 for what is not a number."""
+    if value is None:
+        return XGBOOST_RATE
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def round_stride(space_high: int | None, fixed: int | None) -> int:
     """Steps per fold: rounds of fold k are reported at k * stride + round.
 
     The pruner compares trials at equal steps, so every trial must put the same fold at
-    the same offset: the largest number of rounds any trial may run.
+    the same offset: the largest number of rounds any trial may run (a fold's steps are
+    `rounds x pace`, never more than its rounds).
     """
     return max(space_high or 0, fixed or 0, 100)
 
@@ -179,13 +197,14 @@ def fold_callbacks(
     every: int,
     deadline: Any,
     clock: Any = None,
-    learning_rate: float | None = None,
+    model: Any = None,
 ) -> list[Any]:
-    """The xgboost callbacks of one fold: rounds reported to the pruner (when `by_rounds`
-    says how), the deadline checked every round, and `clock` (round_clock) timing the loop."""
+    """The xgboost callbacks of one fold's `model`: rounds reported to the pruner (when
+    `by_rounds` says how, at the model's pace), the deadline checked every round, and
+    `clock` (round_clock) timing the loop."""
     callbacks = [] if clock is None else [clock]
     if by_rounds is not None:
-        pace = by_rounds.pace(learning_rate)
+        pace = 1.0 if model is None else by_rounds.pace(learning_rate_of(model))
         callbacks.append(
             pruning_callback(trial, fold, by_rounds.metric, by_rounds.stride, every, pace)
         )
@@ -217,10 +236,10 @@ def round_pruning(ctx: Any, model_name: str, plan: Any) -> RoundPruning | None:
 def _top_rate(space: Any, base: dict[str, Any]) -> float:
     """The highest learning rate a trial may take: the space's upper bound, else the one
     every trial shares (model.params, or xgboost's own)."""
-    param = space.params.get("learning_rate")
+    param = space.params.get("learning_rate") or space.params.get("eta")
     if param is None:
-        rate = base.get("learning_rate")
-        return XGBOOST_RATE if rate is None else float(rate)
+        rate = _rate(base.get("learning_rate", base.get("eta")))
+        return rate if rate > 0 else XGBOOST_RATE
     values = param.choices if param.type in ("fixed", "categorical") else (param.high,)
-    numbers = [float(v) for v in values if isinstance(v, int | float)]
+    numbers = [float(v) for v in values if isinstance(v, int | float) and v > 0]
     return max(numbers) if numbers else XGBOOST_RATE

@@ -280,11 +280,7 @@ def _open_rdb(
     from sqlalchemy.exc import IntegrityError, OperationalError
 
     from mlconf.core.retry import retry_call
-    from mlconf.ml.tuning.sqlite_study import (
-        is_sqlite,
-        serialize_transactions,
-        sqlite_engine_kwargs,
-    )
+    from mlconf.ml.tuning.sqlite_study import serialize_transactions
 
     def racing(exc: BaseException) -> bool:
         words = ("already exists", "locked", "UNIQUE")
@@ -297,10 +293,8 @@ def _open_rdb(
             storage,
             heartbeat_interval=heartbeat_interval or HEARTBEAT_INTERVAL,
             grace_period=grace_period or GRACE_PERIOD,
-            engine_kwargs=sqlite_engine_kwargs(storage),
         )
-        if is_sqlite(storage):
-            serialize_transactions(opened.engine)
+        serialize_transactions(storage, opened.engine)
         return opened
 
     return retry_call(open_storage, retry_if=racing, attempts=attempts, first_wait=0.2)
