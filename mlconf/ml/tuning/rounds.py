@@ -89,7 +89,7 @@ def _rate(value: Any) -> float:
 
 
 def round_stride(space_high: int | None, fixed: int | None) -> int:
-    """Steps per fold: rounds of fold k are reported at k * stride + round.
+    """Steps per fold: progress of fold k is reported at k * stride + progress.
 
     The pruner compares trials at equal steps, so every trial must put the same fold at
     the same offset: the largest number of rounds any trial may run (a fold's steps are
