@@ -24,6 +24,9 @@ __all__ = ["FAST"]
 # only add its start-up. Runs here, and the `mlconf` commands they start, draw in a thread;
 # tests/test_background.py asks for the process where it tests it.
 os.environ.setdefault("MLCONF_DRAWING", "thread")
+# A warm process the developer started (`mlconf warm start`) must not run the suite's
+# commands; tests/test_warm.py starts warm processes of its own.
+os.environ["MLCONF_WARM"] = "0"
 
 
 @pytest.fixture

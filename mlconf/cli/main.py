@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mlconf.cli.warm_client import WARM_COMMANDS, run_warm
 from mlconf.core.errors import MlconfError
 from mlconf.core.secrets import format_exception, mask_text
 
@@ -34,6 +35,8 @@ commands:
   monitor [model=REF]    drift, prediction drift, data quality, performance and health of
                          current data against the model's reference (current=PATH or
                          window=7d); exit 1 on an alert; `mlconf monitor history`
+  warm start|stop|status keep a process with the libraries imported, so that commands
+                         start in a fraction of a second (docs/how-to/run-performance.md)
 
 train, predict, serve and monitor compose the same config (conf/<command>.yaml): any
 override, experiment=, local/, --cfg job and -m work for each; `--help` after a command
@@ -77,6 +80,15 @@ def _quick_exit() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in WARM_COMMANDS and argv is None:
+        code = run_warm(args)  # a warm process runs it, if one is there (`mlconf warm`)
+        if code is not None:
+            return code
+    return run_command(args)
+
+
+def run_command(args: list[str]) -> int:
+    """Run `mlconf <args>` in this process: its exit code."""
     if not args or args[0] in ("-h", "--help", "help"):
         sys.stdout.write(USAGE)
         return 0 if args else 2
@@ -96,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "predict": _predict,
         "serve": _serve,
         "monitor": _monitor,
+        "warm": _warm,
     }
     if command not in handlers:
         from mlconf.core.errors import did_you_mean
@@ -117,6 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug, not a user error: its traceback, credentials masked
         sys.stderr.write(format_exception(exc))
         return 1
+
+
+def _warm(rest: list[str]) -> int:
+    from mlconf.cli.warm_control import warm_command
+
+    return warm_command(rest)
 
 
 def _train(rest: list[str]) -> int:

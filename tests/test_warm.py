@@ -1,0 +1,242 @@
+"""`mlconf warm`: the warm process, its messages, and commands it runs for a shell."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlconf.cli import warm_client
+from mlconf.cli.warm_client import (
+    import_time_environment,
+    private_folder,
+    receive_message,
+    send_message,
+)
+from mlconf.cli.warm_server import changed_file, module_files
+
+LEAN = [
+    "model.params.n_estimators=20",
+    "metrics.bootstrap=20",
+    "explore.plots=false",
+    "explain.enabled=false",
+]
+
+
+# --- the parts -------------------------------------------------------------------------------
+
+
+def test_messages_carry_descriptors_and_survive_being_split() -> None:
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    read_end, write_end = os.pipe()
+    big = {"env": {f"K{i}": "v" * 100 for i in range(2000)}}  # beyond one 64 KiB read
+    with left, right:
+        sender = threading.Thread(target=send_message, args=(left, big, [write_end]))
+        sender.start()  # a message bigger than the socket's buffer: sent while it is read
+        message, fds = receive_message(right, max_fds=3)
+        sender.join()
+        assert message == big
+        assert len(fds) == 1
+        os.write(fds[0], b"through the passed descriptor")
+        assert os.read(read_end, 100) == b"through the passed descriptor"
+        left.close()
+        assert receive_message(right) == ({}, [])
+    for fd in (read_end, write_end, *fds):
+        os.close(fd)
+
+
+def test_only_a_private_folder_of_ones_own_holds_the_sockets(tmp_path: Path) -> None:
+    folder = tmp_path / "warm"
+    folder.mkdir(mode=0o700)
+    assert private_folder(folder) is None
+    folder.chmod(0o755)
+    assert "may be entered by other users (mode 755)" in str(private_folder(folder))
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    assert "is not a folder" in str(private_folder(a_file))
+
+
+def test_only_variables_read_at_import_decide_whether_a_caller_may_be_served() -> None:
+    environ = {"OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "HOME": "/h", "MLCONF_X": "1"}
+    assert import_time_environment(environ) == {"OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+
+
+def test_a_touched_or_removed_module_file_is_noticed(tmp_path: Path) -> None:
+    module = tmp_path / "held.py"
+    module.write_text("x = 1\n")
+    snapshot = {str(module): module.stat().st_mtime_ns, **module_files()}
+    assert changed_file(snapshot) is None
+    os.utime(module, ns=(0, module.stat().st_mtime_ns + 1_000_000))
+    assert changed_file(snapshot) == str(module)
+    module.unlink()
+    assert changed_file({str(module): 0}) == str(module)
+
+
+def test_the_key_separates_installations(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = warm_client.install_key()
+    monkeypatch.setattr(sys, "executable", "/some/other/venv/bin/python")
+    assert warm_client.install_key() != key
+
+
+# --- a real warm process ---------------------------------------------------------------------
+
+
+def _environment(folder: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MLCONF_WARM", "MLCONF_TRACEBACK")}
+    env.update({warm_client.DIR_ENV: str(folder), "COLUMNS": "200"})
+    return env
+
+
+def _mlconf(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlconf.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _served(cwd: Path, env: dict[str, str]) -> int:
+    status = _mlconf(["warm", "status"], cwd, env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    return int(status.stdout.split(" commands served")[0].rsplit(" ", 1)[1])
+
+
+@pytest.fixture
+def warm(tmp_path: Path) -> Iterator[tuple[dict[str, str], subprocess.Popen[str]]]:
+    """A warm process in the foreground, in a private socket folder of this test's own."""
+    sockets = tmp_path / "sockets"
+    env = _environment(sockets)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlconf.cli.main", "warm", "start", "--foreground"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while _mlconf(["warm", "status"], tmp_path, env).returncode != 0:
+        assert server.poll() is None, server.communicate()[1]
+        assert time.monotonic() < deadline, "the warm process was not ready in 240 s"
+        time.sleep(0.2)
+    yield env, server
+    if server.poll() is None:
+        server.terminate()
+    server.communicate(timeout=60)
+
+
+@pytest.mark.slow
+def test_commands_run_warm_with_the_callers_streams_folder_and_exit_code(
+    warm: tuple[dict[str, str], subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    env, server = warm
+    project = tmp_path / "project"
+    project.mkdir()
+    done = _mlconf(["train", *LEAN], project, env)
+    assert done.returncode == 0, done.stderr
+    assert "roc_auc" in done.stdout  # the summary, written to the caller's own stdout
+    assert list(project.glob("experiments/breast_cancer/runs/*/run.json"))
+    assert _served(project, env) == 1
+
+    wrong = _mlconf(["train", "model.params.n_estimatorz=3"], project, env)
+    assert wrong.returncode == 2
+    assert "mlconf: error:" in wrong.stderr and "n_estimatorz" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    assert _served(project, env) == 2
+
+    # A variable a library read when the warm process imported it: this caller runs cold.
+    other = _mlconf(["train", *LEAN], project, {**env, "OMP_NUM_THREADS": "1"})
+    assert other.returncode == 0, other.stderr
+    assert _served(project, env) == 2
+    assert len(list(project.glob("experiments/breast_cancer/runs/*/run.json"))) == 2
+
+    off = _mlconf(["schema", "--help"], project, {**env, "MLCONF_WARM": "0"})
+    assert off.returncode == 0
+    assert _served(project, env) == 2
+
+    stopped = _mlconf(["warm", "stop"], project, env)
+    assert "stopped taking commands after 2" in stopped.stdout
+    assert server.wait(timeout=60) == 0
+    assert _mlconf(["warm", "status"], project, env).returncode == 3
+
+
+@pytest.mark.slow
+def test_a_changed_module_stops_the_warm_process_and_the_command_runs_cold(
+    warm: tuple[dict[str, str], subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    env, server = warm
+    held = Path(warm_client.__file__)  # a module the warm process holds
+    before = held.stat()
+    try:
+        os.utime(held, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+        done = _mlconf(["train", *LEAN], tmp_path, env)
+    finally:
+        os.utime(held, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert done.returncode == 0, done.stderr
+    assert "the warm process stopped:" in done.stderr and "warm_client.py changed" in done.stderr
+    assert server.wait(timeout=60) == 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_and_a_killed_caller_reach_the_command(
+    warm: tuple[dict[str, str], subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    env, _server = warm
+    long_run = ["train", "search=xgboost", "tune.n_trials=1000", "tune.timeout=120", *LEAN]
+    for ending, expected in ((signal.SIGINT, 128 + signal.SIGINT), (signal.SIGKILL, None)):
+        caller = subprocess.Popen(
+            [sys.executable, "-m", "mlconf.cli.main", *long_run],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _wait_for_running(tmp_path, env, 1)
+        time.sleep(1.0)
+        caller.send_signal(ending)
+        _, err = caller.communicate(timeout=60)
+        if expected is not None:
+            assert caller.returncode == expected, err
+        _wait_for_running(tmp_path, env, 0)  # the command ended with its caller
+
+
+def _wait_for_running(cwd: Path, env: dict[str, str], count: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        status = _mlconf(["warm", "status"], cwd, env)
+        if f" {count} running" in status.stdout:
+            return
+        assert time.monotonic() < deadline, status.stdout
+        time.sleep(0.2)
+
+
+def test_a_callers_priority_and_lower_limits_are_taken() -> None:
+    script = (
+        "import os, resource, json\n"
+        "from mlconf.cli.warm_client import apply_limits, process_limits\n"
+        "limits = process_limits()\n"
+        "soft, hard = limits['RLIMIT_NOFILE']\n"
+        "nicer = min(limits['nice'] + 3, 19)\n"
+        "apply_limits({**limits, 'nice': nicer, 'RLIMIT_NOFILE': (soft - 1, hard)})\n"
+        "after = process_limits()\n"
+        "print(json.dumps([after['nice'] == nicer, soft - after['RLIMIT_NOFILE'][0]]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[true, 1]"
