@@ -25,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -415,7 +416,11 @@ def bench_size(
 
 
 def default_experiment(
-    runs: int, stamp: str, max_busy: float | None, against: Path | None = None
+    runs: int,
+    stamp: str,
+    max_busy: float | None,
+    against: Path | None = None,
+    warm: bool = False,
 ) -> dict[str, Any]:
     """`mlconf train` (the default experiment, every stage) from the shell, `runs` times.
 
@@ -427,35 +432,63 @@ def default_experiment(
 
     `against` (another source tree, e.g. a worktree of main) runs the same experiment with
     that tree's mlconf first on its PYTHONPATH, alternated with this one run for run (the
-    order switching each pair), so that both see the same load.
+    order switching each pair), so that both see the same load. `warm` runs this tree's
+    commands through a warm process (`mlconf warm start`, started first and not timed)
+    and compares them with the same tree run cold, alternated the same way; the warm
+    side's CPU is then the caller's only (the command runs in the warm process's child).
     """
-    sides = {"this": None} if against is None else {"this": None, "against": against}
-    folder = RESULTS_DIR / stamp / "default"
-    measured: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
-    for i in range(runs + 1):
-        order = list(sides) if i % 2 == 0 else list(sides)[::-1]
-        for side in order:
-            wait_for_quiet(max_busy)
-            run, record = _default_run(folder / side, i, sides[side])
-            if i == 0:
-                continue
-            measured[side].append(record)
-            print(
-                f"  default experiment ({side}) run {i}/{runs}: {record['wall_s']:5.2f} s wall "
-                f"{record['cpu_s']:5.2f} s CPU {record['peak_rss_mb']:5.0f} MB  "
-                f"{_contention(run)}",
-                flush=True,
-            )
-    summary = _default_summary(measured["this"])
+    sides: dict[str, tuple[Path | None, dict[str, str]]] = {"this": (None, {"MLCONF_WARM": "0"})}
     if against is not None:
-        summary["against"] = {"tree": str(against), **_default_summary(measured["against"])}
+        sides["against"] = (against, {"MLCONF_WARM": "0"})
+    folder = RESULTS_DIR / stamp / "default"
+    sockets = Path(tempfile.mkdtemp(prefix="mlconf-bench-warm-"))
+    if warm:
+        sides = {"this": (None, {"MLCONF_WARM_DIR": str(sockets)}), "against": sides["this"]}
+        _warm_process("start", sockets)
+    measured: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+    try:
+        for i in range(runs + 1):
+            order = list(sides) if i % 2 == 0 else list(sides)[::-1]
+            for side in order:
+                wait_for_quiet(max_busy)
+                run, record = _default_run(folder / side, i, *sides[side])
+                if i == 0:
+                    continue
+                measured[side].append(record)
+                print(
+                    f"  default experiment ({side}) run {i}/{runs}: {record['wall_s']:5.2f} s "
+                    f"wall {record['cpu_s']:5.2f} s CPU {record['peak_rss_mb']:5.0f} MB  "
+                    f"{_contention(run)}",
+                    flush=True,
+                )
+    finally:
+        if warm:
+            _warm_process("stop", sockets)
+    summary = _default_summary(measured["this"])
+    if "against" in measured:
+        tree = "this tree without a warm process" if warm else str(against)
+        summary["against"] = {"tree": tree, **_default_summary(measured["against"])}
+    summary["warm"] = warm
     return summary
 
 
-def _default_run(folder: Path, i: int, tree: Path | None) -> tuple[Measured, dict[str, Any]]:
+def _warm_process(action: str, sockets: Path) -> None:
+    """`mlconf warm start|stop` with its sockets in `sockets`."""
+    env = {**os.environ, "MLCONF_WARM_DIR": str(sockets)}
+    done = subprocess.run(
+        [str(MLCONF), "warm", action], env=env, capture_output=True, text=True, check=False
+    )
+    print(f"  mlconf warm {action}: {done.stdout.strip()} {done.stderr.strip()}", flush=True)
+    if done.returncode:
+        raise SystemExit(f"mlconf warm {action} failed")
+
+
+def _default_run(
+    folder: Path, i: int, tree: Path | None, extra_env: dict[str, str]
+) -> tuple[Measured, dict[str, Any]]:
     """One `mlconf train` of the default experiment in `folder`, with `tree`'s mlconf."""
     folder.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
+    env = {**os.environ, **extra_env}
     if tree is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(
             os.pathsep
@@ -543,8 +576,9 @@ def verdicts(
     if default:
         wall = default["wall_s"]["median"]
         ok = "met" if wall <= MAX_DEFAULT_SECONDS else "missed"
+        how = " with a warm process" if default.get("warm") else ""
         out.append(
-            f"default experiment from the shell: {wall:.2f} s median wall "
+            f"default experiment from the shell{how}: {wall:.2f} s median wall "
             f"(min {default['wall_s']['min']:.2f}; metrics printed after "
             f"{default['to_metrics_s']['median']:.2f} s of stages, last artifact after "
             f"{default['to_last_artifact_s']['median']:.2f} s) (target <= "
@@ -622,6 +656,12 @@ def main() -> None:
         help="also run the default experiment with the mlconf of this source tree (e.g. a "
         "worktree of main), alternated with this one, and print the ratios",
     )
+    parser.add_argument(
+        "--default-warm",
+        action="store_true",
+        help="run the default experiment through a warm process (`mlconf warm start`), "
+        "alternated with the same tree run cold",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender and size")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
     parser.add_argument("--no-cli", action="store_true", help="skip timing --help and plugins")
@@ -665,7 +705,7 @@ def main() -> None:
         _save(path, report)  # a later failure keeps the sizes already measured
     if args.default_runs > 0:
         report["default_experiment"] = default_experiment(
-            args.default_runs, stamp, args.max_busy, args.default_against
+            args.default_runs, stamp, args.max_busy, args.default_against, args.default_warm
         )
         _save(path, report)
     cli: dict[str, float] = report["cli_s"]
