@@ -99,7 +99,14 @@ def _plan(ctx: RunState, model_name: str, space: Any) -> Any:
             left_out.extend(other)
         for line in default_outside(space, family, defaults, f"{family}{SEP}" if auto else ""):
             ctx.warn(line)
-    return Plan(space=without(space, left_out), base=base, auto=auto, threaded=frozenset(threaded))
+    threads = ctx.model.params.get("n_jobs")
+    return Plan(
+        space=without(space, left_out),
+        base=base,
+        auto=auto,
+        threaded=frozenset(threaded),
+        model_threads=threads if isinstance(threads, int) and threads > 0 else None,
+    )
 
 
 def _enqueue_starts(ctx: RunState, study: Any, plan: Any) -> None:
@@ -177,7 +184,8 @@ def _objective(ctx: RunState, plan: Any, deadline: Any, fidelity: Any) -> Any:
         def run(fit_rows: int = 0, **hooks: Any) -> dict[str, Any]:
             data = (conf, len(training.classes), pipeline, training.x, training.y, tune_conf.folds)
             hooks.update(label=family, metrics=[primary], watch_rows=tune_conf.watch_rows)
-            return cross_validate(*data, fit_rows=fit_rows, **hooks)
+            with plan.thread_limit(family):
+                return cross_validate(*data, fit_rows=fit_rows, **hooks)
 
         rows = rung_rows(fidelity.fold_rows, tune_conf.subsample_rows) if by_rounds else 0
         if rows:  # first a sample of the rows (mlconf.ml.tuning.rungs)
