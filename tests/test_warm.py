@@ -140,7 +140,7 @@ def warm(tmp_path: Path) -> Iterator[tuple[dict[str, str], subprocess.Popen[str]
 
 
 @pytest.mark.slow
-def test_commands_run_warm_with_the_callers_streams_folder_and_exit_code(
+def test_commands_run_warm_with_the_callers_streams_signals_folder_and_exit_code(
     warm: tuple[dict[str, str], subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     env, server = warm
@@ -168,8 +168,27 @@ def test_commands_run_warm_with_the_callers_streams_folder_and_exit_code(
     assert off.returncode == 0
     assert _served(project, env) == 2
 
+    # Ctrl-C reaches the command; a killed caller's command is stopped too.
+    long_run = ["train", "search=xgboost", "tune.n_trials=1000", "tune.timeout=120", *LEAN]
+    for ending, expected in ((signal.SIGINT, 128 + signal.SIGINT), (signal.SIGKILL, None)):
+        caller = subprocess.Popen(
+            [sys.executable, "-m", "mlconf.cli.main", *long_run],
+            cwd=project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _wait_for_running(project, env, 1)
+        time.sleep(1.0)
+        caller.send_signal(ending)
+        _, err = caller.communicate(timeout=60)
+        if expected is not None:
+            assert caller.returncode == expected, err
+        _wait_for_running(project, env, 0)  # the command ended with its caller
+
     stopped = _mlconf(["warm", "stop"], project, env)
-    assert "stopped taking commands after 2" in stopped.stdout
+    assert "stopped taking commands after 4" in stopped.stdout
     assert server.wait(timeout=60) == 0
     assert _mlconf(["warm", "status"], project, env).returncode == 3
 
@@ -189,30 +208,6 @@ def test_a_changed_module_stops_the_warm_process_and_the_command_runs_cold(
     assert done.returncode == 0, done.stderr
     assert "the warm process stopped:" in done.stderr and "warm_client.py changed" in done.stderr
     assert server.wait(timeout=60) == 0
-
-
-@pytest.mark.slow
-def test_ctrl_c_and_a_killed_caller_reach_the_command(
-    warm: tuple[dict[str, str], subprocess.Popen[str]], tmp_path: Path
-) -> None:
-    env, _server = warm
-    long_run = ["train", "search=xgboost", "tune.n_trials=1000", "tune.timeout=120", *LEAN]
-    for ending, expected in ((signal.SIGINT, 128 + signal.SIGINT), (signal.SIGKILL, None)):
-        caller = subprocess.Popen(
-            [sys.executable, "-m", "mlconf.cli.main", *long_run],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _wait_for_running(tmp_path, env, 1)
-        time.sleep(1.0)
-        caller.send_signal(ending)
-        _, err = caller.communicate(timeout=60)
-        if expected is not None:
-            assert caller.returncode == expected, err
-        _wait_for_running(tmp_path, env, 0)  # the command ended with its caller
 
 
 def _wait_for_running(cwd: Path, env: dict[str, str], count: int) -> None:
