@@ -115,13 +115,21 @@ def _served(cwd: Path, env: dict[str, str]) -> int:
     return int(status.stdout.split(" commands served")[0].rsplit(" ", 1)[1])
 
 
-@pytest.fixture
-def warm(tmp_path: Path) -> Iterator[tuple[dict[str, str], subprocess.Popen[str]]]:
+# A warm process that imports nothing first: enough to test asking, stopping and refusing.
+_BARE = (
+    "from mlconf.cli.warm_client import socket_path\n"
+    "from mlconf.cli.warm_server import WarmServer\n"
+    "server = WarmServer(socket_path(), 600)\n"
+    "server.bind()\n"
+    "server.serve()\n"
+)
+
+
+def _start(tmp_path: Path, command: list[str]) -> tuple[dict[str, str], subprocess.Popen[str]]:
     """A warm process in the foreground, in a private socket folder of this test's own."""
-    sockets = tmp_path / "sockets"
-    env = _environment(sockets)
+    env = _environment(tmp_path / "sockets")
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlconf.cli.main", "warm", "start", "--foreground"],
+        [sys.executable, *command],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -133,6 +141,12 @@ def warm(tmp_path: Path) -> Iterator[tuple[dict[str, str], subprocess.Popen[str]
         assert server.poll() is None, server.communicate()[1]
         assert time.monotonic() < deadline, "the warm process was not ready in 240 s"
         time.sleep(0.2)
+    return env, server
+
+
+@pytest.fixture
+def warm(tmp_path: Path) -> Iterator[tuple[dict[str, str], subprocess.Popen[str]]]:
+    env, server = _start(tmp_path, ["-m", "mlconf.cli.main", "warm", "start", "--foreground"])
     yield env, server
     if server.poll() is None:
         server.terminate()
@@ -159,7 +173,8 @@ def test_commands_run_warm_with_the_callers_streams_signals_folder_and_exit_code
     assert _served(project, env) == 2
 
     # A variable a library read when the warm process imported it: this caller runs cold.
-    other = _mlconf(["train", *LEAN], project, {**env, "OMP_NUM_THREADS": "1"})
+    threads = "3" if env.get("OMP_NUM_THREADS") != "3" else "5"
+    other = _mlconf(["train", *LEAN], project, {**env, "OMP_NUM_THREADS": threads})
     assert other.returncode == 0, other.stderr
     assert _served(project, env) == 2
     assert len(list(project.glob("experiments/breast_cancer/runs/*/run.json"))) == 2
@@ -187,27 +202,37 @@ def test_commands_run_warm_with_the_callers_streams_signals_folder_and_exit_code
             assert caller.returncode == expected, err
         _wait_for_running(project, env, 0)  # the command ended with its caller
 
-    stopped = _mlconf(["warm", "stop"], project, env)
-    assert "stopped taking commands after 4" in stopped.stdout
+    # A module it holds changed on disk (an upgrade): it stops, and the command runs cold.
+    held = Path(warm_client.__file__)
+    before = held.stat()
+    try:
+        os.utime(held, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+        cold = _mlconf(["schema", "--help"], project, env)
+    finally:
+        os.utime(held, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert cold.returncode == 0, cold.stderr
+    assert "the warm process stopped:" in cold.stderr and "warm_client.py changed" in cold.stderr
     assert server.wait(timeout=60) == 0
     assert _mlconf(["warm", "status"], project, env).returncode == 3
 
 
-@pytest.mark.slow
-def test_a_changed_module_stops_the_warm_process_and_the_command_runs_cold(
-    warm: tuple[dict[str, str], subprocess.Popen[str]], tmp_path: Path
-) -> None:
-    env, server = warm
-    held = Path(warm_client.__file__)  # a module the warm process holds
-    before = held.stat()
+def test_status_start_and_stop_of_a_warm_process(tmp_path: Path) -> None:
+    env, server = _start(tmp_path, ["-c", _BARE])
     try:
-        os.utime(held, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
-        done = _mlconf(["train", *LEAN], tmp_path, env)
+        status = _mlconf(["warm", "status"], tmp_path, env)
+        assert "0 commands served, 0 running" in status.stdout
+        again = _mlconf(["warm", "start"], tmp_path, env)
+        assert again.returncode == 0
+        assert "already runs" in again.stdout
+        stopped = _mlconf(["warm", "stop"], tmp_path, env)
+        assert "stopped taking commands after 0" in stopped.stdout
+        assert server.wait(timeout=60) == 0
     finally:
-        os.utime(held, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert done.returncode == 0, done.stderr
-    assert "the warm process stopped:" in done.stderr and "warm_client.py changed" in done.stderr
-    assert server.wait(timeout=60) == 0
+        if server.poll() is None:
+            server.kill()
+    assert _mlconf(["warm", "status"], tmp_path, env).returncode == 3
+    assert "no warm process runs" in _mlconf(["warm", "stop"], tmp_path, env).stdout
+    assert not list((tmp_path / "sockets").glob("*.sock"))
 
 
 def _wait_for_running(cwd: Path, env: dict[str, str], count: int) -> None:
