@@ -53,6 +53,21 @@ def test_messages_carry_descriptors_and_survive_being_split() -> None:
         os.close(fd)
 
 
+def test_two_messages_in_one_segment_are_read_one_at_a_time() -> None:
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    right.settimeout(5.0)  # a reader that swallowed the second message would wait forever
+    with left, right:
+        first, second = {"pid": 12}, {"exit": 0}
+        # As a child that ends at once: its pid and its exit code arrive together.
+        sender_a, sender_b = socket.socketpair()
+        with sender_a, sender_b:
+            send_message(sender_a, first, [])
+            send_message(sender_a, second, [])
+            left.sendall(sender_b.recv(1 << 16))
+        assert receive_message(right) == (first, [])
+        assert receive_message(right) == (second, [])
+
+
 def test_only_a_private_folder_of_ones_own_holds_the_sockets(tmp_path: Path) -> None:
     folder = tmp_path / "warm"
     folder.mkdir(mode=0o700)
@@ -185,7 +200,8 @@ def test_commands_run_warm_with_the_callers_streams_signals_folder_and_exit_code
 
     # Ctrl-C reaches the command; a killed caller's command is stopped too.
     long_run = ["train", "search=xgboost", "tune.n_trials=1000", "tune.timeout=120", *LEAN]
-    for ending, expected in ((signal.SIGINT, 128 + signal.SIGINT), (signal.SIGKILL, None)):
+    # The caller dies of the command's Ctrl-C, as a cold command does (a shell loop stops).
+    for ending, expected in ((signal.SIGINT, -signal.SIGINT), (signal.SIGKILL, None)):
         caller = subprocess.Popen(
             [sys.executable, "-m", "mlconf.cli.main", *long_run],
             cwd=project,

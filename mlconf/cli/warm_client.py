@@ -43,6 +43,9 @@ IMPORT_TIME_PREFIXES = (
     "NUMEXPR_",
     "PYTHON",
     "LD_",
+    "LC_",
+    "LANG",
+    "TZ",
     "MALLOC_",
     "MPL",
     "SKLEARN_",
@@ -129,22 +132,30 @@ def send_message(connection: socket.socket, message: dict[str, Any], fds: list[i
 def receive_message(
     connection: socket.socket, max_fds: int = 0
 ) -> tuple[dict[str, Any], list[int]]:
-    """One message and the descriptors sent with it; ({}, []) when the other side closed."""
+    """One message and the descriptors sent with it; ({}, []) when the other side closed.
+    Reads exactly one message, never into the next (a {"pid"} and an {"exit"} may arrive
+    in one segment)."""
     fds: list[int] = []
     if max_fds:
-        data, fds, _flags, _address = socket.recv_fds(connection, 65536, max_fds)
+        head, fds, _flags, _address = socket.recv_fds(connection, _HEADER.size, max_fds)
     else:
-        data = connection.recv(65536)
-    if not data:
+        head = connection.recv(_HEADER.size)
+    if not head:
         return {}, fds
-    while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack_from(data)[0]:
-        more = connection.recv(65536)
+    head += _read_exactly(connection, _HEADER.size - len(head))
+    (length,) = _HEADER.unpack(head)
+    message: dict[str, Any] = json.loads(_read_exactly(connection, length))
+    return message, fds
+
+
+def _read_exactly(connection: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        more = connection.recv(min(size - len(data), 1 << 20))
         if not more:
             raise ConnectionError("the warm process closed the connection mid-message")
         data += more
-    (length,) = _HEADER.unpack_from(data)
-    message: dict[str, Any] = json.loads(data[_HEADER.size : _HEADER.size + length])
-    return message, fds
+    return data
 
 
 def connect(timeout: float | None = None) -> socket.socket | None:
@@ -174,30 +185,44 @@ def run_warm(argv: list[str]) -> int | None:
     if connection is None:
         return None
     with connection:
-        umask = os.umask(0)
-        os.umask(umask)
-        request = {
-            "protocol": PROTOCOL,
-            "command": "run",
-            "argv": argv,
-            "cwd": str(Path.cwd()),
-            "env": dict(os.environ),
-            "path": sys.path,
-            "umask": umask,
-            "limits": process_limits(),
-        }
         try:
+            request = _request(argv)
             sys.stdout.flush()
             sys.stderr.flush()
             send_message(connection, request, [0, 1, 2])
+        except OSError:
+            return None  # nothing was handed over: run it here
+        try:
+            connection.settimeout(60.0)
             reply, _ = receive_message(connection)
         except OSError:
-            return None
+            reply = {}
+        if not reply:  # it may have started the command: never run it a second time
+            sys.stderr.write(
+                "mlconf: the warm process took the command but did not answer; it may have "
+                "stopped. Check `mlconf warm status`; MLCONF_WARM=0 runs commands without it.\n"
+            )
+            return 1
         if "pid" not in reply:
             _explain_refusal(reply)
             return None
         connection.settimeout(None)
         return _wait_for(connection, int(reply["pid"]))
+
+
+def _request(argv: list[str]) -> dict[str, Any]:
+    umask = os.umask(0)
+    os.umask(umask)
+    return {
+        "protocol": PROTOCOL,
+        "command": "run",
+        "argv": argv,
+        "cwd": str(Path.cwd()),
+        "env": dict(os.environ),
+        "path": sys.path,
+        "umask": umask,
+        "limits": process_limits(),
+    }
 
 
 def _explain_refusal(reply: dict[str, Any]) -> None:
@@ -212,7 +237,8 @@ def _explain_refusal(reply: dict[str, Any]) -> None:
 
 def _wait_for(connection: socket.socket, pid: int) -> int:
     """Forward the caller's signals (Ctrl-C, a closed terminal) to the child running the
-    command, and return its exit code: 128 + N when signal N ended it."""
+    command, and return its exit code. A command that died of signal N ends its caller
+    with the same signal, so that a shell script's loop stops on Ctrl-C as it would cold."""
     previous = {}
     for number in _FORWARDED:
         previous[number] = signal.signal(number, lambda n, _f: _forward(pid, n))
@@ -227,10 +253,14 @@ def _wait_for(connection: socket.socket, pid: int) -> int:
             sys.stderr.write("mlconf: the warm process ended without the command's exit code\n")
             return 1
         code = int(reply["exit"])
-        return 128 - code if code < 0 else code
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+    if code < 0:  # the command died of a signal: so does its caller, as a shell expects
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        return 128 - code
+    return code
 
 
 def _forward(pid: int, number: int) -> None:

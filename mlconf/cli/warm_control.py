@@ -57,9 +57,16 @@ def ask(command: str) -> dict[str, Any] | None:
     connection = connect(timeout=10.0)
     if connection is None:
         return None
-    with connection:
-        send_message(connection, {"command": command}, [])
-        reply, _ = receive_message(connection)
+    try:
+        with connection:
+            send_message(connection, {"command": command}, [])
+            reply, _ = receive_message(connection)
+    except OSError as exc:
+        raise MlconfError(
+            f"the warm process did not answer '{command}' ({exc})",
+            where=str(socket_path()),
+            fix="it may be busy or hung: try again, or end it (its pid is in its log)",
+        ) from None
     return reply or None
 
 

@@ -26,6 +26,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -59,6 +60,7 @@ for name in [m for ms in LATER_IMPORTS.values() for m in ms] + ["optuna.visualiz
         pass
 print(json.dumps([n for n in sys.modules if n.split(".")[0] not in ("mlconf", "__main__")]))
 """
+_STOPPING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _NOT_PRELOADED = ("mlconf", "__main__", "__mp_main__", "hydra_plugins")
 
 
@@ -128,10 +130,17 @@ class WarmServer:
         self.selector = selectors.DefaultSelector()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._wake_read, self._wake_write = os.pipe()
+        self.pid = os.getpid()
+        self.last_activity = time.monotonic()
+        self.added_environment: dict[str, str] = {}  # variables the imports set (KMP_*)
+        self._stop_asked = False
+        self._socket_id: tuple[int, int] | None = None
 
     def warm_up(self) -> None:
         began = time.perf_counter()
+        before = dict(os.environ)
         preload(third_party_modules())
+        self.added_environment = {k: v for k, v in os.environ.items() if k not in before}
         self.preload_seconds = time.perf_counter() - began
         threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
         if threads:
@@ -158,43 +167,52 @@ class WarmServer:
                 probe.close()
         self.listener.bind(str(self.path))
         self.listener.listen(16)
+        info = self.path.stat()
+        self._socket_id = (info.st_dev, info.st_ino)
 
     def serve(self) -> None:
         for fd in (self._wake_read, self._wake_write):
             os.set_blocking(fd, False)
         signal.set_wakeup_fd(self._wake_write)
         signal.signal(signal.SIGCHLD, lambda _n, _f: None)
-        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(number, lambda _n, _f: self.stop())
+        for number in _STOPPING:  # acted on in the loop, never inside a handler
+            signal.signal(number, lambda _n, _f: setattr(self, "_stop_asked", True))
         self.selector.register(self.listener, selectors.EVENT_READ, "accept")
         self.selector.register(self._wake_read, selectors.EVENT_READ, "wake")
-        last_activity = time.monotonic()
         while not (self.stopping and not self.children):
-            idle_left = self.idle_seconds - (time.monotonic() - last_activity)
-            if not self.children and idle_left <= 0:
+            idle_left = self.idle_seconds - (time.monotonic() - self.last_activity)
+            if self._stop_asked or (not self.children and idle_left <= 0):
                 self.stop()
                 continue
             for key, _events in self.selector.select(timeout=max(idle_left, 0.1)):
-                if key.data == "accept":
-                    connection, _ = self.listener.accept()
-                    self._answer(connection)
-                elif key.data == "wake":
-                    _drain(self._wake_read)
-                else:  # a caller's connection: it went away while its command runs
-                    self._caller_gone(key.data)
+                try:
+                    self._handle(key.data)
+                except Exception:  # one bad request must not end the commands running
+                    traceback.print_exc()
             self._reap()
-            last_activity = time.monotonic() if self.children else last_activity
+
+    def _handle(self, what: Any) -> None:
+        if what == "accept":
+            if not self.stopping:
+                connection, _ = self.listener.accept()
+                self._answer(connection)
+        elif what == "wake":
+            _drain(self._wake_read)
+        else:  # a caller's connection: it went away while its command runs
+            self._caller_gone(what)
 
     def stop(self) -> None:
         """Take no more commands; the ones running finish and get their exit codes."""
-        if self.stopping:
+        if self.stopping or os.getpid() != self.pid:
             return
         self.stopping = True
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(self.listener)
         self.listener.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        with contextlib.suppress(OSError):  # only its own socket: another may have replaced it
+            info = self.path.stat()
+            if (info.st_dev, info.st_ino) == self._socket_id:
+                self.path.unlink()
 
     def status(self) -> dict[str, Any]:
         return {
@@ -257,9 +275,18 @@ class WarmServer:
         connection.close()
 
     def _fork(self, connection: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
-        pid = os.fork()
+        # Signals wait until the child has dropped the server's handlers: a SIGTERM meant
+        # for the child must not run the server's stop() in it.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {*_STOPPING, signal.SIGCHLD})
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            self._reply_and_close(connection, {"refused": f"fork failed: {exc}"}, fds)
+            return
         if pid == 0:
-            self._run_child(connection, request, fds)
+            self._run_child(connection, request, fds, mask)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for fd in fds:
             os.close(fd)
         self.served += 1
@@ -271,25 +298,26 @@ class WarmServer:
         self.selector.register(connection, selectors.EVENT_READ, connection)
 
     def _run_child(
-        self, connection: socket.socket, request: dict[str, Any], fds: list[int]
+        self, connection: socket.socket, request: dict[str, Any], fds: list[int], mask: Any
     ) -> NoReturn:
-        code = 1
+        code, death = 1, None
         try:
-            self._become_command(connection, request, fds)
+            self._become_command(connection, request, fds, mask)
             from mlconf.cli.main import run_command
 
             code = run_command(list(request["argv"]))
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except KeyboardInterrupt:
-            code = 128 + signal.SIGINT
+        except KeyboardInterrupt:  # as the interpreter does: the traceback, then die of it
+            traceback.print_exc()
+            death = signal.SIGINT
         except BaseException:
             traceback.print_exc()
         finally:
-            _exit_child(code)
+            _exit_child(code, death)
 
     def _become_command(
-        self, connection: socket.socket, request: dict[str, Any], fds: list[int]
+        self, connection: socket.socket, request: dict[str, Any], fds: list[int], mask: Any
     ) -> None:
         """Drop the server's signals and sockets; take the caller's terminal, folder,
         environment, umask, priority and limits, module path and arguments."""
@@ -297,6 +325,7 @@ class WarmServer:
         for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
             signal.signal(number, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         self.selector.close()
         for held in (self.listener, connection, *self.children.values()):
             held.close()
@@ -305,13 +334,17 @@ class WarmServer:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
-        for stream in (sys.stdout, sys.stderr):
-            stream.reconfigure(line_buffering=stream.isatty())  # type: ignore[union-attr]
+        sys.stdout.reconfigure(line_buffering=sys.stdout.isatty())  # type: ignore[union-attr]
+        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         os.chdir(request["cwd"])
         os.umask(int(request["umask"]))
         apply_limits(request.get("limits", {}))
         os.environ.clear()
         os.environ.update(request["env"])
+        for key, value in self.added_environment.items():
+            os.environ.setdefault(key, value)
+        tempfile.tempdir = None  # the caller's TMPDIR
+        time.tzset()  # the caller's TZ
         sys.path[:] = list(request["path"])
         sys.argv = ["mlconf", *request["argv"]]
         random.seed()
@@ -325,6 +358,7 @@ class WarmServer:
             if pid == 0:
                 return
             connection = self.children.pop(pid, None)
+            self.last_activity = time.monotonic()
             if connection is None:
                 continue
             with contextlib.suppress(KeyError):  # unregistered already if the caller went
@@ -364,13 +398,16 @@ def _same_user(connection: socket.socket) -> bool:
     return uid == os.getuid()
 
 
-def _exit_child(code: int) -> NoReturn:
-    """End a child as the interpreter would (exit hooks, flushed streams) without
-    unwinding into the server's loop."""
+def _exit_child(code: int, death: int | None = None) -> NoReturn:
+    """End a child as the interpreter would (exit hooks, flushed streams; killed by the
+    signal that interrupted it) without unwinding into the server's loop."""
     try:
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
+        if death is not None:
+            signal.signal(death, signal.SIG_DFL)
+            os.kill(os.getpid(), death)
     finally:
         os._exit(code)
 
@@ -387,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"mlconf warm: could not start: {exc}\n")
         return 1
     sys.stderr.write(f"mlconf warm: ready, pid {os.getpid()}, {json.dumps(server.status())}\n")
+    sys.stdout.flush()  # nothing an import printed may reach a command's stdout
     sys.stderr.flush()
     server.serve()
     return 0

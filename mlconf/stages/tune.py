@@ -100,12 +100,16 @@ def _plan(ctx: RunState, model_name: str, space: Any) -> Any:
         for line in default_outside(space, family, defaults, f"{family}{SEP}" if auto else ""):
             ctx.warn(line)
     threads = ctx.model.params.get("n_jobs")
+    if ctx.conf.tune.n_jobs > 1:  # parallel trials, one thread each
+        threads = 1
+    elif isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
+        threads = None
     return Plan(
         space=without(space, left_out),
         base=base,
         auto=auto,
         threaded=frozenset(threaded),
-        model_threads=threads if isinstance(threads, int) and threads > 0 else None,
+        model_threads=threads,
     )
 
 

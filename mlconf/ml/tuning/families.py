@@ -36,7 +36,7 @@ class Plan:
     base: Mapping[str, dict[str, Any]]  # family -> its params before tuning
     auto: bool = False  # the family is a parameter of the space (search.model: auto)
     threaded: frozenset[str] = frozenset()  # families whose params take n_jobs
-    model_threads: int | None = None  # the configured model's n_jobs, when positive
+    model_threads: int | None = None  # the model's n_jobs when positive; 1 in parallel trials
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -44,10 +44,11 @@ class Plan:
 
     def thread_limit(self, family: str) -> AbstractContextManager[Any]:
         """Where a fit of `family` runs within the model's threads. A family without an
-        n_jobs parameter (hist_gb: OpenMP) would take every core: on a small table its
-        threads then spend more time waking each other than building trees (a wine trial
-        took 26 s on 2 cores, 0.4 s per fold on one), and an auto search would give the
-        families unequal shares of the machine. It gets the model's n_jobs instead."""
+        n_jobs parameter (hist_gb: OpenMP) would take every core: an auto search would give
+        the families unequal shares of the machine, and on a small table its threads spend
+        more time waking each other than building trees (wine: 11-26 s trials on two
+        threads). It gets the model's n_jobs instead, one thread when trials run in
+        parallel. The limit holds for the calling thread, which is the trial's own."""
         if family in self.threaded or self.model_threads is None:
             return nullcontext()
         from threadpoolctl import threadpool_limits
