@@ -181,7 +181,7 @@ class WarmServer:
         self.selector.register(self._wake_read, selectors.EVENT_READ, "wake")
         while not (self.stopping and not self.children):
             idle_left = self.idle_seconds - (time.monotonic() - self.last_activity)
-            if self._stop_asked or (not self.children and idle_left <= 0):
+            if not self.stopping and (self._stop_asked or (not self.children and idle_left <= 0)):
                 self.stop()
                 continue
             for key, _events in self.selector.select(timeout=max(idle_left, 0.1)):
