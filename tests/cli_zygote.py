@@ -47,17 +47,15 @@ WARM = (
     "mlconf.cli.main",
     "mlconf.runner",
 )
-# Read by the interpreter or a library when it starts or loads: a request that changes one
-# of them is refused here (the caller then starts a fresh process).
-START_UP_PREFIXES = ("PYTHON", "OMP_", "MKL_", "OPENBLAS_", "LC_", "MPLBACKEND")
-START_UP_KEYS = ("LANG",)
 
 
 def start_up_differs(env: dict[str, str], base: dict[str, str]) -> bool:
-    """Whether `env` changes a variable the warm process read when it started."""
-    keys = set(env) | set(base)
-    watched = [k for k in keys if k.startswith(START_UP_PREFIXES) or k in START_UP_KEYS]
-    return any(env.get(k) != base.get(k) for k in watched)
+    """Whether `env` changes a variable the warm process read when it started: the same
+    list `mlconf warm` holds its callers to (a request that differs is refused here, and
+    the caller starts a fresh process)."""
+    from mlconf.cli.warm_client import import_time_environment
+
+    return import_time_environment(env) != import_time_environment(base)
 
 
 def _warm_up() -> None:
