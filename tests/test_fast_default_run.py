@@ -164,3 +164,15 @@ def test_a_command_leaves_its_objects_to_the_operating_system_at_exit() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.rstrip().endswith("frozen True"), done.stdout[-300:]
+
+
+def test_the_schema_is_stored_once_per_process() -> None:
+    """Every compose registers the schema; converting it again would cost about 0.08 s."""
+    from hydra.core.config_store import ConfigStore
+
+    from mlconf.config import store_schemas
+
+    store_schemas()
+    stored = ConfigStore.instance().repo["base_train.yaml"]
+    store_schemas()
+    assert ConfigStore.instance().repo["base_train.yaml"] is stored

@@ -8,12 +8,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import run_train
+from helpers import NO_EXTRAS, run_train
 
 from mlconf.core.errors import MlconfError
 
 # One thread each: xgboost's OpenMP threads stall when another process wants the core.
-FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1"]
+FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1", *NO_EXTRAS]
 SMALL_XGB = ["search=xgboost", "search.space.n_estimators.value=100"]
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import run_train
+from helpers import NO_EXTRAS, run_train
 
 from mlconf.core.errors import MlconfError
 
-FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1"]
+FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1", *NO_EXTRAS]
 XGB = ["search=xgboost", "search.space.n_estimators.value=300", "tune.pruner=none"]
 
 

