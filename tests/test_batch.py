@@ -28,7 +28,13 @@ URL = "sqlite:///unused-registry.db"
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cars model (three classes, text and numeric columns, Name as id column)."""
     run_dir = tmp_path_factory.mktemp("batch") / "run"
-    overrides = ["experiment=cars", *FAST, "report.enabled=false", "explore.enabled=false"]
+    overrides = [
+        "experiment=cars",
+        *FAST,
+        "report.enabled=false",
+        "explore.enabled=false",
+        "explain.enabled=false",  # scoring never reads the interpretation
+    ]
     run_train(overrides, run_dir)
     return run_dir / "model"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import CARS, FAST, LEAN, LIGHT, TRACEBACK, output_of, quiet_console
+from helpers import CARS, LEAN, LIGHT, TRACEBACK, output_of, quiet_console
 
 RunCli = Callable[..., Any]
 
@@ -83,7 +83,7 @@ def test_train_every_preset(trained: Callable[..., Any], experiment: str) -> Non
     # every preset through it.
     from mlconf.cli.summary import print_summary
 
-    result = trained([f"experiment={experiment}", *FAST])
+    result = trained([f"experiment={experiment}", *LEAN])  # no plots, no explanation
     console = quiet_console()
     print_summary(result, console)
     assert_summary(console.export_text(), experiment)
@@ -94,7 +94,7 @@ def test_train_every_preset(trained: Callable[..., Any], experiment: str) -> Non
 
 
 def test_overrides_are_saved_in_config_yaml(run_cli: RunCli, workdir: Path) -> None:
-    proc = run_cli(["train", "model.params.max_depth=4", "split.test_size=0.3", *FAST])
+    proc = run_cli(["train", "model.params.max_depth=4", "split.test_size=0.3", *LEAN])
     assert proc.returncode == 0, output_of(proc)
     assert_clean(proc)
     assert_summary(proc.stdout, "breast_cancer")

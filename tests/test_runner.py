@@ -43,8 +43,9 @@ def read_json(path: Path) -> Any:
 
 @pytest.fixture
 def default_run(trained: Callable[[Sequence[str]], RunResult]) -> RunResult:
-    """The default experiment (breast cancer, xgboost), kept small (shared with test_cli.py)."""
-    return trained(FAST)
+    """The default experiment (breast cancer, xgboost), kept small, without plots or explanation
+    (none of its tests reads them; the same run as test_cli.py's breast_cancer preset)."""
+    return trained(["experiment=breast_cancer", *LEAN])
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +165,9 @@ def _exploding(task: str, **params: Any) -> Any:
 
 def test_unexpected_exception_is_recorded_as_crashed(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="kaboom"):
-        run_train(["model=dummy", "model.name=tests_runner_exploding"], tmp_path / "run")
+        run_train(
+            ["model=dummy", "model.name=tests_runner_exploding", *NO_EXTRAS], tmp_path / "run"
+        )
     record = read_json(tmp_path / "run" / "run.json")
     assert record["status"] == "crashed"
     assert "RuntimeError: kaboom in fit" in record["error"]
@@ -337,7 +340,7 @@ def test_missing_targets_are_quarantined(tmp_path: Path) -> None:
 def test_regression_path(trained: Callable[[Sequence[str]], RunResult]) -> None:
     from sklearn.datasets import load_diabetes
 
-    result = trained(["experiment=diabetes", *FAST])  # shared with test_cli.py
+    result = trained(["experiment=diabetes", *LEAN])  # shared with test_cli.py
     test = result.metrics["test"]
     assert result.metrics["task"] == "regression"
     assert {"rmse", "mae", "r2"} <= set(test["model"])
