@@ -15,6 +15,8 @@ from mlconf.core.errors import MlconfError
 # One thread each: xgboost's OpenMP threads stall when another process wants the core.
 FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1", *NO_EXTRAS]
 SMALL_XGB = ["search=xgboost", "search.space.n_estimators.value=100"]
+# For tests that read only the study or trials.csv: the stages tuning needs, no more.
+TUNE_ONLY = ["stages=[load,validate,prepare,split,tune]"]
 
 
 def test_search_space_tunes_and_trains_the_best_params(tmp_path: Path) -> None:
@@ -34,7 +36,14 @@ def test_search_space_tunes_and_trains_the_best_params(tmp_path: Path) -> None:
 
 def test_conditional_params_appear_only_when_active(tmp_path: Path) -> None:
     result = run_train(
-        [*SMALL_XGB, "tune.n_trials=8", "tune.sampler=random", "tune.pruner=none", *FAST],
+        [
+            *SMALL_XGB,
+            "tune.n_trials=8",
+            "tune.sampler=random",
+            "tune.pruner=none",
+            *FAST,
+            *TUNE_ONLY,
+        ],
         tmp_path / "run",
     )
     trials = pd.read_csv(result.run_dir / "trials.csv")
@@ -53,6 +62,7 @@ def test_a_sqlite_study_resumes_with_every_finished_trial(tmp_path: Path) -> Non
         f"tune.storage={storage}",
         "tune.study_name=wine-logistic",
         *FAST,
+        *TUNE_ONLY,
     ]
     run_train(overrides, tmp_path / "first")
     second = run_train(overrides, tmp_path / "second")
@@ -161,6 +171,7 @@ def test_two_processes_share_one_sqlite_study(tmp_path: Path) -> None:
         f"tune.storage={storage}",
         "tune.study_name=shared",
         *FAST,
+        *TUNE_ONLY,
     ]
     workers = [
         subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -178,7 +189,7 @@ def test_two_processes_share_one_sqlite_study(tmp_path: Path) -> None:
 
 
 def test_the_same_seed_gives_the_same_trials(tmp_path: Path) -> None:
-    overrides = [*SMALL_XGB, "tune.n_trials=4", *FAST]
+    overrides = [*SMALL_XGB, "tune.n_trials=4", *FAST, *TUNE_ONLY]
     first = pd.read_csv(run_train(overrides, tmp_path / "a").run_dir / "trials.csv")
     second = pd.read_csv(run_train(overrides, tmp_path / "b").run_dir / "trials.csv")
     columns = [c for c in first.columns if c.startswith("param_")] + ["value", "state"]
@@ -215,6 +226,7 @@ def test_xgboost_trials_are_pruned_between_boosting_rounds(tmp_path: Path) -> No
         f"tune.storage={storage}",
         "tune.study_name=rounds",
         *FAST,
+        *TUNE_ONLY,
     ]
     run_train(overrides, tmp_path / "run")
     study = optuna.load_study(study_name="rounds", storage=storage)
@@ -240,6 +252,7 @@ def test_models_without_round_scores_prune_per_fold(tmp_path: Path) -> None:
             f"tune.storage={storage}",
             "tune.study_name=folds",
             *FAST,
+            *TUNE_ONLY,
         ],
         tmp_path / "run",
     )
@@ -364,7 +377,7 @@ def test_progress_off_a_terminal_prints_one_line_per_trial(tmp_path: Path) -> No
     from helpers import quiet_console
 
     console = quiet_console()
-    run_train([*SMALL_XGB, "tune.n_trials=3", *FAST], tmp_path / "run", console=console)
+    run_train([*SMALL_XGB, "tune.n_trials=3", *FAST, *TUNE_ONLY], tmp_path / "run", console=console)
     lines = [line for line in console.export_text().splitlines() if "  trial " in line]
     assert len(lines) == 3
     assert all("best roc_auc" in line for line in lines)
