@@ -104,12 +104,13 @@ def run_hydra_app(config_name: str, args: list[str], job: Job | None = None) -> 
     project = project_conf()  # joins the search path first (hydra_plugins/mlconf_project_conf)
     folders = [conf_dir(), *([project] if project else []), *searchpath_folders(args)]
     argv = sys.argv
-    sys.argv = [f"mlconf {config_name}", *flags_first(open_free_form(args))]
+    hydra_args = flags_first(open_free_form(args))
+    sys.argv = [f"mlconf {config_name}", *hydra_args]
     stderr = sys.stderr
     sys.stderr = MaskedStream(stderr)
     try:
         with _hydra_raises():
-            app()
+            _start(app, hydra_args)
     except _RefusedName as refused:
         raise refused.error from None
     except Exception as exc:
@@ -125,6 +126,21 @@ def run_hydra_app(config_name: str, args: list[str], job: Job | None = None) -> 
     if failures:
         sys.stderr.write(f"mlconf: {len(failures)} job(s) failed: {', '.join(failures)}\n")
     return max([1 if failures or failed else 0, *codes])
+
+
+def _start(app: Callable[[], Any], hydra_args: list[str]) -> None:
+    """Hydra's app, with one composition instead of two where the command line allows
+    (mlconf.cli.one_composition)."""
+    from mlconf.cli.one_composition import ConfigAsksForMultirun, composed_once, plain_run
+
+    if not plain_run(hydra_args):
+        app()
+        return
+    try:
+        with composed_once():
+            app()
+    except ConfigAsksForMultirun:
+        app()
 
 
 def _train_job(cfg: DictConfig) -> dict[str, Any]:

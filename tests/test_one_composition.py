@@ -1,0 +1,86 @@
+"""A plain command composes its config once; the job sees what Hydra's two compositions
+give it, and a config that asks for a multirun still gets one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from omegaconf import OmegaConf
+
+import mlconf.cli.one_composition as one_composition
+from mlconf.cli.hydra_app import run_hydra_app
+from mlconf.cli.one_composition import plain_run
+
+
+def capture(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> tuple[list[dict[str, Any]], int]:
+    """Run `mlconf train ARGS` with a job that records its config and Hydra's node; the
+    jobs' records and how many times the config was composed."""
+    from hydra.core.hydra_config import HydraConfig
+
+    compositions = [0]
+    load = ConfigLoaderImpl.load_configuration
+
+    def counted(self: Any, *a: Any, **kw: Any) -> Any:
+        compositions[0] += 1
+        return load(self, *a, **kw)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_configuration", counted)
+    jobs: list[dict[str, Any]] = []
+
+    def job(cfg: Any) -> int:
+        hydra = HydraConfig.get()
+        jobs.append(
+            {
+                "config": OmegaConf.to_yaml(cfg),
+                "hydra": OmegaConf.to_yaml(hydra),
+                "mode": str(hydra.mode),
+            }
+        )
+        return 0
+
+    assert run_hydra_app("train", args, job=job) == 0
+    return jobs, compositions[0]
+
+
+def test_a_plain_run_composes_once_and_its_job_sees_what_hydra_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["model=logistic", "seed=3", f"hydra.run.dir={tmp_path / 'run'}"]
+    once, composed = capture(monkeypatch, args)
+    assert composed == 1
+    monkeypatch.setattr(one_composition, "plain_run", lambda _args: False)  # Hydra's own way
+    twice, composed_twice = capture(monkeypatch, args)
+    assert composed_twice == 2
+    assert once == twice
+    assert once[0]["mode"] == "RunMode.RUN" and "hydra.mode=RUN" in once[0]["hydra"]
+
+
+def test_a_config_that_asks_for_a_multirun_still_gets_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["hydra.mode=MULTIRUN", f"hydra.sweep.dir={tmp_path / 'sweep'}", "model=logistic"]
+    jobs, _ = capture(monkeypatch, args)
+    assert [job["mode"] for job in jobs] == ["RunMode.MULTIRUN"]
+    assert (tmp_path / "sweep").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("args", "plain"),
+    [
+        (["model=logistic", "seed=3", "+data.note='a, b'"], True),
+        ([], True),
+        (["-m", "model=logistic"], False),
+        (["--cfg", "job"], False),
+        (["model=logistic,dummy"], False),
+        (["seed=range(1,3)"], False),
+        (["model=glob(*)"], False),
+        (["seed=="], False),  # not an override: Hydra says so, its usual way
+    ],
+)
+def test_only_overrides_without_a_sweep_are_a_plain_run(args: list[str], plain: bool) -> None:
+    assert plain_run(args) is plain
