@@ -22,7 +22,8 @@ from mlconf.core.errors import MlconfError
 
 pytest.importorskip("distributed")
 
-QUICK = [*FAST, "explore.enabled=false", "report.enabled=false", "explain.n_repeats=1"]
+# Nothing here looks at interpretation (the saved model's background sample does not need it).
+QUICK = [*FAST, "explore.enabled=false", "report.enabled=false", "explain.enabled=false"]
 
 
 @pytest.fixture(scope="module")
