@@ -145,7 +145,6 @@ def test_train_on_dask_then_predict_a_folder(tmp_path: Path) -> None:
             "data.engine=dask",
             "data.sample_rows=500",
             "model.params.external_memory=true",
-            "explore.plots=false",  # explore runs on the sample; its plots are not looked at
             "stages=[load,validate,explore,prepare,split,train,evaluate,save]",
             f"hydra.run.dir={run_dir}",
             f"deploy.registry_url=sqlite:///{tmp_path / 'm.db'}",
