@@ -22,8 +22,7 @@ from mlconf.core.errors import MlconfError
 
 pytest.importorskip("distributed")
 
-# Nothing here looks at interpretation (the saved model's background sample does not need it).
-QUICK = [*FAST, "explore.enabled=false", "report.enabled=false", "explain.enabled=false"]
+QUICK = [*FAST, "explore.enabled=false", "report.enabled=false", "explain.n_repeats=1"]
 
 
 @pytest.fixture(scope="module")
