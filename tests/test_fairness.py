@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import csv_data, quiet_console, run_train
+from helpers import NO_EXTRAS, csv_data, quiet_console, run_train
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -178,7 +178,7 @@ def people_overrides(path: Path) -> list[str]:
         "problem.primary_metric=roc_auc",
         "model.params.n_estimators=10",
         "metrics.bootstrap=0",
-        "explain.enabled=false",
+        *NO_EXTRAS,  # the fairness stage's own plots are drawn and checked
         "fairness=example",
         "fairness.sensitive=[{column: sex}, {column: region, use_as_feature: true}]",
         "fairness.intersections=[[sex, region]]",

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import FAST, run_train
+from helpers import FAST, LEAN, run_train
 
 import mlconf
 from mlconf.config import ProblemConfig, ThresholdConfig
@@ -254,7 +254,7 @@ def read_json(path: Path) -> Any:
 @pytest.fixture(scope="module")
 def cost_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     return run_train(
-        [*FAST, "problem.threshold.optimize=cost"], tmp_path_factory.mktemp("cost") / "run"
+        [*LEAN, "problem.threshold.optimize=cost"], tmp_path_factory.mktemp("cost") / "run"
     )
 
 

@@ -267,7 +267,8 @@ def test_partial_dependence_matches_scikit_learn() -> None:
 @pytest.fixture(scope="module")
 def cars_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     return run_train(
-        ["experiment=cars", *FAST, "explain.n_repeats=2", "explain.top_k=8"],
+        # the data profile's plots are not looked at here; interpretation is
+        ["experiment=cars", *FAST, "explain.n_repeats=2", "explain.top_k=8", "explore.plots=false"],
         tmp_path_factory.mktemp("explain") / "run",
     )
 
@@ -338,7 +339,9 @@ def test_explain_off_and_a_model_without_trees(tmp_path: Path) -> None:
     assert doc["shap"]["mean_abs"][0]["feature"] == "signal"
     # what explain writes needs only the stages before it
     data.append("stages=[load,validate,prepare,split,train,evaluate,explain]")
-    off = run_train([*data, "model=logistic", "explain.shap=xgboost"], tmp_path / "off")
+    # only the contributions' record is looked at: one shuffle, one dependence curve
+    quick = ["explain.n_repeats=1", "explain.top_k=1"]
+    off = run_train([*data, *quick, "model=logistic", "explain.shap=xgboost"], tmp_path / "off")
     doc = json.loads((off.run_dir / "interpretation.json").read_text())
     assert doc["shap"] == {"available": False, "reason": "the model is not xgboost"}
     disabled = run_train([*data, "model=logistic", "explain.enabled=false"], tmp_path / "no")
