@@ -60,7 +60,7 @@ def timed(work: Callable[[], Any]) -> tuple[float, float, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1000, help="rows scored (explain.max_rows)")
-    parser.add_argument("--repeats", type=int, default=5, help="shuffles per column")
+    parser.add_argument("--repeats", type=int, default=3, help="shuffles (explain.n_repeats)")
     parser.add_argument("--rounds", type=int, default=3, help="alternated rounds")
     parser.add_argument("--train-rows", type=int, default=20_000)
     args = parser.parse_args()

@@ -3,6 +3,7 @@ give it, and a config that asks for a multirun still gets one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,33 @@ from omegaconf import OmegaConf
 import mlconf.cli.one_composition as one_composition
 from mlconf.cli.hydra_app import run_hydra_app
 from mlconf.cli.one_composition import plain_run
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """Hydra configures logging for the job it runs here, in the test's own process (the
+    `mlconf` logger writes to the run's run.log and stops propagating): put it back, so
+    that later tests in this worker log as before."""
+    import logging
+
+    def loggers() -> dict[str | None, logging.Logger]:
+        names = [name for name, lg in logging.root.manager.loggerDict.items()
+                 if isinstance(lg, logging.Logger)]  # fmt: skip
+        return {None: logging.root, **{name: logging.getLogger(name) for name in names}}
+
+    saved = {
+        name: (list(lg.handlers), lg.level, lg.propagate, lg.disabled)
+        for name, lg in loggers().items()
+    }
+    yield
+    for name, lg in loggers().items():
+        handlers, level, propagate, disabled = saved.get(name, ([], logging.NOTSET, True, False))
+        for handler in lg.handlers:
+            if handler not in handlers:
+                handler.close()
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate, lg.disabled = propagate, disabled
 
 
 def capture(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> tuple[list[dict[str, Any]], int]:

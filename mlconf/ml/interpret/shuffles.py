@@ -2,8 +2,8 @@
 
 Permutation importance scores the model on copies of the rows with one input column
 shuffled. Sending every copy through the pipeline's transformers cost more than the
-model's predictions (200,000 rows: 3.6 s of 9 s of `explain`): 50 columns times 5
-shuffles of 1,000 rows is 250,000 rows to encode. But a fitted transformer usually maps
+model's predictions (200,000 rows: 3.6 s of 9 s of `explain`): 50 columns times 3
+shuffles of 1,000 rows is 150,000 rows to encode. But a fitted transformer usually maps
 each row on its own, and each of its features comes from one input column (scaling,
 imputing, one-hot levels). For such a column, shuffling it before the transformers gives
 exactly the transformed rows with that column's features shuffled the same way.
