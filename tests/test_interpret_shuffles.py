@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_interpret import cars, fitted
 
 from mlconf.ml.interpret.contributions import split_model
-from mlconf.ml.interpret.shuffles import blocks_differ, feature_groups, shuffled_inputs, stack
+from mlconf.ml.interpret.shuffles import blocks_differ, feature_groups, shuffled_inputs
 
 
 def brute_force(transform: Any, frame: pd.DataFrame, shuffles: list[np.ndarray]) -> Any:
@@ -41,7 +41,7 @@ def counted(transform: Any) -> tuple[Any, list[int]]:
 def fast_path(transform: Any, frame: pd.DataFrame, base: Any, shuffles: list[np.ndarray]) -> Any:
     """Every (column, shuffle) input as permutation importance builds them, stacked."""
     groups = feature_groups(transform, frame, base, max_rows=10_000)
-    return stack(shuffled_inputs(transform, frame, base, groups, list(frame.columns), shuffles))
+    return shuffled_inputs(transform, frame, base, groups, list(frame.columns), shuffles)
 
 
 def assert_same(fast: Any, slow: Any) -> None:
@@ -160,3 +160,29 @@ def test_blocks_differ_treats_two_missing_values_as_equal() -> None:
     assert blocks_differ(words, pd.concat([words, words.iloc[::-1]]), 2).tolist() == [False, True]
     big = np.array([2**53 + 1, 5], dtype=np.int64)  # exact: never through floats
     assert blocks_differ(big, np.array([2**53, 5], dtype=np.int64), 1).tolist() == [True]
+
+
+def test_importance_in_many_small_batches_is_scikit_learns() -> None:
+    """Batches of two columns share one array (the last batch is smaller): the numbers are
+    still those of scikit-learn's permutation importance."""
+    from sklearn.inspection import permutation_importance as sklearn_importance
+
+    from mlconf.ml.interpret.importance import metric_scorer, permutation_importance
+
+    x, origin = cars()
+    x = x.head(150).iloc[:, :7].reset_index(drop=True)
+    y = (origin.head(150) == "USA").to_numpy(dtype=int)
+    pipeline = fitted("basic", "logistic", "classification", x, y)
+    assert x.shape[1] == 7  # so the last batch has one column
+    found = permutation_importance(
+        pipeline, x, y, metric="roc_auc", task="classification", labels=[0, 1],
+        n_repeats=2, seed=5, max_batch=len(x) * 2 * 2,
+    )  # fmt: skip
+    scorer, _ = metric_scorer("roc_auc", "classification", [0, 1])
+    reference = sklearn_importance(
+        pipeline, x, y, n_repeats=2, random_state=5,
+        scoring=lambda est, xx, yy: scorer(yy, est.predict(xx), est.predict_proba(xx)),
+    )  # fmt: skip
+    expected = dict(zip(x.columns, reference.importances_mean, strict=True))
+    for row in found:
+        assert row["mean"] == pytest.approx(expected[row["feature"]], abs=1e-12)

@@ -35,6 +35,9 @@ def metric_scorer(
     return scorer, needs_proba
 
 
+MAX_VALUES = 4_000_000
+
+
 def permutation_importance(
     pipeline: Any,
     x: pd.DataFrame,
@@ -59,7 +62,7 @@ def permutation_importance(
     import numpy as np
 
     from mlconf.ml.interpret.contributions import split_model
-    from mlconf.ml.interpret.shuffles import feature_groups, shuffled_inputs, stack
+    from mlconf.ml.interpret.shuffles import feature_groups, shuffled_inputs
 
     scorer, needs_proba = metric_scorer(metric, task, labels)
     features, model = split_model(pipeline)
@@ -96,13 +99,18 @@ def permutation_importance(
         current = current[order]  # sklearn shuffles the already shuffled column again
         shuffles.append(current)
     columns = list(x.columns)
-    groups = feature_groups(transform, frame, base, max_batch)
-    per_column = max(1, max_batch // max(1, n * n_repeats))
+    # A batch's input stays within MAX_VALUES numbers (32 MB): a bigger one costs more in
+    # fresh memory than the fewer predict calls save (1,000 rows x 300 encoded features).
+    width = base.shape[1] if hasattr(base, "shape") and len(base.shape) == 2 else 1
+    batch_rows = min(max_batch, max(n * n_repeats, MAX_VALUES // max(1, width)))
+    groups = feature_groups(transform, frame, base, batch_rows)
+    per_column = max(1, batch_rows // max(1, n * n_repeats))
+    buffer: dict[str, Any] = {}  # one array for every batch (mlconf.ml.interpret.shuffles)
     drops: dict[str, np.ndarray] = {}
     for start in range(0, len(columns), per_column):
         chunk = columns[start : start + per_column]
-        inputs = shuffled_inputs(transform, frame, base, groups, chunk, shuffles)
-        values = scores(stack(inputs), len(inputs))
+        inputs = shuffled_inputs(transform, frame, base, groups, chunk, shuffles, buffer)
+        values = scores(inputs, len(chunk) * n_repeats)
         for k, column in enumerate(chunk):
             drops[column] = baseline - values[k * n_repeats : (k + 1) * n_repeats]
     rows = [

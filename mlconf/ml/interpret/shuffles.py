@@ -67,6 +67,7 @@ def feature_groups(
     if not _is_table(base) or n < 2:
         return {column: None for column in columns}
     roll = np.roll(np.arange(n), 1)
+    matrix = _matrix(base)
     changed = np.zeros((len(columns), base.shape[1]), dtype=bool)
     kept = np.ones(len(columns), dtype=bool)  # every change is the roll itself
     per_batch = max(1, max_rows // n)
@@ -76,6 +77,12 @@ def feature_groups(
         if type(moved) is not type(base) or moved.shape != (n * len(batch), base.shape[1]):
             return {column: None for column in columns}
         rows = slice(start, start + len(batch))
+        moved_matrix = _matrix(moved)
+        if matrix is not None and moved_matrix is not None:
+            changed[rows] = differs = _differing_features(matrix, moved_matrix, len(batch))
+            rolled = _differing_features(matrix[roll], moved_matrix, len(batch))
+            kept[rows] &= ~(differs & rolled).any(axis=1)
+            continue
         for j in range(base.shape[1]):
             before, after = _feature(base, j), _feature(moved, j)
             differs = blocks_differ(before, after, len(batch))
@@ -94,20 +101,72 @@ def shuffled_inputs(
     groups: dict[str, list[int] | None],
     columns: Sequence[str],
     shuffles: Sequence[np.ndarray],
-) -> list[Any]:
-    """The model's inputs for each of `columns`' every shuffle, column by column.
+    buffer: dict[str, Any] | None = None,
+) -> Any:
+    """The model's input for each of `columns`' every shuffle, column by column, stacked.
 
     A shuffle `s` gives row `i` the column's value of row `s[i]` (as scikit-learn's
     permutation importance); `groups` is `feature_groups(transform, frame, base, ...)`.
+    A frame of one numeric dtype (the usual encoded features) is filled in as one array,
+    without a frame per shuffle; given a `buffer` (a dict kept between calls), the array's
+    memory is reused: fresh memory is paid for page by page.
     """
-    out: list[Any] = []
+    matrix = _matrix(base)
+    if matrix is not None:
+        filled = _filled(transform, frame, matrix, groups, columns, shuffles, buffer)
+        if filled is not None:
+            return _like(base, filled)
+    parts: list[Any] = []
     for column in columns:
         group = groups[column]
         if group is None:
             moved = transform(_copies(frame, [column], shuffles))
-            out.extend(rows_in_blocks(moved, len(shuffles)))
+            parts.extend(rows_in_blocks(moved, len(shuffles)))
         else:
-            out.extend(_permuted(base, group, shuffle) for shuffle in shuffles)
+            parts.extend(_permuted(base, group, shuffle) for shuffle in shuffles)
+    return stack(parts)
+
+
+def _filled(
+    transform: Transform,
+    frame: pd.DataFrame,
+    matrix: np.ndarray,
+    groups: dict[str, list[int] | None],
+    columns: Sequence[str],
+    shuffles: Sequence[np.ndarray],
+    buffer: dict[str, Any] | None,
+) -> np.ndarray | None:
+    """`shuffled_inputs` as one array; None if a transformed block is not of `matrix`'s
+    dtype and shape (then the caller stacks frames)."""
+    import numpy as np
+
+    n, each = len(matrix), len(matrix) * len(shuffles)
+    shape = (each * len(columns), matrix.shape[1])
+    held = (buffer or {}).get("array")
+    if (
+        held is None
+        or held.dtype != matrix.dtype
+        or held.shape[0] < shape[0]
+        or held.shape[1] != shape[1]
+    ):
+        held = np.empty(shape, dtype=matrix.dtype)
+        if buffer is not None:
+            buffer["array"] = held
+    out = held[: shape[0]]
+    for k, column in enumerate(columns):
+        group = groups[column]
+        rows = out[k * each : (k + 1) * each]
+        if group is None:
+            moved = _matrix(transform(_copies(frame, [column], shuffles)))
+            if moved is None or moved.dtype != matrix.dtype or moved.shape != rows.shape:
+                return None
+            rows[:] = moved
+            continue
+        features = np.asarray(group, dtype=np.intp)
+        for r, shuffle in enumerate(shuffles):
+            block = rows[r * n : (r + 1) * n]
+            block[:] = matrix
+            block[:, features] = matrix[np.ix_(shuffle, features)]
     return out
 
 
@@ -148,6 +207,46 @@ def _copies(frame: pd.DataFrame, columns: Sequence[str], shuffles: Sequence[Any]
             copy[column] = frame[column].iloc[shuffle].to_numpy()
             copies.append(copy)
     return pd.concat(copies, ignore_index=True)
+
+
+def _matrix(table: Any) -> np.ndarray | None:
+    """A 2-D numeric array, or a frame whose columns all have one numeric NumPy dtype, as
+    one array; None for anything else (mixed or extension dtypes, sparse matrices)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(table, np.ndarray):
+        return table if table.ndim == 2 and table.dtype.kind in "fiub" else None
+    if not isinstance(table, pd.DataFrame) or table.shape[1] == 0:
+        return None
+    dtypes = set(table.dtypes)
+    if len(dtypes) != 1:
+        return None
+    (dtype,) = dtypes
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "fiub":
+        return None
+    return table.to_numpy()
+
+
+def _like(base: Any, values: np.ndarray) -> Any:
+    """`values` in `base`'s form: a frame with its columns, or the array itself."""
+    import pandas as pd
+
+    if isinstance(base, pd.DataFrame):
+        return pd.DataFrame(values, columns=base.columns, copy=False)
+    return values
+
+
+def _differing_features(matrix: np.ndarray, moved: np.ndarray, blocks: int) -> np.ndarray:
+    """Per block of `moved` and feature: whether any value differs from `matrix`'s (two
+    missing values are equal); shape (blocks, features)."""
+    import numpy as np
+
+    stacked = moved.reshape(blocks, len(matrix), matrix.shape[1])
+    differs = stacked != matrix[None]
+    if matrix.dtype.kind == "f" or stacked.dtype.kind == "f":
+        differs &= ~(np.isnan(stacked) & np.isnan(matrix)[None])
+    return np.asarray(differs.any(axis=1))
 
 
 def _is_table(value: Any) -> bool:
