@@ -92,9 +92,30 @@ def test_a_config_that_asks_for_a_multirun_still_gets_one(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     args = ["hydra.mode=MULTIRUN", f"hydra.sweep.dir={tmp_path / 'sweep'}", "model=logistic"]
-    jobs, _ = capture(monkeypatch, args)
+    jobs, composed = capture(monkeypatch, args)
     assert [job["mode"] for job in jobs] == ["RunMode.MULTIRUN"]
-    assert (tmp_path / "sweep").is_dir()
+    assert (tmp_path / "sweep").is_dir() and not (tmp_path / "experiments").exists()
+    monkeypatch.setattr(one_composition, "plain_run", lambda _args: False)  # Hydra's own way
+    hydras, composed_by_hydra = capture(monkeypatch, args)
+    assert hydras == jobs
+    assert composed == composed_by_hydra + 1  # the run's composition, checked and dropped
+
+
+def test_a_config_that_fails_to_compose_fails_as_hydra_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's composition failing sends the command Hydra's way (whose mode check may
+    succeed where a run's composition fails): the error is Hydra's own."""
+    from mlconf.core.errors import MlconfError
+
+    monkeypatch.chdir(tmp_path)
+    messages = []
+    for plain in (True, False):
+        monkeypatch.setattr(one_composition, "plain_run", lambda _args, p=plain: p)
+        with pytest.raises(MlconfError) as caught:
+            capture(monkeypatch, ["model=nope"])
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "nope" in messages[0]
 
 
 @pytest.mark.parametrize(

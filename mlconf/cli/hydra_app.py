@@ -131,7 +131,7 @@ def run_hydra_app(config_name: str, args: list[str], job: Job | None = None) -> 
 def _start(app: Callable[[], Any], hydra_args: list[str]) -> None:
     """Hydra's app, with one composition instead of two where the command line allows
     (mlconf.cli.one_composition)."""
-    from mlconf.cli.one_composition import ConfigAsksForMultirun, composed_once, plain_run
+    from mlconf.cli.one_composition import HydrasOwnWay, composed_once, plain_run
 
     if not plain_run(hydra_args):
         app()
@@ -139,7 +139,7 @@ def _start(app: Callable[[], Any], hydra_args: list[str]) -> None:
     try:
         with composed_once():
             app()
-    except ConfigAsksForMultirun:
+    except HydrasOwnWay:
         app()
 
 

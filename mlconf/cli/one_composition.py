@@ -7,11 +7,12 @@ With mlconf's groups a composition costs 0.3-0.5 s, paid by every `mlconf train`
 
 When the command line holds only overrides and none of them sweeps (no `-m`, no flag,
 no `a=1,2`), the mode can only come from the config itself. Then Hydra is told "run"
-without composing, and the one composition the run makes is checked instead: a config
-that asks for a multirun stops it before any job starts (`ConfigAsksForMultirun`) and the
-command is run again the way Hydra always does; a config that leaves the mode unset gets
-what Hydra's own run gives it (`hydra.mode=RUN`, recorded among the hydra overrides). The
-config a job sees is the same either way (tests compare them).
+without composing, and the one composition the run makes is checked instead. A config
+that asks for a multirun, or one that fails to compose for a run, stops it before any job
+starts (`HydrasOwnWay`), and the command is run again the way Hydra always does. A config
+that leaves the mode unset gets what Hydra's own run gives it (`hydra.mode=RUN`, recorded
+among the hydra overrides). The config a job sees is the same either way (tests compare
+them).
 
 This reaches into `hydra._internal` (hydra-core is pinned to 1.3.x in pyproject.toml).
 """
@@ -23,8 +24,10 @@ from contextlib import contextmanager
 from typing import Any
 
 
-class ConfigAsksForMultirun(BaseException):
-    """The composed config sets `hydra.mode: MULTIRUN`: run the command the usual way.
+class HydrasOwnWay(BaseException):
+    """Run the command the way Hydra does: the config asks for a multirun, or composing it
+    for a run failed (Hydra's mode check composes for a multirun, which lets a sweeper fill
+    a `???` default; a real error then comes again, with Hydra's own message).
 
     A BaseException, so that Hydra's `run_and_report` (which catches Exception and exits)
     lets it through."""
@@ -59,9 +62,12 @@ def composed_once() -> Iterator[None]:
 
     def compose_and_check(self: Any, *args: Any, **kwargs: Any) -> Any:
         Hydra.compose_config = compose_config  # type: ignore[method-assign]
-        cfg = compose_config(self, *args, **kwargs)
+        try:
+            cfg = compose_config(self, *args, **kwargs)
+        except Exception:
+            raise HydrasOwnWay from None
         if cfg.hydra.mode == RunMode.MULTIRUN:
-            raise ConfigAsksForMultirun
+            raise HydrasOwnWay
         if cfg.hydra.mode is None:  # as if Hydra had added its `hydra.mode=RUN` override
             cfg.hydra.mode = RunMode.RUN
             cfg.hydra.overrides.hydra.append("hydra.mode=RUN")

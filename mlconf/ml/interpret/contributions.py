@@ -65,14 +65,25 @@ def _transform(pipeline: Any, rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _changed(before: pd.Series, after: pd.Series, blocks: int) -> np.ndarray:
+    """Per block of `after` (`blocks` copies of `before`'s rows, stacked): whether any value
+    differs from `before` (two missing values are equal). One comparison per feature for all
+    probed columns at once: per (column, feature) pair it cost 2 s at 50 columns."""
+    import numpy as np
+    import pandas as pd
+
+    a = before.astype(object).to_numpy()
+    b = after.astype(object).to_numpy().reshape(blocks, len(a))
+    both_missing = pd.isna(a)[None, :] & pd.isna(b)
+    return np.asarray(((b != a[None, :]) & ~both_missing).any(axis=1))
+
+
 def feature_sources(
     pipeline: Any, sample: pd.DataFrame, columns: list[str]
 ) -> dict[str, list[str]]:
     """For each feature the model sees, the input columns it is computed from (module doc)."""
     import numpy as np
     import pandas as pd
-
-    from mlconf.ml.interpret.shuffles import blocks_differ
 
     sample = sample[columns].reset_index(drop=True)
     if len(sample) > PROBE_ROWS:
@@ -90,7 +101,7 @@ def feature_sources(
             probes.append(probe)
         moved = _transform(pipeline, pd.concat(probes, ignore_index=True))
         for j, feature in enumerate(features):
-            changed = blocks_differ(base.iloc[:, j], moved.iloc[:, j], len(columns))
+            changed = _changed(base.iloc[:, j], moved.iloc[:, j], len(columns))
             sources[feature].extend(c for c, hit in zip(columns, changed, strict=True) if hit)
     for feature, found in sources.items():
         if not found:

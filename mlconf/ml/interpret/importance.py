@@ -52,29 +52,26 @@ def permutation_importance(
 ) -> list[dict[str, Any]]:
     """How much the metric drops when one original column is shuffled, most important first.
 
-    The shuffled frame's columns are those of the input, so the one-hot columns of a
-    shuffled input column move together: importance belongs to input columns by
-    construction. The shuffles are those of `sklearn.inspection.permutation_importance`
-    with `random_state=seed` (tests check the results agree), but all shuffled copies go
-    to the model in a few large predict calls instead of one per shuffle, and most of them
-    skip the transformers (`mlconf.ml.interpret.shuffles`).
+    The whole pipeline scores the shuffled frame, so the one-hot columns of a shuffled
+    input column move together: importance belongs to input columns by construction.
+    The shuffles are those of `sklearn.inspection.permutation_importance` with
+    `random_state=seed` (tests check the results agree), but all shuffled copies go
+    through the pipeline in a few large predict calls instead of one per shuffle.
     """
     import numpy as np
+    import pandas as pd
 
     from mlconf.ml.interpret.contributions import split_model
-    from mlconf.ml.interpret.shuffles import feature_groups, shuffled_inputs
 
     scorer, needs_proba = metric_scorer(metric, task, labels)
     features, model = split_model(pipeline)
     y = np.asarray(y)
-    n = len(x)
 
-    def transform(frame: pd.DataFrame) -> Any:
-        return frame if features is None else features.transform(frame)
-
-    def scores(inputs: Any, blocks: int) -> np.ndarray:
+    def scores(frame: pd.DataFrame, blocks: int) -> np.ndarray:
+        inputs = frame if features is None else features.transform(frame)
         proba = model.predict_proba(inputs) if needs_proba else None
         pred = proba.argmax(axis=1) if proba is not None else np.asarray(model.predict(inputs))
+        n = len(x)
         return np.asarray(
             [
                 scorer(
@@ -86,31 +83,35 @@ def permutation_importance(
             ]
         )
 
-    frame = x.reset_index(drop=True)
-    base = transform(frame)
-    baseline = float(scores(base, 1)[0])
+    baseline = float(scores(x, 1)[0])
     # As sklearn: one seed drawn from random_state, then every column reuses it.
     column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
     shuffles = []
     state = np.random.RandomState(column_seed)
-    order, current = np.arange(n), np.arange(n)
+    order, current = np.arange(len(x)), np.arange(len(x))
     for _ in range(n_repeats):
         state.shuffle(order)
         current = current[order]  # sklearn shuffles the already shuffled column again
         shuffles.append(current)
     columns = list(x.columns)
-    # A batch's input stays within MAX_VALUES numbers (32 MB): a bigger one costs more in
-    # fresh memory than the fewer predict calls save (1,000 rows x 300 encoded features).
-    width = base.shape[1] if hasattr(base, "shape") and len(base.shape) == 2 else 1
-    batch_rows = min(max_batch, max(n * n_repeats, MAX_VALUES // max(1, width)))
-    groups = feature_groups(transform, frame, base, batch_rows)
-    per_column = max(1, batch_rows // max(1, n * n_repeats))
-    buffer: dict[str, Any] = {}  # one array for every batch (mlconf.ml.interpret.shuffles)
+    # A batch holds at most MAX_VALUES encoded numbers (32 MB of float64): one of 200,000
+    # rows x 300 encoded features cost more in fresh memory, paid page by page, than its
+    # fewer predict calls saved (benchmarks/permutation_importance.py).
+    encoded = x.head(1) if features is None else features.transform(x.head(1))
+    width = max(x.shape[1], encoded.shape[1] if len(getattr(encoded, "shape", ())) == 2 else 1)
+    batch_rows = min(max_batch, max(len(x) * n_repeats, MAX_VALUES // width))
+    per_column = max(1, batch_rows // max(1, len(x) * n_repeats))
     drops: dict[str, np.ndarray] = {}
+    frame = x.reset_index(drop=True)
     for start in range(0, len(columns), per_column):
         chunk = columns[start : start + per_column]
-        inputs = shuffled_inputs(transform, frame, base, groups, chunk, shuffles, buffer)
-        values = scores(inputs, len(chunk) * n_repeats)
+        copies = []
+        for column in chunk:
+            for shuffle in shuffles:
+                copy = frame.copy()
+                copy[column] = frame[column].iloc[shuffle].to_numpy()
+                copies.append(copy)
+        values = scores(pd.concat(copies, ignore_index=True), len(copies))
         for k, column in enumerate(chunk):
             drops[column] = baseline - values[k * n_repeats : (k + 1) * n_repeats]
     rows = [
