@@ -94,13 +94,7 @@ def permutation_importance(
         current = current[order]  # sklearn shuffles the already shuffled column again
         shuffles.append(current)
     columns = list(x.columns)
-    # A batch holds at most MAX_VALUES encoded numbers (32 MB of float64): one of 200,000
-    # rows x 300 encoded features cost more in fresh memory, paid page by page, than its
-    # fewer predict calls saved (benchmarks/permutation_importance.py).
-    encoded = x.head(1) if features is None else features.transform(x.head(1))
-    width = max(x.shape[1], encoded.shape[1] if len(getattr(encoded, "shape", ())) == 2 else 1)
-    batch_rows = min(max_batch, max(len(x) * n_repeats, MAX_VALUES // width))
-    per_column = max(1, batch_rows // max(1, len(x) * n_repeats))
+    per_column = _columns_per_batch(features, x, n_repeats, max_batch)
     drops: dict[str, np.ndarray] = {}
     frame = x.reset_index(drop=True)
     for start in range(0, len(columns), per_column):
@@ -119,6 +113,17 @@ def permutation_importance(
         for c in columns
     ]
     return sorted(rows, key=lambda r: -r["mean"] if math.isfinite(r["mean"]) else math.inf)
+
+
+def _columns_per_batch(features: Any, x: pd.DataFrame, n_repeats: int, max_batch: int) -> int:
+    """How many columns' shuffled copies go to the model at once. A batch holds at most
+    MAX_VALUES encoded numbers (32 MB of float64): one of 200,000 rows x 300 encoded
+    features cost more in fresh memory, paid page by page, than its fewer predict calls
+    saved (benchmarks/permutation_importance.py)."""
+    encoded = x.head(1) if features is None else features.transform(x.head(1))
+    width = max(x.shape[1], encoded.shape[1] if len(getattr(encoded, "shape", ())) == 2 else 1)
+    batch_rows = min(max_batch, max(len(x) * n_repeats, MAX_VALUES // width))
+    return max(1, batch_rows // max(1, len(x) * n_repeats))
 
 
 def grid_for(series: pd.Series, resolution: int) -> tuple[list[Any], bool]:
