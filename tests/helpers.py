@@ -46,6 +46,11 @@ FAST = ["model.params.n_estimators=20", "metrics.bootstrap=20"]
 NO_EXTRAS = ["explore.plots=false", "explain.enabled=false"]
 LIGHT = ["metrics.bootstrap=20", *NO_EXTRAS]
 LEAN = [*FAST, *NO_EXTRAS]
+# Tuning runs: one thread each (xgboost's OpenMP threads stall when another process wants the
+# core), two folds, no bootstrap. TUNE_ONLY is for tests that read only the study, trials.csv,
+# best_params.json or run.json: the stages tuning needs, no more.
+TUNE_FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1", *NO_EXTRAS]
+TUNE_ONLY = ["stages=[load,validate,prepare,split,tune]"]
 TRACEBACK = "Traceback (most recent call last)"
 CLI_TIMEOUT = 300
 

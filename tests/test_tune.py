@@ -8,15 +8,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import NO_EXTRAS, run_train
+from helpers import TUNE_FAST as FAST
+from helpers import TUNE_ONLY, run_train
 
 from mlconf.core.errors import MlconfError
 
-# One thread each: xgboost's OpenMP threads stall when another process wants the core.
-FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1", *NO_EXTRAS]
 SMALL_XGB = ["search=xgboost", "search.space.n_estimators.value=100"]
-# For tests that read only the study or trials.csv: the stages tuning needs, no more.
-TUNE_ONLY = ["stages=[load,validate,prepare,split,tune]"]
 
 
 def test_search_space_tunes_and_trains_the_best_params(tmp_path: Path) -> None:

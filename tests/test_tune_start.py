@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import NO_EXTRAS, run_train
+from helpers import TUNE_FAST as FAST
+from helpers import TUNE_ONLY, run_train
 
 from mlconf.core.errors import MlconfError
 
-FAST = ["metrics.bootstrap=0", "tune.folds=2", "++model.params.n_jobs=1", *NO_EXTRAS]
 XGB = ["search=xgboost", "search.space.n_estimators.value=300", "tune.pruner=none"]
 
 
 def test_the_default_is_scored_first_then_the_portfolio_and_never_lost(tmp_path: Path) -> None:
-    result = run_train([*XGB, "tune.n_trials=3", *FAST], tmp_path / "run")
+    result = run_train([*XGB, "tune.n_trials=3", *FAST, *TUNE_ONLY], tmp_path / "run")
     trials = pd.read_csv(result.run_dir / "trials.csv")
     assert list(trials["user_attr_start"]) == ["default", "portfolio", "portfolio"]
     # the default trial runs model.params as an untuned run does: the space is not asked
@@ -89,7 +89,7 @@ def test_auto_searches_the_families_and_ranks_each_ones_best(tmp_path: Path) -> 
 
 
 def test_a_range_that_excludes_the_default_is_named(tmp_path: Path) -> None:
-    overrides = [*XGB, "search.space.max_depth.low=8", "tune.n_trials=1", *FAST]
+    overrides = [*XGB, "search.space.max_depth.low=8", "tune.n_trials=1", *FAST, *TUNE_ONLY]
     result = run_train(overrides, tmp_path / "run")
     warnings = json.loads((result.run_dir / "run.json").read_text())["warnings"]
     hits = [w for w in warnings if "search.space.max_depth" in w]
@@ -130,7 +130,8 @@ def test_auto_on_regression_leaves_out_what_only_the_classifier_takes(tmp_path: 
     # an entry may name what the regression family does not take: it runs without it
     logistic = "search.portfolio=[{model: logistic, logistic__C: 0.5}]"
     overrides = ["experiment=diabetes", "search=auto", logistic, "tune.n_trials=1"]
-    result = run_train([*overrides, "tune.default_first=false", *FAST], tmp_path / "run")
+    overrides += ["tune.default_first=false", *FAST, *TUNE_ONLY]
+    result = run_train(overrides, tmp_path / "run")
     trials = pd.read_csv(result.run_dir / "trials.csv")
     assert list(trials["param_model"]) == ["logistic"] and trials["state"].iloc[0] == "COMPLETE"
     assert not any("logistic__C" in column for column in trials.columns)
@@ -150,7 +151,8 @@ def test_a_parameter_no_estimator_of_the_family_takes_fails_before_loading(
 
 
 def test_parallel_trials_keep_the_default_first(tmp_path: Path) -> None:
-    overrides = ["search=logistic", "model=logistic", "tune.n_jobs=2", "tune.n_trials=4", *FAST]
+    overrides = ["search=logistic", "model=logistic", "tune.n_jobs=2", "tune.n_trials=4"]
+    overrides += [*FAST, *TUNE_ONLY]
     result = run_train(overrides, tmp_path / "run")
     trials = pd.read_csv(result.run_dir / "trials.csv")
     assert len(trials) == 4 and (trials["state"] == "COMPLETE").all()
@@ -172,6 +174,7 @@ def test_hyperband_over_boosting_rounds_never_prunes_the_default(tmp_path: Path)
         "tune.sampler=random",
         "tune.n_trials=6",
         *FAST,
+        *TUNE_ONLY,
     ]
     result = run_train(overrides, tmp_path / "run")
     trials = pd.read_csv(result.run_dir / "trials.csv")
