@@ -604,7 +604,7 @@ def verdicts(
 
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
-    from importlib import metadata
+    from mlconf.core.distribution import package_version
 
     cpu = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
@@ -629,7 +629,7 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        **{name: metadata.version(name) for name in packages},
+        **{name: package_version(name) for name in packages},
     }
 
 

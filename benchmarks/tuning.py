@@ -377,9 +377,9 @@ def main() -> None:
 
 
 def _versions(*packages: str) -> dict[str, str]:
-    from importlib import metadata
+    from mlconf.core.distribution import package_version
 
-    return {name: metadata.version(name) for name in packages}
+    return {name: package_version(name) for name in packages}
 
 
 if __name__ == "__main__":

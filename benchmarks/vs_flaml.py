@@ -672,14 +672,14 @@ def main() -> None:
 
     build([d for d in args.datasets if d in TABLES])  # outside any timer
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
-    from importlib import metadata
+    from mlconf.core.distribution import package_version
 
     report: dict[str, Any] = {
         "date": stamp,
         "provenance": provenance(),
         "machine": {
-            **_machine(machine),
-            "optuna": metadata.version("optuna"),
+            **machine(),
+            "optuna": package_version("optuna"),
             "flaml_python": str(args.flaml_python),
         },
         "args": {k: v for k, v in vars(args).items() if not k.startswith("flaml_child")},
@@ -711,20 +711,6 @@ def main() -> None:
         f"{end['load_average'][0]:.1f}"
     )
     print(f"results: {path.relative_to(REPO)}")
-
-
-def _machine(machine: Any) -> dict[str, Any]:
-    """overhead.machine(), or what can be had when a package's metadata is missing (the
-    distribution is `mlconf-tabular`, not `mlconf`)."""
-    import platform
-    from importlib import metadata
-
-    try:
-        return dict(machine())
-    except metadata.PackageNotFoundError as exc:
-        versions = {p: metadata.version(p) for p in ("pandas", "numpy", "scikit-learn", "xgboost")}
-        return {"nproc": os.cpu_count(), "python": platform.python_version(), **versions,
-                "note": f"overhead.machine() failed: {exc}"}  # fmt: skip
 
 
 def make_flaml_venv() -> None:

@@ -7,8 +7,12 @@ succeeded, only once every artifact is written. A failing background job fails t
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +230,103 @@ def test_the_drawing_lane_is_chosen_by_mlconf_drawing(monkeypatch: pytest.Monkey
     with pytest.raises(MlconfError, match="MLCONF_DRAWING") as refused:
         Background()
     assert "auto, process, thread" in str(refused.value)
+
+
+def _write_pid(path: Path, wait: float) -> None:
+    time.sleep(wait)
+    path.write_text(str(os.getpid()))
+
+
+@pytest.mark.usefixtures("drawing_process")
+def test_once_the_stages_end_the_run_draws_what_the_process_has_not_started(
+    tmp_path: Path,
+) -> None:
+    """The run's process takes queued plots from the back; the report still sees them all."""
+    import matplotlib.pyplot  # noqa: F401 - as in a warm process's command
+
+    worker = Background()
+    plots = [tmp_path / f"plot{i}.txt" for i in range(6)]
+    worker.draw("explain", _write_pid, plots[0], 1.0)  # the process is busy with this one
+    for plot in plots[1:]:
+        worker.draw("explain", _write_pid, plot, 0.0)
+    seen: list[bool] = []
+    worker.submit("report", lambda: seen.append(all(p.is_file() for p in plots)))
+    worker.wait()
+    worker.close()
+    assert seen == [True]
+    drawn_by = [int(p.read_text()) for p in plots]
+    assert drawn_by[0] != os.getpid()  # the drawing process's
+    assert drawn_by[-1] == os.getpid()  # taken back: at most two are handed to the process
+    assert worker.seconds["explain"] >= 1.0  # both processes' time is counted
+    # A job taken back that fails fails the wait, as one failing in the process does.
+    worker = Background()
+    worker.draw("explain", _write_pid, plots[0], 1.0)
+    worker.draw("explain", _write_pid, plots[1], 0.0)
+    worker.draw("explain", _fail)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        worker.wait()
+    worker.close()
+
+
+@pytest.mark.usefixtures("drawing_process")
+def test_a_drawing_process_ended_at_once_ends_a_report_waiting_for_its_plots(
+    tmp_path: Path,
+) -> None:
+    """The report waits for the run's futures of the plots: they end when the process's do."""
+    worker = Background()
+    worker.draw("explain", _write_pid, tmp_path / "a.txt", 1.0)
+    worker.draw("explain", _write_pid, tmp_path / "b.txt", 0.0)
+    worker.draw("explain", _write_pid, tmp_path / "c.txt", 0.0)  # queued, then dropped
+    worker.submit("report", _write_pid, tmp_path / "report.txt", 0.0)
+    # as a run whose start failed; a report left waiting would keep this from returning
+    abandoning = threading.Thread(target=worker.abandon, daemon=True)
+    abandoning.start()
+    abandoning.join(30)
+    assert not abandoning.is_alive(), "the report still waits for a plot that never comes"
+    assert not list(tmp_path.glob("*.txt"))
+
+
+def test_one_drawing_process_may_be_forked_when_it_is_safe_and_pays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlconf.core import background
+
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", types.ModuleType("matplotlib.pyplot"))
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert background._start_method() == "spawn"  # not allowed
+    background.allow_forked_drawing()
+    assert background._start_method() == "fork"
+    assert background._start_method() == "spawn"  # once: a sweep's next job spawns
+    background.allow_forked_drawing()
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert background._start_method() == "spawn"  # another thread might hold a lock
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.delitem(sys.modules, "matplotlib.pyplot")
+    background.allow_forked_drawing()
+    assert background._start_method() == "spawn"  # the child would import it all again
+
+
+_FORKED = """
+import sys, xml.dom.minidom
+import matplotlib.pyplot
+from mlconf.core.background import Background, allow_forked_drawing
+allow_forked_drawing()
+for _ in range(2):
+    worker = Background()
+    worker.draw("explain", exec, "import sys; assert 'xml.dom.minidom' in sys.modules")
+    try:
+        worker.wait()
+        print("inherited")
+    except AssertionError:
+        print("fresh")
+    worker.close()
+"""
+
+
+def test_a_forked_drawing_process_inherits_the_imports_and_draws() -> None:
+    env = {**os.environ, "MLCONF_DRAWING": "process"}
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["inherited", "fresh"]  # forked once, then spawned

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -95,6 +96,27 @@ def test_a_touched_or_removed_module_file_is_noticed(tmp_path: Path) -> None:
     assert changed_file({str(module): 0}) == str(module)
 
 
+def _python(*lines: str) -> str:
+    """What a fresh interpreter running `lines` prints."""
+    script = "\n".join(lines)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_held_libraries_are_left_out_of_garbage_collection() -> None:
+    printed = _python(
+        "import gc, pandas",
+        "from mlconf.cli.warm_server import freeze_what_is_held",
+        "before = gc.get_freeze_count()",
+        "freeze_what_is_held()",
+        "print(before, gc.get_freeze_count())",
+    )
+    before, after = map(int, printed.split())
+    assert before == 0 and after > 10_000  # pandas alone holds more
+
+
 def test_the_key_separates_installations(monkeypatch: pytest.MonkeyPatch) -> None:
     key = warm_client.install_key()
     monkeypatch.setattr(sys, "executable", "/some/other/venv/bin/python")
@@ -175,10 +197,13 @@ def test_commands_run_warm_with_the_callers_streams_signals_folder_and_exit_code
     env, server = warm
     project = tmp_path / "project"
     project.mkdir()
-    done = _mlconf(["train", *LEAN], project, env)
+    # Plots in a drawing process forked from the command (the suite draws on a thread).
+    done = _mlconf(["train", *LEAN], project, {**env, "MLCONF_DRAWING": "process"})
     assert done.returncode == 0, done.stderr
     assert "roc_auc" in done.stdout  # the summary, written to the caller's own stdout
-    assert list(project.glob("experiments/breast_cancer/runs/*/run.json"))
+    (record,) = project.glob("experiments/breast_cancer/runs/*/run.json")
+    assert len(list(record.parent.glob("plots/evaluation/*.png"))) == 4
+    assert "evaluate" in json.loads(record.read_text())["background"]
     assert _served(project, env) == 1
 
     wrong = _mlconf(["train", "model.params.n_estimatorz=3"], project, env)
@@ -262,17 +287,14 @@ def _wait_for_running(cwd: Path, env: dict[str, str], count: int) -> None:
 
 
 def test_a_callers_priority_and_lower_limits_are_taken() -> None:
-    script = (
-        "import os, resource, json\n"
-        "from mlconf.cli.warm_client import apply_limits, process_limits\n"
-        "limits = process_limits()\n"
-        "soft, hard = limits['RLIMIT_NOFILE']\n"
-        "nicer = min(limits['nice'] + 3, 19)\n"
-        "apply_limits({**limits, 'nice': nicer, 'RLIMIT_NOFILE': (soft - 1, hard)})\n"
-        "after = process_limits()\n"
-        "print(json.dumps([after['nice'] == nicer, soft - after['RLIMIT_NOFILE'][0]]))\n"
+    printed = _python(
+        "import os, resource, json",
+        "from mlconf.cli.warm_client import apply_limits, process_limits",
+        "limits = process_limits()",
+        "soft, hard = limits['RLIMIT_NOFILE']",
+        "nicer = min(limits['nice'] + 3, 19)",
+        "apply_limits({**limits, 'nice': nicer, 'RLIMIT_NOFILE': (soft - 1, hard)})",
+        "after = process_limits()",
+        "print(json.dumps([after['nice'] == nicer, soft - after['RLIMIT_NOFILE'][0]]))",
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "[true, 1]"
+    assert printed == "[true, 1]"

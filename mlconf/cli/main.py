@@ -140,7 +140,9 @@ def _warm(rest: list[str]) -> int:
 
 def _train(rest: list[str]) -> int:
     from mlconf.cli.hydra_app import run_hydra_app
+    from mlconf.core.background import allow_forked_drawing
 
+    allow_forked_drawing()  # no model has run in this process yet
     return run_hydra_app("train", rest)
 
 

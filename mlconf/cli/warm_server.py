@@ -90,6 +90,18 @@ def preload(names: list[str]) -> int:
     return imported
 
 
+def freeze_what_is_held() -> None:
+    """Leave the preloaded libraries' objects (about 370,000) out of every later garbage
+    collection, in this process and in each forked command. Otherwise a command's
+    collections scan them again and again: the first config composition in a child took
+    0.4-0.6 s instead of 0.2 s. They live as long as the process anyway, and a collection
+    would also write to their pages, which the children share until written."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def module_files() -> dict[str, int]:
     """Every loaded module's file and its modification time: a changed one means the
     code this process holds is not the code on disk."""
@@ -149,6 +161,7 @@ class WarmServer:
                 "that forks must run one thread"
             )
         self.snapshot = module_files()
+        freeze_what_is_held()
 
     def bind(self) -> None:
         folder = self.path.parent

@@ -8,7 +8,9 @@ worker *thread* in this process, and each first waits for the drawing handed in 
 it (and for the drawing process to have started), so a report always sees its plots.
 `warm` imports what later stages need on a thread of its own, queued behind nothing, and
 `while_waiting` does there, once the stages have ended, what a `submit` job can do before
-its plots exist.
+its plots exist. Once the stages have ended, this process also draws, from the back of the
+queue, what the drawing process has not started. The drawing process is spawned, or forked
+where that is known to be safe (`allow_forked_drawing`).
 
 The runner waits for both lanes before it records the run as finished, so a finished run
 has every artifact. A failed run closes them: queued jobs are dropped and the running
@@ -19,6 +21,7 @@ exits; a file it was writing stays under its hidden temporary name.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +47,37 @@ def _timed(job: Callable[..., Any], *args: Any) -> float:
     start = time.perf_counter()
     job(*args)
     return time.perf_counter() - start
+
+
+# Whether the next drawing process may be a fork of this one (allow_forked_drawing).
+_fork_allowed = False
+
+
+def allow_forked_drawing() -> None:
+    """Let the next drawing process (one only) be forked instead of spawned.
+
+    For the command line's `train`, before its first run: no model has run in the process
+    yet, so there is no OpenMP pool whose threads a fork would lose. The fork is taken
+    where the child inherits matplotlib (a warm process's command): it then skips an
+    interpreter start and every import, and its first plot comes about 0.6 s sooner. Later
+    runs of the process (a sweep's jobs) and library callers spawn."""
+    global _fork_allowed
+    _fork_allowed = True
+
+
+def _start_method() -> str:
+    """'fork' once when allowed, safe (Linux, one thread in this process) and worth it
+    (matplotlib imported here), else 'spawn'."""
+    import multiprocessing
+
+    global _fork_allowed
+    allowed, _fork_allowed = _fork_allowed, False
+    # A cold process's fork still imports matplotlib: it measured no faster than a spawn.
+    inherits = "matplotlib.pyplot" in sys.modules
+    forkable = sys.platform.startswith("linux") and threading.active_count() == 1 and inherits
+    if allowed and forkable and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
 
 
 def _main_process() -> bool:
@@ -110,6 +144,8 @@ class Background:
         self._process: ProcessPoolExecutor | None = None
         self._futures: list[Future[Any]] = []
         self._drawn: list[Future[float]] = []
+        # Drawing jobs handed to the process: its future, the run's own, and the job.
+        self._queued: list[tuple[Future[float], Future[float], str, Callable[..., Any], Any]] = []
         self._lock = threading.Lock()
         self._lane = drawing_lane()  # a wrong MLCONF_DRAWING fails before any stage
         self._when_waiting: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = []
@@ -120,7 +156,8 @@ class Background:
             self.seconds[stage] = round(self.seconds.get(stage, 0.0) + seconds, 4)
 
     def draw(self, stage: str, job: Callable[..., Any], *args: Any) -> None:
-        """Run `job(*args)` in the drawing process, after the drawing handed in before.
+        """Run `job(*args)` in the drawing process, after the drawing handed in before (or
+        in this process, once the stages have ended: `_draw_the_rest_here`).
 
         With a single usable core there is no other core to draw on, a run inside a worker
         process (a sweep's joblib/loky launcher) cannot spawn one of its own, and
@@ -128,23 +165,33 @@ class Background:
         if self._lane == "thread":
             self.submit(stage, job, *args)
             return
-        future = self._drawing_process().submit(_timed, job, *args)
+        queued = self._drawing_process().submit(_timed, job, *args)
+        drawn: Future[float] = Future()  # done when drawn, here (draw_the_rest_here) or there
 
-        def count(done: Future[float]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                self._count(stage, done.result())
+        def settle(done: Future[float]) -> None:
+            if done.cancelled():  # by close(); one this process took back is running here
+                drawn.cancel()
+                return
+            error = done.exception()
+            if error is not None:
+                drawn.set_exception(error)
+                return
+            self._count(stage, done.result())
+            drawn.set_result(done.result())
 
-        future.add_done_callback(count)
-        self._drawn.append(future)
-        self._futures.append(future)
+        self._queued.append((queued, drawn, stage, job, args))
+        queued.add_done_callback(settle)
+        self._drawn.append(drawn)
+        self._futures.append(drawn)
 
     def _drawing_process(self) -> ProcessPoolExecutor:
         if self._process is None:
             import multiprocessing
             import os
 
-            # spawn, not fork: a fork of a process running OpenMP (xgboost) threads can hang.
-            context = multiprocessing.get_context("spawn")
+            # spawn, unless a fork is known to be safe: a fork of a process whose OpenMP
+            # (xgboost) threads have run can hang.
+            context = multiprocessing.get_context(_start_method())
             self._process = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=context,
@@ -222,9 +269,33 @@ class Background:
     def wait(self) -> None:
         """Block until every job has run; the first failed job's error is raised here."""
         self._start_waiting_jobs()
+        self._draw_the_rest_here()
         futures, self._futures, self._drawn = self._futures, [], []
         for future in futures:
             future.result()
+
+    def _draw_the_rest_here(self) -> None:
+        """Draw here what the drawing process has not started, from the back of its queue.
+
+        The stages have ended, so this process would only wait: the two share the last
+        plots on two cores. Only where matplotlib is imported already (a warm process's
+        command): importing it here would cost about what it saves. A job that fails ends
+        the sharing; its error is raised by `wait` as the process's would be."""
+        queued, self._queued = self._queued, []
+        if "matplotlib.pyplot" not in sys.modules:
+            return
+        for there, drawn, stage, job, args in reversed(queued):
+            # The process takes its queue from the front: once it has this job (drawn, or
+            # running, or on its way), it has every one before it too.
+            if not _take(drawn) or not there.cancel():
+                return
+            try:
+                seconds = _timed(job, *args)
+            except Exception as exc:  # raised by wait(), as one in the process is
+                drawn.set_exception(exc)
+                return
+            self._count(stage, seconds)
+            drawn.set_result(seconds)
 
     def close(self) -> None:
         """Drop queued jobs and wait for the running ones (the run failed or ended)."""
@@ -240,6 +311,15 @@ class Background:
         if self._process is not None:
             end_workers(self._process)
         self.close()
+
+
+def _take(drawn: Future[float]) -> bool:
+    """Mark the run's future of a job as running here (close() then leaves it alone); False
+    if the drawing process has already finished it."""
+    try:
+        return drawn.set_running_or_notify_cancel()
+    except RuntimeError:  # finished there
+        return False
 
 
 def end_workers(pool: ProcessPoolExecutor) -> None:
