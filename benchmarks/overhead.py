@@ -434,17 +434,25 @@ def default_experiment(
     that tree's mlconf first on its PYTHONPATH, alternated with this one run for run (the
     order switching each pair), so that both see the same load. `warm` runs this tree's
     commands through a warm process (`mlconf warm start`, started first and not timed)
-    and compares them with the same tree run cold, alternated the same way; the warm
-    side's CPU is then the caller's only (the command runs in the warm process's child).
+    and compares them with the same tree run cold, alternated the same way, or, with
+    `against`, with that tree's commands through a warm process of its own. A warm side's
+    CPU is the caller's only (the command runs in the warm process's child).
     """
-    sides: dict[str, tuple[Path | None, dict[str, str]]] = {"this": (None, {"MLCONF_WARM": "0"})}
+    cold = {"MLCONF_WARM": "0"}
+    sides: dict[str, tuple[Path | None, dict[str, str]]] = {"this": (None, cold)}
     if against is not None:
-        sides["against"] = (against, {"MLCONF_WARM": "0"})
+        sides["against"] = (against, cold)
     folder = RESULTS_DIR / stamp / "default"
-    sockets = Path(tempfile.mkdtemp(prefix="mlconf-bench-warm-"))
-    if warm:
-        sides = {"this": (None, {"MLCONF_WARM_DIR": str(sockets)}), "against": sides["this"]}
-        _warm_process("start", sockets)
+    if warm:  # both warm when there is another tree; else this tree warm against cold
+        sockets = {side: Path(tempfile.mkdtemp(prefix="mlconf-bench-warm-")) for side in sides}
+        sides = {
+            side: (tree, {"MLCONF_WARM_DIR": str(sockets[side])})
+            for side, (tree, _) in sides.items()
+        }
+        if against is None:
+            sides["against"] = (None, cold)
+        for side, folder_of_sockets in sockets.items():
+            _warm_process("start", folder_of_sockets, sides[side][0])
     measured: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     try:
         for i in range(runs + 1):
@@ -463,24 +471,42 @@ def default_experiment(
                 )
     finally:
         if warm:
-            _warm_process("stop", sockets)
+            for side, folder_of_sockets in sockets.items():
+                _warm_process("stop", folder_of_sockets, sides[side][0])
     summary = _default_summary(measured["this"])
     if "against" in measured:
-        tree = "this tree without a warm process" if warm else str(against)
+        tree = str(against) if against is not None else "this tree without a warm process"
         summary["against"] = {"tree": tree, **_default_summary(measured["against"])}
     summary["warm"] = warm
     return summary
 
 
-def _warm_process(action: str, sockets: Path) -> None:
-    """`mlconf warm start|stop` with its sockets in `sockets`."""
-    env = {**os.environ, "MLCONF_WARM_DIR": str(sockets)}
+def _warm_process(action: str, sockets: Path, tree: Path | None) -> None:
+    """`mlconf warm start|stop` with its sockets in `sockets`, with `tree`'s mlconf."""
+    env = _tree_environment(tree, {"MLCONF_WARM_DIR": str(sockets)})
+    # run from the sockets' folder: an older tree's `warm start` starts its process in the
+    # working folder, where `-m` would import this repository's mlconf instead of the tree's
     done = subprocess.run(
-        [str(MLCONF), "warm", action], env=env, capture_output=True, text=True, check=False
+        [str(MLCONF), "warm", action],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=sockets,
     )
     print(f"  mlconf warm {action}: {done.stdout.strip()} {done.stderr.strip()}", flush=True)
     if done.returncode:
         raise SystemExit(f"mlconf warm {action} failed")
+
+
+def _tree_environment(tree: Path | None, extra_env: dict[str, str]) -> dict[str, str]:
+    """This environment with `extra_env`, and `tree` first on PYTHONPATH when given."""
+    env = {**os.environ, **extra_env}
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
+    return env
 
 
 def _default_run(
@@ -488,11 +514,7 @@ def _default_run(
 ) -> tuple[Measured, dict[str, Any]]:
     """One `mlconf train` of the default experiment in `folder`, with `tree`'s mlconf."""
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **extra_env}
-    if tree is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(
-            os.pathsep
-        )
+    env = _tree_environment(tree, extra_env)
     run_dir = folder / f"run-{i}"
     log = folder / f"{i}.log"
     result = measure([str(MLCONF), "train", f"hydra.run.dir={run_dir}"], log, folder, env)
@@ -660,7 +682,7 @@ def main() -> None:
         "--default-warm",
         action="store_true",
         help="run the default experiment through a warm process (`mlconf warm start`), "
-        "alternated with the same tree run cold",
+        "alternated with the same tree run cold (with --default-against: with that tree warm)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender and size")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")

@@ -162,12 +162,14 @@ _BARE = (
 )
 
 
-def _start(tmp_path: Path, command: list[str]) -> tuple[dict[str, str], subprocess.Popen[str]]:
+def _start(
+    tmp_path: Path, command: list[str], cwd: Path | None = None
+) -> tuple[dict[str, str], subprocess.Popen[str]]:
     """A warm process in the foreground, in a private socket folder of this test's own."""
     env = _environment(tmp_path / "sockets")
     server = subprocess.Popen(
         [sys.executable, *command],
-        cwd=tmp_path,
+        cwd=cwd or tmp_path,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -183,7 +185,14 @@ def _start(tmp_path: Path, command: list[str]) -> tuple[dict[str, str], subproce
 
 @pytest.fixture
 def warm(tmp_path: Path) -> Iterator[tuple[dict[str, str], subprocess.Popen[str]]]:
-    env, server = _start(tmp_path, ["-m", "mlconf.cli.main", "warm", "start", "--foreground"])
+    # Started from a folder with an `mlconf/` of its own (a source checkout): the warm
+    # process must still import the installed mlconf, as its callers do. (-P: the caller
+    # itself does not look in its folder, as the `mlconf` command does not.)
+    checkout = tmp_path / "checkout"
+    (checkout / "mlconf").mkdir(parents=True)
+    (checkout / "mlconf" / "__init__.py").write_text("raise ImportError('the checkout')\n")
+    command = ["-P", "-m", "mlconf.cli.main", "warm", "start", "--foreground"]
+    env, server = _start(tmp_path, command, cwd=checkout)
     yield env, server
     if server.poll() is None:
         server.terminate()

@@ -91,9 +91,13 @@ def _start(idle_minutes: float, foreground: bool) -> int:
             fix=f"set {DIR_ENV} to a private folder",
         )
     command = [sys.executable, "-m", "mlconf.cli.warm_server", "--idle", str(idle_minutes * 60)]
+    # Started in its own folder: `-m` puts the working folder first on the module path, and
+    # an `mlconf/` there (a source checkout) would be imported instead of this installation,
+    # whose commands would then never find it. Each command runs in its caller's folder.
     if foreground:  # this process becomes the warm process (same pid, same streams)
         sys.stdout.flush()
         sys.stderr.flush()
+        os.chdir(folder)
         os.execv(sys.executable, command)  # noqa: S606 - this interpreter, mlconf's module
     log = folder / f"{socket_path().stem}.log"
     began = time.monotonic()
@@ -105,6 +109,7 @@ def _start(idle_minutes: float, foreground: bool) -> int:
             stderr=out,
             start_new_session=True,  # Ctrl-C in this terminal does not reach it
             close_fds=True,
+            cwd=folder,
         )
     return _wait_until_ready(process, log, began, idle_minutes)
 
