@@ -167,7 +167,11 @@ def measure(
     grandchildren it waited for), so ru_maxrss is this process's peak, independent of
     earlier children. getrusage(RUSAGE_CHILDREN) would not do: its ru_maxrss is the
     maximum over *all* children reaped so far, not a sum, so deltas are meaningless.
+
+    Without `env`, an mlconf command runs cold (MLCONF_WARM=0): a warm process the user
+    happens to run would otherwise serve it, and time only its client.
     """
+    env = {**os.environ, "MLCONF_WARM": "0"} if env is None else env
     log.parent.mkdir(parents=True, exist_ok=True)
     busy = cpu_busy()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
