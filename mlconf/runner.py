@@ -57,10 +57,8 @@ def typed(cfg: DictConfig | TrainConfig) -> TrainConfig:
         )
     for key, declared in unknown_keys(cfg, TrainConfig):
         raise unknown_key_error(key, declared)
-    # A config composed on the schema (base_train) is typed and checked already; another is
-    # merged onto it (merge copies: the schema stays as it was).
-    composed = OmegaConf.get_type(cfg) is TrainConfig
-    obj = OmegaConf.to_object(cfg if composed else OmegaConf.merge(_schema(), cfg))
+    merged = OmegaConf.merge(_schema(), cfg)  # merge copies: the schema stays as it was
+    obj = OmegaConf.to_object(merged)
     if not isinstance(obj, TrainConfig):
         raise RuntimeError("internal error: expected isinstance(obj, TrainConfig)")
     return obj

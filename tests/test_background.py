@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -237,13 +238,38 @@ def _write_pid(path: Path, wait: float) -> None:
     path.write_text(str(os.getpid()))
 
 
-@pytest.mark.usefixtures("drawing_process")
+@pytest.fixture
+def command_line_run(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A run the command line allowed to share the drawing (allow_forked_drawing), with
+    matplotlib imported as in a warm process's command; its drawing process is spawned
+    here all the same (no fork of a test worker)."""
+    import matplotlib.pyplot  # noqa: F401
+
+    from mlconf.core import background
+
+    monkeypatch.setenv("MLCONF_DRAWING", "process")
+    monkeypatch.setattr(background, "_start_method", lambda allowed: "spawn")
+    background.allow_forked_drawing()
+    yield
+    background._take_fork_permission()  # a test that made no Background leaves none behind
+
+
+def _interrupt(*args: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _closes_within(worker: Background, seconds: float) -> bool:
+    closing = threading.Thread(target=worker.close, daemon=True)
+    closing.start()
+    closing.join(seconds)
+    return not closing.is_alive()
+
+
+@pytest.mark.usefixtures("command_line_run")
 def test_once_the_stages_end_the_run_draws_what_the_process_has_not_started(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The run's process takes queued plots from the back; the report still sees them all."""
-    import matplotlib.pyplot  # noqa: F401 - as in a warm process's command
-
     worker = Background()
     plots = [tmp_path / f"plot{i}.txt" for i in range(6)]
     worker.draw("explain", _write_pid, plots[0], 1.0)  # the process is busy with this one
@@ -258,14 +284,59 @@ def test_once_the_stages_end_the_run_draws_what_the_process_has_not_started(
     assert drawn_by[0] != os.getpid()  # the drawing process's
     assert drawn_by[-1] == os.getpid()  # taken back: at most two are handed to the process
     assert worker.seconds["explain"] >= 1.0  # both processes' time is counted
-    # A job taken back that fails fails the wait, as one failing in the process does.
+    # Every plot drawn there before the wait: nothing is taken back, and nothing logged.
+    from mlconf.core import background
+
+    background.allow_forked_drawing()
     worker = Background()
-    worker.draw("explain", _write_pid, plots[0], 1.0)
+    worker.draw("explain", _write_pid, plots[0], 0.0)
     worker.draw("explain", _write_pid, plots[1], 0.0)
-    worker.draw("explain", _fail)
-    with pytest.raises(RuntimeError, match="drawing failed"):
-        worker.wait()
+    deadline = time.monotonic() + 60
+    while not all(q.there.done() for q in worker._queued) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.wait()
     worker.close()
+    assert {int(p.read_text()) for p in plots[:2]} != {os.getpid()}
+    assert not [r for r in caplog.records if r.levelname == "CRITICAL"], caplog.text
+
+
+@pytest.mark.usefixtures("command_line_run")
+def test_a_plot_taken_back_that_fails_or_is_interrupted_leaves_nothing_waiting(
+    tmp_path: Path,
+) -> None:
+    from mlconf.core import background
+
+    for failure, raised in ((_fail, RuntimeError), (_interrupt, KeyboardInterrupt)):
+        background.allow_forked_drawing()
+        worker = Background()
+        worker.draw("explain", _write_pid, tmp_path / "a.txt", 1.0)
+        worker.draw("explain", _write_pid, tmp_path / "b.txt", 0.0)
+        worker.draw("explain", failure)  # taken back and drawn here
+        worker.submit("report", _write_pid, tmp_path / "report.txt", 0.0)
+        with pytest.raises(raised):
+            worker.wait()
+        assert _closes_within(worker, 30), "the report still waits for the failed plot"
+
+
+def test_a_library_callers_run_neither_forks_nor_draws_in_its_process(tmp_path: Path) -> None:
+    """Only the command line's first run may: a library caller's matplotlib is its own, and
+    a sweep's later job has run a model (its OpenMP threads) before."""
+    import matplotlib.pyplot  # noqa: F401
+
+    from mlconf.core import background
+
+    background.allow_forked_drawing()
+    first, second = Background(), Background()  # the first takes it, drawing or not
+    assert first._own_process and not second._own_process
+    assert background._start_method(False) == "spawn"
+    second._lane = "process"
+    plots = [tmp_path / f"plot{i}.txt" for i in range(4)]
+    for plot in plots:
+        second.draw("explain", _write_pid, plot, 0.2)
+    second.wait()
+    second.close()
+    first.close()
+    assert os.getpid() not in {int(p.read_text()) for p in plots}
 
 
 @pytest.mark.usefixtures("drawing_process")
@@ -286,24 +357,20 @@ def test_a_drawing_process_ended_at_once_ends_a_report_waiting_for_its_plots(
     assert not list(tmp_path.glob("*.txt"))
 
 
-def test_one_drawing_process_may_be_forked_when_it_is_safe_and_pays(
+def test_a_drawing_process_is_forked_only_when_it_is_safe_and_pays(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from mlconf.core import background
 
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", types.ModuleType("matplotlib.pyplot"))
     monkeypatch.setattr(threading, "active_count", lambda: 1)
-    assert background._start_method() == "spawn"  # not allowed
-    background.allow_forked_drawing()
-    assert background._start_method() == "fork"
-    assert background._start_method() == "spawn"  # once: a sweep's next job spawns
-    background.allow_forked_drawing()
+    assert background._start_method(False) == "spawn"  # not allowed
+    assert background._start_method(True) == "fork"
     monkeypatch.setattr(threading, "active_count", lambda: 2)
-    assert background._start_method() == "spawn"  # another thread might hold a lock
+    assert background._start_method(True) == "spawn"  # another thread might hold a lock
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     monkeypatch.delitem(sys.modules, "matplotlib.pyplot")
-    background.allow_forked_drawing()
-    assert background._start_method() == "spawn"  # the child would import it all again
+    assert background._start_method(True) == "spawn"  # the child would import it all again
 
 
 _FORKED = """
@@ -315,6 +382,7 @@ for _ in range(2):
     worker = Background()
     worker.draw("explain", exec, "import sys; assert 'xml.dom.minidom' in sys.modules")
     try:
+        worker._queued[0].there.result()  # drawn there, not taken back by this process
         worker.wait()
         print("inherited")
     except AssertionError:

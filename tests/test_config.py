@@ -181,26 +181,6 @@ def test_overrides_reach_the_typed_config() -> None:
     assert conf.model.params["n_estimators"] == 200
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [[], ["experiment=diabetes", "search=auto"], ["experiment=cars", "model=random_forest"]],
-)
-def test_a_composed_config_is_typed_without_merging_the_schema_again(
-    overrides: list[str],
-) -> None:
-    """Composition puts the schema (base_train) under the config: typed() only converts it,
-    and gets what merging the schema again gave (as it still does for an untyped config)."""
-    from mlconf.runner import _schema
-
-    cfg = compose_train(overrides)
-    assert OmegaConf.get_type(cfg) is TrainConfig
-    merged = OmegaConf.to_object(OmegaConf.merge(_schema(), cfg))
-    assert typed(cfg) == merged
-    untyped = OmegaConf.create(OmegaConf.to_container(cfg))
-    assert OmegaConf.get_type(untyped) is dict
-    assert typed(untyped) == merged
-
-
 def test_readme_tour_override_of_an_unlisted_model_param() -> None:
     """The CLI passes model.params.* as `++` overrides (config.command_line.open_free_form)."""
     overrides = ["model=random_forest", "split.test_size=0.3", "model.params.max_depth=4"]

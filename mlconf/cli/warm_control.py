@@ -90,14 +90,14 @@ def _start(idle_minutes: float, foreground: bool) -> int:
             where="the warm process's folder",
             fix=f"set {DIR_ENV} to a private folder",
         )
-    command = [sys.executable, "-m", "mlconf.cli.warm_server", "--idle", str(idle_minutes * 60)]
-    # Started in its own folder: `-m` puts the working folder first on the module path, and
-    # an `mlconf/` there (a source checkout) would be imported instead of this installation,
-    # whose commands would then never find it. Each command runs in its caller's folder.
+    # -P: `-m` would put the working folder first on the module path, and an `mlconf/`
+    # there (a source checkout) would be imported instead of this installation, whose
+    # commands would then never find it. (Each command gets its caller's module path.)
+    idle = str(idle_minutes * 60)
+    command = [sys.executable, "-P", "-m", "mlconf.cli.warm_server", "--idle", idle]
     if foreground:  # this process becomes the warm process (same pid, same streams)
         sys.stdout.flush()
         sys.stderr.flush()
-        os.chdir(folder)
         os.execv(sys.executable, command)  # noqa: S606 - this interpreter, mlconf's module
     log = folder / f"{socket_path().stem}.log"
     began = time.monotonic()
@@ -109,7 +109,6 @@ def _start(idle_minutes: float, foreground: bool) -> int:
             stderr=out,
             start_new_session=True,  # Ctrl-C in this terminal does not reach it
             close_fds=True,
-            cwd=folder,
         )
     return _wait_until_ready(process, log, began, idle_minutes)
 

@@ -65,9 +65,10 @@ _NOT_PRELOADED = ("mlconf", "__main__", "__mp_main__", "hydra_plugins")
 
 
 def third_party_modules() -> list[str]:
-    """What mlconf's modules import, in import order (from a throwaway interpreter)."""
+    """What mlconf's modules import, in import order (from a throwaway interpreter that,
+    like the warm process, does not look in the working folder: -P)."""
     done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", _PROBE], capture_output=True, text=True, check=False
+        [sys.executable, "-P", "-c", _PROBE], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"listing mlconf's imports failed:\n{done.stderr[-2000:]}")

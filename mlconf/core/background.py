@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -49,35 +50,54 @@ def _timed(job: Callable[..., Any], *args: Any) -> float:
     return time.perf_counter() - start
 
 
-# Whether the next drawing process may be a fork of this one (allow_forked_drawing).
+# Whether the next run (its Background) may fork its drawing process (allow_forked_drawing).
 _fork_allowed = False
 
 
 def allow_forked_drawing() -> None:
-    """Let the next drawing process (one only) be forked instead of spawned.
+    """Let the next run (one only) fork its drawing process and draw its last plots itself.
 
     For the command line's `train`, before its first run: no model has run in the process
-    yet, so there is no OpenMP pool whose threads a fork would lose. The fork is taken
-    where the child inherits matplotlib (a warm process's command): it then skips an
-    interpreter start and every import, and its first plot comes about 0.6 s sooner. Later
-    runs of the process (a sweep's jobs) and library callers spawn."""
+    yet, so there is no OpenMP pool whose threads a fork would lose. The next run takes the
+    permission whether it draws or not, so a later run of the process (a sweep's next job,
+    after a model has run) never forks; library callers spawn. The fork is taken where the
+    child inherits matplotlib (a warm process's command): it then skips an interpreter
+    start and every import, and its first plot comes about 0.6 s sooner."""
     global _fork_allowed
     _fork_allowed = True
 
 
-def _start_method() -> str:
-    """'fork' once when allowed, safe (Linux, one thread in this process) and worth it
+def _take_fork_permission() -> bool:
+    """The permission of allow_forked_drawing, used up by the run that asks."""
+    global _fork_allowed
+    allowed, _fork_allowed = _fork_allowed, False
+    return allowed
+
+
+def _start_method(allowed: bool) -> str:
+    """'fork' when allowed, safe (Linux, one thread in this process) and worth it
     (matplotlib imported here), else 'spawn'."""
     import multiprocessing
 
-    global _fork_allowed
-    allowed, _fork_allowed = _fork_allowed, False
     # A cold process's fork still imports matplotlib: it measured no faster than a spawn.
     inherits = "matplotlib.pyplot" in sys.modules
     forkable = sys.platform.startswith("linux") and threading.active_count() == 1 and inherits
     if allowed and forkable and "fork" in multiprocessing.get_all_start_methods():
         return "fork"
     return "spawn"
+
+
+@dataclass
+class _Queued:
+    """A drawing job handed to the process: its future there, the run's own (what the report
+    waits for), and whether this process took it back to draw it itself."""
+
+    there: Future[float]
+    drawn: Future[float]
+    stage: str
+    job: Callable[..., Any]
+    args: tuple[Any, ...]
+    taken: bool = False
 
 
 def _main_process() -> bool:
@@ -144,8 +164,9 @@ class Background:
         self._process: ProcessPoolExecutor | None = None
         self._futures: list[Future[Any]] = []
         self._drawn: list[Future[float]] = []
-        # Drawing jobs handed to the process: its future, the run's own, and the job.
-        self._queued: list[tuple[Future[float], Future[float], str, Callable[..., Any], Any]] = []
+        self._queued: list[_Queued] = []
+        # Set by the command line for its first run only (allow_forked_drawing).
+        self._own_process = _take_fork_permission()
         self._lock = threading.Lock()
         self._lane = drawing_lane()  # a wrong MLCONF_DRAWING fails before any stage
         self._when_waiting: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = []
@@ -165,24 +186,26 @@ class Background:
         if self._lane == "thread":
             self.submit(stage, job, *args)
             return
-        queued = self._drawing_process().submit(_timed, job, *args)
-        drawn: Future[float] = Future()  # done when drawn, here (draw_the_rest_here) or there
+        queued = _Queued(
+            self._drawing_process().submit(_timed, job, *args), Future(), stage, job, args
+        )
 
-        def settle(done: Future[float]) -> None:
-            if done.cancelled():  # by close(); one this process took back is running here
-                drawn.cancel()
+        def settle(there: Future[float]) -> None:
+            if there.cancelled():  # by close(), unless this process took it back to draw
+                if not queued.taken:
+                    queued.drawn.cancel()
                 return
-            error = done.exception()
+            error = there.exception()
             if error is not None:
-                drawn.set_exception(error)
+                queued.drawn.set_exception(error)
                 return
-            self._count(stage, done.result())
-            drawn.set_result(done.result())
+            self._count(stage, there.result())
+            queued.drawn.set_result(there.result())
 
-        self._queued.append((queued, drawn, stage, job, args))
-        queued.add_done_callback(settle)
-        self._drawn.append(drawn)
-        self._futures.append(drawn)
+        self._queued.append(queued)
+        queued.there.add_done_callback(settle)
+        self._drawn.append(queued.drawn)
+        self._futures.append(queued.drawn)
 
     def _drawing_process(self) -> ProcessPoolExecutor:
         if self._process is None:
@@ -191,7 +214,7 @@ class Background:
 
             # spawn, unless a fork is known to be safe: a fork of a process whose OpenMP
             # (xgboost) threads have run can hang.
-            context = multiprocessing.get_context(_start_method())
+            context = multiprocessing.get_context(_start_method(self._own_process))
             self._process = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=context,
@@ -278,24 +301,29 @@ class Background:
         """Draw here what the drawing process has not started, from the back of its queue.
 
         The stages have ended, so this process would only wait: the two share the last
-        plots on two cores. Only where matplotlib is imported already (a warm process's
+        plots on two cores. Only in the command line's run (a library caller's matplotlib
+        state is its own), and only where matplotlib is imported already (a warm process's
         command): importing it here would cost about what it saves. A job that fails ends
         the sharing; its error is raised by `wait` as the process's would be."""
         queued, self._queued = self._queued, []
-        if "matplotlib.pyplot" not in sys.modules:
+        if not self._own_process or "matplotlib.pyplot" not in sys.modules:
             return
-        for there, drawn, stage, job, args in reversed(queued):
+        for job in reversed(queued):
             # The process takes its queue from the front: once it has this job (drawn, or
             # running, or on its way), it has every one before it too.
-            if not _take(drawn) or not there.cancel():
+            job.taken = True
+            if not job.there.cancel():
+                job.taken = False
                 return
             try:
-                seconds = _timed(job, *args)
-            except Exception as exc:  # raised by wait(), as one in the process is
-                drawn.set_exception(exc)
-                return
-            self._count(stage, seconds)
-            drawn.set_result(seconds)
+                seconds = _timed(job.job, *job.args)
+            except BaseException as exc:  # Ctrl-C too: nothing may wait for it for ever
+                job.drawn.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                return  # raised by wait(), as one failing in the process is
+            self._count(job.stage, seconds)
+            job.drawn.set_result(seconds)
 
     def close(self) -> None:
         """Drop queued jobs and wait for the running ones (the run failed or ended)."""
@@ -311,15 +339,6 @@ class Background:
         if self._process is not None:
             end_workers(self._process)
         self.close()
-
-
-def _take(drawn: Future[float]) -> bool:
-    """Mark the run's future of a job as running here (close() then leaves it alone); False
-    if the drawing process has already finished it."""
-    try:
-        return drawn.set_running_or_notify_cancel()
-    except RuntimeError:  # finished there
-        return False
 
 
 def end_workers(pool: ProcessPoolExecutor) -> None:
