@@ -251,6 +251,8 @@ def run_stages(
 ) -> None:
     """Run the named stages in order over one state, each timed and shown as it ends: the
     loop of a training run and of a monitoring run alike."""
+    from mlconf.core.interrupts import raise_if_interrupted
+
     for name in names:
         start = time.perf_counter()
         with console.status(f"[bold]{name}[/] ...", spinner="dots"):
@@ -259,6 +261,7 @@ def run_stages(
         timed(name, seconds)
         log.info("%s done in %.2fs", name, seconds)
         console.print(f"[green]✓[/] {name:<9} {seconds:7.2f}s")
+        raise_if_interrupted()  # a Ctrl-C a library swallowed (mlconf.core.interrupts)
 
 
 def _hydra_run_dir() -> Path:

@@ -119,6 +119,9 @@ def run_command(args: list[str]) -> int:
         )
         return 2
     _quick_exit()
+    from mlconf.core.interrupts import note_interrupts
+
+    note_interrupts()
     try:
         return handlers[command](rest)
     except MlconfError as exc:

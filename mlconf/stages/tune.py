@@ -281,6 +281,7 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
 
     from threadpoolctl import threadpool_limits
 
+    from mlconf.core.interrupts import raise_if_interrupted
     from mlconf.ml.tuning.budget import run_to_total
     from mlconf.ml.tuning.fidelity import reserve_for_best
     from mlconf.ml.tuning.progress import TrialProgress
@@ -293,6 +294,12 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
     # Parallel trials get one thread each, OpenMP models too (hist_gb has no n_jobs).
     threads = threadpool_limits(limits=1) if tune_conf.n_jobs > 1 else nullcontext()
     with threads, TrialProgress(ctx.console, metric, shown, tune_conf.timeout) as bar:
+        # After each trial: its line, then a Ctrl-C the trial's library swallowed, the budget.
+        after = [
+            bar.update,
+            raise_if_interrupted,
+            reserve_for_best(deadline, tune_conf.reserve_refit),
+        ]
         if total is not None:
             done = sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
             if done:
@@ -302,7 +309,7 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
                 objective,
                 total=total,
                 timeout=tune_conf.timeout,
-                callbacks=[bar.update, reserve_for_best(deadline, tune_conf.reserve_refit)],
+                callbacks=after,
                 catch=(ValueError,),
             )
         if tune_conf.storage is not None:  # trials of killed runs: FAIL, not RUNNING forever
@@ -313,12 +320,7 @@ def _run_trials(ctx: RunState, study: Any, objective: Any, deadline: Any) -> lis
             objective,
             n_trials=tune_conf.n_trials if tune_conf.n_trials > 0 else None,
             n_jobs=tune_conf.n_jobs,
-            callbacks=[
-                bar.update,
-                lambda _study, trial: mine.append(trial),
-                reserve_for_best(deadline, tune_conf.reserve_refit),
-                deadline.stop_study,
-            ],
+            callbacks=[*after, lambda _study, trial: mine.append(trial), deadline.stop_study],
             catch=(ValueError,),
         )
     return mine
