@@ -327,7 +327,7 @@ def test_a_library_callers_run_neither_forks_nor_draws_in_its_process(tmp_path: 
 
     background.allow_forked_drawing()
     first, second = Background(), Background()  # the first takes it, drawing or not
-    assert first._own_process and not second._own_process
+    assert first._command_line_run and not second._command_line_run
     assert background._start_method(False) == "spawn"
     second._lane = "process"
     plots = [tmp_path / f"plot{i}.txt" for i in range(4)]

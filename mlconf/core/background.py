@@ -166,7 +166,7 @@ class Background:
         self._drawn: list[Future[float]] = []
         self._queued: list[_Queued] = []
         # Set by the command line for its first run only (allow_forked_drawing).
-        self._own_process = _take_fork_permission()
+        self._command_line_run = _take_fork_permission()
         self._lock = threading.Lock()
         self._lane = drawing_lane()  # a wrong MLCONF_DRAWING fails before any stage
         self._when_waiting: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = []
@@ -214,7 +214,7 @@ class Background:
 
             # spawn, unless a fork is known to be safe: a fork of a process whose OpenMP
             # (xgboost) threads have run can hang.
-            context = multiprocessing.get_context(_start_method(self._own_process))
+            context = multiprocessing.get_context(_start_method(self._command_line_run))
             self._process = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=context,
@@ -306,24 +306,24 @@ class Background:
         command): importing it here would cost about what it saves. A job that fails ends
         the sharing; its error is raised by `wait` as the process's would be."""
         queued, self._queued = self._queued, []
-        if not self._own_process or "matplotlib.pyplot" not in sys.modules:
+        if not self._command_line_run or "matplotlib.pyplot" not in sys.modules:
             return
-        for job in reversed(queued):
+        for entry in reversed(queued):
             # The process takes its queue from the front: once it has this job (drawn, or
             # running, or on its way), it has every one before it too.
-            job.taken = True
-            if not job.there.cancel():
-                job.taken = False
+            entry.taken = True
+            if not entry.there.cancel():
+                entry.taken = False
                 return
             try:
-                seconds = _timed(job.job, *job.args)
+                seconds = _timed(entry.job, *entry.args)
             except BaseException as exc:  # Ctrl-C too: nothing may wait for it for ever
-                job.drawn.set_exception(exc)
+                entry.drawn.set_exception(exc)
                 if not isinstance(exc, Exception):
                     raise
                 return  # raised by wait(), as one failing in the process is
-            self._count(job.stage, seconds)
-            job.drawn.set_result(seconds)
+            self._count(entry.stage, seconds)
+            entry.drawn.set_result(seconds)
 
     def close(self) -> None:
         """Drop queued jobs and wait for the running ones (the run failed or ended)."""
