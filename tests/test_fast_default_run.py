@@ -176,3 +176,27 @@ def test_the_schema_is_stored_once_per_process() -> None:
     stored = ConfigStore.instance().repo["base_train.yaml"]
     store_schemas()
     assert ConfigStore.instance().repo["base_train.yaml"] is stored
+
+
+def test_typed_merges_onto_the_schema_node_hydra_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """typed() reuses the node store_schemas registered (Hydra copies it on load, a merge
+    copies it): the same result as a fresh conversion, and the node is left unchanged."""
+    from hydra.core.config_store import ConfigNode, ConfigStore
+    from omegaconf import OmegaConf
+
+    from mlconf.config import TrainConfig
+    from mlconf.config.compose import schema_node
+    from mlconf.runner import typed
+
+    cfg = compose_train(["experiment=diabetes"])
+    node = schema_node()
+    assert node is ConfigStore.instance().repo["base_train.yaml"].node
+    before = OmegaConf.to_yaml(node)
+    fresh = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrainConfig), cfg))
+    assert typed(cfg) == fresh
+    assert OmegaConf.to_yaml(node) == before
+    # A project's own base_train: typed() still merges onto TrainConfig's schema.
+    own = ConfigNode("base_train.yaml", OmegaConf.create({"x": 1}), None, None, "a project")
+    monkeypatch.setitem(ConfigStore.instance().repo, "base_train.yaml", own)
+    assert OmegaConf.get_type(schema_node()) is TrainConfig
+    assert typed(cfg) == fresh

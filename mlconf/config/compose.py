@@ -3,9 +3,10 @@ the way the command line does: shared by the CLI, the Python API and the monitor
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlconf.core.errors import MlconfError
 
@@ -74,3 +75,29 @@ def compose(
         GlobalHydra.instance().clear()
         if outer is not None:
             GlobalHydra.instance().initialize(outer)
+
+
+def schema_node() -> Any:
+    """TrainConfig as an OmegaConf node (what `typed` merges a config onto): the one
+    `store_schemas` registered, instead of converting the dataclass tree a second time.
+    Hydra copies the stored node on every load and a merge copies it too, so it is never
+    changed. A project that stored a `base_train` of its own gets TrainConfig's."""
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    from mlconf.config import TrainConfig, store_schemas
+
+    store_schemas()
+    stored = ConfigStore.instance().repo["base_train.yaml"].node
+    if OmegaConf.get_type(stored) is TrainConfig:
+        return stored
+    return _own_schema()
+
+
+@functools.cache
+def _own_schema() -> Any:
+    from omegaconf import OmegaConf
+
+    from mlconf.config import TrainConfig
+
+    return OmegaConf.structured(TrainConfig)

@@ -80,11 +80,17 @@ def _start_method(allowed: bool) -> str:
     import multiprocessing
 
     # A cold process's fork still imports matplotlib: it measured no faster than a spawn.
-    inherits = "matplotlib.pyplot" in sys.modules
+    inherits = _matplotlib_here()
     forkable = sys.platform.startswith("linux") and threading.active_count() == 1 and inherits
     if allowed and forkable and "fork" in multiprocessing.get_all_start_methods():
         return "fork"
     return "spawn"
+
+
+def _matplotlib_here() -> bool:
+    """Whether pyplot is imported in this process (a warm process's command has it): only
+    then do a fork and drawing here pay, as neither imports it."""
+    return "matplotlib.pyplot" in sys.modules
 
 
 @dataclass
@@ -306,7 +312,7 @@ class Background:
         command): importing it here would cost about what it saves. A job that fails ends
         the sharing; its error is raised by `wait` as the process's would be."""
         queued, self._queued = self._queued, []
-        if not self._command_line_run or "matplotlib.pyplot" not in sys.modules:
+        if not self._command_line_run or not _matplotlib_here():
             return
         for entry in reversed(queued):
             # The process takes its queue from the front: once it has this job (drawn, or
